@@ -1,0 +1,80 @@
+// Every virtnode error carries a stable code (undici's pattern): callers branch on
+// `code`, never on message text. The API edge maps codes to gRPC statuses once
+// (handler/api/status.ts); both processes share these classes.
+
+export type ErrorCode =
+  | 'VN_INVALID_SPEC'
+  | 'VN_NOT_FOUND'
+  | 'VN_ALREADY_EXISTS'
+  | 'VN_ILLEGAL_TRANSITION'
+  | 'VN_UNSUPPORTED'
+  | 'VN_UNAVAILABLE'
+  | 'VN_TIMEOUT'
+  | 'VN_QMP'
+  | 'VN_IMAGE'
+  | 'VN_SANDBOX'
+  | 'VN_NATIVE'
+  | 'VN_PROTOCOL'
+  | 'VN_INTERNAL';
+
+export class VirtnodeError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One rejected field: `path` is the KubeVirt field path, e.g. spec.domain.resources.requests.memory. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** A spec rejected as a whole; the message lists every field error, as KubeVirt's admission webhook does. */
+export class InvalidSpecError extends VirtnodeError {
+  readonly fields: FieldError[];
+  constructor(fields: FieldError[]) {
+    super('VN_INVALID_SPEC', fields.map((f) => `${f.path}: ${f.message}`).join('; '));
+    this.fields = fields;
+  }
+}
+
+export class NotFoundError extends VirtnodeError {
+  constructor(what: string) {
+    super('VN_NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class AlreadyExistsError extends VirtnodeError {
+  constructor(what: string) {
+    super('VN_ALREADY_EXISTS', `${what} already exists`);
+  }
+}
+
+/** containerd's "invalid state transition": names both states, never a silent no-op. */
+export class IllegalTransitionError extends VirtnodeError {
+  readonly from: string;
+  readonly to: string;
+  constructor(from: string, to: string, detail?: string) {
+    super('VN_ILLEGAL_TRANSITION', `invalid state transition ${JSON.stringify(from)} to ${JSON.stringify(to)}${detail ? `: ${detail}` : ''}`);
+    this.from = from;
+    this.to = to;
+  }
+}
+
+export class TimeoutError extends VirtnodeError {
+  constructor(what: string, ms: number) {
+    super('VN_TIMEOUT', `${what} timed out after ${ms} ms`);
+  }
+}
+
+export function isVirtnodeError(e: unknown): e is VirtnodeError {
+  return e instanceof VirtnodeError;
+}
+
+/** The message of anything thrown, for logs and status reasons. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
