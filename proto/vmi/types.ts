@@ -1,0 +1,275 @@
+// The kubevirt.io/v1 VirtualMachine and VirtualMachineInstance shapes virtnode reads
+// and writes, named exactly as in KubeVirt's api/core/v1/types.go so a manifest
+// written for KubeVirt means the same here. Only the fields virtnode knows are
+// typed; validation (validate.ts) refuses the rest by path, never silently.
+
+export const API_VERSION = 'kubevirt.io/v1';
+export const KIND_VM = 'VirtualMachine';
+export const KIND_VMI = 'VirtualMachineInstance';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+
+// ---- spec ---------------------------------------------------------------
+
+/** A Kubernetes quantity as written ("64M", "1Gi", "500m", 2). */
+export type Quantity = string | number;
+
+export interface ResourceRequirements {
+  requests?: { memory?: Quantity; cpu?: Quantity };
+  limits?: { memory?: Quantity; cpu?: Quantity };
+  overcommitGuestOverhead?: boolean;
+}
+
+export interface CPU {
+  cores?: number;
+  sockets?: number;
+  threads?: number;
+  model?: string;
+}
+
+export interface Memory {
+  guest?: Quantity;
+}
+
+export interface Machine {
+  type?: string;
+}
+
+export interface KernelBoot {
+  kernelArgs?: string;
+  container?: {
+    image: string;
+    imagePullPolicy?: PullPolicy;
+    kernelPath?: string;
+    initrdPath?: string;
+  };
+}
+
+export interface Firmware {
+  uuid?: string;
+  serial?: string;
+  bootloader?: { bios?: Record<string, never>; efi?: Record<string, unknown> };
+  kernelBoot?: KernelBoot;
+}
+
+export interface FeatureState {
+  enabled?: boolean;
+}
+
+export interface Features {
+  acpi?: FeatureState;
+}
+
+export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'usb';
+
+export interface Disk {
+  name: string;
+  disk?: { bus?: DiskBus; readonly?: boolean; pciAddress?: string };
+  cdrom?: { bus?: DiskBus; readonly?: boolean; tray?: string };
+  lun?: Record<string, unknown>;
+  bootOrder?: number;
+  serial?: string;
+  cache?: 'none' | 'writethrough' | 'writeback';
+  io?: 'native' | 'threads';
+  shareable?: boolean;
+}
+
+export interface Interface {
+  name: string;
+  model?: string;
+  macAddress?: string;
+  masquerade?: Record<string, never>;
+  bridge?: Record<string, never>;
+  ports?: Port[];
+  pciAddress?: string;
+  bootOrder?: number;
+}
+
+export interface Port {
+  name?: string;
+  protocol?: 'TCP' | 'UDP';
+  port: number;
+}
+
+export interface Devices {
+  disks?: Disk[];
+  interfaces?: Interface[];
+  rng?: Record<string, never>;
+  autoattachPodInterface?: boolean;
+  autoattachGraphicsDevice?: boolean;
+  autoattachSerialConsole?: boolean;
+  autoattachMemBalloon?: boolean;
+  networkInterfaceMultiqueue?: boolean;
+}
+
+export interface DomainSpec {
+  resources?: ResourceRequirements;
+  cpu?: CPU;
+  memory?: Memory;
+  machine?: Machine;
+  firmware?: Firmware;
+  features?: Features;
+  devices: Devices;
+}
+
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+export interface ContainerDiskSource {
+  image: string;
+  imagePullPolicy?: PullPolicy;
+  /** Path of the disk inside the image; default: the single file under /disk/. */
+  path?: string;
+}
+
+export interface EmptyDiskSource {
+  capacity: Quantity;
+}
+
+export interface Volume {
+  name: string;
+  containerDisk?: ContainerDiskSource;
+  emptyDisk?: EmptyDiskSource;
+}
+
+export interface Network {
+  name: string;
+  pod?: { vmNetworkCIDR?: string; vmIPv6NetworkCIDR?: string };
+  multus?: Record<string, unknown>;
+}
+
+export interface VirtualMachineInstanceSpec {
+  domain: DomainSpec;
+  volumes?: Volume[];
+  networks?: Network[];
+  terminationGracePeriodSeconds?: number;
+  hostname?: string;
+  subdomain?: string;
+  nodeSelector?: Record<string, string>;
+  evictionStrategy?: string;
+}
+
+// ---- status -------------------------------------------------------------
+
+export type VMIPhase = 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** Condition types virtnode sets, as KubeVirt names them. */
+export type VMIConditionType = 'Ready' | 'Paused' | 'SoftwareEmulation' | 'AgentConnected' | 'Provisioning' | 'Failure';
+
+export interface Condition {
+  type: VMIConditionType | string;
+  status: ConditionStatus;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastProbeTime?: string | null;
+}
+
+export interface VMIInterfaceStatus {
+  name?: string;
+  interfaceName?: string;
+  ip?: string;
+  ips?: string[];
+  mac?: string;
+  infoSource?: string;
+}
+
+export interface VolumeStatus {
+  name: string;
+  target?: string;
+  containerDiskVolume?: { checksum?: number };
+  reason?: string;
+  message?: string;
+}
+
+export interface VirtualMachineInstanceStatus {
+  phase: VMIPhase;
+  reason?: string;
+  conditions: Condition[];
+  nodeName?: string;
+  interfaces?: VMIInterfaceStatus[];
+  volumeStatus?: VolumeStatus[];
+  phaseTransitionTimestamps?: { phase: VMIPhase; phaseTransitionTimestamp: string }[];
+  /** Where the guest really runs: "kvm" or "tcg" (virtnode's addition). */
+  accelerator?: 'kvm' | 'tcg';
+  /** Process ids on the node (virtnode's addition: KubeVirt reports pods instead). */
+  launcherPid?: number;
+  qemuPid?: number;
+}
+
+export interface VirtualMachineInstance {
+  apiVersion: string;
+  kind: typeof KIND_VMI;
+  metadata: ObjectMeta;
+  spec: VirtualMachineInstanceSpec;
+  status?: VirtualMachineInstanceStatus;
+}
+
+// ---- VirtualMachine -----------------------------------------------------
+
+export type RunStrategy = 'Always' | 'RerunOnFailure' | 'Manual' | 'Halted' | 'Once';
+
+export interface VirtualMachineInstanceTemplateSpec {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: VirtualMachineInstanceSpec;
+}
+
+export interface VirtualMachineSpec {
+  runStrategy?: RunStrategy;
+  /** Deprecated by KubeVirt in favour of runStrategy; mapped to Always/Halted. */
+  running?: boolean;
+  template: VirtualMachineInstanceTemplateSpec;
+}
+
+/** KubeVirt's printableStatus values shown by `virtnode get vms`. */
+export type VMPrintableStatus =
+  | 'Stopped'
+  | 'Provisioning'
+  | 'Starting'
+  | 'Running'
+  | 'Paused'
+  | 'Stopping'
+  | 'Terminating'
+  | 'CrashLoopBackOff'
+  | 'ErrorUnschedulable'
+  | 'ErrImagePull'
+  | 'ImagePullBackOff';
+
+export interface VirtualMachineStatus {
+  printableStatus: VMPrintableStatus;
+  ready: boolean;
+  created: boolean;
+  conditions: Condition[];
+  /** Why the VMI is wanted or not right now (start/stop requests as KubeVirt keeps them). */
+  stateChangeRequests?: { action: 'Start' | 'Stop'; uid?: string }[];
+}
+
+export interface VirtualMachine {
+  apiVersion: string;
+  kind: typeof KIND_VM;
+  metadata: ObjectMeta;
+  spec: VirtualMachineSpec;
+  status?: VirtualMachineStatus;
+}
+
+export type KubeVirtObject = VirtualMachine | VirtualMachineInstance;
