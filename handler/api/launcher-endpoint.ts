@@ -1,0 +1,168 @@
+// The handler's end of one launcher's session, on a unix socket made for that one
+// VMI. Which VMI a launcher acts for is decided here, by the socket it reached,
+// never by anything it sends.
+//
+// Commands carry ids and complete exactly once: with the launcher's result, when
+// the session drops, or on timeout. Domain events are surfaced in order and
+// acknowledged only after the caller has stored them (see VmiController), which is
+// what lets the launcher drop them.
+
+import * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import type { Logger } from 'pino';
+import { PROTOCOL_VERSIONS, callProtocol, launcherPackage, pickVersion } from '../../proto/rpc.js';
+import type { Command } from '../../proto/generated/virtnode/launcher/v1/Command.js';
+import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
+import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
+import type { HandlerMessage } from '../../proto/generated/virtnode/launcher/v1/HandlerMessage.js';
+import type { LauncherMessage__Output } from '../../proto/generated/virtnode/launcher/v1/LauncherMessage.js';
+import { TimeoutError, VirtnodeError, type ErrorCode } from '../../proto/errors.js';
+
+export type CommandOp = Omit<Command, 'id' | 'op'>;
+
+type SessionCall = grpc.ServerDuplexStream<LauncherMessage__Output, HandlerMessage>;
+
+interface Pending {
+  resolve(): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+  op: string;
+}
+
+export interface LauncherEndpointEvents {
+  hello: [Hello__Output];
+  event: [DomainEvent__Output];
+  disconnect: [string];
+}
+
+export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
+  readonly socketPath: string;
+  #log: Logger;
+  #server: grpc.Server | undefined;
+  #call: SessionCall | undefined;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #hello: Hello__Output | undefined;
+
+  constructor(opts: { socketPath: string; log: Logger }) {
+    super();
+    this.socketPath = opts.socketPath;
+    this.#log = opts.log;
+  }
+
+  get connected(): boolean {
+    return this.#call !== undefined;
+  }
+
+  /** The launcher's last Hello (its pid, whether a domain already runs). */
+  get hello(): Hello__Output | undefined {
+    return this.#hello;
+  }
+
+  async listen(): Promise<void> {
+    const pkg = launcherPackage();
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 << 20 });
+    server.addService(pkg.Info.service, {
+      Negotiate: (call: grpc.ServerUnaryCall<{ supportedVersions: number[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const v = pickVersion(PROTOCOL_VERSIONS, call.request.supportedVersions ?? []);
+        if (v === undefined) {
+          cb({ code: grpc.status.FAILED_PRECONDITION, details: `no common protocol version (handler speaks ${PROTOCOL_VERSIONS.join(',')})` });
+          return;
+        }
+        cb(null, { version: v, server: 'virtnode-handler' });
+      },
+    });
+    server.addService(pkg.Launcher.service, { Session: (call: SessionCall) => this.#onSession(call) });
+    await fs.rm(this.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix:${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    await fs.chmod(this.socketPath, 0o600);
+    this.#server = server;
+  }
+
+  /** Sends a command and resolves when the launcher reports it done. */
+  command(op: CommandOp, timeoutMs = 30_000): Promise<void> {
+    const call = this.#call;
+    const name = Object.keys(op)[0] ?? 'unknown';
+    if (!call) return Promise.reject(new VirtnodeError('VN_UNAVAILABLE', `launcher not connected (${name})`));
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(`launcher command ${name}`, timeoutMs));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer, op: name });
+      call.write({ command: { id, ...op } });
+    });
+  }
+
+  /** Tells the launcher every event up to `seq` is stored. */
+  ack(seq: number): void {
+    this.#call?.write({ ack: { seq } });
+  }
+
+  async close(): Promise<void> {
+    this.#drop('handler closed the endpoint');
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) await new Promise<void>((r) => server.tryShutdown(() => r()));
+    await fs.rm(this.socketPath, { force: true });
+  }
+
+  #onSession(call: SessionCall): void {
+    if (callProtocol(call.metadata) === undefined) {
+      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+      return;
+    }
+    // A launcher that reconnects replaces its earlier session.
+    if (this.#call) this.#drop('replaced by a new session');
+    this.#call = call;
+    call.on('data', (m: LauncherMessage__Output) => this.#onMessage(m));
+    const gone = (why: string): void => {
+      if (this.#call !== call) return;
+      this.#drop(why);
+    };
+    call.on('end', () => {
+      gone('launcher ended the session');
+      call.end();
+    });
+    call.on('error', (e) => gone(e.message));
+    call.on('cancelled', () => gone('session cancelled'));
+  }
+
+  #onMessage(m: LauncherMessage__Output): void {
+    if (m.hello) {
+      this.#hello = m.hello;
+      this.emit('hello', m.hello);
+    } else if (m.event) {
+      this.emit('event', m.event);
+    } else if (m.result) {
+      const p = this.#pending.get(Number(m.result.commandId));
+      if (!p) return; // timed out already
+      this.#pending.delete(Number(m.result.commandId));
+      clearTimeout(p.timer);
+      if (m.result.ok) p.resolve();
+      else p.reject(new VirtnodeError((m.result.errorCode || 'VN_INTERNAL') as ErrorCode, m.result.errorMessage || `${p.op} failed`));
+    }
+  }
+
+  #drop(why: string): void {
+    const call = this.#call;
+    if (!call) return;
+    this.#call = undefined;
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new VirtnodeError('VN_UNAVAILABLE', `launcher session lost before ${p.op} completed: ${why}`));
+      this.#pending.delete(id);
+    }
+    try {
+      call.end();
+    } catch {
+      /* already closed */
+    }
+    this.#log.info({ why }, 'launcher session ended');
+    this.emit('disconnect', why);
+  }
+}

@@ -1,0 +1,89 @@
+// The recent history of changes, so a watcher can resume from a sequence number.
+// Appended as JSON lines; the newest `size` changes are kept in memory, and the
+// file is rewritten to that tail when it grows past twice the size.
+
+import { promises as fs } from 'node:fs';
+import { atomicWrite } from './fsutil.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'EVENT';
+
+export interface Change {
+  seq: number;
+  type: ChangeType;
+  kind: string;
+  object: unknown;
+}
+
+export class Journal {
+  #file: string;
+  #size: number;
+  #ring: Change[] = [];
+  #linesInFile = 0;
+  #fh: fs.FileHandle;
+
+  private constructor(file: string, size: number, fh: fs.FileHandle) {
+    this.#file = file;
+    this.#size = size;
+    this.#fh = fh;
+  }
+
+  static async open(file: string, size: number): Promise<Journal> {
+    let lines: string[] = [];
+    try {
+      lines = (await fs.readFile(file, 'utf8')).split('\n');
+    } catch {
+      /* first start */
+    }
+    const changes: Change[] = [];
+    for (const l of lines) {
+      if (!l) continue;
+      try {
+        changes.push(JSON.parse(l) as Change);
+      } catch {
+        // A torn last line from a crash mid-append: everything before it is intact.
+      }
+    }
+    const tail = changes.slice(-size);
+    if (changes.length > tail.length || lines.length > changes.length + 1) {
+      await atomicWrite(file, tail.map((c) => JSON.stringify(c) + '\n').join(''));
+    }
+    const j = new Journal(file, size, await fs.open(file, 'a', 0o600));
+    j.#ring = tail;
+    j.#linesInFile = tail.length;
+    return j;
+  }
+
+  get lastSeq(): number {
+    return this.#ring.at(-1)?.seq ?? 0;
+  }
+
+  /** Remembers a change at once, so watchers resuming right now see it. */
+  record(c: Change): void {
+    this.#ring.push(c);
+    if (this.#ring.length > this.#size) this.#ring.splice(0, this.#ring.length - this.#size);
+  }
+
+  /** Writes a recorded change to the file; called in sequence order. */
+  async persist(c: Change): Promise<void> {
+    await this.#fh.appendFile(JSON.stringify(c) + '\n');
+    if (++this.#linesInFile > 2 * this.#size) await this.#compact();
+  }
+
+  /** Changes with seq > `seq`, or undefined when older ones were already dropped. */
+  since(seq: number): Change[] | undefined {
+    const first = this.#ring[0];
+    if (!first || first.seq > seq + 1) return undefined;
+    return this.#ring.filter((c) => c.seq > seq);
+  }
+
+  async #compact(): Promise<void> {
+    await this.#fh.close();
+    await atomicWrite(this.#file, this.#ring.map((c) => JSON.stringify(c) + '\n').join(''));
+    this.#fh = await fs.open(this.#file, 'a', 0o600);
+    this.#linesInFile = this.#ring.length;
+  }
+
+  async close(): Promise<void> {
+    await this.#fh.close();
+  }
+}

@@ -1,0 +1,243 @@
+// The desired state of every VM and VMI on this node, on disk.
+//
+// One JSON file per object, replaced atomically (write, fsync, rename), so a crash
+// leaves either the old or the new object, never half of one. Every change gets
+// the next sequence number: it is the object's resourceVersion and the Watch
+// position. Changes are applied in memory at once, in order, and written to disk
+// through one ordered queue; callers that must not answer before the change is
+// durable await the returned promise (Apply does).
+//
+// A bounded journal of recent changes (journal.jsonl) lets a watcher resume from a
+// sequence number even across a handler restart.
+
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
+import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
+import { Journal, type ChangeType, type Change } from './journal.js';
+import { atomicWrite } from './fsutil.js';
+
+export type Kind = 'VirtualMachine' | 'VirtualMachineInstance';
+export type StoredObject = VirtualMachine | VirtualMachineInstance;
+export type { Change, ChangeType };
+
+/** A Kubernetes-style Event about an object: what happened, why, and how often. */
+export interface KubeEvent {
+  apiVersion: 'v1';
+  kind: 'Event';
+  metadata: { name: string; namespace: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  involvedObject: { kind: string; namespace: string; name: string; uid?: string };
+  firstTimestamp: string;
+  lastTimestamp: string;
+  count: number;
+  source: { component: string; host?: string };
+}
+
+const KINDS: Kind[] = ['VirtualMachine', 'VirtualMachineInstance'];
+
+function key(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function clone<T>(o: T): T {
+  return structuredClone(o);
+}
+
+export class Store extends EventEmitter {
+  #dir: string;
+  #objects = new Map<string, StoredObject>();
+  #seq = 0;
+  #journal: Journal;
+  #writes: Promise<void> = Promise.resolve();
+  #host: string;
+
+  private constructor(dir: string, journal: Journal, host: string) {
+    super();
+    this.setMaxListeners(0);
+    this.#dir = dir;
+    this.#journal = journal;
+    this.#host = host;
+  }
+
+  /** Opens (or creates) the store in `dir` and loads every object. */
+  static async open(dir: string, opts: { host?: string; journalSize?: number } = {}): Promise<Store> {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const journal = await Journal.open(join(dir, 'journal.jsonl'), opts.journalSize ?? 4096);
+    const store = new Store(dir, journal, opts.host ?? 'localhost');
+    await store.#load();
+    return store;
+  }
+
+  async #load(): Promise<void> {
+    let maxSeq = this.#journal.lastSeq;
+    for (const kind of KINDS) {
+      const kdir = join(this.#dir, 'objects', kind);
+      let namespaces: string[] = [];
+      try {
+        namespaces = await fs.readdir(kdir);
+      } catch {
+        continue;
+      }
+      for (const ns of namespaces) {
+        for (const f of await fs.readdir(join(kdir, ns))) {
+          if (!f.endsWith('.json')) continue; // leftover temp files from a crash
+          const obj = JSON.parse(await fs.readFile(join(kdir, ns, f), 'utf8')) as StoredObject;
+          this.#objects.set(key(kind, ns, obj.metadata.name), obj);
+          maxSeq = Math.max(maxSeq, Number(obj.metadata.resourceVersion ?? 0));
+        }
+      }
+    }
+    this.#seq = maxSeq;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get<T extends StoredObject>(kind: Kind, namespace: string, name: string): T | undefined {
+    const o = this.#objects.get(key(kind, namespace, name));
+    return o ? (clone(o) as T) : undefined;
+  }
+
+  mustGet<T extends StoredObject>(kind: Kind, namespace: string, name: string): T {
+    const o = this.get<T>(kind, namespace, name);
+    if (!o) throw new NotFoundError(`${kind} ${namespace}/${name}`);
+    return o;
+  }
+
+  list<T extends StoredObject>(kind: Kind, namespace?: string): T[] {
+    const out: T[] = [];
+    for (const o of this.#objects.values()) {
+      if (o.kind !== kind) continue;
+      if (namespace && o.metadata.namespace !== namespace) continue;
+      out.push(clone(o) as T);
+    }
+    return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name));
+  }
+
+  /** Stores a new object: assigns uid, creationTimestamp, generation and resourceVersion. */
+  create<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
+    const ns = obj.metadata.namespace ?? 'default';
+    const k = key(obj.kind, ns, obj.metadata.name);
+    if (this.#objects.has(k)) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name}`);
+    const o = clone(obj);
+    o.metadata.namespace = ns;
+    o.metadata.uid ??= randomUUID();
+    o.metadata.creationTimestamp ??= new Date().toISOString();
+    o.metadata.generation = 1;
+    const durable = this.#commit('ADDED', o);
+    return { object: clone(o), durable };
+  }
+
+  /**
+   * Replaces a stored object. `generation` moves only when the spec changed, as in
+   * Kubernetes; status-only updates keep it.
+   */
+  update<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
+    const ns = obj.metadata.namespace ?? 'default';
+    const k = key(obj.kind, ns, obj.metadata.name);
+    const cur = this.#objects.get(k);
+    if (!cur) throw new NotFoundError(`${obj.kind} ${ns}/${obj.metadata.name}`);
+    const o = clone(obj);
+    o.metadata.uid = cur.metadata.uid;
+    o.metadata.creationTimestamp = cur.metadata.creationTimestamp;
+    o.metadata.generation = (cur.metadata.generation ?? 1) + (JSON.stringify(cur.spec) === JSON.stringify(o.spec) ? 0 : 1);
+    const durable = this.#commit('MODIFIED', o);
+    return { object: clone(o), durable };
+  }
+
+  /** Read-modify-write of one object; `fn` returns false to leave it unchanged. */
+  mutate<T extends StoredObject>(kind: Kind, namespace: string, name: string, fn: (o: T) => boolean | void): { object: T; durable: Promise<void> } {
+    const cur = this.mustGet<T>(kind, namespace, name);
+    if (fn(cur) === false) return { object: cur, durable: Promise.resolve() };
+    return this.update(cur);
+  }
+
+  delete(kind: Kind, namespace: string, name: string): Promise<void> {
+    const k = key(kind, namespace, name);
+    const cur = this.#objects.get(k);
+    if (!cur) throw new NotFoundError(`${kind} ${namespace}/${name}`);
+    return this.#commit('DELETED', clone(cur));
+  }
+
+  /** Records a node Event (journaled for watchers, not kept as an object). */
+  recordEvent(ev: {
+    type?: 'Normal' | 'Warning';
+    reason: string;
+    message: string;
+    object: { kind: string; metadata: { namespace?: string; name: string; uid?: string } };
+  }): KubeEvent {
+    const now = new Date().toISOString();
+    const ns = ev.object.metadata.namespace ?? 'default';
+    const e: KubeEvent = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${ev.object.metadata.name}.${(this.#seq + 1).toString(16)}`, namespace: ns },
+      type: ev.type ?? 'Normal',
+      reason: ev.reason,
+      message: ev.message,
+      involvedObject: { kind: ev.object.kind, namespace: ns, name: ev.object.metadata.name, uid: ev.object.metadata.uid },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      source: { component: 'virtnode-handler', host: this.#host },
+    };
+    void this.#commit('EVENT', e);
+    return e;
+  }
+
+  /** Changes after `seq`, or undefined when the journal no longer holds all of them. */
+  since(seq: number): Change[] | undefined {
+    if (seq >= this.#seq) return [];
+    const changes = this.#journal.since(seq);
+    // After a crash between an object write and its journal line, the journal can
+    // end before the store's sequence: the watcher must relist rather than miss it.
+    if (!changes || (changes.at(-1)?.seq ?? seq) < this.#seq) return undefined;
+    return changes;
+  }
+
+  /** Resolves when every change made so far is on disk. */
+  flush(): Promise<void> {
+    return this.#writes;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#journal.close();
+  }
+
+  #commit(type: ChangeType, obj: StoredObject | KubeEvent): Promise<void> {
+    const seq = ++this.#seq;
+    if (type !== 'EVENT') {
+      const o = obj as StoredObject;
+      o.metadata.resourceVersion = String(seq);
+      const k = key(o.kind, o.metadata.namespace!, o.metadata.name);
+      if (type === 'DELETED') this.#objects.delete(k);
+      else this.#objects.set(k, o);
+    }
+    const change: Change = { seq, type, kind: obj.kind, object: obj };
+    this.#journal.record(change);
+    this.emit('change', change);
+    const write = async (): Promise<void> => {
+      if (type !== 'EVENT') {
+        const o = obj as StoredObject;
+        const dir = join(this.#dir, 'objects', o.kind, o.metadata.namespace!);
+        const file = join(dir, `${o.metadata.name}.json`);
+        if (type === 'DELETED') await fs.rm(file, { force: true });
+        else {
+          await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+          await atomicWrite(file, JSON.stringify(o));
+        }
+      }
+      await this.#journal.persist(change);
+    };
+    // Ordered: a later write of the same object never lands before an earlier one.
+    this.#writes = this.#writes.then(write, write);
+    return this.#writes;
+  }
+}

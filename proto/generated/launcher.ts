@@ -1,0 +1,46 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Command as _virtnode_launcher_v1_Command, Command__Output as _virtnode_launcher_v1_Command__Output } from './virtnode/launcher/v1/Command.js';
+import type { CommandResult as _virtnode_launcher_v1_CommandResult, CommandResult__Output as _virtnode_launcher_v1_CommandResult__Output } from './virtnode/launcher/v1/CommandResult.js';
+import type { DomainEvent as _virtnode_launcher_v1_DomainEvent, DomainEvent__Output as _virtnode_launcher_v1_DomainEvent__Output } from './virtnode/launcher/v1/DomainEvent.js';
+import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_launcher_v1_Empty__Output } from './virtnode/launcher/v1/Empty.js';
+import type { EventAck as _virtnode_launcher_v1_EventAck, EventAck__Output as _virtnode_launcher_v1_EventAck__Output } from './virtnode/launcher/v1/EventAck.js';
+import type { HandlerMessage as _virtnode_launcher_v1_HandlerMessage, HandlerMessage__Output as _virtnode_launcher_v1_HandlerMessage__Output } from './virtnode/launcher/v1/HandlerMessage.js';
+import type { Hello as _virtnode_launcher_v1_Hello, Hello__Output as _virtnode_launcher_v1_Hello__Output } from './virtnode/launcher/v1/Hello.js';
+import type { InfoClient as _virtnode_launcher_v1_InfoClient, InfoDefinition as _virtnode_launcher_v1_InfoDefinition } from './virtnode/launcher/v1/Info.js';
+import type { LauncherClient as _virtnode_launcher_v1_LauncherClient, LauncherDefinition as _virtnode_launcher_v1_LauncherDefinition } from './virtnode/launcher/v1/Launcher.js';
+import type { LauncherMessage as _virtnode_launcher_v1_LauncherMessage, LauncherMessage__Output as _virtnode_launcher_v1_LauncherMessage__Output } from './virtnode/launcher/v1/LauncherMessage.js';
+import type { NegotiateRequest as _virtnode_launcher_v1_NegotiateRequest, NegotiateRequest__Output as _virtnode_launcher_v1_NegotiateRequest__Output } from './virtnode/launcher/v1/NegotiateRequest.js';
+import type { NegotiateResponse as _virtnode_launcher_v1_NegotiateResponse, NegotiateResponse__Output as _virtnode_launcher_v1_NegotiateResponse__Output } from './virtnode/launcher/v1/NegotiateResponse.js';
+import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from './virtnode/launcher/v1/Shutdown.js';
+import type { Sync as _virtnode_launcher_v1_Sync, Sync__Output as _virtnode_launcher_v1_Sync__Output } from './virtnode/launcher/v1/Sync.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  virtnode: {
+    launcher: {
+      v1: {
+        Command: MessageTypeDefinition<_virtnode_launcher_v1_Command, _virtnode_launcher_v1_Command__Output>
+        CommandResult: MessageTypeDefinition<_virtnode_launcher_v1_CommandResult, _virtnode_launcher_v1_CommandResult__Output>
+        DomainEvent: MessageTypeDefinition<_virtnode_launcher_v1_DomainEvent, _virtnode_launcher_v1_DomainEvent__Output>
+        DomainState: EnumTypeDefinition
+        Empty: MessageTypeDefinition<_virtnode_launcher_v1_Empty, _virtnode_launcher_v1_Empty__Output>
+        EventAck: MessageTypeDefinition<_virtnode_launcher_v1_EventAck, _virtnode_launcher_v1_EventAck__Output>
+        HandlerMessage: MessageTypeDefinition<_virtnode_launcher_v1_HandlerMessage, _virtnode_launcher_v1_HandlerMessage__Output>
+        Hello: MessageTypeDefinition<_virtnode_launcher_v1_Hello, _virtnode_launcher_v1_Hello__Output>
+        Info: SubtypeConstructor<typeof grpc.Client, _virtnode_launcher_v1_InfoClient> & { service: _virtnode_launcher_v1_InfoDefinition }
+        Launcher: SubtypeConstructor<typeof grpc.Client, _virtnode_launcher_v1_LauncherClient> & { service: _virtnode_launcher_v1_LauncherDefinition }
+        LauncherMessage: MessageTypeDefinition<_virtnode_launcher_v1_LauncherMessage, _virtnode_launcher_v1_LauncherMessage__Output>
+        NegotiateRequest: MessageTypeDefinition<_virtnode_launcher_v1_NegotiateRequest, _virtnode_launcher_v1_NegotiateRequest__Output>
+        NegotiateResponse: MessageTypeDefinition<_virtnode_launcher_v1_NegotiateResponse, _virtnode_launcher_v1_NegotiateResponse__Output>
+        Shutdown: MessageTypeDefinition<_virtnode_launcher_v1_Shutdown, _virtnode_launcher_v1_Shutdown__Output>
+        Sync: MessageTypeDefinition<_virtnode_launcher_v1_Sync, _virtnode_launcher_v1_Sync__Output>
+      }
+    }
+  }
+}
+

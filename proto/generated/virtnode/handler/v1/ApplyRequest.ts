@@ -1,0 +1,12 @@
+// Original file: handler.proto
+
+
+export interface ApplyRequest {
+  'manifest'?: (string);
+  'dryRun'?: (boolean);
+}
+
+export interface ApplyRequest__Output {
+  'manifest': (string);
+  'dryRun': (boolean);
+}

@@ -1,0 +1,8 @@
+// Original file: handler.proto
+
+
+export interface ListImagesRequest {
+}
+
+export interface ListImagesRequest__Output {
+}

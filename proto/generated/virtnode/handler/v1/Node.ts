@@ -1,0 +1,274 @@
+// Original file: handler.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ApplyRequest as _virtnode_handler_v1_ApplyRequest, ApplyRequest__Output as _virtnode_handler_v1_ApplyRequest__Output } from '../../../virtnode/handler/v1/ApplyRequest.js';
+import type { ApplyResponse as _virtnode_handler_v1_ApplyResponse, ApplyResponse__Output as _virtnode_handler_v1_ApplyResponse__Output } from '../../../virtnode/handler/v1/ApplyResponse.js';
+import type { ConsoleInput as _virtnode_handler_v1_ConsoleInput, ConsoleInput__Output as _virtnode_handler_v1_ConsoleInput__Output } from '../../../virtnode/handler/v1/ConsoleInput.js';
+import type { ConsoleOutput as _virtnode_handler_v1_ConsoleOutput, ConsoleOutput__Output as _virtnode_handler_v1_ConsoleOutput__Output } from '../../../virtnode/handler/v1/ConsoleOutput.js';
+import type { DeleteRequest as _virtnode_handler_v1_DeleteRequest, DeleteRequest__Output as _virtnode_handler_v1_DeleteRequest__Output } from '../../../virtnode/handler/v1/DeleteRequest.js';
+import type { LifecycleRequest as _virtnode_handler_v1_LifecycleRequest, LifecycleRequest__Output as _virtnode_handler_v1_LifecycleRequest__Output } from '../../../virtnode/handler/v1/LifecycleRequest.js';
+import type { ListImagesRequest as _virtnode_handler_v1_ListImagesRequest, ListImagesRequest__Output as _virtnode_handler_v1_ListImagesRequest__Output } from '../../../virtnode/handler/v1/ListImagesRequest.js';
+import type { ListImagesResponse as _virtnode_handler_v1_ListImagesResponse, ListImagesResponse__Output as _virtnode_handler_v1_ListImagesResponse__Output } from '../../../virtnode/handler/v1/ListImagesResponse.js';
+import type { ListRequest as _virtnode_handler_v1_ListRequest, ListRequest__Output as _virtnode_handler_v1_ListRequest__Output } from '../../../virtnode/handler/v1/ListRequest.js';
+import type { ListResponse as _virtnode_handler_v1_ListResponse, ListResponse__Output as _virtnode_handler_v1_ListResponse__Output } from '../../../virtnode/handler/v1/ListResponse.js';
+import type { NodeInfo as _virtnode_handler_v1_NodeInfo, NodeInfo__Output as _virtnode_handler_v1_NodeInfo__Output } from '../../../virtnode/handler/v1/NodeInfo.js';
+import type { NodeInfoRequest as _virtnode_handler_v1_NodeInfoRequest, NodeInfoRequest__Output as _virtnode_handler_v1_NodeInfoRequest__Output } from '../../../virtnode/handler/v1/NodeInfoRequest.js';
+import type { Object as _virtnode_handler_v1_Object, Object__Output as _virtnode_handler_v1_Object__Output } from '../../../virtnode/handler/v1/Object.js';
+import type { ObjectRef as _virtnode_handler_v1_ObjectRef, ObjectRef__Output as _virtnode_handler_v1_ObjectRef__Output } from '../../../virtnode/handler/v1/ObjectRef.js';
+import type { OperationResponse as _virtnode_handler_v1_OperationResponse, OperationResponse__Output as _virtnode_handler_v1_OperationResponse__Output } from '../../../virtnode/handler/v1/OperationResponse.js';
+import type { WatchEvent as _virtnode_handler_v1_WatchEvent, WatchEvent__Output as _virtnode_handler_v1_WatchEvent__Output } from '../../../virtnode/handler/v1/WatchEvent.js';
+import type { WatchRequest as _virtnode_handler_v1_WatchRequest, WatchRequest__Output as _virtnode_handler_v1_WatchRequest__Output } from '../../../virtnode/handler/v1/WatchRequest.js';
+
+export interface NodeClient extends grpc.Client {
+  /**
+   * Creates or updates VirtualMachines / VirtualMachineInstances from a manifest
+   * (YAML or JSON, several documents allowed). All documents are validated before
+   * any is stored: a rejected manifest changes nothing.
+   */
+  Apply(argument: _virtnode_handler_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Apply(argument: _virtnode_handler_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Apply(argument: _virtnode_handler_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  Apply(argument: _virtnode_handler_v1_ApplyRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Creates or updates VirtualMachines / VirtualMachineInstances from a manifest
+   * (YAML or JSON, several documents allowed). All documents are validated before
+   * any is stored: a rejected manifest changes nothing.
+   */
+  apply(argument: _virtnode_handler_v1_ApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _virtnode_handler_v1_ApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _virtnode_handler_v1_ApplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  apply(argument: _virtnode_handler_v1_ApplyRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ApplyResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The serial console of a running VMI. The first message names the VMI; every
+   * later message carries bytes typed by the user.
+   */
+  Console(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  Console(options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  /**
+   * The serial console of a running VMI. The first message names the VMI; every
+   * later message carries bytes typed by the user.
+   */
+  console(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  console(options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  
+  /**
+   * Deletes a VM (and its VMI) or a VMI. Graceful: the guest gets its
+   * terminationGracePeriodSeconds unless grace_period_seconds overrides it.
+   */
+  Delete(argument: _virtnode_handler_v1_DeleteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _virtnode_handler_v1_DeleteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _virtnode_handler_v1_DeleteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Delete(argument: _virtnode_handler_v1_DeleteRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Deletes a VM (and its VMI) or a VMI. Graceful: the guest gets its
+   * terminationGracePeriodSeconds unless grace_period_seconds overrides it.
+   */
+  delete(argument: _virtnode_handler_v1_DeleteRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  delete(argument: _virtnode_handler_v1_DeleteRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  delete(argument: _virtnode_handler_v1_DeleteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  delete(argument: _virtnode_handler_v1_DeleteRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  Get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  Get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  Get(argument: _virtnode_handler_v1_ObjectRef, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  Get(argument: _virtnode_handler_v1_ObjectRef, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  get(argument: _virtnode_handler_v1_ObjectRef, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  get(argument: _virtnode_handler_v1_ObjectRef, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  
+  GetNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  GetNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  GetNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  GetNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  
+  List(argument: _virtnode_handler_v1_ListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  List(argument: _virtnode_handler_v1_ListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  List(argument: _virtnode_handler_v1_ListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  List(argument: _virtnode_handler_v1_ListRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  list(argument: _virtnode_handler_v1_ListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  list(argument: _virtnode_handler_v1_ListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  list(argument: _virtnode_handler_v1_ListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  list(argument: _virtnode_handler_v1_ListRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The images in the node's content store, and pulls in progress.
+   */
+  ListImages(argument: _virtnode_handler_v1_ListImagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  ListImages(argument: _virtnode_handler_v1_ListImagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  ListImages(argument: _virtnode_handler_v1_ListImagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  ListImages(argument: _virtnode_handler_v1_ListImagesRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The images in the node's content store, and pulls in progress.
+   */
+  listImages(argument: _virtnode_handler_v1_ListImagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  listImages(argument: _virtnode_handler_v1_ListImagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  listImages(argument: _virtnode_handler_v1_ListImagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  listImages(argument: _virtnode_handler_v1_ListImagesRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ListImagesResponse__Output>): grpc.ClientUnaryCall;
+  
+  Pause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Pause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Pause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Pause(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  pause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  pause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  pause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  pause(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  Reset(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Reset(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Reset(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Reset(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  reset(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  reset(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  reset(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  reset(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  Restart(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Restart(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Restart(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Restart(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  restart(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  restart(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  restart(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  restart(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  softReboot(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  softReboot(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  softReboot(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  softReboot(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Lifecycle verbs, as virtctl names them. `name` may name a VM or a bare VMI.
+   */
+  Start(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Start(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Start(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Start(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Lifecycle verbs, as virtctl names them. `name` may name a VM or a bare VMI.
+   */
+  start(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  start(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  start(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  start(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  Stop(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  stop(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  stop(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  stop(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  stop(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  Unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Unpause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Unpause(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unpause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unpause(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Changes to objects and node events in order. Every change has a sequence
+   * number; a watcher that reconnects with since_seq gets exactly what it missed,
+   * or OUT_OF_RANGE when the handler no longer holds it (then list and watch again).
+   */
+  Watch(argument: _virtnode_handler_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_virtnode_handler_v1_WatchEvent__Output>;
+  Watch(argument: _virtnode_handler_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_virtnode_handler_v1_WatchEvent__Output>;
+  /**
+   * Changes to objects and node events in order. Every change has a sequence
+   * number; a watcher that reconnects with since_seq gets exactly what it missed,
+   * or OUT_OF_RANGE when the handler no longer holds it (then list and watch again).
+   */
+  watch(argument: _virtnode_handler_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_virtnode_handler_v1_WatchEvent__Output>;
+  watch(argument: _virtnode_handler_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_virtnode_handler_v1_WatchEvent__Output>;
+  
+}
+
+export interface NodeHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Creates or updates VirtualMachines / VirtualMachineInstances from a manifest
+   * (YAML or JSON, several documents allowed). All documents are validated before
+   * any is stored: a rejected manifest changes nothing.
+   */
+  Apply: grpc.handleUnaryCall<_virtnode_handler_v1_ApplyRequest__Output, _virtnode_handler_v1_ApplyResponse>;
+  
+  /**
+   * The serial console of a running VMI. The first message names the VMI; every
+   * later message carries bytes typed by the user.
+   */
+  Console: grpc.handleBidiStreamingCall<_virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput>;
+  
+  /**
+   * Deletes a VM (and its VMI) or a VMI. Graceful: the guest gets its
+   * terminationGracePeriodSeconds unless grace_period_seconds overrides it.
+   */
+  Delete: grpc.handleUnaryCall<_virtnode_handler_v1_DeleteRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  Get: grpc.handleUnaryCall<_virtnode_handler_v1_ObjectRef__Output, _virtnode_handler_v1_Object>;
+  
+  GetNodeInfo: grpc.handleUnaryCall<_virtnode_handler_v1_NodeInfoRequest__Output, _virtnode_handler_v1_NodeInfo>;
+  
+  List: grpc.handleUnaryCall<_virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse>;
+  
+  /**
+   * The images in the node's content store, and pulls in progress.
+   */
+  ListImages: grpc.handleUnaryCall<_virtnode_handler_v1_ListImagesRequest__Output, _virtnode_handler_v1_ListImagesResponse>;
+  
+  Pause: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  Reset: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  Restart: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  SoftReboot: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  /**
+   * Lifecycle verbs, as virtctl names them. `name` may name a VM or a bare VMI.
+   */
+  Start: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  Stop: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  Unpause: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  /**
+   * Changes to objects and node events in order. Every change has a sequence
+   * number; a watcher that reconnects with since_seq gets exactly what it missed,
+   * or OUT_OF_RANGE when the handler no longer holds it (then list and watch again).
+   */
+  Watch: grpc.handleServerStreamingCall<_virtnode_handler_v1_WatchRequest__Output, _virtnode_handler_v1_WatchEvent>;
+  
+}
+
+export interface NodeDefinition extends grpc.ServiceDefinition {
+  Apply: MethodDefinition<_virtnode_handler_v1_ApplyRequest, _virtnode_handler_v1_ApplyResponse, _virtnode_handler_v1_ApplyRequest__Output, _virtnode_handler_v1_ApplyResponse__Output>
+  Console: MethodDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput, _virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput__Output>
+  Delete: MethodDefinition<_virtnode_handler_v1_DeleteRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_DeleteRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Get: MethodDefinition<_virtnode_handler_v1_ObjectRef, _virtnode_handler_v1_Object, _virtnode_handler_v1_ObjectRef__Output, _virtnode_handler_v1_Object__Output>
+  GetNodeInfo: MethodDefinition<_virtnode_handler_v1_NodeInfoRequest, _virtnode_handler_v1_NodeInfo, _virtnode_handler_v1_NodeInfoRequest__Output, _virtnode_handler_v1_NodeInfo__Output>
+  List: MethodDefinition<_virtnode_handler_v1_ListRequest, _virtnode_handler_v1_ListResponse, _virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse__Output>
+  ListImages: MethodDefinition<_virtnode_handler_v1_ListImagesRequest, _virtnode_handler_v1_ListImagesResponse, _virtnode_handler_v1_ListImagesRequest__Output, _virtnode_handler_v1_ListImagesResponse__Output>
+  Pause: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Reset: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Restart: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  SoftReboot: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Start: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Stop: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Unpause: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Watch: MethodDefinition<_virtnode_handler_v1_WatchRequest, _virtnode_handler_v1_WatchEvent, _virtnode_handler_v1_WatchRequest__Output, _virtnode_handler_v1_WatchEvent__Output>
+}

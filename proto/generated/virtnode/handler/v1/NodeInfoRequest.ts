@@ -1,0 +1,8 @@
+// Original file: handler.proto
+
+
+export interface NodeInfoRequest {
+}
+
+export interface NodeInfoRequest__Output {
+}

@@ -1,0 +1,30 @@
+// Original file: launcher.proto
+
+import type { Sync as _virtnode_launcher_v1_Sync, Sync__Output as _virtnode_launcher_v1_Sync__Output } from '../../../virtnode/launcher/v1/Sync.js';
+import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_launcher_v1_Empty__Output } from '../../../virtnode/launcher/v1/Empty.js';
+import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from '../../../virtnode/launcher/v1/Shutdown.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface Command {
+  'id'?: (number | string | Long);
+  'sync'?: (_virtnode_launcher_v1_Sync | null);
+  'pause'?: (_virtnode_launcher_v1_Empty | null);
+  'unpause'?: (_virtnode_launcher_v1_Empty | null);
+  'shutdown'?: (_virtnode_launcher_v1_Shutdown | null);
+  'kill'?: (_virtnode_launcher_v1_Empty | null);
+  'softReboot'?: (_virtnode_launcher_v1_Empty | null);
+  'reset'?: (_virtnode_launcher_v1_Empty | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset";
+}
+
+export interface Command__Output {
+  'id': (number);
+  'sync'?: (_virtnode_launcher_v1_Sync__Output | null);
+  'pause'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'unpause'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'shutdown'?: (_virtnode_launcher_v1_Shutdown__Output | null);
+  'kill'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'softReboot'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'reset'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset";
+}

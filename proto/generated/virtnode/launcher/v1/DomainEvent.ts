@@ -1,0 +1,40 @@
+// Original file: launcher.proto
+
+import type { DomainState as _virtnode_launcher_v1_DomainState, DomainState__Output as _virtnode_launcher_v1_DomainState__Output } from '../../../virtnode/launcher/v1/DomainState.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface DomainEvent {
+  'seq'?: (number | string | Long);
+  'timestampMs'?: (number | string | Long);
+  'state'?: (_virtnode_launcher_v1_DomainState);
+  /**
+   * KubeVirt-style reason for the state: Unknown, User, Shutdown, Destroyed,
+   * Crashed, Panicked, StartingUp, ...
+   */
+  'reason'?: (string);
+  'message'?: (string);
+  'qemuPid'?: (number);
+  'accelerator'?: (string);
+  /**
+   * The launcher exits after this event is acknowledged.
+   */
+  'final'?: (boolean);
+}
+
+export interface DomainEvent__Output {
+  'seq': (number);
+  'timestampMs': (number);
+  'state': (_virtnode_launcher_v1_DomainState__Output);
+  /**
+   * KubeVirt-style reason for the state: Unknown, User, Shutdown, Destroyed,
+   * Crashed, Panicked, StartingUp, ...
+   */
+  'reason': (string);
+  'message': (string);
+  'qemuPid': (number);
+  'accelerator': (string);
+  /**
+   * The launcher exits after this event is acknowledged.
+   */
+  'final': (boolean);
+}

@@ -1,0 +1,8 @@
+// Original file: launcher.proto
+
+
+export interface Empty {
+}
+
+export interface Empty__Output {
+}

@@ -1,0 +1,12 @@
+// Original file: launcher.proto
+
+
+export interface NegotiateRequest {
+  'supportedVersions'?: (number)[];
+  'client'?: (string);
+}
+
+export interface NegotiateRequest__Output {
+  'supportedVersions': (number)[];
+  'client': (string);
+}

@@ -1,0 +1,126 @@
+// The handler ↔ launcher session over a real gRPC unix socket: events are kept by
+// the launcher until acknowledged and resent after the handler comes back; commands
+// complete exactly once.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { pino } from 'pino';
+import { LauncherEndpoint } from '../../handler/api/launcher-endpoint.js';
+import { HandlerSession } from '../../launcher/session.js';
+import { VirtnodeError } from '../../proto/errors.js';
+import type { Command__Output } from '../../proto/generated/virtnode/launcher/v1/Command.js';
+import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
+
+const log = pino({ level: 'silent' });
+
+function collect(ep: LauncherEndpoint): DomainEvent__Output[] {
+  const got: DomainEvent__Output[] = [];
+  ep.on('event', (e) => got.push(e));
+  return got;
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('events survive a handler restart and commands complete once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-session-'));
+  const sock = join(dir, 'handler.sock');
+  const commands: Command__Output[] = [];
+  const session = new HandlerSession({
+    socketPath: sock,
+    log,
+    callbacks: {
+      domainDefined: () => commands.length > 0,
+      onCommand: async (c) => {
+        commands.push(c);
+        if (c.op === 'reset') throw new VirtnodeError('VN_ILLEGAL_TRANSITION', 'cannot reset now');
+      },
+    },
+  });
+  let ep = new LauncherEndpoint({ socketPath: sock, log });
+  t.after(async () => {
+    session.close();
+    await ep.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // The launcher may start before the handler listens: it keeps dialling.
+  session.start();
+  await new Promise((r) => setTimeout(r, 150));
+  await ep.listen();
+  let got = collect(ep);
+  const [hello] = await once(ep, 'hello');
+  assert.equal(hello.pid, process.pid);
+  assert.equal(hello.domainDefined, false);
+
+  session.emit({ state: 'RUNNING', reason: 'Unknown' });
+  session.emit({ state: 'PAUSED', reason: 'User' });
+  await until(() => got.length === 2);
+  assert.deepEqual(got.map((e) => [Number(e.seq), e.state, e.reason]), [[1, 'RUNNING', 'Unknown'], [2, 'PAUSED', 'User']]);
+
+  await ep.command({ pause: {} });
+  assert.equal(commands.at(-1)?.op, 'pause');
+  await assert.rejects(ep.command({ reset: {} }), (e: unknown) => e instanceof VirtnodeError && e.code === 'VN_ILLEGAL_TRANSITION' && /cannot reset now/.test(e.message));
+
+  ep.ack(2);
+  assert.equal(await session.allAcked(2000), true);
+
+  // Handler goes away; the launcher keeps its events.
+  await ep.close();
+  await until(() => !session.connected);
+  session.emit({ state: 'RUNNING', reason: 'Unpaused' });
+  session.emit({ state: 'SHUTOFF', reason: 'Shutdown', final: true });
+  assert.equal(await session.allAcked(100), false);
+  await assert.rejects(ep.command({ pause: {} }), (e: unknown) => e instanceof VirtnodeError && e.code === 'VN_UNAVAILABLE');
+
+  ep = new LauncherEndpoint({ socketPath: sock, log });
+  await ep.listen();
+  got = collect(ep);
+  const [hello2] = await once(ep, 'hello');
+  assert.equal(hello2.domainDefined, true);
+  assert.equal(Number(hello2.lastEventSeq), 4);
+  await until(() => got.length === 2);
+  assert.deepEqual(got.map((e) => [Number(e.seq), e.state, e.final]), [[3, 'RUNNING', false], [4, 'SHUTOFF', true]]);
+
+  // Only seq 3 acknowledged: after another restart seq 4 comes again, alone.
+  ep.ack(3);
+  await new Promise((r) => setTimeout(r, 50));
+  await ep.close();
+  ep = new LauncherEndpoint({ socketPath: sock, log });
+  await ep.listen();
+  got = collect(ep);
+  await until(() => got.length === 1);
+  assert.equal(Number(got[0]!.seq), 4);
+  ep.ack(4);
+  assert.equal(await session.allAcked(2000), true);
+});
+
+test('a session without the negotiated protocol header is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-session-'));
+  const sock = join(dir, 'handler.sock');
+  const ep = new LauncherEndpoint({ socketPath: sock, log });
+  t.after(async () => {
+    await ep.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await ep.listen();
+  const grpc = await import('@grpc/grpc-js');
+  const { launcherPackage } = await import('../../proto/rpc.js');
+  const pkg = launcherPackage();
+  const client = new pkg.Launcher(`unix:${sock}`, grpc.credentials.createInsecure());
+  const call = client.Session();
+  const [err] = await once(call, 'error');
+  assert.equal(err.code, grpc.status.FAILED_PRECONDITION);
+  assert.match(err.details, /Negotiate/);
+  assert.equal(ep.connected, false);
+  client.close();
+});
