@@ -1,0 +1,152 @@
+// How a domain state reported by a launcher becomes a VMI phase and conditions,
+// the way virt-handler maps libvirt domain states: guest poweroff → Succeeded,
+// QEMU crash or guest panic → Failed with a reason, a paused domain keeps the
+// Running phase with a Paused condition. Pure functions, unit-tested.
+
+import type { Condition, VirtualMachine, VirtualMachineInstance, VMIPhase, VMPrintableStatus } from '../../proto/vmi/types.js';
+import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
+
+export const FINAL_PHASES: readonly VMIPhase[] = ['Succeeded', 'Failed'];
+
+export function isFinalPhase(p: VMIPhase | undefined): boolean {
+  return p !== undefined && FINAL_PHASES.includes(p);
+}
+
+/** Sets or replaces one condition; lastTransitionTime moves only when status changes. */
+export function setCondition(conds: Condition[], c: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>, now = new Date()): Condition[] {
+  const prev = conds.find((x) => x.type === c.type);
+  const next: Condition = {
+    ...c,
+    lastProbeTime: null,
+    lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now.toISOString(),
+  };
+  return [...conds.filter((x) => x.type !== c.type), next];
+}
+
+export function removeCondition(conds: Condition[], type: string): Condition[] {
+  return conds.filter((c) => c.type !== type);
+}
+
+export function getCondition(vmi: VirtualMachineInstance, type: string): Condition | undefined {
+  return vmi.status?.conditions.find((c) => c.type === type);
+}
+
+/** Moves a VMI to `phase`, recording the transition time as KubeVirt does. */
+export function setPhase(vmi: VirtualMachineInstance, phase: VMIPhase, reason?: string, now = new Date()): void {
+  const st = (vmi.status ??= { phase: 'Pending', conditions: [] });
+  if (st.phase !== phase) {
+    st.phase = phase;
+    (st.phaseTransitionTimestamps ??= []).push({ phase, phaseTransitionTimestamp: now.toISOString() });
+  }
+  if (reason !== undefined) st.reason = reason;
+}
+
+export interface EventNote {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/**
+ * Applies one domain event to a VMI's status. Returns the node Events worth
+ * recording (empty when the event changes nothing a user would notice).
+ */
+export function applyDomainEvent(vmi: VirtualMachineInstance, ev: DomainEvent__Output, now = new Date()): EventNote[] {
+  const st = (vmi.status ??= { phase: 'Pending', conditions: [] });
+  if (isFinalPhase(st.phase)) return []; // a finished VMI never comes back
+  if (ev.qemuPid) st.qemuPid = ev.qemuPid;
+  if (ev.accelerator === 'kvm' || ev.accelerator === 'tcg') st.accelerator = ev.accelerator;
+  const notes: EventNote[] = [];
+  switch (ev.state) {
+    case 'STARTING':
+      break;
+    case 'RUNNING': {
+      const wasPaused = getCondition(vmi, 'Paused')?.status === 'True';
+      if (st.phase !== 'Running') notes.push({ type: 'Normal', reason: 'Started', message: 'VirtualMachineInstance started' });
+      else if (wasPaused) notes.push({ type: 'Normal', reason: 'Unpaused', message: 'VirtualMachineInstance unpaused' });
+      else if (ev.reason) notes.push({ type: 'Normal', reason: ev.reason, message: ev.message || `guest ${ev.reason.toLowerCase()}` });
+      setPhase(vmi, 'Running', undefined, now);
+      st.conditions = removeCondition(st.conditions, 'Paused');
+      st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'True' }, now);
+      break;
+    }
+    case 'PAUSED': {
+      setPhase(vmi, 'Running', undefined, now);
+      const byUser = ev.reason === 'User';
+      st.conditions = setCondition(
+        st.conditions,
+        {
+          type: 'Paused',
+          status: 'True',
+          reason: byUser ? 'PausedByUser' : `Paused${ev.reason || 'Unknown'}`,
+          message: byUser ? 'VMI was paused by user' : ev.message || 'VMI was paused',
+        },
+        now,
+      );
+      st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason: 'Paused' }, now);
+      notes.push({ type: 'Normal', reason: 'Paused', message: byUser ? 'VirtualMachineInstance paused by user' : ev.message || 'VirtualMachineInstance paused' });
+      break;
+    }
+    case 'SHUTTING_DOWN':
+      notes.push({ type: 'Normal', reason: 'ShuttingDown', message: ev.message || 'Signaled graceful shutdown' });
+      break;
+    case 'SHUTOFF': {
+      // QEMU exited. A guest poweroff or a shutdown/kill we asked for is a success;
+      // anything else (QEMU failed to start, exited on its own with an error) is not.
+      const ok = ev.reason === 'Shutdown' || ev.reason === 'Destroyed';
+      setPhase(vmi, ok ? 'Succeeded' : 'Failed', ok ? undefined : ev.reason || 'Failed', now);
+      st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason: ok ? 'Stopped' : 'Failed', message: ev.message || undefined }, now);
+      st.conditions = removeCondition(st.conditions, 'Paused');
+      notes.push(
+        ok
+          ? { type: 'Normal', reason: 'Stopped', message: ev.message || 'The VirtualMachineInstance was shut down' }
+          : { type: 'Warning', reason: 'Failed', message: ev.message || 'The VirtualMachineInstance failed' },
+      );
+      break;
+    }
+    case 'CRASHED': {
+      setPhase(vmi, 'Failed', ev.reason || 'Crashed', now);
+      st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason: ev.reason || 'Crashed', message: ev.message || undefined }, now);
+      st.conditions = removeCondition(st.conditions, 'Paused');
+      notes.push({ type: 'Warning', reason: ev.reason || 'Crashed', message: ev.message || 'The VirtualMachineInstance crashed' });
+      break;
+    }
+    default:
+      break;
+  }
+  if (isFinalPhase(st.phase)) delete st.qemuPid;
+  return notes;
+}
+
+/** Marks a VMI Failed for a reason found outside the domain (launcher died, sandbox failed). */
+export function failVmi(vmi: VirtualMachineInstance, reason: string, message: string, now = new Date()): EventNote[] {
+  const st = (vmi.status ??= { phase: 'Pending', conditions: [] });
+  if (isFinalPhase(st.phase)) return [];
+  setPhase(vmi, 'Failed', reason, now);
+  st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason, message }, now);
+  st.conditions = removeCondition(st.conditions, 'Paused');
+  delete st.qemuPid;
+  return [{ type: 'Warning', reason, message }];
+}
+
+/** KubeVirt's printableStatus for `get vms`. */
+export function vmPrintableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, opts: { crashLoop?: boolean; imagePullError?: boolean } = {}): VMPrintableStatus {
+  if (vm.metadata.deletionTimestamp) return 'Terminating';
+  if (!vmi) return opts.crashLoop ? 'CrashLoopBackOff' : 'Stopped';
+  if (vmi.metadata.deletionTimestamp) return 'Stopping';
+  const phase = vmi.status?.phase ?? 'Pending';
+  switch (phase) {
+    case 'Pending':
+    case 'Scheduling':
+      if (opts.imagePullError) return 'ErrImagePull';
+      return vmi.status?.conditions.some((c) => c.type === 'Provisioning' && c.status === 'True') ? 'Provisioning' : 'Starting';
+    case 'Scheduled':
+      return 'Starting';
+    case 'Running':
+      return getCondition(vmi, 'Paused')?.status === 'True' ? 'Paused' : 'Running';
+    case 'Failed':
+      return opts.crashLoop ? 'CrashLoopBackOff' : 'Stopped';
+    default:
+      return 'Stopped';
+  }
+}
