@@ -1,0 +1,173 @@
+// The handler's configuration: defaults, then an optional YAML/JSON file, then
+// command-line flags. Every bad value is refused at start with its name.
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { VirtnodeError } from '../proto/errors.js';
+
+export interface MirrorConfig {
+  endpoints: string[];
+}
+
+export interface TcpListenConfig {
+  /** host:port for controllers; always mTLS. */
+  address: string;
+  certFile: string;
+  keyFile: string;
+  /** CA that client certificates must chain to. */
+  caFile: string;
+}
+
+export interface HandlerConfig {
+  mode: 'standalone' | 'daemonset';
+  nodeName: string;
+  /** Desired state, image store, per-VM overlays (persistent). */
+  stateDir: string;
+  /** Sockets and per-VM runtime directories (tmpfs is fine). */
+  runDir: string;
+  /** The root-only unix socket of the CLI. */
+  socketPath: string;
+  /** KubeVirt's useEmulation: run under TCG when KVM does not work. */
+  allowEmulation: boolean;
+  registryMirrors: Record<string, MirrorConfig>;
+  /** Parent cgroup name for VM cgroups. */
+  cgroupRoot: string;
+  /** argv that starts a launcher; the handler appends the launcher's flags. */
+  launcherCommand: string[];
+  logLevel: string;
+  tcp?: TcpListenConfig;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export function defaultConfig(): HandlerConfig {
+  const runDir = '/run/virtnode';
+  return {
+    mode: 'standalone',
+    nodeName: hostname(),
+    stateDir: '/var/lib/virtnode',
+    runDir,
+    socketPath: join(runDir, 'virtnode.sock'),
+    allowEmulation: false,
+    registryMirrors: {},
+    cgroupRoot: 'virtnode',
+    launcherCommand: [process.execPath, resolve(here, '..', 'launcher', 'main.js')],
+    logLevel: 'info',
+  };
+}
+
+const USAGE = `usage: virtnode-handler [flags]
+  --config FILE             YAML or JSON with the same keys as below (camelCase)
+  --mode standalone|daemonset
+  --node-name NAME
+  --state-dir DIR           (default /var/lib/virtnode)
+  --run-dir DIR             (default /run/virtnode)
+  --socket PATH             CLI socket (default <run-dir>/virtnode.sock)
+  --allow-emulation         run VMs under TCG when KVM does not work (KubeVirt useEmulation)
+  --registry-mirror HOST=URL[,URL]   e.g. quay.io=http://127.0.0.1:5000 (repeatable)
+  --cgroup-root NAME        (default virtnode)
+  --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
+  --log-level LEVEL`;
+
+function bad(msg: string): never {
+  throw new VirtnodeError('VN_INVALID_SPEC', `${msg}\n${USAGE}`);
+}
+
+export function parseMirror(spec: string, field: string): [string, MirrorConfig] {
+  const eq = spec.indexOf('=');
+  if (eq <= 0) bad(`${field}: "${spec}" is not HOST=URL`);
+  const host = spec.slice(0, eq);
+  const endpoints = spec.slice(eq + 1).split(',').filter(Boolean);
+  for (const u of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      bad(`${field}: "${u}" is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(`${field}: "${u}" must be http:// or https://`);
+  }
+  if (endpoints.length === 0) bad(`${field}: no endpoint for ${host}`);
+  return [host, { endpoints }];
+}
+
+export function loadConfig(argv: string[]): HandlerConfig {
+  const cfg = defaultConfig();
+  let socketSet = false;
+  const flags = new Map<string, string[]>();
+  const bools = new Set(['--allow-emulation', '--help']);
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    let v: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      v = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    if (!a.startsWith('--')) bad(`unexpected argument "${a}"`);
+    if (bools.has(a)) {
+      flags.set(a, ['true']);
+      continue;
+    }
+    if (v === undefined) {
+      v = argv[++i];
+      if (v === undefined) bad(`${a} needs a value`);
+    }
+    flags.set(a, [...(flags.get(a) ?? []), v]);
+  }
+  if (flags.has('--help')) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const file = flags.get('--config')?.[0];
+  if (file) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    } catch (e) {
+      bad(`--config ${file}: ${(e as Error).message}`);
+    }
+    for (const [k, val] of Object.entries(doc)) {
+      if (!(k in cfg) && k !== 'tcp') bad(`${file}: unknown key "${k}"`);
+      if (k === 'socketPath') socketSet = true;
+      (cfg as unknown as Record<string, unknown>)[k] = val;
+    }
+  }
+  const one = (f: string): string | undefined => flags.get(f)?.at(-1);
+  const mode = one('--mode');
+  if (mode) {
+    if (mode !== 'standalone' && mode !== 'daemonset') bad(`--mode: "${mode}" is not standalone or daemonset`);
+    cfg.mode = mode;
+  }
+  if (one('--node-name')) cfg.nodeName = one('--node-name')!;
+  if (one('--state-dir')) cfg.stateDir = resolve(one('--state-dir')!);
+  if (one('--run-dir')) cfg.runDir = resolve(one('--run-dir')!);
+  if (one('--socket')) {
+    cfg.socketPath = resolve(one('--socket')!);
+    socketSet = true;
+  }
+  if (!socketSet) cfg.socketPath = join(cfg.runDir, 'virtnode.sock');
+  if (flags.has('--allow-emulation')) cfg.allowEmulation = true;
+  for (const m of flags.get('--registry-mirror') ?? []) {
+    const [host, mc] = parseMirror(m, '--registry-mirror');
+    cfg.registryMirrors[host] = mc;
+  }
+  if (one('--cgroup-root')) cfg.cgroupRoot = one('--cgroup-root')!;
+  if (one('--log-level')) cfg.logLevel = one('--log-level')!;
+  const tcp = one('--listen-tcp');
+  if (tcp) {
+    const certFile = one('--tls-cert');
+    const keyFile = one('--tls-key');
+    const caFile = one('--tls-ca');
+    if (!certFile || !keyFile || !caFile) bad('--listen-tcp needs --tls-cert, --tls-key and --tls-ca (the TCP API is mTLS only)');
+    cfg.tcp = { address: tcp, certFile, keyFile, caFile };
+  }
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(cfg.nodeName)) bad(`nodeName: "${cfg.nodeName}" is not a DNS-1123 name`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(cfg.cgroupRoot)) bad(`cgroupRoot: "${cfg.cgroupRoot}" must be a single path element`);
+  // sun_path is 108 bytes; the deepest socket is <runDir>/vmis/<uid>/handler.sock.
+  if (cfg.runDir.length > 50) bad(`runDir: "${cfg.runDir}" is too long for unix socket paths (50 characters at most)`);
+  return cfg;
+}

@@ -1,0 +1,588 @@
+// The VMI controller: virt-handler's job for the VMIs of this node, plus, in
+// standalone mode, kubelet's part of making and removing their sandboxes.
+//
+// Level-triggered: reconcile(key) reads the stored VMI and what runs for it and
+// closes the gap. Domain events from launchers flow the other way: applied to the
+// stored status, made durable, then acknowledged, so the launcher can forget them.
+//
+//   Pending ─prepare→ Scheduling ─launcher started→ Scheduled ─domain running→ Running
+//   Running ─guest poweroff / stop→ Succeeded        ─crash, panic, launcher died→ Failed
+//
+// Every way a VMI ends goes through #teardown, which removes the whole sandbox.
+
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import { errorMessage, IllegalTransitionError, InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
+import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
+import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
+import { guestMemoryBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
+import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { LaunchContext } from '../../launcher/domain/context.js';
+import { LauncherEndpoint, type CommandOp } from '../api/launcher-endpoint.js';
+import type { HandlerConfig } from '../config.js';
+import type { ImageService } from '../images/index.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import type { CgroupLayout } from '../sandbox/cgroup.js';
+import { memoryLimitBytes } from '../sandbox/overhead.js';
+import type { Change, Store } from '../store/store.js';
+import { WorkQueue } from './queue.js';
+import { applyDomainEvent, failVmi, isFinalPhase, setCondition, setPhase, type EventNote } from './status.js';
+
+const KIND = 'VirtualMachineInstance';
+
+export interface AcceleratorChoice {
+  accelerator: 'kvm' | 'tcg';
+  softwareEmulation: boolean;
+}
+
+export interface VmiControllerDeps {
+  store: Store;
+  log: Logger;
+  cfg: HandlerConfig;
+  images: ImageService;
+  cgroups: CgroupLayout | undefined;
+  /** The node's accelerator decision for a new VMI; throws when none is usable. */
+  chooseAccelerator(): Promise<AcceleratorChoice>;
+  /** Progress of image pulls, for watchers (not stored). */
+  onPullProgress?(vmi: VirtualMachineInstance, p: { image: string; bytesDone: number; bytesTotal: number }): void;
+}
+
+/** What runs for one VMI on this node. */
+interface Runtime {
+  uid: string;
+  key: string;
+  namespace: string;
+  name: string;
+  sandbox?: Sandbox;
+  endpoint?: LauncherEndpoint;
+  child?: ChildProcess;
+  launchContext?: LaunchContext;
+  domainFinal: boolean;
+  launcherGone?: string;
+  shutdownSentAt?: number;
+  forceTimer?: NodeJS.Timeout;
+  liveness?: NodeJS.Timeout;
+  abort: AbortController;
+  /** Domain events are applied one at a time, in order. */
+  chain: Promise<void>;
+  imageDigests: string[];
+  tornDown: boolean;
+}
+
+function keyOf(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+
+export class VmiController {
+  #d: VmiControllerDeps;
+  #queue: WorkQueue;
+  #rt = new Map<string, Runtime>(); // by key
+  #stopped = false;
+
+  constructor(deps: VmiControllerDeps) {
+    this.#d = deps;
+    this.#queue = new WorkQueue((k) => this.#reconcile(k), {
+      concurrency: 8,
+      onError: (k, e) => {
+        this.#d.log.error({ key: k, err: errorMessage(e) }, 'VMI reconcile failed; retrying');
+        this.#queue.addAfter(k, 1000);
+      },
+    });
+  }
+
+  /** Rebuilds runtimes from sandboxes left by a previous handler, then starts reconciling. */
+  async start(): Promise<void> {
+    const { store } = this.#d;
+    store.on('change', (c: Change) => {
+      if (c.kind !== KIND) return;
+      const o = c.object as VirtualMachineInstance;
+      const key = keyOf(o.metadata.namespace!, o.metadata.name);
+      // A delete during an image pull must not wait for the pull to end.
+      if (o.metadata.deletionTimestamp) this.#rt.get(key)?.abort.abort();
+      this.#queue.add(key);
+    });
+    const known = new Set<string>();
+    for (const vmi of store.list<VirtualMachineInstance>(KIND)) {
+      known.add(vmi.metadata.uid!);
+      await this.#recover(vmi);
+      this.#queue.add(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
+    }
+    // Sandboxes whose VMI is gone from the store (deleted while the handler was down
+    // mid-teardown): remove them entirely.
+    for (const uid of await Sandbox.list(this.#d.cfg.stateDir)) {
+      if (known.has(uid)) continue;
+      const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, log: this.#d.log });
+      if (sb) await sb.destroy({ all: true }).catch((e) => this.#d.log.error({ uid, err: errorMessage(e) }, 'removing leftover sandbox'));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#queue.stop();
+    // Launchers keep running: a handler stop or upgrade must not disturb VMs.
+    for (const rt of this.#rt.values()) {
+      rt.abort.abort();
+      clearTimeout(rt.forceTimer);
+      clearInterval(rt.liveness);
+      await rt.endpoint?.close();
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  // ---- lifecycle commands (API) ------------------------------------------
+
+  pause(ns: string, name: string): Promise<void> {
+    return this.#command(ns, name, { pause: {} }, 'pause', (vmi) => {
+      if (vmi.status?.conditions.some((c) => c.type === 'Paused' && c.status === 'True')) throw new IllegalTransitionError('Paused', 'Paused', 'VMI is already paused');
+    });
+  }
+
+  unpause(ns: string, name: string): Promise<void> {
+    return this.#command(ns, name, { unpause: {} }, 'unpause', (vmi) => {
+      if (!vmi.status?.conditions.some((c) => c.type === 'Paused' && c.status === 'True')) throw new IllegalTransitionError('Running', 'Running', 'VMI is not paused');
+    });
+  }
+
+  softReboot(ns: string, name: string): Promise<void> {
+    return this.#command(ns, name, { softReboot: {} }, 'soft reboot');
+  }
+
+  reset(ns: string, name: string): Promise<void> {
+    return this.#command(ns, name, { reset: {} }, 'reset');
+  }
+
+  /**
+   * Marks a VMI for deletion; the reconciler shuts the guest down within the grace
+   * period, tears the sandbox down and removes the object.
+   */
+  async requestDelete(ns: string, name: string, gracePeriodSeconds?: number): Promise<void> {
+    const { durable } = this.#d.store.mutate<VirtualMachineInstance>(KIND, ns, name, (vmi) => {
+      const grace = gracePeriodSeconds ?? vmi.spec.terminationGracePeriodSeconds ?? 30;
+      if (vmi.metadata.deletionTimestamp) {
+        // A second delete may only shorten the grace period, as in Kubernetes.
+        if (grace >= (vmi.metadata.deletionGracePeriodSeconds ?? Infinity)) return false;
+      } else {
+        vmi.metadata.deletionTimestamp = new Date().toISOString();
+      }
+      vmi.metadata.deletionGracePeriodSeconds = grace;
+    });
+    await durable;
+  }
+
+  /** The console socket of a running VMI. */
+  consoleSocket(ns: string, name: string): string {
+    const vmi = this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name);
+    const rt = this.#rt.get(keyOf(ns, name));
+    if (vmi.status?.phase !== 'Running' || !rt?.sandbox) {
+      throw new VirtnodeError('VN_UNAVAILABLE', `VMI ${ns}/${name} is not running (phase ${vmi.status?.phase ?? 'Pending'})`);
+    }
+    return rt.sandbox.paths.consoleSocket;
+  }
+
+  /** Where the launcher's log is, while the VMI exists. */
+  launcherLog(ns: string, name: string): string {
+    const vmi = this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name);
+    return `${this.#d.cfg.stateDir}/vmis/${vmi.metadata.uid}/launcher.log`;
+  }
+
+  async #command(ns: string, name: string, op: CommandOp, what: string, check?: (vmi: VirtualMachineInstance) => void): Promise<void> {
+    const vmi = this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name);
+    if (vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) {
+      throw new IllegalTransitionError(vmi.metadata.deletionTimestamp ? 'Terminating' : (vmi.status?.phase ?? 'Pending'), what, `VMI ${ns}/${name} is not running`);
+    }
+    check?.(vmi);
+    const rt = this.#rt.get(keyOf(ns, name));
+    if (!rt?.endpoint?.connected) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected; try again`);
+    await rt.endpoint.command(op);
+  }
+
+  // ---- reconcile -----------------------------------------------------------
+
+  async #reconcile(key: string): Promise<void> {
+    if (this.#stopped) return;
+    const [ns, name] = key.split('/') as [string, string];
+    const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, ns, name);
+    let rt = this.#rt.get(key);
+    if (rt && vmi && rt.uid !== vmi.metadata.uid) {
+      // Same name, new object (deleted and re-created): the old one must go first.
+      await this.#teardown(rt);
+      rt = undefined;
+    }
+    if (!vmi) {
+      if (rt) await this.#teardown(rt);
+      return;
+    }
+    const phase = vmi.status?.phase ?? 'Pending';
+
+    if (isFinalPhase(phase)) {
+      if (rt && !rt.tornDown) await this.#teardown(rt);
+      if (vmi.metadata.deletionTimestamp) await this.#remove(vmi);
+      return;
+    }
+
+    if (vmi.metadata.deletionTimestamp) {
+      await this.#terminate(vmi, rt);
+      return;
+    }
+
+    if (phase === 'Pending') {
+      await this.#prepare(vmi);
+      return;
+    }
+    // Scheduling/Scheduled/Running: events drive these. A runtime must exist.
+    if (!rt) {
+      this.#fail(vmi, 'LauncherExited', 'no launcher runs for this VMI');
+    }
+  }
+
+  /** Deletion requested: graceful shutdown, then force, then remove. */
+  async #terminate(vmi: VirtualMachineInstance, rt: Runtime | undefined): Promise<void> {
+    const grace = vmi.metadata.deletionGracePeriodSeconds ?? vmi.spec.terminationGracePeriodSeconds ?? 30;
+    const launcherUp = rt?.endpoint?.connected && !rt.domainFinal;
+    if (!rt || (!launcherUp && (rt.launcherGone !== undefined || !rt.sandbox?.launcherAlive()))) {
+      if (rt) await this.#teardown(rt);
+      // Nothing runs: the VMI ends here.
+      this.#d.store.mutate<VirtualMachineInstance>(KIND, vmi.metadata.namespace!, vmi.metadata.name, (o) => {
+        if (isFinalPhase(o.status?.phase)) return false;
+        setPhase(o, 'Succeeded', 'Deleted');
+      });
+      await this.#remove(vmi);
+      return;
+    }
+    if (rt.shutdownSentAt !== undefined && !launcherUp) return; // wait for the launcher to come back or die
+    if (rt.shutdownSentAt === undefined || (grace === 0 && !rt.forceTimer)) {
+      rt.shutdownSentAt = Date.now();
+      const op: CommandOp = grace === 0 ? { kill: {} } : { shutdown: { gracePeriodSeconds: grace } };
+      rt.endpoint!.command(op, (grace + 10) * 1000).catch((e) => this.#d.log.warn({ key: rt.key, err: errorMessage(e) }, 'shutdown command failed'));
+      clearTimeout(rt.forceTimer);
+      // The launcher kills QEMU itself after the grace period; this is the backstop
+      // for a launcher that does not answer.
+      rt.forceTimer = setTimeout(() => void this.#forceKill(rt), (grace + 15) * 1000);
+      rt.forceTimer.unref();
+    }
+  }
+
+  async #forceKill(rt: Runtime): Promise<void> {
+    if (rt.tornDown) return;
+    this.#d.log.warn({ key: rt.key }, 'launcher did not finish the shutdown in time; killing the sandbox');
+    rt.launcherGone = 'killed after the grace period';
+    await this.#teardown(rt);
+    this.#queue.add(rt.key);
+  }
+
+  async #remove(vmi: VirtualMachineInstance): Promise<void> {
+    const cur = this.#d.store.get<VirtualMachineInstance>(KIND, vmi.metadata.namespace!, vmi.metadata.name);
+    if (!cur || cur.metadata.uid !== vmi.metadata.uid) return;
+    const rt = this.#rt.get(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
+    if (rt?.sandbox) await rt.sandbox.destroy({ all: true }).catch(() => undefined);
+    else {
+      const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: vmi.metadata.uid!, log: this.#d.log });
+      await sb?.destroy({ all: true }).catch(() => undefined);
+      const { rm } = await import('node:fs/promises');
+      await rm(`${this.#d.cfg.stateDir}/vmis/${vmi.metadata.uid}`, { recursive: true, force: true });
+    }
+    this.#rt.delete(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
+    this.#d.store.recordEvent({ reason: 'Deleted', message: 'VirtualMachineInstance deleted', object: vmi });
+    await this.#d.store.delete(KIND, vmi.metadata.namespace!, vmi.metadata.name);
+  }
+
+  // ---- preparation: sandbox, images, launcher ----------------------------------
+
+  async #prepare(vmi: VirtualMachineInstance): Promise<void> {
+    const ns = vmi.metadata.namespace!;
+    const name = vmi.metadata.name;
+    const uid = vmi.metadata.uid!;
+    const key = keyOf(ns, name);
+    const log = this.#d.log.child({ kind: KIND, namespace: ns, name, uid });
+    const rt: Runtime = {
+      uid,
+      key,
+      namespace: ns,
+      name,
+      domainFinal: false,
+      abort: new AbortController(),
+      chain: Promise.resolve(),
+      imageDigests: [],
+      tornDown: false,
+    };
+    this.#rt.set(key, rt);
+    this.#status(vmi, (o) => {
+      setPhase(o, 'Scheduling');
+      o.status!.nodeName = this.#d.cfg.nodeName;
+    });
+
+    try {
+      const accel = await this.#d.chooseAccelerator();
+      const memory = guestMemoryBytes(vmi.spec);
+      const vcpus = vcpuCount(vmi.spec);
+      const res = vmi.spec.domain.resources;
+      rt.sandbox = await Sandbox.create({
+        runRoot: this.#d.cfg.runDir,
+        stateRoot: this.#d.cfg.stateDir,
+        cgroups: this.#d.cgroups,
+        vmi: { uid, namespace: ns, name },
+        limits: {
+          memoryBytes: memoryLimitBytes({ guestBytes: memory, vcpus, accelerator: accel.accelerator, limitBytes: res?.limits?.memory !== undefined ? guestMemoryBytes({ ...vmi.spec, domain: { ...vmi.spec.domain, memory: { guest: res.limits.memory } } }) : undefined }),
+          cpuRequestMillis: res?.requests?.cpu !== undefined ? quantityToMillis(res.requests.cpu, 'spec.domain.resources.requests.cpu') : 100 * vcpus,
+          cpuLimitMillis: res?.limits?.cpu !== undefined ? quantityToMillis(res.limits.cpu, 'spec.domain.resources.limits.cpu') : undefined,
+          pidsMax: 4096,
+        },
+        log,
+      });
+      const volumes: LaunchContext['volumes'] = {};
+      for (const v of vmi.spec.volumes ?? []) {
+        rt.abort.signal.throwIfAborted();
+        if (v.containerDisk) {
+          const started = Date.now();
+          this.#event(vmi, 'Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
+          const pulled = await this.#d.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
+            path: v.containerDisk.path,
+            holder: uid,
+            onProgress: (p) => this.#d.onPullProgress?.(vmi, p),
+          });
+          rt.imageDigests.push(pulled.digest);
+          this.#event(vmi, 'Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
+          rt.abort.signal.throwIfAborted();
+          const overlay = await this.#d.images.createOverlay(pulled, `${rt.sandbox.paths.diskDir}/${v.name}.qcow2`);
+          volumes[v.name] = { path: overlay.path, format: 'qcow2' };
+        } else if (v.emptyDisk) {
+          const { quantityToBytes } = await import('../../proto/vmi/index.js');
+          const size = quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`);
+          const disk = await this.#d.images.createEmptyDisk(`${rt.sandbox.paths.diskDir}/${v.name}.qcow2`, size);
+          volumes[v.name] = { path: disk.path, format: 'qcow2' };
+        }
+      }
+      let kernelBoot: LaunchContext['kernelBoot'];
+      const kb = vmi.spec.domain.firmware?.kernelBoot;
+      if (kb?.container) {
+        this.#event(vmi, 'Normal', 'Pulling', `Pulling image "${kb.container.image}"`);
+        const pulled = await this.#d.images.pullKernelBoot(kb.container.image, kb.container.imagePullPolicy, kb.container.kernelPath, kb.container.initrdPath, { holder: uid });
+        rt.imageDigests.push(pulled.digest);
+        this.#event(vmi, 'Normal', 'Pulled', `Successfully pulled image "${kb.container.image}" (${pulled.digest})`);
+        kernelBoot = { kernel: pulled.kernel, initrd: pulled.initrd };
+      }
+      rt.abort.signal.throwIfAborted();
+      rt.launchContext = { runDir: rt.sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot };
+      rt.sandbox.runtime.launchContext = rt.launchContext;
+      await rt.sandbox.save();
+
+      await this.#attachEndpoint(rt, log);
+      const child = await rt.sandbox.spawnLauncher(
+        this.#d.cfg.launcherCommand,
+        ['--namespace', ns, '--name', name, '--uid', uid, '--run-dir', rt.sandbox.paths.runDir, '--handler-socket', rt.sandbox.paths.handlerSocket],
+        { ...process.env, VIRTNODE_LOG_LEVEL: this.#d.cfg.logLevel },
+      );
+      rt.child = child;
+      child.once('exit', (code, signal) => this.#onLauncherExit(rt, signal ? `killed by signal ${signal}` : `exited with code ${code}`));
+      this.#status(vmi, (o) => {
+        o.status!.launcherPid = child.pid;
+        if (accel.softwareEmulation) {
+          o.status!.conditions = setCondition(o.status!.conditions, {
+            type: 'SoftwareEmulation',
+            status: 'True',
+            reason: 'KVMUnavailable',
+            message: 'KVM is not usable on this node; the guest runs under QEMU TCG software emulation (useEmulation)',
+          });
+        }
+      });
+      log.info({ launcherPid: child.pid, accelerator: accel.accelerator }, 'launcher started');
+    } catch (e) {
+      if (rt.abort.signal.aborted) {
+        log.info('preparation aborted: VMI is being deleted');
+        await this.#teardown(rt);
+        this.#queue.add(key);
+        return;
+      }
+      log.error({ err: errorMessage(e) }, 'preparing the VMI failed');
+      const reason = e instanceof VirtnodeError && e.code === 'VN_IMAGE' ? 'ErrImagePull' : e instanceof VirtnodeError && e.code === 'VN_UNSUPPORTED' ? 'Unschedulable' : 'FailedCreate';
+      this.#fail(vmi, reason, errorMessage(e));
+      await this.#teardown(rt);
+      if (e instanceof InvalidSpecError || e instanceof NotFoundError) return;
+    }
+  }
+
+  async #attachEndpoint(rt: Runtime, log: Logger): Promise<void> {
+    const ep = new LauncherEndpoint({ socketPath: rt.sandbox!.paths.handlerSocket, log });
+    ep.on('hello', (h) => this.#onHello(rt, h));
+    ep.on('event', (ev) => {
+      rt.chain = rt.chain.then(
+        () => this.#onDomainEvent(rt, ev),
+        () => this.#onDomainEvent(rt, ev),
+      );
+    });
+    ep.on('disconnect', () => this.#watchLiveness(rt));
+    rt.endpoint = ep;
+    await ep.listen();
+  }
+
+  #onHello(rt: Runtime, h: Hello__Output): void {
+    clearInterval(rt.liveness);
+    rt.liveness = undefined;
+    if (h.domainDefined || rt.domainFinal) return;
+    const ctx = rt.launchContext ?? rt.sandbox?.runtime.launchContext;
+    const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
+    if (!ctx || !vmi || vmi.metadata.uid !== rt.uid) return;
+    rt.endpoint!
+      .command({ sync: { vmiJson: JSON.stringify(vmi), launchContextJson: JSON.stringify(ctx) } }, 60_000)
+      .then(async () => {
+        rt.sandbox!.runtime.synced = true;
+        await rt.sandbox!.save();
+      })
+      .catch((e) => {
+        // The launcher reports why the domain did not start as a SHUTOFF event too;
+        // this covers a launcher that cannot even take the spec.
+        this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'Sync failed');
+        if (e instanceof VirtnodeError && e.code !== 'VN_UNAVAILABLE' && e.code !== 'VN_TIMEOUT') {
+          const cur = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
+          if (cur) this.#fail(cur, 'SyncFailed', errorMessage(e));
+        }
+      });
+  }
+
+  async #onDomainEvent(rt: Runtime, ev: DomainEvent__Output): Promise<void> {
+    const seq = Number(ev.seq);
+    const sb = rt.sandbox;
+    if (!sb) return;
+    if (seq <= sb.runtime.lastEventSeq) {
+      rt.endpoint?.ack(seq); // a resend of something already applied
+      return;
+    }
+    const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
+    if (vmi && vmi.metadata.uid === rt.uid) {
+      let notes: EventNote[] = [];
+      const { durable } = this.#d.store.mutate<VirtualMachineInstance>(KIND, rt.namespace, rt.name, (o) => {
+        if (ev.state === 'STARTING' && o.status?.phase === 'Scheduling') setPhase(o, 'Scheduled');
+        notes = applyDomainEvent(o, ev);
+      });
+      await durable;
+      for (const n of notes) this.#event(vmi, n.type, n.reason, n.message);
+    }
+    sb.runtime.lastEventSeq = seq;
+    await sb.save();
+    rt.endpoint?.ack(seq);
+    if (ev.final || ev.state === 'SHUTOFF' || ev.state === 'CRASHED') {
+      rt.domainFinal = true;
+      this.#queue.add(rt.key);
+    }
+  }
+
+  /** The launcher's session dropped: find out whether it died or will reconnect. */
+  #watchLiveness(rt: Runtime): void {
+    if (rt.tornDown || rt.liveness) return;
+    rt.liveness = setInterval(() => {
+        if (rt.endpoint?.connected) {
+          clearInterval(rt.liveness);
+          rt.liveness = undefined;
+          return;
+        }
+        if (!rt.sandbox?.launcherAlive()) {
+          clearInterval(rt.liveness);
+          rt.liveness = undefined;
+          this.#onLauncherExit(rt, 'exited');
+        }
+    }, 200);
+    rt.liveness.unref();
+  }
+
+  #onLauncherExit(rt: Runtime, how: string): void {
+    if (rt.launcherGone !== undefined) return;
+    rt.launcherGone = how;
+    // Let in-flight events land first: a launcher that exits after its final event
+    // is a normal end, not a failure.
+    void rt.chain.then(() => {
+      const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
+      if (vmi && vmi.metadata.uid === rt.uid && !isFinalPhase(vmi.status?.phase) && !rt.domainFinal) {
+        this.#fail(vmi, 'LauncherExited', `virt-launcher process ${rt.sandbox?.runtime.launcherPid ?? ''} ${how} unexpectedly`);
+      }
+      this.#queue.add(rt.key);
+    });
+  }
+
+  /** After a handler restart: find the sandbox and the launcher of a VMI again. */
+  async #recover(vmi: VirtualMachineInstance): Promise<void> {
+    const phase = vmi.status?.phase ?? 'Pending';
+    const ns = vmi.metadata.namespace!;
+    const name = vmi.metadata.name;
+    const key = keyOf(ns, name);
+    const log = this.#d.log.child({ kind: KIND, namespace: ns, name, uid: vmi.metadata.uid });
+    const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: vmi.metadata.uid!, log });
+    if (phase === 'Pending' || isFinalPhase(phase)) {
+      if (sb && isFinalPhase(phase)) await sb.destroy().catch(() => undefined);
+      return;
+    }
+    const rt: Runtime = {
+      uid: vmi.metadata.uid!,
+      key,
+      namespace: ns,
+      name,
+      sandbox: sb,
+      launchContext: sb?.runtime.launchContext,
+      domainFinal: false,
+      abort: new AbortController(),
+      chain: Promise.resolve(),
+      imageDigests: [],
+      tornDown: false,
+    };
+    this.#rt.set(key, rt);
+    if (!sb || !sb.launcherAlive()) {
+      this.#fail(vmi, 'LauncherExited', 'the launcher is gone (found after a handler restart)');
+      return;
+    }
+    if (!sb.runtime.launchContext) {
+      // Interrupted before the launcher was told what to run: start over.
+      await this.#teardown(rt);
+      this.#rt.delete(key);
+      this.#status(vmi, (o) => setPhase(o, 'Pending'));
+      return;
+    }
+    await this.#attachEndpoint(rt, log);
+    this.#watchLiveness(rt);
+    log.info({ launcherPid: sb.runtime.launcherPid }, 're-attached to a running launcher');
+  }
+
+  /** Removes the sandbox and everything in it; idempotent. */
+  async #teardown(rt: Runtime): Promise<void> {
+    if (rt.tornDown) return;
+    rt.tornDown = true;
+    clearTimeout(rt.forceTimer);
+    clearInterval(rt.liveness);
+    rt.abort.abort();
+    // A launcher that reported its final state exits by itself within moments;
+    // give it that chance before the cgroup is killed.
+    if (rt.domainFinal && rt.sandbox?.launcherAlive()) {
+      for (let i = 0; i < 30 && rt.sandbox.launcherAlive(); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    await rt.endpoint?.close().catch(() => undefined);
+    if (rt.sandbox) {
+      await rt.sandbox.destroy().catch((e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'sandbox teardown failed'));
+    }
+    for (const d of rt.imageDigests) await this.#d.images.release(d, rt.uid).catch(() => undefined);
+    if (rt.imageDigests.length === 0) await this.#d.images.release(undefined, rt.uid).catch(() => undefined);
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  #status(vmi: VirtualMachineInstance, fn: (o: VirtualMachineInstance) => void): void {
+    this.#d.store.mutate<VirtualMachineInstance>(KIND, vmi.metadata.namespace!, vmi.metadata.name, (o) => {
+      if (o.metadata.uid !== vmi.metadata.uid) return false;
+      o.status ??= { phase: 'Pending', conditions: [] };
+      fn(o);
+    });
+  }
+
+  #fail(vmi: VirtualMachineInstance, reason: string, message: string): void {
+    let notes: EventNote[] = [];
+    this.#status(vmi, (o) => {
+      notes = failVmi(o, reason, message);
+    });
+    for (const n of notes) this.#event(vmi, n.type, n.reason, n.message);
+  }
+
+  #event(vmi: VirtualMachineInstance, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.#d.store.recordEvent({ type, reason, message, object: vmi });
+  }
+}
+

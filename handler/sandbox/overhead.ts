@@ -1,0 +1,34 @@
+// How much memory a VM's cgroup may use beyond its guest RAM, the way KubeVirt
+// computes the virt-launcher pod's overhead (pkg/virt-controller/services:
+// GetMemoryOverhead) but for virtnode's own processes: one Node launcher instead
+// of virt-launcher + virtqemud + virtlogd + a monitor.
+
+const Mi = 1024 * 1024;
+
+/** The launcher process (Node, gRPC, QMP client). */
+export const LAUNCHER_OVERHEAD = 96 * Mi;
+/** QEMU's own code, data and device emulation, before guest RAM. */
+export const QEMU_OVERHEAD = 48 * Mi;
+export const PER_VCPU_OVERHEAD = 8 * Mi;
+/**
+ * TCG keeps translated code in a buffer sized by `-accel tcg,tb-size=` (MiB); the
+ * launcher sets it to this so the cgroup limit can hold it.
+ */
+export const TCG_TB_SIZE_MIB = 128;
+
+export function memoryOverheadBytes(o: { guestBytes: number; vcpus: number; accelerator: 'kvm' | 'tcg' }): number {
+  // Guest page tables: one 8-byte entry per 4 KiB page.
+  const pageTables = Math.ceil(o.guestBytes / 512);
+  const tcg = o.accelerator === 'tcg' ? (TCG_TB_SIZE_MIB + 32) * Mi : 0;
+  return LAUNCHER_OVERHEAD + QEMU_OVERHEAD + o.vcpus * PER_VCPU_OVERHEAD + pageTables + tcg;
+}
+
+/**
+ * The cgroup's hard limit: guest memory (or the spec's memory limit when larger)
+ * plus overhead, rounded up to a whole MiB.
+ */
+export function memoryLimitBytes(o: { guestBytes: number; vcpus: number; accelerator: 'kvm' | 'tcg'; limitBytes?: number }): number {
+  const base = Math.max(o.guestBytes, o.limitBytes ?? 0);
+  const total = base + memoryOverheadBytes(o);
+  return Math.ceil(total / Mi) * Mi;
+}

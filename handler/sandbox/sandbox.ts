@@ -1,0 +1,208 @@
+// A VM's sandbox in standalone mode: what kubelet would have made for the
+// virt-launcher pod. A run directory for sockets, a state directory for disks and
+// the launcher's log, the VM's own cgroup, and the launcher process started inside
+// it. `destroy()` removes all of it, whatever state it is in; the handler calls it
+// for every way a VM can end.
+//
+// The runtime record (runtime.json) is how a restarted handler finds the
+// sandbox again: the launcher pid and its start time (so a reused pid is never
+// mistaken for our launcher) and the last domain event it has applied.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, promises as fs, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { VirtnodeError, errorMessage } from '../../proto/errors.js';
+import { atomicWrite } from '../store/fsutil.js';
+import type { LaunchContext } from '../../launcher/domain/context.js';
+import { VmCgroup, type CgroupLayout, type VmCgroupLimits } from './cgroup.js';
+
+export interface SandboxPaths {
+  runDir: string;
+  stateDir: string;
+  diskDir: string;
+  handlerSocket: string;
+  consoleSocket: string;
+  launcherLog: string;
+  runtimeFile: string;
+}
+
+export interface RuntimeRecord {
+  uid: string;
+  namespace: string;
+  name: string;
+  launcherPid?: number;
+  /** Field 22 of /proc/<pid>/stat: tells our launcher from a later process with its pid. */
+  launcherStartTime?: string;
+  lastEventSeq: number;
+  /** Set once Sync was accepted: a reconnecting launcher is not asked to start again. */
+  synced: boolean;
+  /** What the launcher is told to run (kept so a restarted handler can still send it). */
+  launchContext?: LaunchContext;
+}
+
+export function sandboxPaths(runRoot: string, stateRoot: string, uid: string): SandboxPaths {
+  const runDir = join(runRoot, 'vmis', uid);
+  const stateDir = join(stateRoot, 'vmis', uid);
+  return {
+    runDir,
+    stateDir,
+    diskDir: join(stateDir, 'disks'),
+    handlerSocket: join(runDir, 'handler.sock'),
+    consoleSocket: join(runDir, 'console.sock'),
+    launcherLog: join(stateDir, 'launcher.log'),
+    runtimeFile: join(stateDir, 'runtime.json'),
+  };
+}
+
+/** Start time of a process in clock ticks since boot, or undefined when it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parens: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export class Sandbox {
+  readonly paths: SandboxPaths;
+  readonly runtime: RuntimeRecord;
+  #cgroup: VmCgroup | undefined;
+  #log: Logger;
+
+  private constructor(paths: SandboxPaths, runtime: RuntimeRecord, cgroup: VmCgroup | undefined, log: Logger) {
+    this.paths = paths;
+    this.runtime = runtime;
+    this.#cgroup = cgroup;
+    this.#log = log;
+  }
+
+  /** Makes directories and the cgroup; on failure removes what it made. */
+  static async create(opts: {
+    runRoot: string;
+    stateRoot: string;
+    cgroups: CgroupLayout | undefined;
+    vmi: { uid: string; namespace: string; name: string };
+    limits: VmCgroupLimits;
+    log: Logger;
+  }): Promise<Sandbox> {
+    const { uid, namespace, name } = opts.vmi;
+    const paths = sandboxPaths(opts.runRoot, opts.stateRoot, uid);
+    let cgroup: VmCgroup | undefined;
+    try {
+      await fs.mkdir(paths.runDir, { recursive: true, mode: 0o700 });
+      await fs.mkdir(paths.diskDir, { recursive: true, mode: 0o700 });
+      if (opts.cgroups) cgroup = VmCgroup.create(opts.cgroups, uid, opts.limits);
+    } catch (e) {
+      await fs.rm(paths.runDir, { recursive: true, force: true });
+      await fs.rm(paths.stateDir, { recursive: true, force: true });
+      throw new VirtnodeError('VN_SANDBOX', `creating the sandbox of ${namespace}/${name}: ${errorMessage(e)}`, { cause: e });
+    }
+    const sb = new Sandbox(paths, { uid, namespace, name, lastEventSeq: 0, synced: false }, cgroup, opts.log);
+    await sb.save();
+    return sb;
+  }
+
+  /** The sandbox of `uid` as a previous handler left it, or undefined if there is none. */
+  static async open(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; uid: string; log: Logger }): Promise<Sandbox | undefined> {
+    const paths = sandboxPaths(opts.runRoot, opts.stateRoot, opts.uid);
+    let runtime: RuntimeRecord;
+    try {
+      runtime = JSON.parse(await fs.readFile(paths.runtimeFile, 'utf8')) as RuntimeRecord;
+    } catch {
+      return undefined;
+    }
+    let cgroup: VmCgroup | undefined;
+    if (opts.cgroups) {
+      try {
+        cgroup = VmCgroup.open(opts.cgroups, opts.uid);
+      } catch {
+        cgroup = undefined;
+      }
+    }
+    return new Sandbox(paths, runtime, cgroup, opts.log);
+  }
+
+  /** UIDs of every sandbox on disk (to find leftovers of VMIs the store no longer has). */
+  static async list(stateRoot: string): Promise<string[]> {
+    try {
+      return await fs.readdir(join(stateRoot, 'vmis'));
+    } catch {
+      return [];
+    }
+  }
+
+  get cgroup(): VmCgroup | undefined {
+    return this.#cgroup;
+  }
+
+  save(): Promise<void> {
+    return atomicWrite(this.paths.runtimeFile, JSON.stringify(this.runtime));
+  }
+
+  /** Whether the recorded launcher still runs (same pid and same start time). */
+  launcherAlive(): boolean {
+    const pid = this.runtime.launcherPid;
+    if (!pid) return false;
+    const st = processStartTime(pid);
+    return st !== undefined && st === this.runtime.launcherStartTime;
+  }
+
+  /**
+   * Starts the launcher inside the VM's cgroup, detached from the handler (its own
+   * session, output to a log file) so that a handler restart never touches it.
+   */
+  async spawnLauncher(command: string[], args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+    const argv = [...command, ...args];
+    const wrapped = this.#cgroup ? this.#cgroup.enterArgv(argv) : argv;
+    const out = openSync(this.paths.launcherLog, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(wrapped[0]!, wrapped.slice(1), { detached: true, stdio: ['ignore', out, out], env });
+    } finally {
+      closeSync(out);
+    }
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (e) => reject(new VirtnodeError('VN_SANDBOX', `starting the launcher: ${e.message}`, { cause: e })));
+    });
+    child.unref();
+    this.runtime.launcherPid = child.pid!;
+    this.runtime.launcherStartTime = processStartTime(child.pid!);
+    await this.save();
+    return child;
+  }
+
+  /**
+   * Removes everything of the VM: kills what is left in its cgroup (QEMU included,
+   * should the launcher have died without taking it along), removes the cgroup, the
+   * sockets and the disks. Keeps the launcher log unless `all`.
+   */
+  async destroy(opts: { all?: boolean } = {}): Promise<void> {
+    const errors: string[] = [];
+    if (this.#cgroup) {
+      try {
+        await this.#cgroup.destroy({ timeoutMs: 10_000 });
+        this.#cgroup = undefined;
+      } catch (e) {
+        errors.push(errorMessage(e));
+      }
+    } else if (this.launcherAlive()) {
+      try {
+        process.kill(this.runtime.launcherPid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await fs.rm(this.paths.runDir, { recursive: true, force: true });
+    await fs.rm(this.paths.diskDir, { recursive: true, force: true });
+    if (opts.all) await fs.rm(this.paths.stateDir, { recursive: true, force: true });
+    else await fs.rm(this.paths.runtimeFile, { force: true });
+    if (errors.length) {
+      this.#log.error({ errors }, 'sandbox teardown incomplete');
+      throw new VirtnodeError('VN_SANDBOX', `tearing down the sandbox of ${this.runtime.namespace}/${this.runtime.name}: ${errors.join('; ')}`);
+    }
+  }
+}
