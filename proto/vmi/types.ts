@@ -26,6 +26,7 @@ export interface OwnerReference {
   name: string;
   uid: string;
   controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 // ---- spec ---------------------------------------------------------------
