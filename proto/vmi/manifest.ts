@@ -22,7 +22,7 @@ export function parseManifests(text: string): ParsedManifests {
   const warnings: string[] = [];
   const docs: { index: number; value: Record<string, unknown> }[] = [];
 
-  const parsed = parseAllDocuments(text, { prettyErrors: false });
+  const parsed = parseAllDocuments(text);
   // A stream that is only a '---' inside a block scalar, or binary junk, is not an array.
   const documents = Array.isArray(parsed) ? parsed : [parsed];
   documents.forEach((doc, i) => {

@@ -79,7 +79,9 @@ export function parseQuantity(q: Quantity | unknown, path = 'quantity'): ParsedQ
 
 /** The field message for something that is not a quantity: `"64X" is not a quantity`. */
 export function notAQuantity(q: unknown): string {
-  return `${JSON.stringify(quantityText(q) ?? q) ?? String(q)} is not a quantity`;
+  const text = quantityText(q);
+  const shown = text !== undefined ? JSON.stringify(text) : typeof q === 'number' ? String(q) : (JSON.stringify(q) ?? String(q));
+  return `${shown} is not a quantity`;
 }
 
 /** ceil(num/den): Kubernetes' Value() and MilliValue() round up, never down. */

@@ -35,8 +35,9 @@ export function checkShape(value: unknown, type: string, path: string, gates: Ga
       errors.push({ path: p, message: 'unknown field' });
       continue;
     }
-    // JSON null is "unset" for every optional field, as in Kubernetes' decoding.
-    if (v === null) continue;
+    // JSON null is "unset" for every optional field, as in Kubernetes' decoding
+    // (and so is undefined, which a JavaScript caller may leave in an object).
+    if (v === null || v === undefined) continue;
     checkField(v, kind, p, gates, errors);
   }
 }
