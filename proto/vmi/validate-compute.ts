@@ -140,7 +140,6 @@ function validateFirmware(domain: Obj, p: string, ctx: Ctx): void {
   const uuid = str(fw, 'uuid');
   if (uuid !== undefined && uuid !== '' && !UUID.test(uuid)) fail(ctx, `${fp}.uuid`, `${JSON.stringify(uuid)} is not a UUID`);
   const serial = str(fw, 'serial');
-  // eslint-disable-next-line no-control-regex
   if (serial !== undefined && /[\x00-\x1f\x7f]/.test(serial)) fail(ctx, `${fp}.serial`, 'must not contain control characters');
 
   const kb = obj(fw, 'kernelBoot');

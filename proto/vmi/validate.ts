@@ -42,8 +42,9 @@ export function validate(object: unknown, options: Partial<ValidateOptions> = {}
   else if (apiVersion !== API_VERSION) fail(ctx, 'apiVersion', unsupportedValue(String(apiVersion), [API_VERSION]));
 
   checkShape(object, kind, '', ctx.opts, ctx.errors);
+  const metadata = obj(object, 'metadata');
   if (!isSet(object, 'metadata')) fail(ctx, 'metadata.name', REQUIRED);
-  else validateObjectMeta(obj(object, 'metadata'), ctx, kind === KIND_VMI);
+  else if (metadata) validateObjectMeta(metadata, ctx, kind === KIND_VMI);
 
   const spec = obj(object, 'spec');
   if (!spec) {

@@ -39,7 +39,8 @@ spec:
           image: quay.io/kubevirt/cirros-container-disk-demo
 `;
 
-export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Fixtures are broken on purpose in every way: loosely typed by design.
+export type Json = Record<string, any>;
 
 export function vmiSpec(): Json {
   return {

@@ -588,6 +588,7 @@ const SUBDOMAIN_MSG =
 const OBJECT_RULES: ObjRule[] = [
   { name: 'name is required', make: vmi, break: (o) => delete o.metadata.name, errors: [{ path: 'metadata.name', message: 'Required value' }] },
   { name: 'metadata is required', make: vm, break: (o) => delete o.metadata, errors: [{ path: 'metadata.name', message: 'Required value' }] },
+  { name: 'metadata is an object', make: vm, break: (o) => (o.metadata = 'testvm'), errors: [{ path: 'metadata', message: 'must be an object (got "testvm")' }] },
   { name: 'name is a DNS-1123 subdomain', make: vmi, break: (o) => (o.metadata.name = 'My_VM'), errors: [{ path: 'metadata.name', message: `Invalid value: "My_VM": ${SUBDOMAIN_MSG}` }] },
   {
     name: 'name at most 253 characters',
