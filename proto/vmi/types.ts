@@ -27,6 +27,7 @@ export interface OwnerReference {
   name: string;
   uid: string;
   controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 // ---- spec ---------------------------------------------------------------

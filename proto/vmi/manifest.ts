@@ -1,0 +1,78 @@
+// Reads manifests: YAML (one or more '---' separated documents) or JSON text, into
+// VirtualMachine and VirtualMachineInstance objects, as `kubectl apply -f` would read
+// them, with two indulgences reported as warnings: a missing apiVersion (KubeVirt's
+// getting-started VM is often copied without it) and the old v1alpha3 name.
+// The objects are not validated here: validate() does that.
+
+import { parseAllDocuments } from 'yaml';
+import { InvalidSpecError, type FieldError } from '../errors.js';
+import { isObject, show } from './shape.js';
+import { API_VERSION, KIND_VM, KIND_VMI, type KubeVirtObject } from './types.js';
+
+export interface ParsedManifests {
+  /** One object per non-empty document, in order, apiVersion normalised, status dropped. */
+  objects: KubeVirtObject[];
+  warnings: string[];
+}
+
+const ALIASES = new Set(['kubevirt.io/v1alpha3']);
+
+export function parseManifests(text: string): ParsedManifests {
+  const errors: FieldError[] = [];
+  const warnings: string[] = [];
+  const docs: { index: number; value: Record<string, unknown> }[] = [];
+
+  const parsed = parseAllDocuments(text);
+  // A stream that is only a '---' inside a block scalar, or binary junk, is not an array.
+  const documents = Array.isArray(parsed) ? parsed : [parsed];
+  documents.forEach((doc, i) => {
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const at = e.linePos?.[0];
+        const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        errors.push({ path: at ? `line ${at.line}, column ${at.col}` : `document ${i + 1}`, message: msg });
+      }
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return; // empty document: '---' twice, or comments only
+    if (!isObject(value)) {
+      errors.push({ path: `document ${i + 1}`, message: `must be an object (got ${show(value)})` });
+      return;
+    }
+    docs.push({ index: i + 1, value });
+  });
+  if (errors.length > 0) throw new InvalidSpecError(errors);
+
+  const many = docs.length > 1;
+  const objects: KubeVirtObject[] = [];
+  for (const { index, value } of docs) {
+    const where = many ? ` (document ${index})` : '';
+    const kind = value.kind;
+    if (kind !== KIND_VM && kind !== KIND_VMI) {
+      errors.push({
+        path: 'kind',
+        message:
+          kind === undefined || kind === null
+            ? `Required value${where}: expected ${KIND_VM} or ${KIND_VMI}`
+            : `Unsupported value: ${show(kind)}${where}: expected ${KIND_VM} or ${KIND_VMI}`,
+      });
+      continue;
+    }
+    const name = isObject(value.metadata) && typeof value.metadata.name === 'string' ? ` ${value.metadata.name}` : '';
+    const apiVersion = value.apiVersion;
+    if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
+      warnings.push(`${kind}${name}${where}: apiVersion is missing, assuming ${API_VERSION} (kubectl would refuse this manifest)`);
+    } else if (typeof apiVersion === 'string' && ALIASES.has(apiVersion)) {
+      warnings.push(`${kind}${name}${where}: apiVersion ${apiVersion} is deprecated, read as ${API_VERSION}`);
+    } else if (apiVersion !== API_VERSION) {
+      errors.push({ path: 'apiVersion', message: `Unsupported value: ${show(apiVersion)}${where}: supported values: "${API_VERSION}"` });
+      continue;
+    }
+    // Status is the server's; one read from a saved `get -o yaml` is dropped unread.
+    const { status: _status, ...rest } = value;
+    objects.push({ ...rest, apiVersion: API_VERSION } as unknown as KubeVirtObject);
+  }
+  if (errors.length > 0) throw new InvalidSpecError(errors);
+  return { objects, warnings };
+}

@@ -1,0 +1,258 @@
+// The kubevirt.io/v1 field names, per object type, as in KubeVirt's OpenAPI schema
+// (api/openapi-spec/swagger.json), each marked with what virtnode does with it.
+// The shape walker (shape.ts) reads this table: a name missing here is not in
+// kubevirt.io/v1 at all ("unknown field", as kubectl's strict decoding says); a name
+// marked NO is real KubeVirt API that virtnode does not implement yet. Supporting a
+// field later is a one-word change here plus its rule in a validate-*.ts module.
+//
+// Only the types virtnode descends into are listed: below a NO field nothing is read.
+
+/** Options the walker consults for gated fields. */
+export interface GateOptions {
+  podNetworking: boolean;
+}
+
+export type Leaf = 'string' | 'bool' | 'int' | 'quantity' | 'stringMap' | 'resourceList';
+
+export type FieldKind =
+  | { leaf: Leaf }
+  | { obj: string }
+  | { list: string; gate?: keyof GateOptions }
+  /** Known to kubevirt.io/v1, not implemented by virtnode yet. */
+  | { no: true; why?: string }
+  /** Set by the server (or a reader's `get -o yaml`): dropped on input, never an error. */
+  | { ignored: true }
+  /** Removed from KubeVirt; refused with KubeVirt's own words. */
+  | { gone: string };
+
+const S: FieldKind = { leaf: 'string' };
+const B: FieldKind = { leaf: 'bool' };
+const I: FieldKind = { leaf: 'int' };
+const Q: FieldKind = { leaf: 'quantity' };
+const MAP: FieldKind = { leaf: 'stringMap' };
+const RES: FieldKind = { leaf: 'resourceList' };
+const NO: FieldKind = { no: true };
+const IGN: FieldKind = { ignored: true };
+const obj = (t: string): FieldKind => ({ obj: t });
+const list = (t: string, gate?: keyof GateOptions): FieldKind => (gate ? { list: t, gate } : { list: t });
+const no = (why: string): FieldKind => ({ no: true, why });
+
+/** Messages of the gates, keyed like GateOptions. */
+export const GATE_MESSAGES: Record<keyof GateOptions, string> = {
+  podNetworking: 'not supported yet: pod networking arrives in a later release',
+};
+
+const serverSetMeta = {
+  creationTimestamp: IGN,
+  resourceVersion: IGN,
+  generation: IGN,
+  managedFields: IGN,
+  selfLink: IGN,
+  deletionTimestamp: IGN,
+  deletionGracePeriodSeconds: IGN,
+};
+
+export const SCHEMA: Record<string, Record<string, FieldKind>> = {
+  VirtualMachine: { apiVersion: S, kind: S, metadata: obj('ObjectMeta'), spec: obj('VirtualMachineSpec'), status: IGN },
+  VirtualMachineInstance: { apiVersion: S, kind: S, metadata: obj('ObjectMeta'), spec: obj('VirtualMachineInstanceSpec'), status: IGN },
+
+  ObjectMeta: {
+    name: S,
+    namespace: S,
+    labels: MAP,
+    annotations: MAP,
+    // The handler's store assigns uids; one given on input is accepted and replaced there.
+    uid: S,
+    ...serverSetMeta,
+    generateName: NO,
+    finalizers: NO,
+    ownerReferences: NO,
+  },
+  // spec.template.metadata: the VMI takes its name and namespace from the VM.
+  TemplateMeta: {
+    labels: MAP,
+    annotations: MAP,
+    ...serverSetMeta,
+    name: NO,
+    namespace: NO,
+    uid: NO,
+    generateName: NO,
+    finalizers: NO,
+    ownerReferences: NO,
+  },
+
+  VirtualMachineSpec: {
+    runStrategy: S,
+    running: B,
+    template: obj('VirtualMachineInstanceTemplateSpec'),
+    dataVolumeTemplates: NO,
+    instancetype: NO,
+    preference: NO,
+    updateVolumesStrategy: NO,
+  },
+  VirtualMachineInstanceTemplateSpec: { metadata: obj('TemplateMeta'), spec: obj('VirtualMachineInstanceSpec') },
+
+  VirtualMachineInstanceSpec: {
+    domain: obj('DomainSpec'),
+    volumes: list('Volume'),
+    networks: list('Network', 'podNetworking'),
+    terminationGracePeriodSeconds: I,
+    hostname: S,
+    subdomain: S,
+    nodeSelector: MAP,
+    evictionStrategy: S,
+    architecture: S,
+    accessCredentials: NO,
+    affinity: NO,
+    dnsConfig: NO,
+    dnsPolicy: NO,
+    livenessProbe: NO,
+    readinessProbe: NO,
+    priorityClassName: NO,
+    resourceClaims: NO,
+    schedulerName: NO,
+    serviceAccountName: NO,
+    startStrategy: NO,
+    tolerations: NO,
+    topologySpreadConstraints: NO,
+    utilityVolumes: NO,
+  },
+
+  DomainSpec: {
+    resources: obj('ResourceRequirements'),
+    cpu: obj('CPU'),
+    memory: obj('Memory'),
+    machine: obj('Machine'),
+    firmware: obj('Firmware'),
+    features: obj('Features'),
+    devices: obj('Devices'),
+    chassis: NO,
+    clock: NO,
+    ioThreads: NO,
+    ioThreadsPolicy: NO,
+    launchSecurity: NO,
+    rebootPolicy: NO,
+  },
+  ResourceRequirements: { requests: RES, limits: RES, overcommitGuestOverhead: B },
+  CPU: {
+    cores: I,
+    sockets: I,
+    threads: I,
+    model: S,
+    dedicatedCpuPlacement: NO,
+    features: NO,
+    isolateEmulatorThread: NO,
+    maxSockets: NO,
+    numa: NO,
+    realtime: NO,
+  },
+  Memory: { guest: Q, hugepages: NO, maxGuest: NO, reservedOverhead: NO },
+  Machine: { type: S },
+  Firmware: { uuid: S, serial: S, bootloader: obj('Bootloader'), kernelBoot: obj('KernelBoot'), acpi: NO },
+  Bootloader: { bios: obj('BIOS'), efi: no('not supported yet: only BIOS (SeaBIOS) boots so far') },
+  BIOS: { useSerial: NO },
+  KernelBoot: { container: obj('KernelBootContainer'), kernelArgs: S },
+  KernelBootContainer: { image: S, imagePullPolicy: S, kernelPath: S, initrdPath: S, imagePullSecret: NO },
+  Features: { acpi: obj('FeatureState'), apic: NO, hyperv: NO, hypervPassthrough: NO, kvm: NO, pvspinlock: NO, smm: NO },
+  FeatureState: { enabled: B },
+
+  Devices: {
+    disks: list('Disk'),
+    interfaces: list('Interface', 'podNetworking'),
+    rng: obj('Rng'),
+    autoattachPodInterface: B,
+    autoattachGraphicsDevice: B,
+    autoattachSerialConsole: B,
+    autoattachMemBalloon: B,
+    networkInterfaceMultiqueue: B,
+    autoattachInputDevice: NO,
+    autoattachVSOCK: NO,
+    blockMultiQueue: NO,
+    clientPassthrough: NO,
+    disableHotplug: NO,
+    downwardMetrics: NO,
+    filesystems: NO,
+    gpus: NO,
+    hostDevices: NO,
+    inputs: NO,
+    logSerialConsole: NO,
+    panicDevices: NO,
+    sound: NO,
+    tpm: NO,
+    useVirtioTransitional: NO,
+    video: NO,
+    watchdog: NO,
+  },
+  Disk: {
+    name: S,
+    disk: obj('DiskTarget'),
+    bootOrder: I,
+    serial: S,
+    cache: S,
+    cdrom: NO,
+    lun: NO,
+    blockSize: NO,
+    changedBlockTracking: NO,
+    dedicatedIOThread: NO,
+    errorPolicy: NO,
+    io: NO,
+    shareable: NO,
+    tag: NO,
+  },
+  DiskTarget: { bus: S, readonly: B, pciAddress: NO },
+  Rng: {},
+
+  Interface: {
+    name: S,
+    model: S,
+    macAddress: S,
+    masquerade: obj('Empty'),
+    bridge: obj('Empty'),
+    ports: list('Port'),
+    acpiIndex: NO,
+    binding: NO,
+    bootOrder: NO,
+    dhcpOptions: NO,
+    passtBinding: NO,
+    pciAddress: NO,
+    portRanges: NO,
+    sriov: NO,
+    state: NO,
+    tag: NO,
+    slirp: { gone: 'Slirp interface support has been discontinued since v1.3' },
+    passt: { gone: 'Passt network binding has been discontinued since v1.3' },
+    macvtap: { gone: 'Macvtap network binding has been discontinued since v1.3' },
+  },
+  Port: { name: S, port: I, protocol: S },
+  Network: { name: S, pod: obj('PodNetwork'), multus: NO, resourceClaim: NO },
+  PodNetwork: { vmNetworkCIDR: S, vmIPv6NetworkCIDR: S },
+  Empty: {},
+
+  Volume: {
+    name: S,
+    containerDisk: obj('ContainerDiskSource'),
+    emptyDisk: obj('EmptyDiskSource'),
+    cloudInitConfigDrive: NO,
+    cloudInitNoCloud: NO,
+    configMap: NO,
+    containerPath: NO,
+    dataVolume: NO,
+    downwardAPI: NO,
+    downwardMetrics: NO,
+    ephemeral: NO,
+    hostDisk: NO,
+    memoryDump: NO,
+    persistentVolumeClaim: NO,
+    secret: NO,
+    serviceAccount: NO,
+    sysprep: NO,
+  },
+  ContainerDiskSource: { image: S, imagePullPolicy: S, path: S, imagePullSecret: NO },
+  EmptyDiskSource: { capacity: Q },
+};
+
+/** Every volume source kubevirt.io/v1 knows: a volume must set exactly one. */
+export const VOLUME_SOURCES = Object.keys(SCHEMA.Volume!).filter((k) => k !== 'name');
+
+/** Resource names virtnode reads from requests/limits; others are real but not implemented. */
+export const RESOURCE_NAMES = ['cpu', 'memory'] as const;

@@ -1,0 +1,110 @@
+// Disk and volume rules (KubeVirt's storage admitters, disks.go and validateVolumes):
+// names, the disk ↔ volume mapping, one target per disk, one source per volume,
+// buses, boot order, serials, and the containerDisk / emptyDisk sources.
+
+import { isDNS1123Label } from './k8s-names.js';
+import { validateImage, validatePath } from './validate-compute.js';
+import { VOLUME_SOURCES } from './schema.js';
+import { isObject } from './shape.js';
+import { fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, type Ctx, type Obj } from './validate-context.js';
+
+const KNOWN_BUSES = ['virtio', 'sata', 'scsi', 'usb'];
+const CACHE_MODES = ['none', 'writethrough', 'writeback'];
+const SERIAL = /^[A-Za-z0-9_.+-]+$/;
+const SERIAL_MAX = 256;
+
+/** Boot orders taken so far, shared with the interfaces: order → the field that took it. */
+export type BootOrders = Map<number, string>;
+
+function validateName(item: Obj, path: string, seen: Map<string, string>, ctx: Ctx): string | undefined {
+  const name = str(item, 'name');
+  if (name === undefined || name === '') {
+    if (!isSet(item, 'name') || name === '') fail(ctx, `${path}.name`, REQUIRED);
+    return undefined;
+  }
+  // Disk names become device and file names; KubeVirt holds them to DNS-1123 labels.
+  for (const msg of isDNS1123Label(name)) fail(ctx, `${path}.name`, `Invalid value: ${JSON.stringify(name)}: ${msg}`);
+  const first = seen.get(name);
+  if (first !== undefined) fail(ctx, `${path}.name`, `Duplicate value: ${JSON.stringify(name)}: ${path} and ${first} must not have the same name`);
+  else seen.set(name, path);
+  return name;
+}
+
+export function validateStorage(spec: Obj, p: string, ctx: Ctx, bootOrders: BootOrders): void {
+  const volumeNames = new Map<string, string>();
+  list(spec, 'volumes').forEach((v, i) => {
+    if (isObject(v)) validateVolume(v, `${p}.volumes[${i}]`, volumeNames, ctx);
+  });
+
+  const diskNames = new Map<string, string>();
+  list(obj(obj(spec, 'domain'), 'devices'), 'disks').forEach((d, i) => {
+    if (!isObject(d)) return;
+    const dp = `${p}.domain.devices.disks[${i}]`;
+    const name = validateName(d, dp, diskNames, ctx);
+    if (name !== undefined && !volumeNames.has(name)) fail(ctx, `${dp}.name`, `${quote(name)} not found in ${p}.volumes`);
+    validateDisk(d, dp, ctx, bootOrders);
+  });
+}
+
+function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): void {
+  const targets = ['disk', 'cdrom', 'lun'].filter((t) => isSet(disk, t));
+  if (targets.length > 1) fail(ctx, dp, 'can only have a single target type defined');
+
+  const bus = str(obj(disk, 'disk'), 'bus');
+  if (bus !== undefined && bus !== '' && bus !== 'virtio') {
+    const bp = `${dp}.disk.bus`;
+    if (bus === 'ide') fail(ctx, bp, 'IDE bus is not supported');
+    else if (KNOWN_BUSES.includes(bus)) fail(ctx, bp, `not supported yet: bus ${JSON.stringify(bus)} (only virtio so far)`);
+    else fail(ctx, bp, `unrecognized bus ${bus}, must be one of: [${KNOWN_BUSES.join(' ')}]`);
+  }
+
+  const order = int(disk, 'bootOrder');
+  if (order !== undefined) claimBootOrder(order, `${dp}.bootOrder`, ctx, bootOrders);
+
+  const serial = str(disk, 'serial');
+  if (serial !== undefined && serial !== '') {
+    if (!SERIAL.test(serial)) fail(ctx, `${dp}.serial`, 'must be made up of the following characters [A-Za-z0-9_.+-], if specified');
+    if ([...serial].length > SERIAL_MAX) fail(ctx, `${dp}.serial`, `must be less than or equal to ${SERIAL_MAX} in length, if specified`);
+  }
+
+  const cache = str(disk, 'cache');
+  if (cache !== undefined && cache !== '' && !CACHE_MODES.includes(cache)) {
+    fail(ctx, `${dp}.cache`, `has invalid value ${cache}, must be one of: [${CACHE_MODES.join(' ')}]`);
+  }
+}
+
+/** Boot orders start at 1 and are unique across disks and interfaces. */
+export function claimBootOrder(order: number, path: string, ctx: Ctx, bootOrders: BootOrders): void {
+  if (order < 1) {
+    fail(ctx, path, `must have a boot order > 0, if supplied (got ${order})`);
+    return;
+  }
+  const first = bootOrders.get(order);
+  if (first !== undefined) fail(ctx, path, `Boot order ${order} already set for a different device (${first})`);
+  else bootOrders.set(order, path);
+}
+
+function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx: Ctx): void {
+  validateName(volume, vp, names, ctx);
+  const sources = VOLUME_SOURCES.filter((s) => isSet(volume, s));
+  if (sources.length !== 1) fail(ctx, vp, 'must have exactly one source type set');
+
+  const containerDisk = obj(volume, 'containerDisk');
+  if (containerDisk) {
+    const cp = `${vp}.containerDisk`;
+    validateImage(containerDisk, cp, ctx);
+    const path = str(containerDisk, 'path');
+    if (path) validatePath(path, `${cp}.path`, ctx);
+  }
+
+  const emptyDisk = obj(volume, 'emptyDisk');
+  if (emptyDisk) {
+    const capPath = `${vp}.emptyDisk.capacity`;
+    if (!isSet(emptyDisk, 'capacity')) {
+      fail(ctx, capPath, REQUIRED);
+    } else {
+      const cap = quantity(emptyDisk, 'capacity', capPath);
+      if (cap && cap.q.num <= 0n) fail(ctx, capPath, `${quote(cap.q.text)} must be greater than 0`);
+    }
+  }
+}

@@ -1,0 +1,730 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FieldError } from '../../proto/errors.js';
+import { parseManifests, validate, type ValidateOptions } from '../../proto/vmi/index.js';
+import { assertRejected, GETTING_STARTED_VM, specOf, vm, vmi, type Json } from './vmi-fixtures.js';
+
+const NOT_YET = 'not supported yet';
+const GATE = 'not supported yet: pod networking arrives in a later release';
+
+test('the valid fixtures and KubeVirt-style VMIs are accepted', () => {
+  assert.deepEqual(validate(vmi()), { warnings: [] });
+  assert.deepEqual(validate(vm()), { warnings: [] });
+  // A kernel-boot VMI without disks, in the style of KubeVirt's vmi-kernel-boot example.
+  const kb = vmi();
+  kb.spec = {
+    domain: {
+      devices: {},
+      firmware: {
+        kernelBoot: {
+          container: { image: 'registry:5000/kubevirt/alpine-ext-kernel-boot-demo:devel', initrdPath: '/boot/initramfs-virt', kernelPath: '/boot/vmlinuz-virt' },
+          kernelArgs: 'console=ttyS0',
+        },
+      },
+      memory: { guest: '1Gi' },
+      resources: {},
+    },
+    terminationGracePeriodSeconds: 0,
+  };
+  assert.deepEqual(validate(kb), { warnings: [] });
+  // Everything virtnode supports, at once.
+  const full = vmi();
+  full.metadata = { name: 'full.example', namespace: 'ns-1', uid: 'x', labels: { 'example.com/tier': 'a_b.c-d', empty: '' }, annotations: { 'Any.Key/Name': 'anything at all: {}' }, creationTimestamp: null, resourceVersion: '12', generation: 3 };
+  full.status = { phase: 'Running' };
+  full.spec = {
+    domain: {
+      resources: { requests: { memory: '1Gi', cpu: '500m' }, limits: { memory: '2Gi', cpu: 2 }, overcommitGuestOverhead: true },
+      cpu: { sockets: 1, cores: 2, threads: 1, model: 'host-model' },
+      memory: { guest: '1536Mi' },
+      machine: { type: 'pc-q35-7.2' },
+      firmware: { uuid: '0d2a2043-41c0-59c3-9b17-025022203668', serial: 'ABC-123', bootloader: { bios: {} } },
+      features: { acpi: { enabled: true } },
+      devices: {
+        disks: [
+          { name: 'root', disk: { bus: 'virtio', readonly: false }, bootOrder: 1, serial: 'root_1', cache: 'none' },
+          { name: 'scratch', bootOrder: 2, cache: 'writeback' },
+          { name: 'unused', disk: {} },
+        ],
+        rng: {},
+        autoattachPodInterface: false,
+        autoattachGraphicsDevice: false,
+        autoattachSerialConsole: true,
+        autoattachMemBalloon: false,
+        networkInterfaceMultiqueue: true,
+      },
+    },
+    volumes: [
+      { name: 'root', containerDisk: { image: 'localhost:5000/vm/root@sha256:' + 'a'.repeat(64), imagePullPolicy: 'Never', path: '/disk/root.qcow2' } },
+      { name: 'scratch', emptyDisk: { capacity: '1Gi' } },
+      { name: 'unused', emptyDisk: { capacity: 1048576 } },
+      { name: 'extra', emptyDisk: { capacity: '10M' } },
+    ],
+    terminationGracePeriodSeconds: 5,
+    hostname: 'my-host',
+    subdomain: 'sub.example',
+    architecture: 'amd64',
+    evictionStrategy: 'None',
+  };
+  assert.deepEqual(validate(full), { warnings: [] });
+});
+
+test("KubeVirt's getting-started VM: accepted with pod networking, refused by exactly its network paths without", () => {
+  const { objects } = parseManifests(GETTING_STARTED_VM);
+  assert.deepEqual(validate(objects[0], { podNetworking: true }), { warnings: [] });
+  assertRejected(objects[0], [
+    { path: 'spec.template.spec.domain.devices.interfaces[0]', message: GATE },
+    { path: 'spec.template.spec.networks[0]', message: GATE },
+  ]);
+  // The same spec as a bare VMI.
+  const bare = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'vm-cirros' }, spec: (objects[0] as Json).spec.template.spec };
+  assert.deepEqual(validate(bare, { podNetworking: true }), { warnings: [] });
+  assertRejected(bare, [
+    { path: 'spec.domain.devices.interfaces[0]', message: GATE },
+    { path: 'spec.networks[0]', message: GATE },
+  ]);
+});
+
+// ---- rules of a VMI spec, checked on a VMI and on a VM's template -----------
+
+interface SpecRule {
+  name: string;
+  break: (spec: Json) => void;
+  errors: (p: string) => FieldError[];
+  opts?: Partial<ValidateOptions>;
+}
+
+const MEM_REQ = (p: string) => `${p}.domain.resources.requests.memory`;
+const MEM_LIM = (p: string) => `${p}.domain.resources.limits.memory`;
+const noMemory = (p: string) =>
+  `no memory requested, at least one of '${p}.domain.memory.guest', '${MEM_REQ(p)}' or '${MEM_LIM(p)}' must be set`;
+const addDisk = (s: Json, disk: Json, volume?: Json) => {
+  s.domain.devices.disks.push(disk);
+  if (volume) s.volumes.push(volume);
+};
+const emptyVol = (name: string) => ({ name, emptyDisk: { capacity: '1Mi' } });
+
+const SPEC_RULES: SpecRule[] = [
+  // memory
+  { name: 'memory is required', break: (s) => delete s.domain.resources, errors: (p) => [{ path: MEM_REQ(p), message: noMemory(p) }] },
+  { name: 'a zero request is no memory', break: (s) => (s.domain.resources.requests.memory = '0'), errors: (p) => [{ path: MEM_REQ(p), message: noMemory(p) }] },
+  { name: 'memory must be a quantity', break: (s) => (s.domain.resources.requests.memory = '64X'), errors: (p) => [{ path: MEM_REQ(p), message: '"64X" is not a quantity' }] },
+  { name: 'memory must not be negative', break: (s) => (s.domain.resources.requests.memory = '-64M'), errors: (p) => [{ path: MEM_REQ(p), message: "'-64M' must be greater than or equal to 0" }] },
+  { name: 'memory request at least 1M', break: (s) => (s.domain.resources.requests.memory = '512k'), errors: (p) => [{ path: MEM_REQ(p), message: "'512k' must be greater than or equal to 1M" }] },
+  { name: 'guest memory must be positive', break: (s) => (s.domain.memory = { guest: '0' }), errors: (p) => [{ path: `${p}.domain.memory.guest`, message: "'0' must be greater than 0" }] },
+  {
+    name: 'guest memory at most the limit',
+    break: (s) => Object.assign(s.domain, { memory: { guest: '2Gi' }, resources: { requests: { memory: '64M' }, limits: { memory: '1Gi' } } }),
+    errors: (p) => [{ path: `${p}.domain.memory.guest`, message: `'2Gi' must be equal to or less than the memory limit ${MEM_LIM(p)} '1Gi'` }],
+  },
+  {
+    name: 'memory request at most the limit',
+    break: (s) => (s.domain.resources = { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } }),
+    errors: (p) => [{ path: MEM_REQ(p), message: `'2Gi' is greater than ${MEM_LIM(p)} '1Gi'` }],
+  },
+  { name: 'a limit alone is enough memory', break: (s) => (s.domain.resources = { limits: { memory: '128Mi' } }), errors: () => [] },
+  { name: 'guest alone is enough memory', break: (s) => Object.assign(s.domain, { resources: {}, memory: { guest: '128Mi' } }), errors: () => [] },
+  {
+    name: 'other resources are not supported yet',
+    break: (s) => (s.domain.resources.requests['hugepages-2Mi'] = '1Gi'),
+    errors: (p) => [{ path: `${p}.domain.resources.requests[hugepages-2Mi]`, message: NOT_YET }],
+  },
+  { name: 'hugepages are not supported yet', break: (s) => (s.domain.memory = { hugepages: { pageSize: '2Mi' } }), errors: (p) => [{ path: `${p}.domain.memory.hugepages`, message: NOT_YET }] },
+
+  // cpu
+  { name: 'cores at least 1', break: (s) => (s.domain.cpu = { cores: 0 }), errors: (p) => [{ path: `${p}.domain.cpu.cores`, message: 'must be greater than or equal to 1 (got 0)' }] },
+  { name: 'sockets an integer', break: (s) => (s.domain.cpu = { sockets: 1.5 }), errors: (p) => [{ path: `${p}.domain.cpu.sockets`, message: 'must be an integer (got 1.5)' }] },
+  { name: 'threads an integer, not a string', break: (s) => (s.domain.cpu = { threads: '2' }), errors: (p) => [{ path: `${p}.domain.cpu.threads`, message: 'must be an integer (got "2")' }] },
+  {
+    name: 'at most 288 vCPUs on q35',
+    break: (s) => (s.domain.cpu = { sockets: 17, cores: 17 }),
+    errors: (p) => [{ path: `${p}.domain.cpu`, message: 'sockets × cores × threads is 289: a q35 machine takes at most 288 vCPUs' }],
+  },
+  {
+    name: 'cpu request at most the limit',
+    break: (s) => Object.assign(s.domain.resources, { requests: { memory: '64M', cpu: '2' }, limits: { cpu: '1500m' } }),
+    errors: (p) => [{ path: `${p}.domain.resources.requests.cpu`, message: `'2' is greater than ${p}.domain.resources.limits.cpu '1500m'` }],
+  },
+  {
+    name: 'cpu limit not negative',
+    break: (s) => (s.domain.resources.limits = { cpu: '-1' }),
+    errors: (p) => [{ path: `${p}.domain.resources.limits.cpu`, message: "'-1' must be greater than or equal to 0" }],
+  },
+  { name: 'cpu a quantity', break: (s) => (s.domain.resources.requests.cpu = 'two'), errors: (p) => [{ path: `${p}.domain.resources.requests.cpu`, message: '"two" is not a quantity' }] },
+  {
+    name: 'cpu model syntax',
+    break: (s) => (s.domain.cpu = { model: 'bad model' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: '"bad model" is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)' }],
+  },
+  { name: 'dedicated CPUs are not supported yet', break: (s) => (s.domain.cpu = { dedicatedCpuPlacement: true }), errors: (p) => [{ path: `${p}.domain.cpu.dedicatedCpuPlacement`, message: NOT_YET }] },
+
+  // machine
+  {
+    name: 'machine type q35 only',
+    break: (s) => (s.domain.machine = { type: 'pc-i440fx-7.2' }),
+    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-i440fx-7.2" (allowed values: q35, pc-q35-<version>)' }],
+  },
+  { name: 'versioned q35 is accepted', break: (s) => (s.domain.machine = { type: 'pc-q35-7.2' }), errors: () => [] },
+
+  // disks
+  {
+    name: 'disk names are unique',
+    break: (s) => addDisk(s, { name: 'containerdisk' }),
+    errors: (p) => [
+      {
+        path: `${p}.domain.devices.disks[1].name`,
+        message: `Duplicate value: "containerdisk": ${p}.domain.devices.disks[1] and ${p}.domain.devices.disks[0] must not have the same name`,
+      },
+    ],
+  },
+  { name: 'a disk names an existing volume', break: (s) => addDisk(s, { name: 'other' }), errors: (p) => [{ path: `${p}.domain.devices.disks[1].name`, message: `'other' not found in ${p}.volumes` }] },
+  { name: 'a disk has a name', break: (s) => addDisk(s, { disk: {} }), errors: (p) => [{ path: `${p}.domain.devices.disks[1].name`, message: 'Required value' }] },
+  {
+    name: 'disk names are DNS-1123 labels',
+    break: (s) => addDisk(s, { name: 'Disk.1' }),
+    errors: (p) => [
+      {
+        path: `${p}.domain.devices.disks[1].name`,
+        message:
+          'Invalid value: "Disk.1": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character (e.g. \'my-name\',  or \'123-abc\', regex used for validation is \'[a-z0-9]([-a-z0-9]*[a-z0-9])?\')',
+      },
+      { path: `${p}.domain.devices.disks[1].name`, message: `'Disk.1' not found in ${p}.volumes` },
+    ],
+  },
+  {
+    name: 'one target per disk',
+    break: (s) => (s.domain.devices.disks[0].cdrom = { bus: 'sata' }),
+    errors: (p) => [
+      { path: `${p}.domain.devices.disks[0].cdrom`, message: NOT_YET },
+      { path: `${p}.domain.devices.disks[0]`, message: 'can only have a single target type defined' },
+    ],
+  },
+  { name: 'lun disks are not supported yet', break: (s) => addDisk(s, { name: 'l', lun: {} }, emptyVol('l')), errors: (p) => [{ path: `${p}.domain.devices.disks[1].lun`, message: NOT_YET }] },
+  {
+    name: 'sata bus is not supported yet',
+    break: (s) => (s.domain.devices.disks[0].disk.bus = 'sata'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'not supported yet: bus "sata" (only virtio so far)' }],
+  },
+  {
+    name: 'scsi bus is not supported yet',
+    break: (s) => (s.domain.devices.disks[0].disk.bus = 'scsi'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'not supported yet: bus "scsi" (only virtio so far)' }],
+  },
+  {
+    name: 'usb bus is not supported yet',
+    break: (s) => (s.domain.devices.disks[0].disk.bus = 'usb'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'not supported yet: bus "usb" (only virtio so far)' }],
+  },
+  { name: 'IDE bus is refused', break: (s) => (s.domain.devices.disks[0].disk.bus = 'ide'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'IDE bus is not supported' }] },
+  {
+    name: 'unknown bus is refused',
+    break: (s) => (s.domain.devices.disks[0].disk.bus = 'nvme'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'unrecognized bus nvme, must be one of: [virtio sata scsi usb]' }],
+  },
+  {
+    name: 'boot order at least 1',
+    break: (s) => (s.domain.devices.disks[0].bootOrder = 0),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].bootOrder`, message: 'must have a boot order > 0, if supplied (got 0)' }],
+  },
+  {
+    name: 'boot orders are unique',
+    break: (s) => {
+      s.domain.devices.disks[0].bootOrder = 1;
+      addDisk(s, { name: 'second', bootOrder: 1 }, emptyVol('second'));
+    },
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].bootOrder`, message: `Boot order 1 already set for a different device (${p}.domain.devices.disks[0].bootOrder)` }],
+  },
+  {
+    name: 'serial charset',
+    break: (s) => (s.domain.devices.disks[0].serial = 'serial number!'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].serial`, message: 'must be made up of the following characters [A-Za-z0-9_.+-], if specified' }],
+  },
+  {
+    name: 'serial length',
+    break: (s) => (s.domain.devices.disks[0].serial = 'a'.repeat(257)),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].serial`, message: 'must be less than or equal to 256 in length, if specified' }],
+  },
+  {
+    name: 'cache mode',
+    break: (s) => (s.domain.devices.disks[0].cache = 'unsafe'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].cache`, message: 'has invalid value unsafe, must be one of: [none writethrough writeback]' }],
+  },
+  { name: 'disk PCI addresses are not supported yet', break: (s) => (s.domain.devices.disks[0].disk.pciAddress = '0000:81:01.0'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.pciAddress`, message: NOT_YET }] },
+  { name: 'disk io mode is not supported yet', break: (s) => (s.domain.devices.disks[0].io = 'native'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].io`, message: NOT_YET }] },
+  { name: 'a misspelt disk field is unknown', break: (s) => (s.domain.devices.disks[0].buss = 'virtio'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].buss`, message: 'unknown field' }] },
+  { name: 'disks must be a list', break: (s) => (s.domain.devices.disks = { name: 'x' }), errors: (p) => [{ path: `${p}.domain.devices.disks`, message: 'must be a list (got {"name":"x"})' }] },
+  { name: 'a volume without a disk is fine (it gets one)', break: (s) => s.volumes.push(emptyVol('extra')), errors: () => [] },
+
+  // volumes
+  {
+    name: 'volume names are unique',
+    break: (s) => s.volumes.push(emptyVol('containerdisk')),
+    errors: (p) => [{ path: `${p}.volumes[1].name`, message: `Duplicate value: "containerdisk": ${p}.volumes[1] and ${p}.volumes[0] must not have the same name` }],
+  },
+  { name: 'a volume has a name', break: (s) => s.volumes.push({ emptyDisk: { capacity: '1Mi' } }), errors: (p) => [{ path: `${p}.volumes[1].name`, message: 'Required value' }] },
+  {
+    name: 'exactly one source per volume (two)',
+    break: (s) => (s.volumes[0].emptyDisk = { capacity: '1Gi' }),
+    errors: (p) => [{ path: `${p}.volumes[0]`, message: 'must have exactly one source type set' }],
+  },
+  { name: 'exactly one source per volume (none)', break: (s) => s.volumes.push({ name: 'nothing' }), errors: (p) => [{ path: `${p}.volumes[1]`, message: 'must have exactly one source type set' }] },
+  { name: 'containerDisk image is required', break: (s) => delete s.volumes[0].containerDisk.image, errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'Required value' }] },
+  { name: 'containerDisk image not empty', break: (s) => (s.volumes[0].containerDisk.image = ''), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'Required value' }] },
+  {
+    name: 'image reference is lowercase',
+    break: (s) => (s.volumes[0].containerDisk.image = 'quay.io/KubeVirt/cirros'),
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'couldn\'t parse image reference "quay.io/KubeVirt/cirros": invalid reference format: repository name must be lowercase' }],
+  },
+  {
+    name: 'image reference syntax',
+    break: (s) => (s.volumes[0].containerDisk.image = 'quay.io/kubevirt/cirros:bad tag'),
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'couldn\'t parse image reference "quay.io/kubevirt/cirros:bad tag": invalid reference format' }],
+  },
+  {
+    name: 'imagePullPolicy enum',
+    break: (s) => (s.volumes[0].containerDisk.imagePullPolicy = 'Sometimes'),
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.imagePullPolicy`, message: 'Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"' }],
+  },
+  { name: 'imagePullSecret is not supported yet', break: (s) => (s.volumes[0].containerDisk.imagePullSecret = 'creds'), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.imagePullSecret`, message: NOT_YET }] },
+  {
+    name: 'containerDisk path is absolute',
+    break: (s) => (s.volumes[0].containerDisk.path = 'disk/root.img'),
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must be an absolute path to a file without relative components' }],
+  },
+  {
+    name: 'containerDisk path has no relative parts',
+    break: (s) => (s.volumes[0].containerDisk.path = '/disk/../etc/shadow'),
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must be an absolute path to a file without relative components' }],
+  },
+  { name: 'containerDisk path is not the root', break: (s) => (s.volumes[0].containerDisk.path = '/'), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must not point to root' }] },
+  { name: 'emptyDisk capacity required', break: (s) => s.volumes.push({ name: 'e', emptyDisk: {} }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: 'Required value' }] },
+  { name: 'emptyDisk capacity positive', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '0' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'0' must be greater than 0" }] },
+  { name: 'emptyDisk capacity a quantity', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '1GB' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: '"1GB" is not a quantity' }] },
+  {
+    name: 'cloudInitNoCloud is not supported yet',
+    break: (s) => addDisk(s, { name: 'cloudinitdisk', disk: { bus: 'virtio' } }, { name: 'cloudinitdisk', cloudInitNoCloud: { userData: '#!/bin/sh\n' } }),
+    errors: (p) => [{ path: `${p}.volumes[1].cloudInitNoCloud`, message: NOT_YET }],
+  },
+  ...['persistentVolumeClaim', 'dataVolume', 'hostDisk', 'configMap', 'secret', 'serviceAccount', 'sysprep', 'downwardAPI', 'memoryDump', 'ephemeral'].map(
+    (src): SpecRule => ({
+      name: `${src} volumes are not supported yet`,
+      break: (s) => s.volumes.push({ name: 'v', [src]: { name: 'x' } }),
+      errors: (p) => [{ path: `${p}.volumes[1].${src}`, message: NOT_YET }],
+    }),
+  ),
+  { name: 'an unknown volume source is unknown', break: (s) => s.volumes.push({ name: 'v', nfs: {} }), errors: (p) => [{ path: `${p}.volumes[1].nfs`, message: 'unknown field' }, { path: `${p}.volumes[1]`, message: 'must have exactly one source type set' }] },
+
+  // firmware
+  {
+    name: 'kernelBoot container needs an image',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { kernelPath: '/boot/vmlinuz' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.image`, message: 'Required value' }],
+  },
+  {
+    name: 'kernelBoot container needs a kernel or an initrd',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container`, message: 'must be defined with at least one of the following: kernelPath, initrdPath' }],
+  },
+  {
+    name: 'kernelPath is absolute',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1', kernelPath: 'boot/vmlinuz' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.kernelPath`, message: 'must be an absolute path to a file without relative components' }],
+  },
+  {
+    name: 'initrdPath is absolute',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1', kernelPath: '/vmlinuz', initrdPath: './initrd' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.initrdPath`, message: 'must be an absolute path to a file without relative components' }],
+  },
+  {
+    name: 'kernelArgs need kernelBoot.container',
+    break: (s) => (s.domain.firmware = { kernelBoot: { kernelArgs: 'console=ttyS0' } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.kernelArgs`, message: 'kernel arguments cannot be provided without an external kernel' }],
+  },
+  {
+    name: 'kernelBoot image pull policy enum',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1', kernelPath: '/vmlinuz', imagePullPolicy: 'always' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.imagePullPolicy`, message: 'Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"' }],
+  },
+  {
+    name: 'EFI is not supported yet',
+    break: (s) => (s.domain.firmware = { bootloader: { efi: { secureBoot: false } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.bootloader.efi`, message: 'not supported yet: only BIOS (SeaBIOS) boots so far' }],
+  },
+  { name: 'firmware uuid is a UUID', break: (s) => (s.domain.firmware = { uuid: 'not-a-uuid' }), errors: (p) => [{ path: `${p}.domain.firmware.uuid`, message: '"not-a-uuid" is not a UUID' }] },
+  { name: 'firmware serial has no control characters', break: (s) => (s.domain.firmware = { serial: 'a\nb' }), errors: (p) => [{ path: `${p}.domain.firmware.serial`, message: 'must not contain control characters' }] },
+
+  // features and devices
+  { name: 'SMM is not supported yet', break: (s) => (s.domain.features = { smm: {} }), errors: (p) => [{ path: `${p}.domain.features.smm`, message: NOT_YET }] },
+  { name: 'acpi.enabled is a boolean', break: (s) => (s.domain.features = { acpi: { enabled: 'yes' } }), errors: (p) => [{ path: `${p}.domain.features.acpi.enabled`, message: 'must be a boolean (got "yes")' }] },
+  { name: 'hyperv is not supported yet', break: (s) => (s.domain.features = { hyperv: { relaxed: {} } }), errors: (p) => [{ path: `${p}.domain.features.hyperv`, message: NOT_YET }] },
+  { name: 'clock is not supported yet', break: (s) => (s.domain.clock = { utc: {} }), errors: (p) => [{ path: `${p}.domain.clock`, message: NOT_YET }] },
+  {
+    name: 'graphics is not supported yet',
+    break: (s) => (s.domain.devices.autoattachGraphicsDevice = true),
+    errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'not supported yet: no VNC yet' }],
+  },
+  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'tpm', 'inputs', 'sound', 'video', 'logSerialConsole'].map(
+    (dev): SpecRule => ({ name: `devices.${dev} is not supported yet`, break: (s) => (s.domain.devices[dev] = {}), errors: (p) => [{ path: `${p}.domain.devices.${dev}`, message: NOT_YET }] }),
+  ),
+  { name: 'rng takes no fields', break: (s) => (s.domain.devices.rng = { rate: 1 }), errors: (p) => [{ path: `${p}.domain.devices.rng.rate`, message: 'unknown field' }] },
+  { name: 'autoattachSerialConsole is a boolean', break: (s) => (s.domain.devices.autoattachSerialConsole = 'true'), errors: (p) => [{ path: `${p}.domain.devices.autoattachSerialConsole`, message: 'must be a boolean (got "true")' }] },
+  { name: 'a misspelt devices field is unknown', break: (s) => (s.domain.devices.disk = []), errors: (p) => [{ path: `${p}.domain.devices.disk`, message: 'unknown field' }] },
+  { name: 'domain is required', break: (s) => delete s.domain, errors: (p) => [{ path: `${p}.domain`, message: 'Required value' }] },
+  { name: 'domain.devices is required', break: (s) => delete s.domain.devices, errors: (p) => [{ path: `${p}.domain.devices`, message: 'Required value' }] },
+
+  // spec scalars
+  {
+    name: 'terminationGracePeriodSeconds not negative',
+    break: (s) => (s.terminationGracePeriodSeconds = -1),
+    errors: (p) => [{ path: `${p}.terminationGracePeriodSeconds`, message: 'must be greater than or equal to 0 (got -1)' }],
+  },
+  { name: 'terminationGracePeriodSeconds an integer', break: (s) => (s.terminationGracePeriodSeconds = '30'), errors: (p) => [{ path: `${p}.terminationGracePeriodSeconds`, message: 'must be an integer (got "30")' }] },
+  {
+    name: 'hostname is a DNS-1123 label',
+    break: (s) => (s.hostname = 'my.host'),
+    errors: (p) => [{ path: `${p}.hostname`, message: 'does not conform to the kubernetes DNS_LABEL rules : must not contain dots' }],
+  },
+  {
+    name: 'subdomain is a DNS-1123 subdomain',
+    break: (s) => (s.subdomain = 'Sub'),
+    errors: (p) => [
+      {
+        path: `${p}.subdomain`,
+        message:
+          "does not conform to the kubernetes DNS_SUBDOMAIN rules : a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+      },
+    ],
+  },
+  { name: 'evictionStrategy enum', break: (s) => (s.evictionStrategy = 'Sometimes'), errors: (p) => [{ path: `${p}.evictionStrategy`, message: 'is set with an unrecognized option: Sometimes' }] },
+  { name: 'architecture amd64 only', break: (s) => (s.architecture = 'arm64'), errors: (p) => [{ path: `${p}.architecture`, message: 'not supported yet: virtnode runs amd64 guests only' }] },
+  { name: 'unknown architecture', break: (s) => (s.architecture = 'mips'), errors: (p) => [{ path: `${p}.architecture`, message: 'unsupported architecture: mips' }] },
+  {
+    name: 'nodeSelector keys are label keys',
+    break: (s) => (s.nodeSelector = { 'bad key': 'x' }),
+    errors: (p) => [
+      {
+        path: `${p}.nodeSelector`,
+        message:
+          "Invalid value: \"bad key\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+      },
+    ],
+  },
+  ...['affinity', 'tolerations', 'livenessProbe', 'readinessProbe', 'dnsConfig', 'dnsPolicy', 'accessCredentials', 'schedulerName', 'priorityClassName', 'startStrategy', 'serviceAccountName', 'topologySpreadConstraints'].map(
+    (f): SpecRule => ({ name: `spec.${f} is not supported yet`, break: (s) => (s[f] = f === 'tolerations' ? [] : 'x'), errors: (p) => [{ path: `${p}.${f}`, message: NOT_YET }] }),
+  ),
+  { name: 'a field not in kubevirt.io/v1 is unknown', break: (s) => (s.runStrategy = 'Always'), errors: (p) => [{ path: `${p}.runStrategy`, message: 'unknown field' }] },
+  { name: 'a misspelt domain field is unknown', break: (s) => (s.domain.memmory = { guest: '1Gi' }), errors: (p) => [{ path: `${p}.domain.memmory`, message: 'unknown field' }] },
+  { name: 'null is unset', break: (s) => Object.assign(s, { hostname: null, domain: { ...s.domain, cpu: null, firmware: null } }), errors: () => [] },
+
+  // pod networking gate (off by default)
+  { name: 'interfaces wait for pod networking', break: (s) => (s.domain.devices.interfaces = [{ name: 'default', masquerade: {} }]), errors: (p) => [{ path: `${p}.domain.devices.interfaces[0]`, message: GATE }] },
+  { name: 'networks wait for pod networking', break: (s) => (s.networks = [{ name: 'default', pod: {} }, { name: 'b', pod: {} }]), errors: (p) => [{ path: `${p}.networks[0]`, message: GATE }, { path: `${p}.networks[1]`, message: GATE }] },
+  { name: 'empty interface and network lists are fine', break: (s) => Object.assign(s, { networks: [] }, { domain: { ...s.domain, devices: { ...s.domain.devices, interfaces: [] } } }), errors: () => [] },
+];
+
+// ---- networking rules (pod networking on) -----------------------------------
+
+const IFACES = (p: string) => `${p}.domain.devices.interfaces`;
+const withNet = (s: Json, iface: Json = { name: 'default', masquerade: {} }, net: Json = { name: 'default', pod: {} }) => {
+  s.domain.devices.interfaces = [iface];
+  s.networks = [net];
+};
+const NET: Partial<ValidateOptions> = { podNetworking: true };
+
+const NETWORK_RULES: SpecRule[] = [
+  { name: 'masquerade on the pod network is accepted', break: (s) => withNet(s, { name: 'default', masquerade: {}, model: 'e1000e', macAddress: '02:00:00:00:00:01', ports: [{ name: 'http', port: 80 }, { port: 53, protocol: 'UDP' }] }), errors: () => [], opts: NET },
+  { name: 'bridge on the pod network is accepted', break: (s) => withNet(s, { name: 'default', bridge: {} }, { name: 'default', pod: { vmNetworkCIDR: '10.11.12.0/24', vmIPv6NetworkCIDR: 'fd10:0:2::/120' } }), errors: () => [], opts: NET },
+  {
+    name: 'an interface names an existing network',
+    break: (s) => withNet(s, { name: 'other', masquerade: {} }),
+    errors: (p) => [
+      { path: `${IFACES(p)}[0].name`, message: `'other' not found in ${p}.networks` },
+      { path: `${p}.networks[0].name`, message: `'default' not found in ${IFACES(p)}` },
+    ],
+    opts: NET,
+  },
+  {
+    name: 'interface names are unique',
+    break: (s) => {
+      withNet(s);
+      s.domain.devices.interfaces.push({ name: 'default', masquerade: {} });
+    },
+    errors: (p) => [{ path: `${IFACES(p)}[1].name`, message: 'Only one interface can be connected to one specific network' }],
+    opts: NET,
+  },
+  {
+    name: 'network names are unique',
+    break: (s) => {
+      withNet(s);
+      s.networks.push({ name: 'default', pod: {} });
+    },
+    errors: (p) => [
+      { path: `${p}.networks[1].name`, message: 'Network with name "default" already exists, every network must have a unique name' },
+      { path: `${p}.networks[1]`, message: 'more than one interface is connected to a pod network' },
+    ],
+    opts: NET,
+  },
+  {
+    name: 'interface name charset',
+    break: (s) => withNet(s, { name: 'my net', masquerade: {} }, { name: 'my net', pod: {} }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].name`, message: 'Network interface name can only contain alphabetical characters, numbers, dashes (-) or underscores (_)' }],
+    opts: NET,
+  },
+  {
+    name: 'one binding per interface (two)',
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, bridge: {} }),
+    errors: (p) => [{ path: `${IFACES(p)}[0]`, message: 'logical default interface must have exactly one binding method or binding plugin' }],
+    opts: NET,
+  },
+  {
+    name: 'one binding per interface (none)',
+    break: (s) => withNet(s, { name: 'default' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0]`, message: 'logical default interface must have exactly one binding method or binding plugin' }],
+    opts: NET,
+  },
+  { name: 'SR-IOV is not supported yet', break: (s) => withNet(s, { name: 'default', sriov: {} }), errors: (p) => [{ path: `${IFACES(p)}[0].sriov`, message: NOT_YET }], opts: NET },
+  { name: 'binding plugins are not supported yet', break: (s) => withNet(s, { name: 'default', binding: { name: 'passt' } }), errors: (p) => [{ path: `${IFACES(p)}[0].binding`, message: NOT_YET }], opts: NET },
+  {
+    name: 'slirp is discontinued',
+    break: (s) => withNet(s, { name: 'default', slirp: {} }),
+    errors: (p) => [
+      { path: `${IFACES(p)}[0].slirp`, message: 'Slirp interface support has been discontinued since v1.3' },
+      { path: `${IFACES(p)}[0]`, message: 'logical default interface must have exactly one binding method or binding plugin' },
+    ],
+    opts: NET,
+  },
+  { name: 'port is mandatory', break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ name: 'http' }] }), errors: (p) => [{ path: `${IFACES(p)}[0].ports[0].port`, message: 'Port field is mandatory.' }], opts: NET },
+  { name: 'port in range', break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ port: 65536 }] }), errors: (p) => [{ path: `${IFACES(p)}[0].ports[0].port`, message: 'Port field must be in range 0 < x < 65536.' }], opts: NET },
+  { name: 'port not negative', break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ port: -1 }] }), errors: (p) => [{ path: `${IFACES(p)}[0].ports[0].port`, message: 'Port field must be in range 0 < x < 65536.' }], opts: NET },
+  { name: 'port protocol TCP or UDP', break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ port: 80, protocol: 'SCTP' }] }), errors: (p) => [{ path: `${IFACES(p)}[0].ports[0].protocol`, message: 'Unknown protocol, only TCP or UDP allowed' }], opts: NET },
+  {
+    name: 'port names unique',
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ name: 'http', port: 80 }, { name: 'http', port: 8080 }] }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].ports[1].name`, message: 'Duplicate name of the port: http' }],
+    opts: NET,
+  },
+  { name: 'port names valid', break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ name: 'HTTP', port: 80 }] }), errors: (p) => [{ path: `${IFACES(p)}[0].ports[0].name`, message: 'Invalid name of the port: HTTP' }], opts: NET },
+  { name: 'MAC address syntax', break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '02:00:00:00:00:zz' }), errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'malformed MAC address (02:00:00:00:00:zz)' }], opts: NET },
+  { name: 'MAC address length', break: (s) => withNet(s, { name: 'default', bridge: {}, macAddress: '02:00:00:00:00:00:00:01' }), errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'too long MAC address (02:00:00:00:00:00:00:01)' }], opts: NET },
+  {
+    name: "the masquerade bridge's MAC is reserved",
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '02-00-00-00-00-00' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'The requested MAC address is reserved for the in-pod bridge. Please choose another one.' }],
+    opts: NET,
+  },
+  { name: 'interface model known', break: (s) => withNet(s, { name: 'default', masquerade: {}, model: 'vmxnet3' }), errors: (p) => [{ path: `${IFACES(p)}[0].model`, message: `interface ${IFACES(p)}[0].name uses model vmxnet3 that is not supported.` }], opts: NET },
+  { name: 'igb needs a newer QEMU', break: (s) => withNet(s, { name: 'default', masquerade: {}, model: 'igb' }), errors: (p) => [{ path: `${IFACES(p)}[0].model`, message: 'not supported yet: model "igb" needs QEMU 8.0' }], opts: NET },
+  {
+    name: 'a network has a type',
+    break: (s) => withNet(s, undefined, { name: 'default' }),
+    errors: (p) => [
+      { path: `${p}.networks[0]`, message: 'should have a network type' },
+      { path: `${IFACES(p)}[0].name`, message: 'Masquerade interface only implemented with pod network' },
+    ],
+    opts: NET,
+  },
+  {
+    name: 'a network has one type',
+    break: (s) => withNet(s, undefined, { name: 'default', pod: {}, multus: { networkName: 'x' } }),
+    errors: (p) => [
+      { path: `${p}.networks[0].multus`, message: NOT_YET },
+      { path: `${p}.networks[0]`, message: 'should have only one network type' },
+    ],
+    opts: NET,
+  },
+  {
+    name: 'masquerade needs the pod network',
+    break: (s) => withNet(s, undefined, { name: 'default', multus: { networkName: 'x' } }),
+    errors: (p) => [
+      { path: `${p}.networks[0].multus`, message: NOT_YET },
+      { path: `${IFACES(p)}[0].name`, message: 'Masquerade interface only implemented with pod network' },
+    ],
+    opts: NET,
+  },
+  { name: 'vmNetworkCIDR is an IPv4 CIDR', break: (s) => withNet(s, undefined, { name: 'default', pod: { vmNetworkCIDR: '10.0.2.0/33' } }), errors: (p) => [{ path: `${p}.networks[0].pod.vmNetworkCIDR`, message: '"10.0.2.0/33" is not an IPv4 CIDR' }], opts: NET },
+  { name: 'vmIPv6NetworkCIDR is an IPv6 CIDR', break: (s) => withNet(s, undefined, { name: 'default', pod: { vmIPv6NetworkCIDR: '10.0.2.0/24' } }), errors: (p) => [{ path: `${p}.networks[0].pod.vmIPv6NetworkCIDR`, message: '"10.0.2.0/24" is not an IPv6 CIDR' }], opts: NET },
+  { name: 'interface boot order is not supported yet', break: (s) => withNet(s, { name: 'default', masquerade: {}, bootOrder: 1 }), errors: (p) => [{ path: `${IFACES(p)}[0].bootOrder`, message: NOT_YET }], opts: NET },
+  { name: 'a misspelt interface field is unknown', break: (s) => withNet(s, { name: 'default', masquerade: {}, mac: 'x' }), errors: (p) => [{ path: `${IFACES(p)}[0].mac`, message: 'unknown field' }], opts: NET },
+];
+
+for (const [label, make] of [
+  ['VMI', vmi],
+  ['VM', vm],
+] as const) {
+  for (const rule of [...SPEC_RULES, ...NETWORK_RULES]) {
+    test(`${label}: ${rule.name}`, () => {
+      const o = make();
+      rule.break(specOf(o));
+      const p = label === 'VMI' ? 'spec' : 'spec.template.spec';
+      const expected = rule.errors(p);
+      if (expected.length === 0) assert.deepEqual(validate(o, rule.opts).warnings, []);
+      else assertRejected(o, expected, rule.opts);
+    });
+  }
+}
+
+test('spec warnings: evictionStrategy and nodeSelector are accepted with a warning', () => {
+  const o = vmi();
+  o.spec.evictionStrategy = 'LiveMigrate';
+  o.spec.nodeSelector = { 'kubernetes.io/hostname': 'node01' };
+  assert.deepEqual(validate(o).warnings, [
+    'spec.evictionStrategy: accepted but has no effect yet: virtnode does not migrate or evict VMIs',
+    'spec.nodeSelector is ignored: a standalone node runs every VMI it accepts',
+  ]);
+  assert.deepEqual(validate(o, { standalone: false }).warnings, ['spec.evictionStrategy: accepted but has no effect yet: virtnode does not migrate or evict VMIs']);
+});
+
+// ---- metadata and top level --------------------------------------------------
+
+interface ObjRule {
+  name: string;
+  make: () => Json;
+  break: (o: Json) => void;
+  errors: FieldError[];
+}
+
+const SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+const OBJECT_RULES: ObjRule[] = [
+  { name: 'name is required', make: vmi, break: (o) => delete o.metadata.name, errors: [{ path: 'metadata.name', message: 'Required value' }] },
+  { name: 'metadata is required', make: vm, break: (o) => delete o.metadata, errors: [{ path: 'metadata.name', message: 'Required value' }] },
+  { name: 'metadata is an object', make: vm, break: (o) => (o.metadata = 'testvm'), errors: [{ path: 'metadata', message: 'must be an object (got "testvm")' }] },
+  { name: 'name is a DNS-1123 subdomain', make: vmi, break: (o) => (o.metadata.name = 'My_VM'), errors: [{ path: 'metadata.name', message: `Invalid value: "My_VM": ${SUBDOMAIN_MSG}` }] },
+  {
+    name: 'name at most 253 characters',
+    make: vm,
+    break: (o) => (o.metadata.name = 'a'.repeat(254)),
+    errors: [{ path: 'metadata.name', message: `Invalid value: "${'a'.repeat(254)}": must be no more than 253 characters` }],
+  },
+  { name: 'namespace is a DNS-1123 label', make: vmi, break: (o) => (o.metadata.namespace = 'a.b'), errors: [{ path: 'metadata.namespace', message: 'Invalid value: "a.b": must not contain dots' }] },
+  {
+    name: 'label keys are qualified names',
+    make: vmi,
+    break: (o) => (o.metadata.labels = { 'example.com/': 'x' }),
+    errors: [{ path: 'metadata.labels', message: 'Invalid value: "example.com/": name part must be non-empty' }, { path: 'metadata.labels', message: "Invalid value: \"example.com/\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')" }],
+  },
+  {
+    name: 'label key prefixes are DNS subdomains',
+    make: vmi,
+    break: (o) => (o.metadata.labels = { 'Example.com/app': 'x' }),
+    errors: [{ path: 'metadata.labels', message: `Invalid value: "Example.com/app": prefix part ${SUBDOMAIN_MSG}` }],
+  },
+  {
+    name: 'label values at most 63 characters',
+    make: vm,
+    break: (o) => (o.metadata.labels = { app: 'v'.repeat(64) }),
+    errors: [{ path: 'metadata.labels', message: `Invalid value: "${'v'.repeat(64)}": must be no more than 63 characters` }],
+  },
+  { name: 'label values are strings', make: vm, break: (o) => (o.metadata.labels = { replicas: 3 }), errors: [{ path: 'metadata.labels[replicas]', message: 'must be a string (got 3)' }] },
+  {
+    name: 'label value charset',
+    make: vmi,
+    break: (o) => (o.metadata.labels = { app: 'a b' }),
+    errors: [{ path: 'metadata.labels', message: "Invalid value: \"a b\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')" }],
+  },
+  { name: 'annotation keys are qualified names', make: vmi, break: (o) => (o.metadata.annotations = { 'a/b/c': 'x' }), errors: [{ path: 'metadata.annotations', message: "Invalid value: \"a/b/c\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')" }] },
+  { name: 'annotations at most 256 KiB', make: vmi, break: (o) => (o.metadata.annotations = { big: 'x'.repeat(256 * 1024) }), errors: [{ path: 'metadata.annotations', message: 'Too long: must have at most 262144 bytes' }] },
+  {
+    name: "KubeVirt's reserved labels on a VMI",
+    make: vmi,
+    break: (o) => (o.metadata.labels = { 'kubevirt.io/nodeName': 'node01' }),
+    errors: [{ path: 'metadata.labels', message: 'creation of the following reserved kubevirt.io/ labels on a VMI object is prohibited: kubevirt.io/nodeName' }],
+  },
+  {
+    name: "KubeVirt's reserved labels on a VM template",
+    make: vm,
+    break: (o) => (o.spec.template.metadata.labels = { 'kubevirt.io/created-by': 'me' }),
+    errors: [{ path: 'spec.template.metadata.labels', message: 'creation of the following reserved kubevirt.io/ labels on a VMI object is prohibited: kubevirt.io/created-by' }],
+  },
+  { name: 'finalizers are not supported yet', make: vmi, break: (o) => (o.metadata.finalizers = ['x']), errors: [{ path: 'metadata.finalizers', message: NOT_YET }] },
+  { name: 'generateName is not supported yet', make: vm, break: (o) => (o.metadata.generateName = 'vm-'), errors: [{ path: 'metadata.generateName', message: NOT_YET }] },
+  { name: 'ownerReferences are not supported yet', make: vmi, break: (o) => (o.metadata.ownerReferences = []), errors: [{ path: 'metadata.ownerReferences', message: NOT_YET }] },
+  { name: 'a misspelt metadata field is unknown', make: vmi, break: (o) => (o.metadata.label = {}), errors: [{ path: 'metadata.label', message: 'unknown field' }] },
+  { name: 'server-set metadata and status are ignored', make: vm, break: (o) => Object.assign(o, { status: { printableStatus: 'Running', anything: 1 } }, { metadata: { ...o.metadata, creationTimestamp: '2024-01-01T00:00:00Z', resourceVersion: '1', generation: 2, managedFields: [], uid: 'u' } }), errors: [] },
+  { name: 'a top-level misspelling is unknown', make: vmi, break: (o) => (o.specs = {}), errors: [{ path: 'specs', message: 'unknown field' }] },
+  { name: 'spec is required', make: vmi, break: (o) => delete o.spec, errors: [{ path: 'spec', message: 'Required value' }] },
+  { name: 'spec is an object', make: vmi, break: (o) => (o.spec = []), errors: [{ path: 'spec', message: 'must be an object (got [])' }] },
+  { name: 'apiVersion is required here', make: vmi, break: (o) => delete o.apiVersion, errors: [{ path: 'apiVersion', message: 'Required value' }] },
+  { name: 'apiVersion is kubevirt.io/v1', make: vm, break: (o) => (o.apiVersion = 'kubevirt.io/v1alpha3'), errors: [{ path: 'apiVersion', message: 'Unsupported value: "kubevirt.io/v1alpha3": supported values: "kubevirt.io/v1"' }] },
+  { name: 'kind is VM or VMI', make: vmi, break: (o) => (o.kind = 'Pod'), errors: [{ path: 'kind', message: 'Unsupported value: "Pod": supported values: "VirtualMachine", "VirtualMachineInstance"' }] },
+  { name: 'kind is required', make: vmi, break: (o) => delete o.kind, errors: [{ path: 'kind', message: 'Required value' }] },
+
+  // VirtualMachine spec
+  {
+    name: 'running and runStrategy are mutually exclusive',
+    make: vm,
+    break: (o) => (o.spec.running = true),
+    errors: [{ path: 'spec.running', message: 'Running and RunStrategy are mutually exclusive. Note that Running is deprecated, please use RunStrategy instead' }],
+  },
+  { name: 'a run strategy is required', make: vm, break: (o) => delete o.spec.runStrategy, errors: [{ path: 'spec.runStrategy', message: 'RunStrategy must be specified' }] },
+  { name: 'runStrategy enum', make: vm, break: (o) => (o.spec.runStrategy = 'Sometimes'), errors: [{ path: 'spec.runStrategy', message: 'Invalid RunStrategy (Sometimes)' }] },
+  { name: 'WaitAsReceiver is not supported yet', make: vm, break: (o) => (o.spec.runStrategy = 'WaitAsReceiver'), errors: [{ path: 'spec.runStrategy', message: 'not supported yet: WaitAsReceiver (no decentralized live migration)' }] },
+  { name: 'running is a boolean', make: vm, break: (o) => Object.assign(o.spec, { runStrategy: undefined, running: 'yes' }), errors: [{ path: 'spec.running', message: 'must be a boolean (got "yes")' }] },
+  { name: 'template is required', make: vm, break: (o) => delete o.spec.template, errors: [{ path: 'spec.template', message: 'Required value' }] },
+  { name: 'template spec is required', make: vm, break: (o) => delete o.spec.template.spec, errors: [{ path: 'spec.template.spec', message: 'Required value' }] },
+  { name: 'template name is not supported yet', make: vm, break: (o) => (o.spec.template.metadata.name = 'x'), errors: [{ path: 'spec.template.metadata.name', message: NOT_YET }] },
+  { name: 'template creationTimestamp: null is fine', make: vm, break: (o) => (o.spec.template.metadata.creationTimestamp = null), errors: [] },
+  ...['dataVolumeTemplates', 'instancetype', 'preference', 'updateVolumesStrategy'].map(
+    (f): ObjRule => ({ name: `spec.${f} is not supported yet`, make: vm, break: (o) => (o.spec[f] = {}), errors: [{ path: `spec.${f}`, message: NOT_YET }] }),
+  ),
+  { name: 'a VM spec misspelling is unknown', make: vm, break: (o) => (o.spec.runstrategy = 'Always'), errors: [{ path: 'spec.runstrategy', message: 'unknown field' }] },
+];
+
+for (const rule of OBJECT_RULES) {
+  test(`${rule.make === vm ? 'VM' : 'VMI'}: ${rule.name}`, () => {
+    const o = rule.make();
+    rule.break(o);
+    if (rule.errors.length === 0) assert.deepEqual(validate(o).warnings, []);
+    else assertRejected(o, rule.errors);
+  });
+}
+
+test('the deprecated running field is accepted with KubeVirt warning', () => {
+  for (const running of [true, false]) {
+    const o = vm();
+    delete o.spec.runStrategy;
+    o.spec.running = running;
+    assert.deepEqual(validate(o).warnings, ['spec.running is deprecated, please use spec.runStrategy instead.']);
+  }
+  for (const s of ['Always', 'RerunOnFailure', 'Manual', 'Halted', 'Once']) {
+    const o = vm();
+    o.spec.runStrategy = s;
+    assert.deepEqual(validate(o).warnings, []);
+  }
+});
+
+test('a non-object is refused', () => {
+  assertRejected('kind: VirtualMachine', [{ path: '<root>', message: 'must be an object (got "kind: VirtualMachine")' }]);
+  assertRejected(null, [{ path: '<root>', message: 'must be an object (got null)' }]);
+});
+
+test('every error is collected and the message lists them all', () => {
+  const o = vm();
+  delete o.spec.runStrategy;
+  o.metadata.name = 'Bad';
+  const s = o.spec.template.spec;
+  s.domain.resources.requests.memory = '64X';
+  s.domain.devices.disks[0].disk.bus = 'sata';
+  s.domain.devices.tpm = {};
+  s.volumes[0].containerDisk.image = '';
+  s.wat = 1;
+  const err = assertRejected(o, [
+    { path: 'metadata.name', message: `Invalid value: "Bad": ${SUBDOMAIN_MSG}` },
+    { path: 'spec.runStrategy', message: 'RunStrategy must be specified' },
+    { path: 'spec.template.spec.domain.resources.requests.memory', message: '"64X" is not a quantity' },
+    { path: 'spec.template.spec.domain.devices.disks[0].disk.bus', message: 'not supported yet: bus "sata" (only virtio so far)' },
+    { path: 'spec.template.spec.domain.devices.tpm', message: NOT_YET },
+    { path: 'spec.template.spec.volumes[0].containerDisk.image', message: 'Required value' },
+    { path: 'spec.template.spec.wat', message: 'unknown field' },
+  ]);
+  assert.match(err.message, /^[^;]+: [^;]+(; [^;]+: [^;]+){6}$/);
+  assert.ok(err.message.includes('spec.template.spec.domain.devices.tpm: not supported yet'));
+});
+
+test('validate does not modify its input', () => {
+  const o = vm();
+  o.status = { printableStatus: 'Stopped' };
+  const before = structuredClone(o);
+  validate(o);
+  assert.deepEqual(o, before);
+});
