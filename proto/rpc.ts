@@ -27,13 +27,18 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
+let handlerDefinition: protoLoader.PackageDefinition | undefined;
 let handlerProto: HandlerProto | undefined;
 let launcherProto: LauncherProto | undefined;
 
+/** The loaded handler contract, for server reflection. */
+export function handlerPackageDefinition(): protoLoader.PackageDefinition {
+  handlerDefinition ??= protoLoader.loadSync(join(protoDir, 'handler.proto'), LOADER_OPTIONS);
+  return handlerDefinition;
+}
+
 export function handlerPackage(): HandlerProto['virtnode']['handler']['v1'] {
-  handlerProto ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(join(protoDir, 'handler.proto'), LOADER_OPTIONS),
-  ) as unknown as HandlerProto;
+  handlerProto ??= grpc.loadPackageDefinition(handlerPackageDefinition()) as unknown as HandlerProto;
   return handlerProto.virtnode.handler.v1;
 }
 
@@ -42,11 +47,6 @@ export function launcherPackage(): LauncherProto['virtnode']['launcher']['v1'] {
     protoLoader.loadSync(join(protoDir, 'launcher.proto'), LOADER_OPTIONS),
   ) as unknown as LauncherProto;
   return launcherProto.virtnode.launcher.v1;
-}
-
-/** Paths of the .proto files, for server reflection. */
-export function protoFiles(): { handler: string; launcher: string } {
-  return { handler: join(protoDir, 'handler.proto'), launcher: join(protoDir, 'launcher.proto') };
 }
 
 /** The highest version both sides list, or undefined when they share none. */

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { errorMessage, IllegalTransitionError, InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
-import { guestMemoryBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
+import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { LaunchContext } from '../../launcher/domain/context.js';
 import { LauncherEndpoint, type CommandOp } from '../api/launcher-endpoint.js';
@@ -316,7 +316,7 @@ export class VmiController {
 
     try {
       const accel = await this.#d.chooseAccelerator();
-      const memory = guestMemoryBytes(vmi.spec);
+      const memory = Number(guestMemoryBytes(vmi.spec));
       const vcpus = vcpuCount(vmi.spec);
       const res = vmi.spec.domain.resources;
       rt.sandbox = await Sandbox.create({
@@ -325,7 +325,7 @@ export class VmiController {
         cgroups: this.#d.cgroups,
         vmi: { uid, namespace: ns, name },
         limits: {
-          memoryBytes: memoryLimitBytes({ guestBytes: memory, vcpus, accelerator: accel.accelerator, limitBytes: res?.limits?.memory !== undefined ? guestMemoryBytes({ ...vmi.spec, domain: { ...vmi.spec.domain, memory: { guest: res.limits.memory } } }) : undefined }),
+          memoryBytes: memoryLimitBytes({ guestBytes: memory, vcpus, accelerator: accel.accelerator, limitBytes: res?.limits?.memory !== undefined ? Number(quantityToBytes(res.limits.memory, 'spec.domain.resources.limits.memory')) : undefined }),
           cpuRequestMillis: res?.requests?.cpu !== undefined ? quantityToMillis(res.requests.cpu, 'spec.domain.resources.requests.cpu') : 100 * vcpus,
           cpuLimitMillis: res?.limits?.cpu !== undefined ? quantityToMillis(res.limits.cpu, 'spec.domain.resources.limits.cpu') : undefined,
           pidsMax: 4096,
@@ -349,8 +349,7 @@ export class VmiController {
           const overlay = await this.#d.images.createOverlay(pulled, `${rt.sandbox.paths.diskDir}/${v.name}.qcow2`);
           volumes[v.name] = { path: overlay.path, format: 'qcow2' };
         } else if (v.emptyDisk) {
-          const { quantityToBytes } = await import('../../proto/vmi/index.js');
-          const size = quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`);
+          const size = Number(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`));
           const disk = await this.#d.images.createEmptyDisk(`${rt.sandbox.paths.diskDir}/${v.name}.qcow2`, size);
           volumes[v.name] = { path: disk.path, format: 'qcow2' };
         }

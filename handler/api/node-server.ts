@@ -1,0 +1,340 @@
+// The Node service: what controllers and the `virtnode` CLI call. It validates,
+// stores desired state and forwards lifecycle verbs to the controllers; it never
+// touches a sandbox or a launcher itself.
+
+import * as grpc from '@grpc/grpc-js';
+import { connect, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { AlreadyExistsError, InvalidSpecError, NotFoundError, VirtnodeError, type FieldError } from '../../proto/errors.js';
+import { PROTOCOL_VERSIONS, callProtocol, pickVersion } from '../../proto/rpc.js';
+import { applyDefaults, parseManifests, validate, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
+import type { ApplyRequest__Output } from '../../proto/generated/virtnode/handler/v1/ApplyRequest.js';
+import type { ApplyResponse } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
+import type { ConsoleInput__Output } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
+import type { ConsoleOutput } from '../../proto/generated/virtnode/handler/v1/ConsoleOutput.js';
+import type { DeleteRequest__Output } from '../../proto/generated/virtnode/handler/v1/DeleteRequest.js';
+import type { LifecycleRequest__Output } from '../../proto/generated/virtnode/handler/v1/LifecycleRequest.js';
+import type { ListImagesResponse } from '../../proto/generated/virtnode/handler/v1/ListImagesResponse.js';
+import type { ListRequest__Output } from '../../proto/generated/virtnode/handler/v1/ListRequest.js';
+import type { ListResponse } from '../../proto/generated/virtnode/handler/v1/ListResponse.js';
+import type { NodeInfo } from '../../proto/generated/virtnode/handler/v1/NodeInfo.js';
+import type { Object as WireObject } from '../../proto/generated/virtnode/handler/v1/Object.js';
+import type { ObjectRef__Output } from '../../proto/generated/virtnode/handler/v1/ObjectRef.js';
+import type { OperationResponse } from '../../proto/generated/virtnode/handler/v1/OperationResponse.js';
+import type { WatchEvent } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
+import type { WatchRequest__Output } from '../../proto/generated/virtnode/handler/v1/WatchRequest.js';
+import type { ImageService } from '../images/index.js';
+import type { Change, Kind, Store, StoredObject } from '../store/store.js';
+import type { VmController } from '../controller/vm.js';
+import type { VmiController } from '../controller/vmi.js';
+import { toServiceError } from './status.js';
+
+export interface NodeServiceDeps {
+  store: Store;
+  vms: VmController;
+  vmis: VmiController;
+  images: ImageService;
+  /** Transient notifications (image pull progress) that are not stored changes. */
+  progress: EventEmitter;
+  nodeInfo(): NodeInfo;
+}
+
+const KINDS: Record<string, Kind> = {
+  virtualmachine: KIND_VM,
+  virtualmachines: KIND_VM,
+  vm: KIND_VM,
+  vms: KIND_VM,
+  virtualmachineinstance: KIND_VMI,
+  virtualmachineinstances: KIND_VMI,
+  vmi: KIND_VMI,
+  vmis: KIND_VMI,
+};
+
+export function normalizeKind(kind: string): Kind {
+  const k = KINDS[kind.toLowerCase()];
+  if (!k) throw new InvalidSpecError([{ path: 'kind', message: `unknown kind "${kind}": use VirtualMachine (vm) or VirtualMachineInstance (vmi)` }]);
+  return k;
+}
+
+function wire(o: StoredObject): WireObject {
+  return { kind: o.kind, json: JSON.stringify(o), resourceVersion: Number(o.metadata.resourceVersion ?? 0) };
+}
+
+type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
+
+/** Wraps a unary handler: protocol check, then errors mapped once. */
+function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): Unary<Req, Res> {
+  return (call, cb) => {
+    if (callProtocol(call.metadata) === undefined) {
+      cb({ code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+      return;
+    }
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
+        (res) => cb(null, res),
+        (e) => cb(toServiceError(e)),
+      );
+  };
+}
+
+function ns(n: string | undefined): string {
+  return n || 'default';
+}
+
+export function infoService(): grpc.UntypedServiceImplementation {
+  return {
+    Negotiate: (call: grpc.ServerUnaryCall<{ supportedVersions: number[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const v = pickVersion(PROTOCOL_VERSIONS, call.request.supportedVersions ?? []);
+      if (v === undefined) {
+        cb({ code: grpc.status.FAILED_PRECONDITION, details: `no common protocol version (handler speaks ${PROTOCOL_VERSIONS.join(', ')})` });
+        return;
+      }
+      cb(null, { version: v, server: 'virtnode-handler' });
+    },
+  };
+}
+
+export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementation {
+  const { store, vms, vmis } = d;
+
+  /** A name given to a verb may be a VM or a bare VMI, as virtctl accepts. */
+  function resolve(namespace: string, name: string): { vm?: VirtualMachine; vmi?: VirtualMachineInstance } {
+    const vm = store.get<VirtualMachine>(KIND_VM, namespace, name);
+    const vmi = store.get<VirtualMachineInstance>(KIND_VMI, namespace, name);
+    if (!vm && !vmi) throw new NotFoundError(`VirtualMachine or VirtualMachineInstance ${namespace}/${name}`);
+    return { vm, vmi };
+  }
+
+  function needVmi(namespace: string, name: string): VirtualMachineInstance {
+    const { vm, vmi } = resolve(namespace, name);
+    if (!vmi) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `VirtualMachine ${namespace}/${vm!.metadata.name} is not running (it has no VirtualMachineInstance)`);
+    return vmi;
+  }
+
+  async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
+    const { objects, warnings } = parseManifests(req.manifest);
+    if (objects.length === 0) throw new InvalidSpecError([{ path: 'manifest', message: 'no objects found' }]);
+    // Everything is validated before anything is stored: nothing half-made.
+    const defaulted: KubeVirtObject[] = [];
+    const errors: FieldError[] = [];
+    objects.forEach((o, i) => {
+      const prefix = objects.length > 1 ? `[${i}] ${o.kind} ${o.metadata?.name ?? ''}: ` : '';
+      try {
+        warnings.push(...validate(o).warnings);
+        const obj = applyDefaults(o);
+        const cur = store.get<StoredObject>(obj.kind, ns(obj.metadata.namespace), obj.metadata.name);
+        if (cur && obj.kind === KIND_VMI && JSON.stringify(cur.spec) !== JSON.stringify(obj.spec)) {
+          throw new InvalidSpecError([{ path: 'spec', message: 'a VirtualMachineInstance spec cannot be changed after creation; delete it and create it again, or use a VirtualMachine' }]);
+        }
+        if (cur?.metadata.deletionTimestamp) throw new AlreadyExistsError(`${obj.kind} ${ns(obj.metadata.namespace)}/${obj.metadata.name} is being deleted;`);
+        defaulted.push(obj);
+      } catch (e) {
+        if (e instanceof InvalidSpecError) errors.push(...e.fields.map((f) => ({ path: `${prefix}${f.path}`, message: f.message })));
+        else throw e;
+      }
+    });
+    if (errors.length) throw new InvalidSpecError(errors);
+    const results: string[] = [];
+    const out: WireObject[] = [];
+    const resource = (k: string): string => (k === KIND_VM ? 'virtualmachine.kubevirt.io' : 'virtualmachineinstance.kubevirt.io');
+    if (req.dryRun) {
+      for (const o of defaulted) results.push(`${resource(o.kind)}/${o.metadata.name} valid (dry run)`);
+      return { objects: defaulted.map((o) => ({ kind: o.kind, json: JSON.stringify(o), resourceVersion: 0 })), warnings, results };
+    }
+    const durable: Promise<void>[] = [];
+    for (const o of defaulted) {
+      const cur = store.get<StoredObject>(o.kind, ns(o.metadata.namespace), o.metadata.name);
+      if (!cur) {
+        const r = store.create(o);
+        durable.push(r.durable);
+        out.push(wire(r.object));
+        store.recordEvent({ reason: 'Created', message: `${o.kind} defined`, object: r.object });
+        results.push(`${resource(o.kind)}/${o.metadata.name} created`);
+      } else if (JSON.stringify(cur.spec) === JSON.stringify(o.spec) && JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(o.metadata.labels ?? {}) && JSON.stringify(cur.metadata.annotations ?? {}) === JSON.stringify(o.metadata.annotations ?? {})) {
+        out.push(wire(cur));
+        results.push(`${resource(o.kind)}/${o.metadata.name} unchanged`);
+      } else {
+        const next = { ...cur, spec: o.spec, metadata: { ...cur.metadata, labels: o.metadata.labels, annotations: o.metadata.annotations } } as StoredObject;
+        const r = store.update(next);
+        durable.push(r.durable);
+        out.push(wire(r.object));
+        results.push(`${resource(o.kind)}/${o.metadata.name} configured`);
+      }
+    }
+    await Promise.all(durable);
+    return { objects: out, warnings, results };
+  }
+
+  function watch(call: grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>): void {
+    if (callProtocol(call.metadata) === undefined) {
+      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+      return;
+    }
+    const req = call.request;
+    const kinds = new Set<string>((req.kinds ?? []).map((k) => (k === 'Event' || k === 'ImagePull' ? k : normalizeKind(k))));
+    const match = (kind: string, o: Record<string, any>): boolean => {
+      if (kinds.size && !kinds.has(kind)) return false;
+      const meta = kind === 'Event' ? o.involvedObject : kind === 'ImagePull' ? o.vmi : o.metadata;
+      if (req.namespace && meta?.namespace !== req.namespace) return false;
+      if (req.name && meta?.name !== req.name) return false;
+      return true;
+    };
+    let live = false;
+    let last = 0;
+    const buffered: Change[] = [];
+    const send = (c: Change): void => {
+      if (c.seq <= last) return;
+      last = c.seq;
+      if (match(c.kind, c.object as Record<string, any>)) call.write({ seq: c.seq, type: c.type, kind: c.kind, json: JSON.stringify(c.object) });
+    };
+    const onChange = (c: Change): void => {
+      if (live) send(c);
+      else buffered.push(c);
+    };
+    const onProgress = (p: Record<string, any>): void => {
+      if (match('ImagePull', p)) call.write({ seq: 0, type: 'PROGRESS', kind: 'ImagePull', json: JSON.stringify(p) });
+    };
+    store.on('change', onChange);
+    d.progress.on('progress', onProgress);
+    const stop = (): void => {
+      store.off('change', onChange);
+      d.progress.off('progress', onProgress);
+    };
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+
+    const since = Number(req.sinceSeq ?? 0);
+    if (since === 0) {
+      const seq = store.seq;
+      for (const k of [KIND_VM, KIND_VMI] as Kind[]) {
+        for (const o of store.list(k, req.namespace || undefined)) {
+          if (match(k, o)) call.write({ seq, type: 'ADDED', kind: k, json: JSON.stringify(o) });
+        }
+      }
+      call.write({ seq, type: 'SNAPSHOT_END', kind: '', json: '' });
+      last = seq;
+    } else {
+      const changes = store.since(since);
+      if (!changes) {
+        stop();
+        call.emit('error', { code: grpc.status.OUT_OF_RANGE, details: `sequence ${since} is older than the handler keeps; list and watch again` });
+        return;
+      }
+      last = since;
+      for (const c of changes) send(c);
+    }
+    for (const c of buffered.splice(0)) send(c);
+    live = true;
+  }
+
+  function console_(call: grpc.ServerDuplexStream<ConsoleInput__Output, ConsoleOutput>): void {
+    if (callProtocol(call.metadata) === undefined) {
+      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+      return;
+    }
+    let sock: Socket | undefined;
+    const fail = (e: unknown): void => {
+      sock?.destroy();
+      call.emit('error', toServiceError(e));
+    };
+    call.on('data', (m: ConsoleInput__Output) => {
+      if (!sock) {
+        if (!m.open) return fail(new InvalidSpecError([{ path: 'open', message: 'the first console message must name the VMI' }]));
+        try {
+          const vmi = needVmi(ns(m.open.namespace), m.open.name);
+          const path = vmis.consoleSocket(vmi.metadata.namespace!, vmi.metadata.name);
+          sock = connect(path);
+          sock.on('data', (b) => call.write({ data: b }));
+          sock.on('error', (e) => fail(new VirtnodeError('VN_UNAVAILABLE', `console of ${vmi.metadata.name}: ${e.message}`)));
+          sock.on('close', () => call.end());
+        } catch (e) {
+          fail(e);
+        }
+        return;
+      }
+      if (m.data?.length) sock.write(m.data);
+    });
+    const close = (): void => {
+      sock?.end();
+    };
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('cancelled', close);
+    call.on('error', close);
+  }
+
+  return {
+    Apply: unary(apply),
+    Get: unary<ObjectRef__Output, WireObject>((req) => wire(store.mustGet(normalizeKind(req.kind || 'vm'), ns(req.namespace), req.name))),
+    List: unary<ListRequest__Output, ListResponse>((req) => ({
+      objects: store.list(normalizeKind(req.kind || 'vm'), req.namespace || undefined).map(wire),
+      resourceVersion: store.seq,
+    })),
+    Delete: unary<DeleteRequest__Output, OperationResponse>(async (req) => {
+      const ref = req.ref ?? { kind: '', namespace: '', name: '' };
+      const n = ns(ref.namespace);
+      const grace = Number(req.gracePeriodSeconds) >= 0 ? Number(req.gracePeriodSeconds) : undefined;
+      let kind: Kind;
+      if (ref.kind) kind = normalizeKind(ref.kind);
+      else kind = store.get(KIND_VM, n, ref.name) ? KIND_VM : KIND_VMI;
+      store.mustGet(kind, n, ref.name);
+      if (kind === KIND_VM) await vms.deleteVM(n, ref.name, grace);
+      else await vmis.requestDelete(n, ref.name, grace);
+      return { message: `${kind === KIND_VM ? 'virtualmachine' : 'virtualmachineinstance'}.kubevirt.io "${ref.name}" deleted` };
+    }),
+    Start: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const { vm } = resolve(ns(req.namespace), req.name);
+      if (!vm) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `${req.name} is a bare VirtualMachineInstance: start applies to VirtualMachines`);
+      return { message: await vms.startVM(ns(req.namespace), req.name) };
+    }),
+    Stop: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const n = ns(req.namespace);
+      const { vm } = resolve(n, req.name);
+      const grace = req.force ? 0 : Number(req.gracePeriodSeconds) >= 0 ? Number(req.gracePeriodSeconds) : undefined;
+      if (vm) return { message: await vms.stopVM(n, req.name, grace) };
+      await vmis.requestDelete(n, req.name, grace);
+      return { message: `VMI ${req.name} was scheduled to stop` };
+    }),
+    Restart: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const n = ns(req.namespace);
+      const { vm } = resolve(n, req.name);
+      if (!vm) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `${req.name} is a bare VirtualMachineInstance: restart applies to VirtualMachines`);
+      const grace = req.force ? 0 : Number(req.gracePeriodSeconds) >= 0 ? Number(req.gracePeriodSeconds) : undefined;
+      return { message: await vms.restartVM(n, req.name, grace) };
+    }),
+    Pause: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const vmi = needVmi(ns(req.namespace), req.name);
+      await vmis.pause(vmi.metadata.namespace!, vmi.metadata.name);
+      return { message: `VMI ${req.name} was scheduled to pause` };
+    }),
+    Unpause: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const vmi = needVmi(ns(req.namespace), req.name);
+      await vmis.unpause(vmi.metadata.namespace!, vmi.metadata.name);
+      return { message: `VMI ${req.name} was scheduled to unpause` };
+    }),
+    SoftReboot: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const vmi = needVmi(ns(req.namespace), req.name);
+      await vmis.softReboot(vmi.metadata.namespace!, vmi.metadata.name);
+      return { message: `VMI ${req.name} was scheduled to soft reboot` };
+    }),
+    Reset: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
+      const vmi = needVmi(ns(req.namespace), req.name);
+      await vmis.reset(vmi.metadata.namespace!, vmi.metadata.name);
+      return { message: `VMI ${req.name} was reset` };
+    }),
+    Watch: watch,
+    Console: console_,
+    ListImages: unary<unknown, ListImagesResponse>(async () => {
+      const images = await d.images.list();
+      return {
+        images: images.map((i) => ({ reference: i.references.join(', '), digest: i.digest, sizeBytes: i.bytes, users: i.holders.length, pulledAt: i.pulledAt })),
+        pulls: [],
+      };
+    }),
+    GetNodeInfo: unary<unknown, NodeInfo>(() => d.nodeInfo()),
+  };
+}
