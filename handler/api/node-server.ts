@@ -206,7 +206,9 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     call.on('error', stop);
 
     const since = Number(req.sinceSeq ?? 0);
-    if (since === 0) {
+    if (req.fromOldest) {
+      for (const c of store.oldest()) send(c);
+    } else if (since === 0) {
       const seq = store.seq;
       for (const k of [KIND_VM, KIND_VMI] as Kind[]) {
         for (const o of store.list(k, req.namespace || undefined)) {

@@ -76,6 +76,10 @@ export class Journal {
     return this.#ring.filter((c) => c.seq > seq);
   }
 
+  all(): Change[] {
+    return [...this.#ring];
+  }
+
   async #compact(): Promise<void> {
     await this.#fh.close();
     await atomicWrite(this.#file, this.#ring.map((c) => JSON.stringify(c) + '\n').join(''));

@@ -201,6 +201,11 @@ export class Store extends EventEmitter {
     return changes;
   }
 
+  /** Every change the journal still holds, oldest first. */
+  oldest(): Change[] {
+    return this.#journal.since(0) ?? this.#journal.all();
+  }
+
   /** Resolves when every change made so far is on disk. */
   flush(): Promise<void> {
     return this.#writes;

@@ -19,6 +19,10 @@ export interface WatchRequest {
    * empty: all kinds, events included ("Event")
    */
   'kinds'?: (string)[];
+  /**
+   * Replay every change the handler still holds (for `virtnode events`), then follow.
+   */
+  'fromOldest'?: (boolean);
 }
 
 export interface WatchRequest__Output {
@@ -38,4 +42,8 @@ export interface WatchRequest__Output {
    * empty: all kinds, events included ("Event")
    */
   'kinds': (string)[];
+  /**
+   * Replay every change the handler still holds (for `virtnode events`), then follow.
+   */
+  'fromOldest': (boolean);
 }

@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+// virtnode: the node-local CLI, kubectl's and virtctl's verbs against the
+// handler's root-only socket.
+
+import { readFileSync } from 'node:fs';
+import { stringify as toYaml } from 'yaml';
+import type * as grpc from '@grpc/grpc-js';
+import { connectHandler, serverError, DEFAULT_SOCKET, type HandlerClient } from './client.js';
+import { EVENT_HEADERS, eventRow, table, vmRows, vmiRows } from './format.js';
+import { runConsole } from './console.js';
+import { isVirtnodeError, errorMessage } from '../../proto/errors.js';
+import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { KubeEvent } from '../store/store.js';
+import type { ApplyResponse__Output } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
+import type { ListResponse__Output } from '../../proto/generated/virtnode/handler/v1/ListResponse.js';
+import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/Object.js';
+import type { OperationResponse__Output } from '../../proto/generated/virtnode/handler/v1/OperationResponse.js';
+import type { NodeInfo__Output } from '../../proto/generated/virtnode/handler/v1/NodeInfo.js';
+import type { ListImagesResponse__Output } from '../../proto/generated/virtnode/handler/v1/ListImagesResponse.js';
+import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
+
+const USAGE = `virtnode — VMs on this node, the KubeVirt way
+
+usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
+
+  apply -f FILE|-  [--dry-run] [--wait]   create or update VirtualMachines / VMIs
+  get vms|vmis [NAME] [-o wide|yaml|json] [-A] [-w]
+  delete vm|vmi NAME [--grace-period N] [--wait]    (or: delete -f FILE)
+  start NAME                     start a VirtualMachine
+  stop NAME [--grace-period N] [--force]
+  restart NAME
+  pause NAME | unpause NAME      (also: pause vm NAME, pause vmi NAME)
+  soft-reboot NAME               reboot from inside the guest (Ctrl-Alt-Del)
+  reset NAME                     hard reset
+  console NAME                   serial console; Ctrl-] detaches
+  events [-w] [NAME]             node events, like kubectl get events
+  images                         containerDisk images on this node
+  node                           this node: mode, accelerator, version
+
+Socket: ${DEFAULT_SOCKET} (or $VIRTNODE_SOCKET)`;
+
+interface Args {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout']);
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1));
+      else if (VALUE_FLAGS.has(a)) {
+        const v = argv[++i];
+        if (v === undefined) throw new Error(`${a} needs a value`);
+        flags.set(a, v);
+      } else flags.set(a, true);
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function flag(a: Args, ...names: string[]): string | undefined {
+  for (const n of names) {
+    const v = a.flags.get(n);
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+function has(a: Args, ...names: string[]): boolean {
+  return names.some((n) => a.flags.has(n));
+}
+
+const out = (s: string): boolean => process.stdout.write(s);
+
+function readManifest(file: string): string {
+  return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+}
+
+/** The object name of a verb, accepting virtctl's optional kind word: `pause vm NAME`. */
+function target(a: Args, verb: string): string {
+  const p = a.positional.slice(1);
+  const name = p.length >= 2 && /^(vm|vmi|virtualmachine|virtualmachineinstance)s?$/i.test(p[0]!) ? p[1] : p[0];
+  if (!name) throw new Error(`${verb} needs a name: virtnode ${verb} NAME`);
+  return name;
+}
+
+function kindOf(word: string): string {
+  const w = word.toLowerCase();
+  if (/^(vm|vms|virtualmachine|virtualmachines)$/.test(w)) return 'VirtualMachine';
+  if (/^(vmi|vmis|virtualmachineinstance|virtualmachineinstances)$/.test(w)) return 'VirtualMachineInstance';
+  throw new Error(`unknown resource "${word}": use vms or vmis`);
+}
+
+function printObjects(objs: (VirtualMachine | VirtualMachineInstance)[], kind: string, output: string | undefined, allNs: boolean, single: boolean): void {
+  if (output === 'json') {
+    out(JSON.stringify(single ? objs[0] : { apiVersion: 'v1', kind: 'List', items: objs }, null, 2) + '\n');
+  } else if (output === 'yaml') {
+    out(toYaml(single ? objs[0] : { apiVersion: 'v1', kind: 'List', items: objs }));
+  } else if (kind === 'VirtualMachine') {
+    out(vmRows(objs as VirtualMachine[], allNs));
+  } else {
+    out(vmiRows(objs as VirtualMachineInstance[], output === 'wide', allNs));
+  }
+}
+
+function watch(c: HandlerClient, req: { kinds?: string[]; namespace?: string; name?: string; sinceSeq?: number }, onEvent: (e: WatchEvent__Output) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream: grpc.ClientReadableStream<WatchEvent__Output> = c.node.Watch(req, c.md());
+    stream.on('data', onEvent);
+    stream.on('error', (e) => {
+      if ((e as grpc.ServiceError).code === 1) resolve(); // cancelled by us
+      else reject(serverError(e));
+    });
+    stream.on('end', () => resolve());
+    process.once('SIGINT', () => stream.cancel());
+  });
+}
+
+async function waitFor(c: HandlerClient, ns: string, name: string, done: (vm: VirtualMachine | undefined, vmi: VirtualMachineInstance | undefined) => boolean, timeoutMs: number): Promise<void> {
+  const seen: { vm?: VirtualMachine; vmi?: VirtualMachineInstance } = {};
+  let lastProgress = '';
+  await new Promise<void>((resolve, reject) => {
+    const stream = c.node.Watch({ namespace: ns, name, kinds: ['vm', 'vmi', 'ImagePull'] }, c.md());
+    const timer = setTimeout(() => {
+      stream.cancel();
+      reject(new Error(`timed out after ${timeoutMs / 1000}s waiting for ${name}`));
+    }, timeoutMs);
+    let snapshotDone = false;
+    const check = (): void => {
+      if (snapshotDone && done(seen.vm, seen.vmi)) {
+        clearTimeout(timer);
+        stream.cancel();
+        resolve();
+      }
+    };
+    stream.on('data', (e: WatchEvent__Output) => {
+      if (e.type === 'SNAPSHOT_END') {
+        snapshotDone = true;
+        check();
+        return;
+      }
+      if (e.type === 'PROGRESS') {
+        const p = JSON.parse(e.json) as { image: string; bytesDone: number; bytesTotal: number };
+        const pct = p.bytesTotal ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 0;
+        const line = `pulling ${p.image}: ${pct}% (${(p.bytesDone / 1048576).toFixed(1)}/${(p.bytesTotal / 1048576).toFixed(1)} MiB)`;
+        if (line !== lastProgress && process.stderr.isTTY) process.stderr.write(`\r${line}`);
+        lastProgress = line;
+        return;
+      }
+      const o = JSON.parse(e.json) as VirtualMachine | VirtualMachineInstance;
+      if (e.kind === 'VirtualMachine') seen.vm = e.type === 'DELETED' ? undefined : (o as VirtualMachine);
+      if (e.kind === 'VirtualMachineInstance') seen.vmi = e.type === 'DELETED' ? undefined : (o as VirtualMachineInstance);
+      check();
+    });
+    stream.on('error', (e) => {
+      if ((e as grpc.ServiceError).code === 1) return;
+      clearTimeout(timer);
+      reject(serverError(e));
+    });
+  });
+  if (lastProgress && process.stderr.isTTY) process.stderr.write('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  const verb = a.positional[0];
+  if (!verb || has(a, '-h', '--help') || verb === 'help') {
+    out(USAGE + '\n');
+    return verb ? 0 : 2;
+  }
+  const ns = flag(a, '-n', '--namespace') ?? 'default';
+  const allNs = has(a, '-A', '--all-namespaces');
+  const c = await connectHandler({ socket: flag(a, '--socket') });
+  try {
+    switch (verb) {
+      case 'apply':
+      case 'create': {
+        const file = flag(a, '-f', '--filename');
+        if (!file) throw new Error('apply needs -f FILE (or -f - for stdin)');
+        const res = await c.call<unknown, ApplyResponse__Output>('Apply', { manifest: readManifest(file), dryRun: has(a, '--dry-run') });
+        for (const w of res.warnings) process.stderr.write(`Warning: ${w}\n`);
+        for (const r of res.results) out(r + '\n');
+        if (has(a, '--wait')) {
+          for (const o of res.objects) {
+            const obj = JSON.parse(o.json) as VirtualMachine | VirtualMachineInstance;
+            await waitFor(c, obj.metadata.namespace ?? ns, obj.metadata.name, (vm, vmi) => {
+              if (vmi?.status?.phase === 'Failed') throw new Error(`${obj.metadata.name} failed: ${vmi.status.reason ?? ''}`);
+              return vmi?.status?.phase === 'Running' || (vm !== undefined && vm.spec.runStrategy === 'Halted');
+            }, Number(flag(a, '--timeout') ?? 300) * 1000);
+            out(`${obj.metadata.name} is running\n`);
+          }
+        }
+        return 0;
+      }
+      case 'get': {
+        const what = a.positional[1];
+        if (!what) throw new Error('get needs a resource: vms or vmis');
+        if (/^events?$/.test(what)) return await events(c, a, ns);
+        const kind = kindOf(what);
+        const name = a.positional[2];
+        const output = flag(a, '-o', '--output');
+        const render = async (): Promise<void> => {
+          if (name) {
+            const o = await c.call<unknown, Object__Output>('Get', { kind, namespace: ns, name });
+            printObjects([JSON.parse(o.json)], kind, output, false, true);
+          } else {
+            const l = await c.call<unknown, ListResponse__Output>('List', { kind, namespace: allNs ? '' : ns });
+            const objs = l.objects.map((o) => JSON.parse(o.json));
+            if (objs.length === 0 && !output) out(`No resources found${allNs ? '' : ` in ${ns} namespace`}.\n`);
+            else printObjects(objs, kind, output, allNs, false);
+          }
+        };
+        await render();
+        if (has(a, '-w', '--watch')) {
+          await watch(c, { kinds: [kind], namespace: allNs ? '' : ns, name: name ?? '', sinceSeq: 0 }, (e) => {
+            if (e.type === 'ADDED' || e.type === 'SNAPSHOT_END') return;
+            const o = JSON.parse(e.json);
+            const text = kind === 'VirtualMachine' ? vmRows([o], allNs) : vmiRows([o], output === 'wide', allNs);
+            out(text.split('\n').slice(1).join('\n'));
+          });
+        }
+        return 0;
+      }
+      case 'delete': {
+        const file = flag(a, '-f', '--filename');
+        const grace = flag(a, '--grace-period');
+        const refs: { kind: string; name: string; namespace: string }[] = [];
+        if (file) {
+          const { parseManifests } = await import('../../proto/vmi/index.js');
+          for (const o of parseManifests(readManifest(file)).objects) refs.push({ kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace ?? ns });
+        } else {
+          if (a.positional.length < 3) throw new Error('delete needs: delete vm|vmi NAME, or delete -f FILE');
+          refs.push({ kind: kindOf(a.positional[1]!), name: a.positional[2]!, namespace: ns });
+        }
+        for (const r of refs) {
+          const res = await c.call<unknown, OperationResponse__Output>('Delete', { ref: r, gracePeriodSeconds: grace !== undefined ? Number(grace) : -1 });
+          out(res.message + '\n');
+          if (has(a, '--wait')) await waitFor(c, r.namespace, r.name, (vm, vmi) => (r.kind === 'VirtualMachine' ? !vm : !vmi), Number(flag(a, '--timeout') ?? 300) * 1000);
+        }
+        return 0;
+      }
+      case 'start':
+      case 'stop':
+      case 'restart':
+      case 'pause':
+      case 'unpause':
+      case 'soft-reboot':
+      case 'reset': {
+        const name = target(a, verb);
+        const grace = flag(a, '--grace-period');
+        const method = ({ start: 'Start', stop: 'Stop', restart: 'Restart', pause: 'Pause', unpause: 'Unpause', 'soft-reboot': 'SoftReboot', reset: 'Reset' } as const)[verb];
+        const res = await c.call<unknown, OperationResponse__Output>(method, { namespace: ns, name, gracePeriodSeconds: grace !== undefined ? Number(grace) : -1, force: has(a, '--force') });
+        out(res.message + '\n');
+        return 0;
+      }
+      case 'console':
+        return await runConsole(c, ns, target(a, verb));
+      case 'events':
+        return await events(c, a, ns);
+      case 'images': {
+        const res = await c.call<unknown, ListImagesResponse__Output>('ListImages', {});
+        out(
+          table(
+            ['IMAGE', 'DIGEST', 'SIZE', 'VMS'],
+            res.images.map((i) => [i.reference, i.digest.slice(0, 19), `${(Number(i.sizeBytes) / 1048576).toFixed(1)}Mi`, String(i.users)]),
+          ),
+        );
+        return 0;
+      }
+      case 'node': {
+        const n = await c.call<unknown, NodeInfo__Output>('GetNodeInfo', {});
+        out(toYaml({ nodeName: n.nodeName, mode: n.mode, version: n.version, protocolVersion: n.protocolVersion, allowEmulation: n.allowEmulation, accelerators: n.acceleratorJson ? JSON.parse(n.acceleratorJson) : undefined }));
+        return 0;
+      }
+      default:
+        process.stderr.write(`unknown command "${verb}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } finally {
+    c.close();
+  }
+}
+
+async function events(c: HandlerClient, a: Args, ns: string): Promise<number> {
+  const name = a.positional[0] === 'events' ? a.positional[1] : a.positional[2];
+  const follow = has(a, '-w', '--watch');
+  const rows: string[][] = [];
+  let header = false;
+  // Events are kept in the handler's journal: replay what it still holds, then follow.
+  await new Promise<void>((resolve, reject) => {
+    const stream = c.node.Watch({ kinds: ['Event'], namespace: ns, name: name ?? '', fromOldest: true }, c.md());
+    let idle: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      if (!header) {
+        out(table(EVENT_HEADERS, rows));
+        header = true;
+      } else if (rows.length) out(table(EVENT_HEADERS, rows).split('\n').slice(1).join('\n'));
+      rows.length = 0;
+    };
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        flush();
+        if (!follow) stream.cancel();
+      }, 150);
+    };
+    arm();
+    stream.on('data', (e: WatchEvent__Output) => {
+      if (e.type !== 'EVENT') return;
+      rows.push(eventRow(JSON.parse(e.json) as KubeEvent));
+      if (header) flush();
+      else arm();
+    });
+    stream.on('error', (e) => {
+      clearTimeout(idle);
+      if ((e as grpc.ServiceError).code === 1) resolve();
+      else if ((e as grpc.ServiceError).code === 11) {
+        // OUT_OF_RANGE: the journal moved on; follow from now.
+        resolve();
+      } else reject(serverError(e));
+    });
+    stream.on('end', () => resolve());
+    process.once('SIGINT', () => stream.cancel());
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    const msg = errorMessage(e);
+    if (isVirtnodeError(e) && e.code === 'VN_INVALID_SPEC') process.stderr.write(`error: the object is invalid: ${msg}\n`);
+    else process.stderr.write(`error: ${msg}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,18 @@
+// The launcher's structured log: pino JSON on stdout, which the handler (or kubelet)
+// sends to the VM's log file. Every line carries the VMI's namespace, name and uid,
+// so one grep follows a VM across both processes.
+
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLauncherLogger(vmi: { namespace: string; name: string; uid: string }, level?: string): Logger {
+  return pino(
+    {
+      level: level ?? process.env.VIRTNODE_LOG_LEVEL ?? 'info',
+      base: { component: 'virt-launcher', pid: process.pid, kind: 'VirtualMachineInstance', namespace: vmi.namespace, name: vmi.name, uid: vmi.uid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.destination({ dest: 1, sync: true }),
+  );
+}
