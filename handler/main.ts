@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// virtnode-handler: the per-node daemon. Wires the store, the controllers, the
+// image service and the API together; owns nothing a VM needs to keep running,
+// so stopping or upgrading it never disturbs a guest.
+
+import { EventEmitter } from 'node:events';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig, type HandlerConfig } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { Store } from './store/store.js';
+import { ImageService } from './images/index.js';
+import { detectCgroups, type CgroupLayout } from './sandbox/cgroup.js';
+import { VmiController, type AcceleratorChoice } from './controller/vmi.js';
+import { VmController } from './controller/vm.js';
+import { startApiServer } from './api/server.js';
+import { chooseAccelerator, type AcceleratorReport } from '../launcher/accel/probe.js';
+import { PROTOCOL_VERSIONS } from '../proto/rpc.js';
+import { errorMessage } from '../proto/errors.js';
+
+export const VERSION = '0.1.0';
+
+/** Runs the accelerator probe in a child process once; the verdict holds for the node. */
+async function probe(cfg: HandlerConfig, log: Logger): Promise<AcceleratorReport> {
+  const started = Date.now();
+  const cli = join(cfg.launcherCommand.at(-1)!, '..', 'accel', 'cli.js');
+  const { stdout } = await promisify(execFile)(cfg.launcherCommand[0]!, [cli], { timeout: 60_000 });
+  const report = JSON.parse(stdout) as AcceleratorReport;
+  log.info({ report, ms: Date.now() - started }, 'accelerator probe done');
+  return report;
+}
+
+export interface Handler {
+  cfg: HandlerConfig;
+  store: Store;
+  vmis: VmiController;
+  vms: VmController;
+  stop(): Promise<void>;
+}
+
+export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Handler> {
+  process.umask(0o077);
+  const store = await Store.open(join(cfg.stateDir, 'store'), { host: cfg.nodeName });
+  let cgroups: CgroupLayout | undefined;
+  try {
+    cgroups = detectCgroups({ root: cfg.cgroupRoot });
+  } catch (e) {
+    log.warn({ err: errorMessage(e) }, 'no usable cgroups: VMs run without resource limits');
+  }
+  const images = new ImageService({
+    stateDir: join(cfg.stateDir, 'images'),
+    mirrors: cfg.registryMirrors,
+    logger: log.child({ component: 'images' }),
+  });
+  await images.init();
+
+  const report = probe(cfg, log);
+  report.catch((e) => log.error({ err: errorMessage(e) }, 'accelerator probe failed'));
+  const choose = async (): Promise<AcceleratorChoice> => chooseAccelerator(await report, cfg.allowEmulation);
+
+  const progress = new EventEmitter();
+  progress.setMaxListeners(0);
+  const vmis = new VmiController({
+    store,
+    log,
+    cfg,
+    images,
+    cgroups,
+    chooseAccelerator: choose,
+    onPullProgress: (vmi, p) =>
+      progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+  });
+  const vms = new VmController({ store, log, vmis });
+  await vmis.start();
+  vms.start();
+
+  let accelJson = '';
+  report.then((r) => (accelJson = JSON.stringify(r))).catch(() => undefined);
+  const api = await startApiServer(
+    cfg,
+    {
+      store,
+      vms,
+      vmis,
+      images,
+      progress,
+      nodeInfo: () => ({
+        nodeName: cfg.nodeName,
+        mode: cfg.mode,
+        version: VERSION,
+        acceleratorJson: accelJson,
+        allowEmulation: cfg.allowEmulation,
+        protocolVersion: Math.max(...PROTOCOL_VERSIONS),
+      }),
+    },
+    log,
+  );
+  log.info({ mode: cfg.mode, node: cfg.nodeName, stateDir: cfg.stateDir, runDir: cfg.runDir }, 'handler started');
+
+  return {
+    cfg,
+    store,
+    vmis,
+    vms,
+    async stop() {
+      await api.close();
+      vms.stop();
+      await vmis.stop();
+      await store.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const cfg = loadConfig(process.argv.slice(2));
+  const log = createLogger({ level: cfg.logLevel });
+  const handler = await startHandler(cfg, log);
+  let stopping = false;
+  const shutdown = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'handler stopping; VMs keep running');
+    handler.stop().then(
+      () => {
+        log.flush();
+        process.exit(0);
+      },
+      (e) => {
+        log.error({ err: errorMessage(e) }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    process.stderr.write(`virtnode-handler: ${errorMessage(e)}\n`);
+    process.exit(1);
+  });
+}
