@@ -5,9 +5,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImageService, type PullProgress } from '../../handler/images/index.js';
+import { RegistryClient } from '../../handler/images/registry.js';
+import { registryHosts } from '../../handler/images/hosts.js';
 import {
   freePort, makeTmp, push, qcow2Bytes, registryBlobPath, startProxy, startRegistry, writeOciLayout,
   type TarEntry, type TestRegistry,
@@ -386,4 +390,94 @@ test('kernelBoot: kernel and initrd by path, through symlinks', async () => {
   assert.deepEqual(img!.files.map((f) => f.path).sort(), ['boot/initrd.img-6.1.0', 'boot/vmlinuz-6.1.0'], 'only what was asked for');
   await assert.rejects(svc.pullKernelBoot(`${reg.host}/vm/kernel:v1`, undefined), /kernelPath or initrdPath must be set/);
   await assert.rejects(svc.pullKernelBoot(`${reg.host}/vm/kernel:v1`, 'Never', '/boot/none'), /kernelBoot: \/boot\/none not found in the image/);
+});
+
+test('manifests are verified: against the digest asked for, and against the digest the registry claims', async () => {
+  const built = await pushImage('vm/tamper', 'v1', [diskLayer()]);
+  // Same JSON, other bytes: a proxy (or a broken mirror) re-serialising it.
+  const proxy = await startProxy(reg.url, { rewriteManifest: (b) => Buffer.from(JSON.stringify(JSON.parse(b.toString()), null, 2)) });
+  try {
+    const svc = service({ mirrors: { [reg.host]: { endpoints: [proxy.url] } } });
+    await assert.rejects(svc.pullContainerDisk(`${reg.host}/vm/tamper@${built.digest}`),
+      new RegExp(`manifest ${built.digest.slice(0, 19)}: digest mismatch: the manifest served hashes to sha256:[0-9a-f]{64} \\(from `));
+    await assert.rejects(svc.pullContainerDisk(`${reg.host}/vm/tamper:v1`),
+      new RegExp(`manifest v1: digest mismatch: the registry says ${built.digest} but the manifest hashes to sha256:[0-9a-f]{64}`));
+    assert.equal(proxy.count(/\/blobs\//), 0, 'nothing fetched on the strength of a bad manifest');
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('a blob download that stalls is abandoned after the idle timeout', async () => {
+  await pushImage('vm/stall', 'v1', [diskLayer()]);
+  const proxy = await startProxy(reg.url, { stallBlobs: true });
+  try {
+    const stateDir = join(tmp, `state-${++n}`);
+    const svc = new ImageService({ stateDir, mirrors: { [reg.host]: { endpoints: [proxy.url] } }, mirrorsOnly: true, idleTimeoutMs: 300 });
+    const t0 = Date.now();
+    await assert.rejects(svc.pullContainerDisk(`${reg.host}/vm/stall:v1`), /layer sha256:[0-9a-f]{12}: no data for 300 ms \(from http/);
+    assert.ok(Date.now() - t0 < 3000, `${Date.now() - t0} ms`);
+    assert.deepEqual(await files(join(stateDir, 'tmp')), [], 'the partial download is gone');
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('Basic auth, when the registry asks for it', async () => {
+  await pushImage('vm/basic', 'v1', [diskLayer()]);
+  const proxy = await startProxy(reg.url, { basicAuth: { username: 'bob', password: 'builder' } });
+  try {
+    const host = new URL(proxy.url).host;
+    const none = service({ mirrors: { [reg.host]: { endpoints: [proxy.url] } } });
+    await assert.rejects(none.pullContainerDisk(`${reg.host}/vm/basic:v1`), /manifest v1: unauthorized: registry asks for Basic credentials and none are configured/);
+    const wrong = service({ mirrors: { [reg.host]: { endpoints: [proxy.url] } }, credentials: { [host]: { username: 'bob', password: 'x' } } });
+    await assert.rejects(wrong.pullContainerDisk(`${reg.host}/vm/basic:v1`), /manifest v1: unauthorized: the registry refused the credentials it asked for: authentication required \(401\)/);
+    const right = service({ mirrors: { [reg.host]: { endpoints: [proxy.url] } }, credentials: { [host]: { username: 'bob', password: 'builder' } } });
+    const r = await right.pullContainerDisk(`${reg.host}/vm/basic:v1`);
+    assert.deepEqual(await readFile(r.diskPath), qcow2);
+    // After the first 401 the credentials go with every request.
+    assert.equal(proxy.count(/\/blobs\//), 2);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('GET /v2/ ping tells a registry from something else', async () => {
+  const client = new RegistryClient({ mirrors: { [reg.host]: { endpoints: [reg.url] } }, mirrorsOnly: true });
+  const [host] = registryHosts(reg.host, { [reg.host]: { endpoints: [reg.url] } }, true);
+  assert.deepEqual(await client.ping(host!), { status: 200, authenticate: null });
+  // A web server that is not a registry.
+  const web = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    const [notRegistry] = registryHosts('x.example', { 'x.example': { endpoints: [url] } }, true);
+    await assert.rejects(client.ping(notRegistry!), new RegExp(`${url} is not a registry: GET /v2/ answered 404`));
+  } finally {
+    await new Promise((r) => web.close(r));
+  }
+});
+
+test('the store survives a handler restart: references, files and leases', async () => {
+  await pushImage('vm/restart', 'v1', [diskLayer()]);
+  const stateDir = join(tmp, `state-${++n}`);
+  const opts = { stateDir, mirrors: { [reg.host]: { endpoints: [reg.url] } }, mirrorsOnly: true };
+  const first = new ImageService(opts);
+  const a = await first.pullContainerDisk(`${reg.host}/vm/restart:v1`, undefined, { holder: 'vmi-1' });
+  await writeFile(join(stateDir, 'tmp', 'leftover-from-a-crash'), 'x');
+
+  const second = new ImageService(opts);
+  await second.init();
+  assert.deepEqual(await files(join(stateDir, 'tmp')), [], 'tmp/ is cleared on start');
+  const [img] = await second.list();
+  assert.deepEqual(img!.holders, ['vmi-1']);
+  assert.deepEqual((await second.gc()).images, [], 'the lease survived');
+  const again = await second.pullContainerDisk(`${reg.host}/vm/restart:v1`, 'Never');
+  assert.equal(again.diskPath, a.diskPath);
+  const index = JSON.parse(await readFile(join(stateDir, 'index.json'), 'utf8')) as { references: Record<string, string> };
+  assert.deepEqual(index.references, { [`${reg.host}/vm/restart:v1`]: a.digest });
+
+  await writeFile(join(stateDir, 'index.json'), '{"version":1,"refe');
+  const broken = new ImageService(opts);
+  await assert.rejects(broken.init(), /image index .*index\.json is not valid JSON; move it aside/);
 });

@@ -405,18 +405,37 @@ export interface CountingProxy {
   stop(): Promise<void>;
 }
 
-/**
- * An HTTP proxy in front of the registry that records requests. With
- * `redirectBlobs`, blob GETs get a 307 to /_storage/… on the proxy itself, as
- * registries send blobs to object storage; those are served without auth.
- */
-export async function startProxy(target: string, opts: { redirectBlobs?: boolean; delayBlobsMs?: number } = {}): Promise<CountingProxy> {
+export interface ProxyOptions {
+  /** Blob GETs get a 307 to /_storage/… on the proxy, as registries send blobs to object storage. */
+  redirectBlobs?: boolean;
+  /** Hold blob requests this long before forwarding them (to make pulls overlap). */
+  delayBlobsMs?: number;
+  /** Require HTTP Basic auth with these credentials (a registry behind htpasswd). */
+  basicAuth?: { username: string; password: string };
+  /** Rewrite manifest bodies (keeping the registry's headers, digest included). */
+  rewriteManifest?: (body: Buffer) => Buffer;
+  /** Send half of each blob body, then go silent. */
+  stallBlobs?: boolean;
+}
+
+/** An HTTP proxy in front of the registry that records requests and misbehaves on request. */
+export async function startProxy(target: string, opts: ProxyOptions = {}): Promise<CountingProxy> {
   const seen: string[] = [];
+  const open = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     seen.push(`${req.method} ${url.pathname}`);
     let path = url.pathname + url.search;
     const isBlob = /^\/v2\/.+\/blobs\/sha256:[a-f0-9]{64}$/.test(url.pathname);
+    const isManifest = /^\/v2\/.+\/manifests\/[^/]+$/.test(url.pathname);
+    if (opts.basicAuth && !url.pathname.startsWith('/_storage/')) {
+      const want = `Basic ${Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== want) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="virtnode-test"', 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+        return;
+      }
+    }
     if (opts.redirectBlobs && isBlob && req.method === 'GET') {
       res.writeHead(307, { location: `/_storage${url.pathname}` }).end();
       return;
@@ -424,8 +443,28 @@ export async function startProxy(target: string, opts: { redirectBlobs?: boolean
     if (url.pathname.startsWith('/_storage/')) path = url.pathname.slice('/_storage'.length);
     const headers = { ...req.headers };
     delete headers.host;
+    if (opts.basicAuth) delete headers.authorization; // ours, not the registry's
     const forward = (): void => {
       const up = http.request(`${target}${path}`, { method: req.method, headers }, (ur) => {
+        if (isManifest && opts.rewriteManifest && ur.statusCode === 200) {
+          const chunks: Buffer[] = [];
+          ur.on('data', (c: Buffer) => chunks.push(c));
+          ur.on('end', () => {
+            const body = opts.rewriteManifest!(Buffer.concat(chunks));
+            res.writeHead(200, { ...ur.headers, 'content-length': String(body.length) }).end(body);
+          });
+          return;
+        }
+        if (isBlob && opts.stallBlobs && ur.statusCode === 200) {
+          res.writeHead(200, ur.headers);
+          const half = Number(ur.headers['content-length'] ?? 0) >> 1;
+          let sent = 0;
+          ur.on('data', (c: Buffer) => {
+            if (sent < half) res.write(c.subarray(0, Math.max(0, half - sent)));
+            sent += c.length;
+          });
+          return; // never end: the client must give up on its own
+        }
         res.writeHead(ur.statusCode ?? 502, ur.headers);
         ur.pipe(res);
       });
@@ -435,6 +474,10 @@ export async function startProxy(target: string, opts: { redirectBlobs?: boolean
     if (isBlob && opts.delayBlobsMs) setTimeout(forward, opts.delayBlobsMs);
     else forward();
   });
+  server.on('connection', (s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
   return {
@@ -442,7 +485,7 @@ export async function startProxy(target: string, opts: { redirectBlobs?: boolean
     seen,
     count: (re) => seen.filter((s) => re.test(s)).length,
     stop: () => new Promise((r) => {
-      server.closeAllConnections();
+      for (const s of open) s.destroy();
       server.close(() => r());
     }),
   };
