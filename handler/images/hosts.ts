@@ -63,8 +63,12 @@ export function upstreamHost(registry: string): RegistryHost {
   return { endpoint: `https://${host}`, api: new URL(`https://${host}/v2`), mirror: false };
 }
 
+/** Names people write for Docker Hub in mirror configs; references normalise them all to docker.io. */
+const DOCKER_HUB_ALIASES = [DEFAULT_REGISTRY, 'index.docker.io', 'registry-1.docker.io'];
+
 export function registryHosts(registry: string, mirrors: Mirrors = {}, mirrorsOnly = false): RegistryHost[] {
-  const hosts = (mirrors[registry]?.endpoints ?? []).map((e) => mirrorHost(registry, e));
+  const keys = registry === DEFAULT_REGISTRY ? DOCKER_HUB_ALIASES : [registry];
+  const hosts = keys.flatMap((k) => (mirrors[k]?.endpoints ?? []).map((e) => mirrorHost(k, e)));
   if (!mirrorsOnly) hosts.push(upstreamHost(registry));
   if (hosts.length === 0) {
     throw new VirtnodeError('VN_IMAGE', `no endpoint for registry ${registry}: mirrorsOnly is set and no mirror is configured for it`);

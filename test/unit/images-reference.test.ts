@@ -148,6 +148,8 @@ test('mirror endpoints: mirrors first, then upstream; http only where written', 
     ['https://quay.io/v2', false],
   ]);
   assert.deepEqual(registryHosts('docker.io').map((h) => h.api.href), ['https://registry-1.docker.io/v2']);
+  assert.deepEqual(registryHosts('docker.io', { 'index.docker.io': { endpoints: ['http://hub-mirror:5000'] } }).map((h) => h.api.href),
+    ['http://hub-mirror:5000/v2', 'https://registry-1.docker.io/v2']);
   assert.deepEqual(registryHosts('127.0.0.1:5000').map((h) => h.api.href), ['https://127.0.0.1:5000/v2']);
   assert.throws(() => registryHosts('quay.io', {}, true), /mirrorsOnly is set and no mirror/);
   assert.throws(() => validateMirrors({ 'quay.io': { endpoints: ['ftp://x'] } }), /mirrors\["quay\.io"\]: endpoint "ftp:\/\/x": scheme ftp: is not http or https/);
