@@ -1,0 +1,244 @@
+// The domain manager: one QEMU process and its QMP connection, driven through the
+// state table of state.ts. It is the launcher's counterpart of libvirt's qemu
+// driver for exactly one VM: start paused, connect QMP and the console, `cont`;
+// turn QMP events and the process's exit into domain states; carry out pause,
+// shutdown, kill, reboot and reset.
+//
+// QEMU is started through `setpriv --pdeathsig KILL` so that it dies with the
+// launcher even when the launcher is SIGKILLed; the handler removing the VM's
+// cgroup is the second line of defence.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { VirtnodeError, errorMessage } from '../../proto/errors.js';
+import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import { pdeathsigArgv } from '../../native/index.js';
+import { Qmp, type QmpEvent } from '../qmp/index.js';
+import { ConsoleRelay } from '../console.js';
+import { buildArgv } from './argv.js';
+import { vmiToDomain } from './convert.js';
+import type { LaunchContext } from './context.js';
+import type { Domain } from './types.js';
+import { checkOperation, checkTransition, isFinal, type State } from './state.js';
+
+export interface StateChange {
+  state: State;
+  reason: string;
+  message?: string;
+  qemuPid?: number;
+  accelerator?: string;
+}
+
+export interface DomainManagerEvents {
+  state: [StateChange];
+}
+
+const QMP_TIMEOUT_MS = 10_000;
+const STDERR_TAIL = 4096;
+
+export class DomainManager extends EventEmitter<DomainManagerEvents> {
+  #log: Logger;
+  #state: State = 'NO_STATE';
+  #qemu: ChildProcess | undefined;
+  #qmp: Qmp | undefined;
+  #domain: Domain | undefined;
+  #stderr = '';
+  #exited: Promise<void> = Promise.resolve();
+  /** Why QEMU is going away, when we know better than its exit status. */
+  #ending: { reason: string; message: string; crashed: boolean } | undefined;
+  #pauseRequested = false;
+  #shutdownTimer: NodeJS.Timeout | undefined;
+  readonly console: ConsoleRelay;
+
+  constructor(log: Logger) {
+    super();
+    this.#log = log;
+    this.console = new ConsoleRelay(log);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** True once a start was accepted: a reconnecting launcher must not start twice. */
+  get defined(): boolean {
+    return this.#state !== 'NO_STATE';
+  }
+
+  get qemuPid(): number | undefined {
+    return this.#qemu?.pid;
+  }
+
+  /** Spawns QEMU paused, connects QMP and the serial console, then lets the guest run. */
+  async start(vmi: VirtualMachineInstance, ctx: LaunchContext, opts: { consoleSocket: string; qemuBinary?: string }): Promise<void> {
+    checkOperation(this.#state, 'start');
+    const domain = vmiToDomain(vmi, ctx);
+    const argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
+    this.#domain = domain;
+    this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
+    await this.console.listen(opts.consoleSocket);
+
+    const full = pdeathsigArgv(argv);
+    this.#log.info({ argv }, 'starting QEMU');
+    const qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#qemu = qemu;
+    qemu.stderr!.setEncoding('utf8');
+    qemu.stderr!.on('data', (s: string) => {
+      this.#stderr = (this.#stderr + s).slice(-STDERR_TAIL);
+      this.#log.warn({ qemuStderr: s.trimEnd() }, 'QEMU stderr');
+    });
+    this.#exited = new Promise((resolve) => {
+      qemu.once('exit', (code, signal) => {
+        this.#onExit(code, signal);
+        resolve();
+      });
+      qemu.once('error', (e) => {
+        this.#ending ??= { reason: 'Failed', message: `QEMU could not be started: ${e.message}`, crashed: false };
+      });
+    });
+
+    try {
+      const qmp = await Qmp.connect(domain.qmpSocket, { timeoutMs: QMP_TIMEOUT_MS, until: this.#exited });
+      this.#qmp = qmp;
+      qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
+      if (domain.serialSocket) await this.console.attach(domain.serialSocket);
+      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator });
+      await qmp.execute('cont', undefined, { timeoutMs: QMP_TIMEOUT_MS });
+    } catch (e) {
+      // QEMU refused the argv or died on start: its stderr says why.
+      const why = this.#stderr.trim().split('\n').slice(-3).join(' ') || errorMessage(e);
+      this.#ending ??= { reason: 'Failed', message: `QEMU failed to start: ${why}`, crashed: false };
+      qemu.kill('SIGKILL');
+      await this.#exited;
+      throw new VirtnodeError('VN_QMP', `starting the domain: ${why}`, { cause: e });
+    }
+  }
+
+  async pause(): Promise<void> {
+    checkOperation(this.#state, 'pause');
+    this.#pauseRequested = true;
+    await this.#exec('stop');
+  }
+
+  async unpause(): Promise<void> {
+    checkOperation(this.#state, 'unpause');
+    await this.#exec('cont');
+  }
+
+  /**
+   * ACPI power button, then SIGKILL after the grace period, as libvirt's
+   * shutdown-then-destroy that KubeVirt uses for terminationGracePeriodSeconds.
+   */
+  async shutdown(gracePeriodSeconds: number): Promise<void> {
+    checkOperation(this.#state, 'shutdown');
+    if (gracePeriodSeconds <= 0) return this.kill();
+    if (this.#state === 'SHUTTING_DOWN') return;
+    // A paused guest cannot see the power button.
+    if (this.#state === 'PAUSED') await this.#exec('cont');
+    this.#ending = { reason: 'Shutdown', message: 'The VirtualMachineInstance was shut down', crashed: false };
+    await this.#exec('system_powerdown');
+    this.#set({ state: 'SHUTTING_DOWN', reason: 'User', message: `Signaled graceful shutdown (grace period ${gracePeriodSeconds}s)` });
+    this.#shutdownTimer = setTimeout(() => {
+      this.#log.warn({ gracePeriodSeconds }, 'guest did not power off within the grace period; killing QEMU');
+      this.#ending = { reason: 'Destroyed', message: `The guest did not shut down within ${gracePeriodSeconds}s and was killed`, crashed: false };
+      this.#qemu?.kill('SIGKILL');
+    }, gracePeriodSeconds * 1000);
+  }
+
+  async kill(): Promise<void> {
+    checkOperation(this.#state, 'kill');
+    if (!this.#qemu || this.#qemu.exitCode !== null || this.#qemu.signalCode !== null) {
+      if (!isFinal(this.#state)) this.#set({ state: 'SHUTOFF', reason: 'Destroyed', message: 'The VirtualMachineInstance was killed' });
+      return;
+    }
+    this.#ending = { reason: 'Destroyed', message: 'The VirtualMachineInstance was killed', crashed: false };
+    this.#qemu.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  /** Reboot from inside the guest: the guest agent when present, else Ctrl-Alt-Del. */
+  async softReboot(): Promise<void> {
+    checkOperation(this.#state, 'softReboot');
+    await this.#exec('send-key', { keys: [{ type: 'qcode', data: 'ctrl' }, { type: 'qcode', data: 'alt' }, { type: 'qcode', data: 'delete' }] });
+  }
+
+  async reset(): Promise<void> {
+    checkOperation(this.#state, 'reset');
+    await this.#exec('system_reset');
+  }
+
+  /** Resolves when QEMU has exited (at once if it never ran). */
+  exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#shutdownTimer);
+    this.#qmp?.close();
+    await this.console.close();
+  }
+
+  async #exec(command: string, args?: Record<string, unknown>): Promise<void> {
+    if (!this.#qmp) throw new VirtnodeError('VN_UNAVAILABLE', `${command}: QMP is not connected`);
+    await this.#qmp.execute(command as never, args as never, { timeoutMs: QMP_TIMEOUT_MS });
+  }
+
+  #onEvent(ev: QmpEvent): void {
+    const data = (ev.data ?? {}) as Record<string, unknown>;
+    this.#log.debug({ event: ev.event, data }, 'QMP event');
+    switch (ev.event) {
+      case 'RESUME':
+        if (this.#state === 'STARTING' || this.#state === 'PAUSED') this.#set({ state: 'RUNNING', reason: this.#state === 'PAUSED' ? 'Unpaused' : 'Booted' });
+        break;
+      case 'STOP':
+        if (this.#state === 'RUNNING') {
+          const byUser = this.#pauseRequested;
+          this.#pauseRequested = false;
+          this.#set({ state: 'PAUSED', reason: byUser ? 'User' : 'Unknown', message: byUser ? 'paused by user' : 'QEMU stopped the guest' });
+        }
+        break;
+      case 'RESET':
+        if (this.#state === 'RUNNING') this.#set({ state: 'RUNNING', reason: data.guest ? 'Rebooted' : 'Reset', message: data.guest ? 'The guest rebooted' : 'The VirtualMachineInstance was reset' });
+        break;
+      case 'SHUTDOWN':
+        // A poweroff from inside the guest, or the end of our power-button shutdown.
+        if (data.guest && !this.#ending) this.#ending = { reason: 'Shutdown', message: 'The guest powered off', crashed: false };
+        break;
+      case 'GUEST_PANICKED': {
+        const info = data.info ? ` (${JSON.stringify(data.info)})` : '';
+        this.#ending = { reason: 'Panicked', message: `The guest kernel panicked${info}`, crashed: true };
+        // libvirt's on_crash=destroy, which KubeVirt uses: a panicked guest is over.
+        this.#qemu?.kill('SIGKILL');
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    clearTimeout(this.#shutdownTimer);
+    this.#qmp?.close();
+    if (isFinal(this.#state)) return;
+    let change: StateChange;
+    if (this.#ending) {
+      change = { state: this.#ending.crashed ? 'CRASHED' : 'SHUTOFF', reason: this.#ending.reason, message: this.#ending.message };
+    } else if (signal) {
+      change = { state: 'CRASHED', reason: 'Crashed', message: `QEMU was killed by signal ${signal}` };
+    } else if (code === 0) {
+      change = { state: 'SHUTOFF', reason: 'Shutdown', message: 'QEMU exited' };
+    } else {
+      const tail = this.#stderr.trim().split('\n').slice(-3).join(' ');
+      change = { state: 'CRASHED', reason: 'Crashed', message: `QEMU exited with code ${code}${tail ? `: ${tail}` : ''}` };
+    }
+    this.#log.info({ code, signal, ...change }, 'QEMU exited');
+    this.#set(change);
+  }
+
+  #set(c: StateChange): void {
+    if (c.state !== this.#state) checkTransition(this.#state, c.state);
+    this.#state = c.state;
+    this.emit('state', { ...c, qemuPid: c.qemuPid ?? this.#qemu?.pid, accelerator: c.accelerator ?? this.#domain?.accelerator });
+  }
+}

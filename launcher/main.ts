@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// virtnode-launcher: one per VM. Dials the handler, waits for the VMI (Sync),
+// runs its domain, reports every state change, and exits once the handler has
+// stored the final one — taking QEMU, its sockets and its console with it.
+
+import { join } from 'node:path';
+import { errorMessage, InvalidSpecError, VirtnodeError } from '../proto/errors.js';
+import type { Command__Output } from '../proto/generated/virtnode/launcher/v1/Command.js';
+import type { VirtualMachineInstance } from '../proto/vmi/types.js';
+import { createLauncherLogger } from './log.js';
+import { HandlerSession } from './session.js';
+import { DomainManager } from './domain/manager.js';
+import type { LaunchContext } from './domain/context.js';
+import { isFinal } from './domain/state.js';
+
+interface LauncherArgs {
+  namespace: string;
+  name: string;
+  uid: string;
+  runDir: string;
+  handlerSocket: string;
+}
+
+function parseArgs(argv: string[]): LauncherArgs {
+  const m = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = argv[i]!;
+    const v = argv[i + 1];
+    if (!k.startsWith('--') || v === undefined) throw new InvalidSpecError([{ path: k, message: 'expected --flag value pairs' }]);
+    m.set(k.slice(2), v);
+  }
+  const need = (k: string): string => {
+    const v = m.get(k) ?? process.env[`VIRTNODE_${k.toUpperCase().replace(/-/g, '_')}`];
+    if (!v) throw new InvalidSpecError([{ path: `--${k}`, message: 'required' }]);
+    return v;
+  };
+  return { namespace: need('namespace'), name: need('name'), uid: need('uid'), runDir: need('run-dir'), handlerSocket: need('handler-socket') };
+}
+
+/** How long a launcher waits for its VMI before giving up (the handler never came). */
+const SYNC_TIMEOUT_MS = 5 * 60_000;
+/** How long it keeps its final events for a handler that is away, before exiting anyway. */
+const FINAL_ACK_TIMEOUT_MS = 10 * 60_000;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = createLauncherLogger(args);
+  const manager = new DomainManager(log);
+  let synced = false;
+
+  const session = new HandlerSession({
+    socketPath: args.handlerSocket,
+    log,
+    callbacks: {
+      domainDefined: () => manager.defined,
+      onCommand: async (cmd: Command__Output) => {
+        switch (cmd.op) {
+          case 'sync': {
+            if (manager.defined) return; // a resend after a reconnect: already running it
+            const vmi = JSON.parse(cmd.sync!.vmiJson) as VirtualMachineInstance;
+            if (vmi.metadata.uid !== args.uid) {
+              throw new VirtnodeError('VN_PROTOCOL', `this launcher runs VMI ${args.uid}, not ${vmi.metadata.uid}`);
+            }
+            const ctx = JSON.parse(cmd.sync!.launchContextJson) as LaunchContext;
+            synced = true;
+            await manager.start(vmi, ctx, { consoleSocket: join(args.runDir, 'console.sock') });
+            return;
+          }
+          case 'pause':
+            return manager.pause();
+          case 'unpause':
+            return manager.unpause();
+          case 'shutdown':
+            return manager.shutdown(cmd.shutdown!.gracePeriodSeconds);
+          case 'kill':
+            return manager.kill();
+          case 'softReboot':
+            return manager.softReboot();
+          case 'reset':
+            return manager.reset();
+          default:
+            throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
+        }
+      },
+    },
+  });
+
+  manager.on('state', (c) => {
+    const final = isFinal(c.state);
+    session.emit({ state: c.state, reason: c.reason, message: c.message, qemuPid: c.qemuPid, accelerator: c.accelerator, final });
+    if (final) void finish(0);
+  });
+
+  let finishing = false;
+  const finish = async (code: number): Promise<void> => {
+    if (finishing) return;
+    finishing = true;
+    await manager.exited();
+    await manager.close();
+    const acked = await session.allAcked(FINAL_ACK_TIMEOUT_MS);
+    if (!acked) log.error('the handler did not acknowledge the final state; exiting anyway');
+    session.close();
+    log.info('launcher exiting');
+    process.exit(code);
+  };
+
+  // kubelet (or a user) stopping the launcher: shut the guest down first, as
+  // virt-launcher does on SIGTERM.
+  process.on('SIGTERM', () => {
+    if (manager.defined && !isFinal(manager.state)) manager.shutdown(30).catch(() => manager.kill());
+    else void finish(0);
+  });
+  process.on('SIGINT', () => void manager.kill().catch(() => undefined).then(() => finish(0)));
+
+  session.start();
+  log.info('launcher started; waiting for the handler');
+  setTimeout(() => {
+    if (!synced) {
+      log.error({ timeoutMs: SYNC_TIMEOUT_MS }, 'no VMI received from the handler; exiting');
+      void finish(1);
+    }
+  }, SYNC_TIMEOUT_MS).unref();
+}
+
+main().catch((e) => {
+  process.stderr.write(`virtnode-launcher: ${errorMessage(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian 12 machine needs to build virtnode and run its tests
+# and demo: Debian packages (installed only when missing, after apt-get update),
+# npm packages, and the test guest (built from Debian packages into
+# test/guest/.cache). Idempotent; safe to run before every test run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else echo "setup: run as root (virtnode manages cgroups, sockets and QEMU)" >&2; exit 1; fi
+fi
+
+# Debian packages: QEMU and its image tools; the guest builder's tools; a real
+# OCI registry and skopeo for the containerDisk tests; setpriv (util-linux) so QEMU
+# dies with its launcher; iproute2/nftables for sandboxes; openssl for mTLS tests.
+PKGS=(qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs extlinux syslinux-common
+      docker-registry skopeo util-linux iproute2 nftables lz4 openssl ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package starts a registry on :5000 as a service; tests run their own.
+if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  $SUDO systemctl stop docker-registry || true
+fi
+
+# npm packages (koffi's native part is an optional dependency: never --omit=optional).
+if [ ! -d node_modules/@grpc/grpc-js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# The test guest (kernel + busybox userland, disk image, kernelBoot pair, OCI layouts).
+bash test/guest/build.sh
