@@ -1,0 +1,387 @@
+// End-to-end harness: a real handler process (standalone mode, TCG allowed) with
+// its own state/run directories and cgroup root, a real OCI registry holding the
+// test guest as KubeVirt's demo image, and helpers to watch VMIs and drive serial
+// consoles. Everything it starts it also stops, and `assertNothingLeft` checks
+// that no VM left a process, cgroup, socket or disk behind.
+
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import assert from 'node:assert/strict';
+import type * as grpc from '@grpc/grpc-js';
+import { connectHandler, type HandlerClient } from '../../handler/cli/client.js';
+import type { VirtualMachine, VirtualMachineInstance, VMIPhase } from '../../proto/vmi/types.js';
+import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
+import type { ConsoleOutput__Output } from '../../proto/generated/virtnode/handler/v1/ConsoleOutput.js';
+import type { ConsoleInput } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
+import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/Object.js';
+import { ensureGuest, startRegistry, pushImage, type GuestPaths } from '../guest/index.js';
+import { detectCgroups, VmCgroup } from '../../handler/sandbox/cgroup.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const HANDLER = join(ROOT, 'dist', 'handler', 'main.js');
+export const CLI = join(ROOT, 'dist', 'handler', 'cli', 'main.js');
+export const DEMO_IMAGE = 'quay.io/kubevirt/cirros-container-disk-demo';
+export const KERNEL_IMAGE = 'quay.io/virtnode/test-kernel-boot';
+
+export interface Registry {
+  host: string;
+  stop(): Promise<void>;
+}
+
+let registry: Promise<{ registry: Registry; guest: GuestPaths }> | undefined;
+
+/** One registry per test file, holding the demo disk image and the kernelBoot image. */
+export function testRegistry(): Promise<{ registry: Registry; guest: GuestPaths }> {
+  registry ??= (async () => {
+    const guest = await ensureGuest();
+    const reg = await startRegistry();
+    await pushImage(guest.ociContainerDisk, `${reg.host}/kubevirt/cirros-container-disk-demo:latest`);
+    await pushImage(guest.ociKernelBoot, `${reg.host}/virtnode/test-kernel-boot:latest`);
+    return { registry: reg, guest };
+  })();
+  return registry;
+}
+
+export async function stopRegistry(): Promise<void> {
+  if (!registry) return;
+  const r = await registry;
+  registry = undefined;
+  await r.registry.stop();
+}
+
+export class TestHandler {
+  readonly stateDir: string;
+  readonly runDir: string;
+  readonly socket: string;
+  readonly cgroupRoot: string;
+  readonly logFile: string;
+  #proc: ChildProcess | undefined;
+  #client: HandlerClient | undefined;
+  #extraArgs: string[];
+  #registryHost: string;
+
+  constructor(opts: { registryHost: string; extraArgs?: string[] }) {
+    // Short paths: unix socket paths are limited to 108 bytes.
+    this.runDir = mkdtempSync('/tmp/vnr-');
+    this.stateDir = mkdtempSync(join(tmpdir(), 'vn-state-'));
+    this.socket = join(this.runDir, 'virtnode.sock');
+    this.cgroupRoot = `vn-test-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+    this.logFile = join(this.stateDir, 'handler.log');
+    this.#extraArgs = opts.extraArgs ?? [];
+    this.#registryHost = opts.registryHost;
+  }
+
+  get pid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  async start(): Promise<HandlerClient> {
+    const { openSync, closeSync } = await import('node:fs');
+    const out = openSync(this.logFile, 'a');
+    this.#proc = spawn(
+      process.execPath,
+      [
+        HANDLER,
+        '--state-dir', this.stateDir,
+        '--run-dir', this.runDir,
+        '--allow-emulation',
+        '--cgroup-root', this.cgroupRoot,
+        '--registry-mirror', `quay.io=http://${this.#registryHost}`,
+        '--log-level', 'debug',
+        ...this.#extraArgs,
+      ],
+      { stdio: ['ignore', out, out] },
+    );
+    closeSync(out);
+    const end = Date.now() + 20_000;
+    for (;;) {
+      if (this.#proc.exitCode !== null) throw new Error(`handler exited at start:\n${this.log().slice(-3000)}`);
+      try {
+        this.#client = await connectHandler({ socket: this.socket, timeoutMs: 1000 });
+        return this.#client;
+      } catch {
+        if (Date.now() > end) throw new Error(`handler did not come up:\n${this.log().slice(-3000)}`);
+        await sleep(100);
+      }
+    }
+  }
+
+  get client(): HandlerClient {
+    if (!this.#client) throw new Error('handler not started');
+    return this.#client;
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** SIGKILL, as a crash or an OOM kill would. */
+  async kill9(): Promise<void> {
+    this.#client?.close();
+    this.#client = undefined;
+    const p = this.#proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    this.#client?.close();
+    this.#client = undefined;
+    const p = this.#proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000).then(() => p.kill('SIGKILL'))]);
+  }
+
+  /** Stops the handler, kills whatever its VMs left, and removes every directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    try {
+      const layout = detectCgroups({ root: this.cgroupRoot });
+      for (const name of VmCgroup.list(layout)) await VmCgroup.open(layout, name).destroy({ timeoutMs: 5000 }).catch(() => undefined);
+      for (const h of layout.hierarchies) rmSync(h.vmRootDir, { recursive: false, force: true });
+    } catch {
+      /* no cgroups */
+    }
+    for (const h of cgroupRootDirs(this.cgroupRoot)) {
+      try {
+        execFileSync('rmdir', [h]);
+      } catch {
+        /* gone or busy */
+      }
+    }
+    rmSync(this.runDir, { recursive: true, force: true });
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+
+  /** Runs the virtnode CLI against this handler. */
+  cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [CLI, '--socket', this.socket, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (b) => (stdout += b));
+      p.stderr.on('data', (b) => (stderr += b));
+      p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      p.stdin.end(input ?? '');
+    });
+  }
+
+  async getVMI(name: string, ns = 'default'): Promise<VirtualMachineInstance | undefined> {
+    try {
+      const o = await this.client.call<unknown, Object__Output>('Get', { kind: 'vmi', namespace: ns, name });
+      return JSON.parse(o.json) as VirtualMachineInstance;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'VN_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  async getVM(name: string, ns = 'default'): Promise<VirtualMachine | undefined> {
+    try {
+      const o = await this.client.call<unknown, Object__Output>('Get', { kind: 'vm', namespace: ns, name });
+      return JSON.parse(o.json) as VirtualMachine;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'VN_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  /** Polls until `pred` holds for the VMI (or its absence), with a clear failure. */
+  async waitVMI(name: string, pred: (v: VirtualMachineInstance | undefined) => boolean, what: string, timeoutMs = 90_000): Promise<VirtualMachineInstance | undefined> {
+    const end = Date.now() + timeoutMs;
+    let last: VirtualMachineInstance | undefined;
+    for (;;) {
+      last = await this.getVMI(name);
+      if (pred(last)) return last;
+      if (Date.now() > end) {
+        throw new Error(`timed out waiting for VMI ${name} to be ${what}; last: ${JSON.stringify(last?.status)}\nhandler log tail:\n${this.log().slice(-4000)}`);
+      }
+      await sleep(200);
+    }
+  }
+
+  waitPhase(name: string, phase: VMIPhase, timeoutMs?: number): Promise<VirtualMachineInstance> {
+    return this.waitVMI(name, (v) => v?.status?.phase === phase, phase, timeoutMs) as Promise<VirtualMachineInstance>;
+  }
+
+  async waitVM(name: string, pred: (v: VirtualMachine | undefined) => boolean, what: string, timeoutMs = 90_000): Promise<VirtualMachine | undefined> {
+    const end = Date.now() + timeoutMs;
+    let last: VirtualMachine | undefined;
+    for (;;) {
+      last = await this.getVM(name);
+      if (pred(last)) return last;
+      if (Date.now() > end) throw new Error(`timed out waiting for VM ${name} to be ${what}; last: ${JSON.stringify(last?.status)}`);
+      await sleep(200);
+    }
+  }
+
+  /** Opens the serial console of a VMI. */
+  console(name: string, ns = 'default'): ConsoleSession {
+    return new ConsoleSession(this.client, ns, name);
+  }
+
+  /** Asserts the handler left nothing of `uid` behind: processes, cgroup, sockets, disks. */
+  assertNothingLeft(uid: string): void {
+    const procs = pgrepAll(uid);
+    assert.deepEqual(procs, [], `processes of VMI ${uid} left behind: ${procs.join('; ')}`);
+    for (const d of cgroupRootDirs(this.cgroupRoot)) {
+      assert.ok(!existsSync(join(d, uid)), `cgroup ${join(d, uid)} left behind`);
+    }
+    assert.ok(!existsSync(join(this.runDir, 'vmis', uid)), `run directory of ${uid} left behind`);
+    const disks = join(this.stateDir, 'vmis', uid, 'disks');
+    assert.ok(!existsSync(disks), `disks of ${uid} left behind: ${existsSync(disks) ? readdirSync(disks).join(', ') : ''}`);
+  }
+}
+
+/** Every cgroup directory named `root` under this machine's cgroup mounts. */
+export function cgroupRootDirs(root: string): string[] {
+  try {
+    return detectCgroups({ root }).hierarchies.map((h) => h.vmRootDir).filter((d) => existsSync(d) && statSync(d).isDirectory());
+  } catch {
+    return [];
+  }
+}
+
+/** Command lines of every process whose argv mentions `needle`. */
+export function pgrepAll(needle: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && cmd.includes(needle)) out.push(`${pid}: ${cmd.slice(0, 200)}`);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A serial console over the handler's Console stream, with expect-style helpers. */
+export class ConsoleSession {
+  #stream: grpc.ClientDuplexStream<ConsoleInput, ConsoleOutput__Output>;
+  #buf = '';
+  #waiters: (() => void)[] = [];
+  #ended = false;
+  #error: Error | undefined;
+
+  constructor(c: HandlerClient, ns: string, name: string) {
+    this.#stream = c.node.Console(c.md());
+    this.#stream.write({ open: { kind: 'VirtualMachineInstance', namespace: ns, name } });
+    this.#stream.on('data', (m: ConsoleOutput__Output) => {
+      this.#buf += Buffer.from(m.data).toString('latin1');
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    const done = (e?: Error): void => {
+      this.#ended = true;
+      this.#error ??= e;
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    this.#stream.on('error', (e) => done(e));
+    this.#stream.on('end', () => done());
+  }
+
+  get output(): string {
+    return this.#buf;
+  }
+
+  send(text: string): void {
+    this.#stream.write({ data: Buffer.from(text) });
+  }
+
+  /** Waits for `re` in output received after `from` (an offset into output). */
+  async expect(re: RegExp, timeoutMs = 60_000, from = 0): Promise<RegExpMatchArray> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.#buf.slice(from).match(re);
+      if (m) return m;
+      if (this.#ended) throw new Error(`console ended (${this.#error?.message ?? 'eof'}) before ${re}; output:\n${this.#buf.slice(-2000)}`);
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${re} on the console; output:\n${this.#buf.slice(-2000)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Logs in on the test guest's getty (cirros / gocubsgo, as on CirrOS). */
+  async login(user = 'cirros', password = 'gocubsgo'): Promise<void> {
+    const from = this.#buf.length;
+    this.send('\r');
+    await this.expect(/login: $/m, 90_000, Math.max(0, from - 200));
+    const at = this.#buf.length;
+    this.send(`${user}\r`);
+    await this.expect(/[Pp]assword: ?$/m, 20_000, at);
+    const at2 = this.#buf.length;
+    this.send(`${password}\r`);
+    await this.expect(/[$#] $/m, 20_000, at2);
+  }
+
+  /** Runs a shell command and returns what it printed between two markers. */
+  async run(cmd: string, timeoutMs = 20_000): Promise<string> {
+    const tag = Math.random().toString(36).slice(2, 8);
+    const from = this.#buf.length;
+    this.send(`echo B${tag}; ${cmd}; echo E${tag}\r`);
+    const m = await this.expect(new RegExp(`\\nB${tag}\\r?\\n([\\s\\S]*?)E${tag}`), timeoutMs, from);
+    return m[1]!.replace(/\r/g, '');
+  }
+
+  close(): void {
+    this.#stream.end();
+    this.#stream.cancel();
+  }
+}
+
+/** Watches node changes from `since`, collecting everything (for "no event lost" checks). */
+export function collectWatch(c: HandlerClient, sinceSeq: number, out: WatchEvent__Output[]): () => void {
+  const s = c.node.Watch({ sinceSeq, kinds: [] }, c.md());
+  s.on('data', (e: WatchEvent__Output) => out.push(e));
+  s.on('error', () => undefined);
+  return () => s.cancel();
+}
+
+/** The getting-started VM of examples/vm-cirros.yaml with another name/strategy. */
+export function cirrosVM(name: string, opts: { runStrategy?: string; memory?: string; grace?: number } = {}): string {
+  return `kind: VirtualMachine
+metadata:
+  name: ${name}
+spec:
+  runStrategy: ${opts.runStrategy ?? 'Always'}
+  template:
+    spec:
+      terminationGracePeriodSeconds: ${opts.grace ?? 30}
+      domain:
+        devices:
+          disks:
+          - name: containerdisk
+            disk:
+              bus: virtio
+        resources:
+          requests:
+            memory: ${opts.memory ?? '64M'}
+      volumes:
+      - name: containerdisk
+        containerDisk:
+          image: ${DEMO_IMAGE}
+`;
+}
