@@ -89,7 +89,7 @@ test('setns/unshare: failures name the call, the flags and errno, and change not
   assert.equal(ownNetInode(), before);
 });
 
-test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap that `ip link` sees, gone when its fds close', { skip: tunMissing, timeout: 30_000 }, async (t) => {
+test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap that `ip link` sees, gone when its fds close unless persistent', { skip: tunMissing, timeout: 30_000 }, async (t) => {
   const name = netns(t, 'tap');
   const child = nodeScript(`
     import * as n from ${JSON.stringify(NATIVE_URL)};
@@ -97,7 +97,7 @@ test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap th
     const q1 = n.openTap('vntap0', { multiQueue: true, vnetHdr: true });
     const plain = n.openTap('vntap1');
     console.log('ready');
-    process.stdin.once('data', () => { n.closeFd(q0); n.closeFd(q1); n.closeFd(plain); console.log('closed'); process.stdin.once('data', () => process.exit(0)); });`,
+    process.stdin.once('data', () => { n.setTapPersist(plain, true); n.closeFd(q0); n.closeFd(q1); n.closeFd(plain); console.log('closed'); process.stdin.once('data', () => process.exit(0)); });`,
   { argv0: ['ip', 'netns', 'exec', name], stdio: ['pipe', 'pipe', 'pipe'] });
   t.after(() => killQuietly(child.pid));
   const lines = readLines(child, 2);
@@ -109,7 +109,8 @@ test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap th
   assert.doesNotMatch(ip('-o', 'link', 'show'), /vntap[01]/, 'taps must be made in the child\'s netns only');
   child.stdin!.write('close\n');
   assert.deepEqual((await lines)[1], 'closed');
-  assert.doesNotMatch(ip('-n', name, '-o', 'link', 'show'), /vntap/, 'a non-persistent tap goes with its last fd');
+  assert.doesNotMatch(ip('-n', name, '-o', 'link', 'show'), /vntap0/, 'a non-persistent tap goes with its last fd');
+  assert.match(ip('-n', name, '-d', 'link', 'show', 'vntap1'), /persist on/, 'a persistent tap outlives its fd (removed with the netns)');
   child.stdin!.write('exit\n');
 });
 
