@@ -69,7 +69,7 @@ test(`real cgroups (${V}): create applies the VMI limits, read back from the ker
   assert.deepEqual(VmCgroup.list(layout), ['vmi-limits']);
 });
 
-test(`real cgroups (${V}): processes moved in (addProcess) or started in (enterArgv) are listed, children included`, async (t) => {
+test(`real cgroups (${V}): processes moved in (addProcess) or started in (enterArgv) are listed, children included`, { timeout: 30_000 }, async (t) => {
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-procs');
   const moved = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));
@@ -95,7 +95,7 @@ test(`real cgroups (${V}): processes moved in (addProcess) or started in (enterA
     e instanceof CgroupError && e.errnoName === 'ESRCH' && /^write "4194309" to \/sys\/fs\/cgroup\/.*\/cgroup\.procs: ESRCH \(no such process\)$/.test(e.message));
 });
 
-test(`real cgroups (${V}): pids.max stops forks inside the VM cgroup`, async (t) => {
+test(`real cgroups (${V}): pids.max stops forks inside the VM cgroup`, { timeout: 30_000 }, async (t) => {
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-pids', { pidsMax: 3 });
   // The shell plus two sleeps fill the limit; the third fork fails and the shell gives up.
@@ -109,7 +109,7 @@ test(`real cgroups (${V}): pids.max stops forks inside the VM cgroup`, async (t)
   assert.match(stderr, /fork/i);
 });
 
-test(`real cgroups (${V}): a process over the memory limit is OOM-killed, and stats count it`, async (t) => {
+test(`real cgroups (${V}): a process over the memory limit is OOM-killed, and stats count it`, { timeout: 30_000 }, async (t) => {
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-oom', { memoryBytes: 96 << 20 });
   const argv = cg.enterArgv([process.execPath, '-e', 'const b = Buffer.alloc(512 << 20); b.fill(1); console.log("survived")']);
@@ -124,7 +124,7 @@ test(`real cgroups (${V}): a process over the memory limit is OOM-killed, and st
   assert.ok(stats.memoryUsageBytes !== undefined && stats.memoryUsageBytes < 96 << 20);
 });
 
-test(`real cgroups (${V}): stats count the CPU time and memory of the VM's processes`, async (t) => {
+test(`real cgroups (${V}): stats count the CPU time and memory of the VM's processes`, { timeout: 30_000 }, async (t) => {
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-stats');
   const before = cg.stats();
@@ -144,7 +144,7 @@ function forkLoop(t: TestContext, cg: VmCgroup): ChildProcess {
   return track(t, spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] }));
 }
 
-test(`real cgroups (${V}): killAll empties a cgroup whose process keeps forking, then destroy removes every directory`, async (t) => {
+test(`real cgroups (${V}): killAll empties a cgroup whose process keeps forking, then destroy removes every directory`, { timeout: 30_000 }, async (t) => {
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-kill');
   const loop = forkLoop(t, cg);
@@ -162,7 +162,7 @@ test(`real cgroups (${V}): killAll empties a cgroup whose process keeps forking,
   assert.deepEqual(VmCgroup.list(layout), []);
 });
 
-test(`real cgroups (${V}): without cgroup.kill (v1 trees only) killAll kills pid by pid until none is left`, { skip: host.version !== 1 && 'host is not cgroup v1' }, async (t) => {
+test(`real cgroups (${V}): without cgroup.kill (v1 trees only) killAll kills pid by pid until none is left`, { skip: host.version !== 1 && 'host is not cgroup v1', timeout: 30_000 }, async (t) => {
   const full = testLayout(t);
   const layout: CgroupLayout = { ...full, hierarchies: full.hierarchies.filter((h) => h.version === 1) };
   const cg = VmCgroup.create(layout, 'vmi-kill-v1');
@@ -171,11 +171,11 @@ test(`real cgroups (${V}): without cgroup.kill (v1 trees only) killAll kills pid
   await until('forks', () => cg.pids().length > 5);
   await cg.destroy({ timeoutMs: 5000 });
   for (const h of layout.hierarchies) assert.equal(existsSync(join(h.vmRootDir, 'vmi-kill-v1')), false);
-  const [, signal] = loop.exitCode === null && loop.signalCode === null ? await once(loop, 'exit') : [loop.exitCode, loop.signalCode];
+  const signal = loop.exitCode === null && loop.signalCode === null ? (await once(loop, 'exit'))[1] : loop.signalCode;
   assert.equal(signal, 'SIGKILL');
 });
 
-test(`real cgroups (${V}): signalAll sends a chosen signal once to every process`, async (t) => {
+test(`real cgroups (${V}): signalAll sends a chosen signal once to every process`, { timeout: 30_000 }, async (t) => {
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-signal');
   const a = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));

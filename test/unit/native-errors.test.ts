@@ -13,7 +13,7 @@ import { runScript } from './native-support.js';
 
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
 
-test('without koffi: importing native/ still works, and the first call names itself and the cause', async (t) => {
+test('without koffi: importing native/ still works, and the first call names itself and the cause', { timeout: 30_000 }, async (t) => {
   // A copy of the compiled modules where no node_modules can be found above them.
   const dir = mkdtempSync(join(tmpdir(), 'vn-nokoffi-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

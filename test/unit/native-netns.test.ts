@@ -23,7 +23,7 @@ const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: '
 const nsInode = (path: string): number => statSync(path).ino;
 const ownNetInode = (): number => Number(/\[(\d+)\]/.exec(readlinkSync('/proc/thread-self/ns/net'))![1]);
 
-test('setns: a child enters a netns made by `ip netns add`; its thread namespace becomes that one, ours does not', async (t) => {
+test('setns: a child enters a netns made by `ip netns add`; its thread namespace becomes that one, ours does not', { timeout: 30_000 }, async (t) => {
   const name = netns(t, 'setns');
   const before = ownNetInode();
   const out = await runScript(`
@@ -37,7 +37,7 @@ test('setns: a child enters a netns made by `ip netns add`; its thread namespace
   assert.notEqual(before, nsInode(`/run/netns/${name}`));
 });
 
-test('withNetns: a child makes a tap inside a netns and comes back to its own namespace', { skip: tunMissing }, async (t) => {
+test('withNetns: a child makes a tap inside a netns and comes back to its own namespace', { skip: tunMissing, timeout: 30_000 }, async (t) => {
   const name = netns(t, 'with');
   const out = await runScript(`
     import * as n from ${JSON.stringify(NATIVE_URL)};
@@ -62,7 +62,7 @@ test('withNetns: a child makes a tap inside a netns and comes back to its own na
   assert.doesNotMatch(ip('-o', 'link', 'show'), /vnwith0/, 'the tap must not appear in the host namespace');
 });
 
-test('unshare(CLONE_NEWNET): a child gets a namespace of its own', async () => {
+test('unshare(CLONE_NEWNET): a child gets a namespace of its own', { timeout: 30_000 }, async () => {
   const out = await runScript(`
     import * as n from ${JSON.stringify(NATIVE_URL)};
     import { readlinkSync } from 'node:fs';
@@ -89,7 +89,7 @@ test('setns/unshare: failures name the call, the flags and errno, and change not
   assert.equal(ownNetInode(), before);
 });
 
-test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap that `ip link` sees, gone when its fds close', { skip: tunMissing }, async (t) => {
+test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap that `ip link` sees, gone when its fds close unless persistent', { skip: tunMissing, timeout: 30_000 }, async (t) => {
   const name = netns(t, 'tap');
   const child = nodeScript(`
     import * as n from ${JSON.stringify(NATIVE_URL)};
@@ -97,7 +97,7 @@ test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap th
     const q1 = n.openTap('vntap0', { multiQueue: true, vnetHdr: true });
     const plain = n.openTap('vntap1');
     console.log('ready');
-    process.stdin.once('data', () => { n.closeFd(q0); n.closeFd(q1); n.closeFd(plain); console.log('closed'); process.stdin.once('data', () => process.exit(0)); });`,
+    process.stdin.once('data', () => { n.setTapPersist(plain, true); n.closeFd(q0); n.closeFd(q1); n.closeFd(plain); console.log('closed'); process.stdin.once('data', () => process.exit(0)); });`,
   { argv0: ['ip', 'netns', 'exec', name], stdio: ['pipe', 'pipe', 'pipe'] });
   t.after(() => killQuietly(child.pid));
   const lines = readLines(child, 2);
@@ -109,7 +109,8 @@ test('openTap: a child under `ip netns exec` makes a multi-queue vnet_hdr tap th
   assert.doesNotMatch(ip('-o', 'link', 'show'), /vntap[01]/, 'taps must be made in the child\'s netns only');
   child.stdin!.write('close\n');
   assert.deepEqual((await lines)[1], 'closed');
-  assert.doesNotMatch(ip('-n', name, '-o', 'link', 'show'), /vntap/, 'a non-persistent tap goes with its last fd');
+  assert.doesNotMatch(ip('-n', name, '-o', 'link', 'show'), /vntap0/, 'a non-persistent tap goes with its last fd');
+  assert.match(ip('-n', name, '-d', 'link', 'show', 'vntap1'), /persist on/, 'a persistent tap outlives its fd (removed with the netns)');
   child.stdin!.write('exit\n');
 });
 
@@ -120,7 +121,7 @@ test('openTap: a bad name or a clash with a non-tap device is a clear error', { 
   assert.throws(() => openTap('lo'), (e: unknown) => e instanceof NativeError && e.errnoName === 'EINVAL' && /^TUNSETIFF\("lo"\)/.test(e.message));
 });
 
-test('openTap: without /dev/net/tun the error says the device is missing (child in a private mount namespace)', async () => {
+test('openTap: without /dev/net/tun the error says the device is missing (child in a private mount namespace)', { timeout: 30_000 }, async () => {
   // A tmpfs over /dev/net hides the device only inside `unshare -m`.
   const out = await runScript(`
     import * as n from ${JSON.stringify(NATIVE_URL)};

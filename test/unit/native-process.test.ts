@@ -11,7 +11,7 @@ import {
 } from '../../native/index.js';
 import { NATIVE_URL, nodeScript, readLines, runScript, waitDead, killQuietly } from './native-support.js';
 
-test('prctl: parent-death signal, subreaper and name round-trip through the kernel (in a child)', async () => {
+test('prctl: parent-death signal, subreaper and name round-trip through the kernel (in a child)', { timeout: 30_000 }, async () => {
   // A child so this test process keeps its own settings.
   const out = await runScript(`
     import * as n from ${JSON.stringify(NATIVE_URL)};
@@ -73,7 +73,7 @@ async function killParentOf(t: import('node:test').TestContext, grandchildCode: 
   return { died, comm };
 }
 
-test('pdeathsig: a child that set it dies when its parent is SIGKILLed; one that did not survives', async (t) => {
+test('pdeathsig: a child that set it dies when its parent is SIGKILLed; one that did not survives', { timeout: 30_000 }, async (t) => {
   const withSignal = await killParentOf(t,
     `import * as n from ${JSON.stringify(NATIVE_URL)}; n.setParentDeathSignal('SIGKILL'); console.log('ready'); setInterval(() => {}, 1000);`, false, 3000);
   assert.equal(withSignal.died, true, 'child with PR_SET_PDEATHSIG outlived its parent');
@@ -81,7 +81,7 @@ test('pdeathsig: a child that set it dies when its parent is SIGKILLed; one that
   assert.equal(without.died, false, 'control: a plain child should survive its parent');
 });
 
-test('pdeathsigArgv: a program started through setpriv dies when its node parent is SIGKILLed', { skip: !hasSetpriv() && `${SETPRIV} is missing (util-linux)` }, async (t) => {
+test('pdeathsigArgv: a program started through setpriv dies when its node parent is SIGKILLed', { skip: !hasSetpriv() && `${SETPRIV} is missing (util-linux)`, timeout: 30_000 }, async (t) => {
   assert.deepEqual(pdeathsigArgv(['qemu-system-x86_64', '-S']), [SETPRIV, '--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', '-S']);
   assert.deepEqual(pdeathsigArgv(['x'], 15), [SETPRIV, '--pdeathsig', 'TERM', '--', 'x']);
   const wrapped = await killParentOf(t, `console.log('ready'); setInterval(() => {}, 1000);`, true, 3000);
@@ -89,7 +89,7 @@ test('pdeathsigArgv: a program started through setpriv dies when its node parent
   assert.equal(wrapped.died, true, 'program under setpriv --pdeathsig outlived its parent');
 });
 
-test('pidfd: open a real child, see it alive, kill it through the pidfd, see it dead, then ESRCH', async (t) => {
+test('pidfd: open a real child, see it alive, kill it through the pidfd, see it dead, then ESRCH', { timeout: 30_000 }, async (t) => {
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   t.after(() => killQuietly(child.pid));
   const pidfd = pidfdOpen(child.pid!);
@@ -106,7 +106,7 @@ test('pidfd: open a real child, see it alive, kill it through the pidfd, see it 
     e instanceof NativeError && e.errno === 3 && e.errnoName === 'ESRCH' && /pidfd_send_signal\(\d+\): no such process \(ESRCH\)/.test(e.message));
 });
 
-test('pidfd: isAlive answers at once for an exited process; errors are named', async (t) => {
+test('pidfd: isAlive answers at once for an exited process; errors are named', { timeout: 30_000 }, async (t) => {
   const child = spawn('true', [], { stdio: 'ignore' });
   t.after(() => killQuietly(child.pid));
   const pidfd = pidfdOpen(child.pid!);
@@ -120,7 +120,7 @@ test('pidfd: isAlive answers at once for an exited process; errors are named', a
   assert.throws(() => pidfdIsAlive(987654), /POLLNVAL/);
 });
 
-test('affinity: pin a real child to one CPU, read it back from the kernel and /proc, then widen again', async (t) => {
+test('affinity: pin a real child to one CPU, read it back from the kernel and /proc, then widen again', { timeout: 30_000 }, async (t) => {
   const all = getCpuAffinity(0);
   assert.ok(all.length >= 1);
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });

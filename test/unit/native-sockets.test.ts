@@ -25,7 +25,7 @@ test('CMSG_LEN/CMSG_SPACE follow the LP64 layout (16-byte header, 8-byte alignme
   assert.equal(cmsgSpace(12), 32);
 });
 
-test('sendFds/recvFds: a file fd crosses a socketpair to another process, which reads the file through it', async (t) => {
+test('sendFds/recvFds: a file fd crosses a socketpair to another process, which reads the file through it', { timeout: 30_000 }, async (t) => {
   const path = tempFile(t, 'through SCM_RIGHTS\n');
   const [mine, theirs] = socketPair();
   t.after(() => { closeFd(mine); });
@@ -58,7 +58,7 @@ test('sendFds/recvFds: a file fd crosses a socketpair to another process, which 
   assert.equal(r.peerPid, process.pid, 'a socketpair records its creator as the peer');
 });
 
-test('sendFds over a net.Socket (the QMP case) and recvFds on the accepted, paused server socket', async (t) => {
+test('sendFds over a net.Socket (the QMP case) and recvFds on the accepted, paused server socket', { timeout: 30_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vn-native-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = tempFile(t, 'tap stand-in');
@@ -97,7 +97,7 @@ test('sendFds over a net.Socket (the QMP case) and recvFds on the accepted, paus
   assert.throws(() => recvFds(socketFd(conn), 1, 16), (e: unknown) => e instanceof NativeError && e.errnoName === 'EAGAIN');
 });
 
-test('getPeerCredentials: the peer of a socket accepted from another process is that process', async (t) => {
+test('getPeerCredentials: the peer of a socket accepted from another process is that process', { timeout: 30_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vn-native-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const sockPath = join(dir, 'handler.sock');
