@@ -47,7 +47,7 @@ virtnode get vms
 virtnode get vmis -o wide
 echo
 echo "Waiting for the guest's login prompt on the serial console..."
-node -e '
+node --input-type=module -e '
   const { connectHandler } = await import("./dist/handler/cli/client.js");
   const c = await connectHandler({ socket: process.argv[1] });
   const s = c.node.Console(c.md());
@@ -59,7 +59,7 @@ node -e '
     if (/login: $/m.test(out)) { clearTimeout(t); process.stdout.write(out.slice(-600) + "\n"); s.cancel(); c.close(); process.exit(0); }
   });
   setInterval(() => s.write({ data: Buffer.from("\r") }), 3000).unref();
-' --input-type=module "$RUN/virtnode.sock"
+' "$RUN/virtnode.sock"
 cat <<TXT
 
 vm-cirros is running. Try:
