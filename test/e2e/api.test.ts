@@ -1,0 +1,122 @@
+// The handler's API surface without booting a guest: the version handshake, the
+// root-only socket, grpc.health.v1, server reflection, and mutual TLS on TCP.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { TestHandler } from './harness.js';
+import { connectHandler } from '../../handler/cli/client.js';
+import { handlerPackage, unary } from '../../proto/rpc.js';
+
+let h: TestHandler;
+let pki: string;
+let port: number;
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'ignore' });
+}
+
+/** A CA, a server certificate for 127.0.0.1, and two client certificates (one from another CA). */
+function makePki(dir: string): void {
+  const ca = (name: string): void => {
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`)]);
+  };
+  const leaf = (name: string, caName: string, ext: string): void => {
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.csr`)]);
+    const extFile = join(dir, `${name}.ext`);
+    execFileSync('bash', ['-c', `printf '%s\\n' '${ext}' > ${extFile}`]);
+    openssl(['x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', join(dir, `${caName}.crt`), '-CAkey', join(dir, `${caName}.key`), '-CAcreateserial', '-days', '1', '-extfile', extFile, '-out', join(dir, `${name}.crt`)]);
+  };
+  ca('ca');
+  ca('other-ca');
+  leaf('server', 'ca', 'subjectAltName=IP:127.0.0.1');
+  leaf('controller', 'ca', 'extendedKeyUsage=clientAuth');
+  leaf('intruder', 'other-ca', 'extendedKeyUsage=clientAuth');
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const p = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+before(async () => {
+  pki = mkdtempSync(join(tmpdir(), 'vn-pki-'));
+  makePki(pki);
+  port = await freePort();
+  h = new TestHandler({
+    registryHost: '127.0.0.1:9',
+    extraArgs: ['--listen-tcp', `127.0.0.1:${port}`, '--tls-cert', join(pki, 'server.crt'), '--tls-key', join(pki, 'server.key'), '--tls-ca', join(pki, 'ca.crt')],
+  });
+  await h.start();
+});
+
+after(async () => {
+  await h?.destroy();
+  rmSync(pki, { recursive: true, force: true });
+});
+
+test('the CLI socket is root-only', () => {
+  assert.equal(statSync(h.socket).mode & 0o777, 0o600);
+});
+
+test('calls without the negotiated protocol header are refused; a client with no common version is refused', async () => {
+  const pkg = handlerPackage();
+  const node = new pkg.Node(`unix:${h.socket}`, grpc.credentials.createInsecure());
+  await assert.rejects(
+    unary(node.List, node, { kind: 'vm', namespace: '' }, new grpc.Metadata()),
+    (e: grpc.ServiceError) => e.code === grpc.status.FAILED_PRECONDITION && /Negotiate/.test(e.details),
+  );
+  node.close();
+  const info = new pkg.Info(`unix:${h.socket}`, grpc.credentials.createInsecure());
+  await assert.rejects(unary(info.Negotiate, info, { supportedVersions: [99], client: 'future' }, new grpc.Metadata()), (e: grpc.ServiceError) => e.code === grpc.status.FAILED_PRECONDITION && /no common protocol version/.test(e.details));
+  const ok = await unary<unknown, { version: number }>(info.Negotiate, info, { supportedVersions: [1, 99], client: 'newer' }, new grpc.Metadata());
+  assert.equal(ok.version, 1, 'a newer client gets the highest version both speak');
+  info.close();
+});
+
+test('grpc.health.v1 answers SERVING and reflection lists the services', async () => {
+  const healthProto = join(process.cwd(), 'node_modules', 'grpc-health-check', 'proto', 'health', 'v1', 'health.proto');
+  const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto)) as any;
+  const hc = new health.grpc.health.v1.Health(`unix:${h.socket}`, grpc.credentials.createInsecure());
+  const res = await new Promise<any>((resolve, reject) => hc.Check({ service: 'virtnode.handler.v1.Node' }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+  assert.equal(res.status, 'SERVING');
+  hc.close();
+
+  const reflProto = join(process.cwd(), 'node_modules', '@grpc', 'reflection', 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
+  const refl = grpc.loadPackageDefinition(protoLoader.loadSync(reflProto, { keepCase: true })) as any;
+  const rc = new refl.grpc.reflection.v1.ServerReflection(`unix:${h.socket}`, grpc.credentials.createInsecure());
+  const call = rc.ServerReflectionInfo();
+  const services = await new Promise<string[]>((resolve, reject) => {
+    call.on('data', (m: any) => {
+      resolve(m.list_services_response.service.map((s: { name: string }) => s.name));
+      call.end();
+    });
+    call.on('error', reject);
+    call.write({ list_services: '' });
+  });
+  assert.ok(services.includes('virtnode.handler.v1.Node'), services.join(','));
+  assert.ok(services.includes('virtnode.handler.v1.Info'));
+  rc.close();
+});
+
+test('TCP is mutual TLS: a controller certificate from the CA works, others are refused', async () => {
+  const creds = (client: string | undefined): grpc.ChannelCredentials =>
+    client
+      ? grpc.credentials.createSsl(readFileSync(join(pki, 'ca.crt')), readFileSync(join(pki, `${client}.key`)), readFileSync(join(pki, `${client}.crt`)))
+      : grpc.credentials.createSsl(readFileSync(join(pki, 'ca.crt')));
+  const good = await connectHandler({ address: `127.0.0.1:${port}`, credentials: creds('controller') });
+  const list = await good.call<unknown, { objects: unknown[] }>('List', { kind: 'vmi', namespace: '' });
+  assert.deepEqual(list.objects, []);
+  good.close();
+  await assert.rejects(connectHandler({ address: `127.0.0.1:${port}`, credentials: creds(undefined), timeoutMs: 3000 }), /cannot reach the handler/);
+  await assert.rejects(connectHandler({ address: `127.0.0.1:${port}`, credentials: creds('intruder'), timeoutMs: 3000 }), /cannot reach the handler/);
+});
