@@ -68,11 +68,13 @@ export interface GuestRunOptions {
   timeoutMs: number;
   /** Another -bios image; tests use one that hangs or fails on purpose. */
   rom?: Buffer;
+  /** More QEMU options after the probe's own; tests slow TCG down with -icount. */
+  extraArgs?: string[];
 }
 
 export interface GuestRun {
   accelerator: Accelerator;
-  /** passed: every stage ran; failed: the guest caught a fault; hung: killed at the deadline; reset: triple fault. */
+  /** passed: every stage ran; failed: the guest caught a fault or KVM stopped it; hung: killed at the deadline; reset: triple fault. */
   outcome: 'passed' | 'failed' | 'hung' | 'reset' | 'qemu-error';
   detail: string;
   /** What the guest printed on isa-debugcon (stage letters, then the work time in hex). */
@@ -109,7 +111,7 @@ export async function runProbeGuest(opts: GuestRunOptions): Promise<GuestRun> {
   try {
     const romPath = join(dir, 'probe.rom');
     await writeFile(romPath, opts.rom ?? probeRom());
-    return await runQemu(opts, dir, probeArgv(opts.qemuBinary, opts.accelerator, romPath));
+    return await runQemu(opts, dir, [...probeArgv(opts.qemuBinary, opts.accelerator, romPath), ...(opts.extraArgs ?? [])]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -123,11 +125,20 @@ function runQemu(opts: GuestRunOptions, dir: string, argv: string[]): Promise<Gu
     let output = '';
     let stderr = '';
     let timedOut = false;
+    let kvmStopped = false;
     let settled = false;
     const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.setEncoding('latin1').on('data', (s: string) => { if (output.length < OUTPUT_CAP) output += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { if (stderr.length < STDERR_CAP) stderr += s; });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, opts.timeoutMs);
+    child.stdout.setEncoding('latin1').on('data', (s: string) => { if (output.length < OUTPUT_CAP) output += s; });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      if (stderr.length < STDERR_CAP) stderr += s;
+      if (!kvmStopped && KVM_STOP.test(stderr)) {
+        kvmStopped = true;
+        // let QEMU finish its vCPU dump (it ends with the Code= line), then stop waiting
+        setTimeout(() => child.kill('SIGKILL'), 200).unref();
+      }
+      if (kvmStopped && /\nCode=.*\n/.test(stderr)) child.kill('SIGKILL');
+    });
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
       if (settled) return;
       settled = true;
@@ -137,9 +148,34 @@ function runQemu(opts: GuestRunOptions, dir: string, argv: string[]): Promise<Gu
       resolve({ ...base, ...classify(opts, { ...base, timedOut, spawnError }) });
     };
     child.on('error', (e) => finish(null, null, e));
-    // 'close' comes after the exit was reaped and both pipes drained: no zombie, no lost output.
+    // 'close' comes after the exit was reaped and both pipes drained: no zombie, no lost
+    // output. A grandchild holding the pipes must not hold the verdict: 'exit' (reaped)
+    // plus a moment for the pipes is enough.
     child.on('close', (code, signal) => finish(code, signal));
+    child.on('exit', (code, signal) => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(code, signal);
+      }, 200).unref();
+    });
   });
+}
+
+// QEMU answers a KVM exit it cannot handle by dumping the vCPU and pausing the VM for
+// good (RUN_STATE_INTERNAL_ERROR): from outside, a hang. Seen on stderr, it is a verdict
+// at once. Suberrors are linux/kvm.h's KVM_INTERNAL_ERROR_*.
+const KVM_STOP = /KVM internal error\. Suberror: (\d+)|KVM: entry failed, hardware error (0x[0-9a-f]+)/;
+const SUBERRORS: Record<number, string> = {
+  1: 'emulation failure', 2: 'simultaneous exceptions', 3: 'event delivery failure', 4: 'unexpected exit reason',
+};
+
+function kvmStop(stderr: string): string | undefined {
+  const m = KVM_STOP.exec(stderr);
+  if (!m) return undefined;
+  if (m[2]) return `KVM entry failed (hardware error ${m[2]})`;
+  const what = SUBERRORS[Number(m[1])];
+  return `KVM internal error, suberror ${m[1]}${what ? ` (${what})` : ''}`;
 }
 
 interface RawRun {
@@ -157,13 +193,18 @@ function classify(opts: GuestRunOptions, run: RawRun): Pick<GuestRun, 'outcome' 
   const progress = readProgress(run.output);
   const where = progress.stuckIn
     ? `at ${progress.stuckIn}${progress.passed.length ? ` (passed: ${progress.passed.join(', ')})` : ''}`
-    : 'after its last stage (no isa-debug-exit?)';
+    : 'after its last stage';
   const workNs = progress.workNs;
   if (run.spawnError) {
     return { outcome: 'qemu-error', detail: `cannot run ${opts.qemuBinary}: ${run.spawnError.message}`, workNs };
   }
+  const stopped = kvmStop(run.stderr);
+  if (stopped) {
+    return { outcome: 'failed', detail: `probe guest stopped by ${stopped} under ${name} ${where}`, workNs };
+  }
   if (run.timedOut) {
-    return { outcome: 'hung', detail: `probe guest hung after ${opts.timeoutMs} ms under ${name} ${where}`, workNs };
+    const why = progress.stuckIn ? '' : ' (no isa-debug-exit device?)';
+    return { outcome: 'hung', detail: `probe guest hung after ${opts.timeoutMs} ms under ${name} ${where}${why}`, workNs };
   }
   if (run.exitCode === exitStatusOf(PASS_VALUE)) {
     const work = workNs === undefined ? '' : ` (guest work ${(workNs / 1e6).toFixed(1)} ms)`;
@@ -171,8 +212,8 @@ function classify(opts: GuestRunOptions, run: RawRun): Pick<GuestRun, 'outcome' 
   }
   for (const [value, what] of Object.entries(GUEST_FAILURES)) {
     if (run.exitCode !== exitStatusOf(Number(value))) continue;
-    const slow = Number(value) === 4 && workNs !== undefined
-      ? `: 5M instructions took ${(workNs / 1e6).toFixed(0)} ms (limit ${WORK_LIMIT_NS / 1e6} ms)` : '';
+    const slow = Number(value) === 4
+      ? `: 5M instructions took ${workNs === undefined ? 'over ' : ''}${((workNs ?? WORK_LIMIT_NS) / 1e6).toFixed(0)} ms (limit ${WORK_LIMIT_NS / 1e6} ms)` : '';
     return { outcome: 'failed', detail: `probe guest failed under ${name} ${where}: ${what}${slow}`, workNs };
   }
   if (run.exitCode === 0) {
