@@ -1,0 +1,21 @@
+export type Accelerator = 'kvm' | 'tcg';
+
+/** Whether one accelerator ran the probe guest to the end, and in words why (not). */
+export interface AcceleratorVerdict {
+  usable: boolean;
+  /** e.g. "/dev/kvm missing", "probe guest hung after 2000 ms under KVM at lock cmpxchg16b ...", "ok in 35 ms ...". */
+  reason: string;
+  durationMs: number;
+}
+
+/** What this node's QEMU can use; the handler computes it once at start and caches it. */
+export interface AcceleratorReport {
+  kvm: AcceleratorVerdict;
+  tcg: AcceleratorVerdict;
+}
+
+export interface AcceleratorChoice {
+  accelerator: Accelerator;
+  /** True when the VMI runs under TCG: its status gets KubeVirt's SoftwareEmulation condition. */
+  softwareEmulation: boolean;
+}
