@@ -15,7 +15,7 @@ fi
 # OCI registry and skopeo for the containerDisk tests; setpriv (util-linux) so QEMU
 # dies with its launcher; iproute2/nftables for sandboxes; openssl for mTLS tests.
 PKGS=(qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs extlinux syslinux-common
-      docker-registry skopeo util-linux iproute2 nftables lz4 openssl ca-certificates curl)
+      docker-registry skopeo util-linux iproute2 nftables lz4 openssl ca-certificates curl nasm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -3,13 +3,13 @@
 // A guest that does not finish in time is a hung guest: its QEMU is SIGKILLed and
 // reaped before the verdict is returned, and its temp directory removed.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GUEST_FAILURES, PASS_VALUE, WORK_LIMIT_NS, exitStatusOf, probeRom, readProgress } from './guest.js';
 import type { Accelerator, AcceleratorReport, AcceleratorVerdict } from './types.js';
+import { pdeathsigArgv } from '../../native/index.js';
 
 export type { Accelerator, AcceleratorChoice, AcceleratorReport, AcceleratorVerdict } from './types.js';
 export { chooseAccelerator } from './choose.js';
@@ -91,7 +91,6 @@ export interface GuestRun {
 }
 
 const NAMES: Record<Accelerator, string> = { kvm: 'KVM', tcg: 'TCG' };
-const SETPRIV = '/usr/bin/setpriv';
 const OUTPUT_CAP = 4096;
 const STDERR_CAP = 16_384;
 
@@ -119,7 +118,7 @@ export async function runProbeGuest(opts: GuestRunOptions): Promise<GuestRun> {
 
 function runQemu(opts: GuestRunOptions, dir: string, argv: string[]): Promise<GuestRun> {
   // If this process dies mid-probe, the kernel kills the probe QEMU (setpriv --pdeathsig).
-  const full = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv] : argv;
+  const full = pdeathsigArgv(argv);
   const start = performance.now();
   return new Promise((resolve) => {
     let output = '';

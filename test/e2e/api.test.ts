@@ -78,7 +78,7 @@ test('calls without the negotiated protocol header are refused; a client with no
   node.close();
   const info = new pkg.Info(`unix:${h.socket}`, grpc.credentials.createInsecure());
   await assert.rejects(unary(info.Negotiate, info, { supportedVersions: [99], client: 'future' }, new grpc.Metadata()), (e: grpc.ServiceError) => e.code === grpc.status.FAILED_PRECONDITION && /no common protocol version/.test(e.details));
-  const ok = await unary<unknown, { version: number }>(info.Negotiate, info, { supportedVersions: [1, 99], client: 'newer' }, new grpc.Metadata());
+  const ok = await unary<{ supportedVersions: number[]; client: string }, { version: number }>(info.Negotiate as never, info, { supportedVersions: [1, 99], client: 'newer' }, new grpc.Metadata());
   assert.equal(ok.version, 1, 'a newer client gets the highest version both speak');
   info.close();
 });
