@@ -11,8 +11,11 @@ export interface LaunchContext {
   accelerator: Accelerator;
   /** volume name → the image the disk of that name opens. */
   volumes: Record<string, PreparedVolume>;
-  /** The kernel and initrd of firmware.kernelBoot, extracted from its container image. */
-  kernelBoot?: { kernel: string; initrd?: string };
+  /**
+   * The kernel and initrd of firmware.kernelBoot, extracted from its container image
+   * (KubeVirt requires only one of kernelPath/initrdPath; QEMU needs the kernel).
+   */
+  kernelBoot?: { kernel?: string; initrd?: string };
   /** interface name → its tap (virtnode networking fills this in). */
   interfaces?: Record<string, PreparedInterface>;
 }

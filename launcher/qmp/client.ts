@@ -415,8 +415,16 @@ export class Qmp extends EventEmitter<QmpClientEvents> {
   }
 
   #emitEvent(ev: OtherQmpEvent): void {
-    if (KNOWN_EVENTS.has(ev.event)) this.emit('event', ev as QmpEvent);
-    else this.emit('otherEvent', ev);
+    try {
+      if (KNOWN_EVENTS.has(ev.event)) this.emit('event', ev as QmpEvent);
+      else this.emit('otherEvent', ev);
+    } catch (e) {
+      // A listener's bug must not cut short the messages read with this event: it
+      // still surfaces, as an uncaught exception, after they are handled.
+      process.nextTick(() => {
+        throw e;
+      });
+    }
   }
 
   #releaseHeld(): void {

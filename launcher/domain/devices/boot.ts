@@ -17,6 +17,9 @@ export function bootFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): Do
     throw new InvalidSpecError([{ path: 'spec.domain.firmware.kernelBoot.container', message: 'required with kernelBoot' }]);
   }
   if (!ctx.kernelBoot) throw new VirtnodeError('VN_INTERNAL', 'kernelBoot: the handler prepared no kernel for spec.domain.firmware.kernelBoot');
+  if (ctx.kernelBoot.kernel === undefined) {
+    throw new InvalidSpecError([{ path: 'spec.domain.firmware.kernelBoot.container.kernelPath', message: 'required: QEMU loads an initrd only with a kernel' }]);
+  }
   return {
     firmware: 'bios',
     kernel: {
