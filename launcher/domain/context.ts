@@ -1,0 +1,41 @@
+// What the handler prepared for one VMI before its launcher runs: where the sockets
+// live, which accelerator was probed to work, the disk images it made, the kernel it
+// pulled, the taps it opened. It travels to the launcher as JSON (Sync command), so it
+// holds only plain data. convert.ts reads it; it never looks at the node itself.
+
+import type { Accelerator, DiskFormat } from './types.js';
+
+export interface LaunchContext {
+  /** The VM's run directory: QEMU's sockets are made here. */
+  runDir: string;
+  accelerator: Accelerator;
+  /** volume name → the image the disk of that name opens. */
+  volumes: Record<string, PreparedVolume>;
+  /**
+   * The kernel and initrd of firmware.kernelBoot, extracted from its container image
+   * (KubeVirt requires only one of kernelPath/initrdPath; QEMU needs the kernel).
+   */
+  kernelBoot?: { kernel?: string; initrd?: string };
+  /** interface name → its tap (virtnode networking fills this in). */
+  interfaces?: Record<string, PreparedInterface>;
+}
+
+export interface PreparedVolume {
+  path: string;
+  format: DiskFormat;
+  /** The read-only image under a qcow2 overlay (a containerDisk), opened explicitly. */
+  backing?: { path: string; format: DiskFormat };
+  /**
+   * The file's filesystem takes O_DIRECT (tmpfs does not). KubeVirt's default cache
+   * is "none" only then, "writethrough" otherwise.
+   */
+  directIo?: boolean;
+}
+
+export interface PreparedInterface {
+  /** An open tap fd that QEMU inherits at this number. */
+  tapFd: number;
+  /** The MAC the handler chose when the spec gives none. */
+  mac?: string;
+  vhost?: boolean;
+}

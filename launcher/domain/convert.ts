@@ -1,0 +1,38 @@
+// VMI → Domain: what virt-launcher's converter does, one device kind per module in
+// devices/ (Firecracker's vmm_config layout), summed here. The VMI comes in
+// defaulted and validated; the LaunchContext says what the handler prepared. Errors
+// name the spec field: InvalidSpecError for a spec that cannot mean anything,
+// VN_UNSUPPORTED for one KubeVirt runs and virtnode does not yet.
+
+import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { LaunchContext } from './context.js';
+import { guestAgentFromContext } from './devices/agent.js';
+import { balloonFromVMI } from './devices/balloon.js';
+import { bootFromVMI } from './devices/boot.js';
+import { serialSocketFromVMI } from './devices/console.js';
+import { disksFromVMI } from './devices/disk.js';
+import { interfacesFromVMI } from './devices/interface.js';
+import { machinePart } from './devices/machine.js';
+import { qmpSocketFromContext } from './devices/monitor.js';
+import { lifecycleFromVMI, panicFromVMI } from './devices/panic.js';
+import { rngFromVMI } from './devices/rng.js';
+import type { Domain } from './types.js';
+
+export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext): Domain {
+  const rng = rngFromVMI(vmi);
+  const balloon = balloonFromVMI(vmi);
+  const serialSocket = serialSocketFromVMI(vmi, ctx);
+  return {
+    ...machinePart(vmi, ctx),
+    boot: bootFromVMI(vmi, ctx),
+    disks: disksFromVMI(vmi, ctx),
+    interfaces: interfacesFromVMI(vmi, ctx),
+    ...(rng ? { rng } : {}),
+    ...(balloon ? { balloon } : {}),
+    qmpSocket: qmpSocketFromContext(ctx),
+    ...(serialSocket ? { serialSocket } : {}),
+    guestAgent: guestAgentFromContext(ctx),
+    panic: panicFromVMI(vmi),
+    lifecycle: lifecycleFromVMI(vmi),
+  };
+}

@@ -1,0 +1,43 @@
+// Firmware and direct kernel boot (KubeVirt's firmware.bootloader and
+// firmware.kernelBoot). The kernel, initrd and command line go to -kernel, -initrd
+// and -append, which QEMU takes verbatim (no option parsing), so a command line with
+// spaces, commas or '=' reaches the guest intact.
+
+import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
+import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
+import type { LaunchContext } from '../context.js';
+import type { DomainBoot } from '../types.js';
+
+export function bootFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): DomainBoot {
+  const fw = vmi.spec.domain.firmware;
+  if (fw?.bootloader?.efi) throw new VirtnodeError('VN_UNSUPPORTED', 'spec.domain.firmware.bootloader.efi: EFI firmware is not supported yet (no OVMF); use bios');
+  const kb = fw?.kernelBoot;
+  if (!kb) return { firmware: 'bios' };
+  if (!kb.container) {
+    throw new InvalidSpecError([{ path: 'spec.domain.firmware.kernelBoot.container', message: 'required with kernelBoot' }]);
+  }
+  if (!ctx.kernelBoot) throw new VirtnodeError('VN_INTERNAL', 'kernelBoot: the handler prepared no kernel for spec.domain.firmware.kernelBoot');
+  if (ctx.kernelBoot.kernel === undefined) {
+    throw new InvalidSpecError([{ path: 'spec.domain.firmware.kernelBoot.container.kernelPath', message: 'required: QEMU loads an initrd only with a kernel' }]);
+  }
+  return {
+    firmware: 'bios',
+    kernel: {
+      path: ctx.kernelBoot.kernel,
+      ...(ctx.kernelBoot.initrd !== undefined ? { initrd: ctx.kernelBoot.initrd } : {}),
+      ...(kb.kernelArgs !== undefined && kb.kernelArgs !== '' ? { cmdline: kb.kernelArgs } : {}),
+    },
+  };
+}
+
+/** -boot, and -kernel/-initrd/-append for direct kernel boot. */
+export function bootArgv(b: DomainBoot): string[] {
+  // strict: boot only what has a bootindex, never fall through to a NIC ROM or nothing.
+  const argv = ['-boot', 'strict=on'];
+  if (b.kernel) {
+    argv.push('-kernel', b.kernel.path);
+    if (b.kernel.initrd !== undefined) argv.push('-initrd', b.kernel.initrd);
+    if (b.kernel.cmdline !== undefined) argv.push('-append', b.kernel.cmdline);
+  }
+  return argv;
+}

@@ -1,0 +1,114 @@
+// The machine itself: identity (name, UUID, SMBIOS), machine type, accelerator, vCPUs
+// and memory, as KubeVirt's converter fills libvirt's <name>, <uuid>, <sysinfo>,
+// <os type machine>, <cpu> and <memory>.
+
+import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
+import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
+import type { LaunchContext } from '../context.js';
+import { escapeOptValue } from '../qemu-opts.js';
+import { quantityToBytes } from '../quantity.js';
+import type { Accelerator, Domain, DomainCpu, DomainMachine } from '../types.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const Q35 = /^(q35|pc-q35-\d+\.\d+)$/;
+const CPU_MODEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const CPU_FEATURE = /^[+-][A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * TCG's default model with an always-running APIC timer: without ARAT the guest
+ * kernel keeps a periodic tick and an idle TCG guest burns a core (~0.7% with it).
+ */
+const TCG_CPU: Pick<DomainCpu, 'model' | 'features'> = { model: 'qemu64', features: ['+arat'] };
+
+export function domainName(vmi: VirtualMachineInstance): string {
+  return `${vmi.metadata.namespace ?? 'default'}_${vmi.metadata.name}`;
+}
+
+export function domainUuid(vmi: VirtualMachineInstance): string {
+  const fw = vmi.spec.domain.firmware?.uuid;
+  if (fw !== undefined) {
+    if (!UUID.test(fw)) throw new InvalidSpecError([{ path: 'spec.domain.firmware.uuid', message: `${JSON.stringify(fw)} is not a UUID` }]);
+    return fw.toLowerCase();
+  }
+  const uid = vmi.metadata.uid;
+  if (uid === undefined || !UUID.test(uid)) throw new VirtnodeError('VN_INTERNAL', `VMI ${domainName(vmi)} has no firmware.uuid and no UUID uid (${JSON.stringify(uid)})`);
+  return uid.toLowerCase();
+}
+
+export function machineFromVMI(vmi: VirtualMachineInstance): DomainMachine {
+  const type = vmi.spec.domain.machine?.type ?? 'q35';
+  if (!Q35.test(type)) throw new VirtnodeError('VN_UNSUPPORTED', `spec.domain.machine.type: ${JSON.stringify(type)} is not supported; virtnode runs q35 machines ("q35" or "pc-q35-X.Y")`);
+  return { type, acpi: vmi.spec.domain.features?.acpi?.enabled ?? true };
+}
+
+export function cpuFromVMI(vmi: VirtualMachineInstance, accelerator: Accelerator): DomainCpu {
+  const cpu = vmi.spec.domain.cpu ?? {};
+  const count = (field: 'sockets' | 'cores' | 'threads'): number => {
+    const n = cpu[field] ?? 1;
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidSpecError([{ path: `spec.domain.cpu.${field}`, message: `must be a positive integer, not ${JSON.stringify(n)}` }]);
+    return n;
+  };
+  const topology = { sockets: count('sockets'), cores: count('cores'), threads: count('threads') };
+  const model = cpu.model;
+  if (model === undefined || model === 'host-model' || model === 'host-passthrough') {
+    // Without KVM there is no host CPU to pass through: TCG emulates its own model.
+    return { ...(accelerator === 'kvm' ? { model: 'host', features: [] } : TCG_CPU), ...topology };
+  }
+  if (!CPU_MODEL.test(model)) throw new InvalidSpecError([{ path: 'spec.domain.cpu.model', message: `${JSON.stringify(model)} is not a CPU model name` }]);
+  return { model, features: [], ...topology };
+}
+
+export function memoryFromVMI(vmi: VirtualMachineInstance): { bytes: number } {
+  const d = vmi.spec.domain;
+  const candidates: [unknown, string][] = [
+    [d.memory?.guest, 'spec.domain.memory.guest'],
+    [d.resources?.requests?.memory, 'spec.domain.resources.requests.memory'],
+    [d.resources?.limits?.memory, 'spec.domain.resources.limits.memory'],
+  ];
+  for (const [q, path] of candidates) {
+    if (q === undefined || q === null) continue;
+    const bytes = quantityToBytes(q, path);
+    if (bytes <= 0n) throw new InvalidSpecError([{ path, message: 'must be positive' }]);
+    if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidSpecError([{ path, message: 'is too large' }]);
+    return { bytes: Number(bytes) };
+  }
+  throw new InvalidSpecError([{ path: 'spec.domain.resources.requests.memory', message: 'no guest memory given' }]);
+}
+
+export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'> {
+  const serial = vmi.spec.domain.firmware?.serial;
+  return {
+    name: domainName(vmi),
+    uuid: domainUuid(vmi),
+    machine: machineFromVMI(vmi),
+    accelerator: ctx.accelerator,
+    cpu: cpuFromVMI(vmi, ctx.accelerator),
+    memory: memoryFromVMI(vmi),
+    ...(serial !== undefined ? { smbios: { serial } } : {}),
+  };
+}
+
+/** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m. */
+export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'>): string[] {
+  if (!UUID.test(d.uuid)) throw new VirtnodeError('VN_INTERNAL', `domain uuid ${JSON.stringify(d.uuid)} is not a UUID`);
+  if (!Q35.test(d.machine.type)) throw new VirtnodeError('VN_INTERNAL', `machine type ${JSON.stringify(d.machine.type)}`);
+  if (!CPU_MODEL.test(d.cpu.model) || !d.cpu.features.every((f) => CPU_FEATURE.test(f))) {
+    throw new VirtnodeError('VN_INTERNAL', `cpu ${JSON.stringify([d.cpu.model, ...d.cpu.features])}`);
+  }
+  const { sockets, cores, threads } = d.cpu;
+  const vcpus = sockets * cores * threads;
+  // Legacy options: no JSON form in 7.2. The serial is the one user string here,
+  // escaped, and last: were the escaping wrong, a forged ",uuid=" would win.
+  const smbios = `type=1,uuid=${d.uuid}${d.smbios?.serial !== undefined ? `,serial=${escapeOptValue(d.smbios.serial)}` : ''}`;
+  return [
+    '-name', `guest=${escapeOptValue(d.name)},debug-threads=on`,
+    '-uuid', d.uuid,
+    '-smbios', smbios,
+    // dump-guest-core=off keeps guest RAM out of QEMU core dumps; no USB, no VMware port.
+    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}`,
+    '-accel', d.accelerator,
+    '-cpu', [d.cpu.model, ...d.cpu.features].join(','),
+    '-smp', `${vcpus},sockets=${sockets},cores=${cores},threads=${threads}`,
+    // A bare number is MiB to QEMU; the "b" suffix makes it bytes (QEMU rounds up to 8 KiB).
+    '-m', `size=${d.memory.bytes}b`,
+  ];
+}

@@ -1,0 +1,17 @@
+// The QMP monitor: a unix socket QEMU listens on from its first moments, before the
+// guest runs (-S), so the launcher can connect, watch, and then `cont`.
+
+import { join } from 'node:path';
+import type { LaunchContext } from '../context.js';
+import { checkSocketPath, serverSocketChardev } from '../qemu-opts.js';
+
+export const QMP_SOCKET = 'qmp.sock';
+
+export function qmpSocketFromContext(ctx: LaunchContext): string {
+  return checkSocketPath('QMP socket', join(ctx.runDir, QMP_SOCKET));
+}
+
+/** -chardev + -mon rather than -qmp unix:PATH, whose PATH has no escaping. */
+export function monitorArgv(socket: string): string[] {
+  return [...serverSocketChardev('charmonitor', socket), '-mon', 'chardev=charmonitor,id=monitor,mode=control'];
+}

@@ -1,0 +1,121 @@
+// The Domain: virtnode's own libvirt-domain-like description of one VM, between the
+// VMI (what the user asked for) and QEMU's argv (how QEMU is told). convert.ts makes
+// it from a VMI and a LaunchContext; argv.ts turns it into a command line. Everything
+// in it is resolved: paths are absolute, defaults are applied, ids are chosen, so the
+// argv builder decides nothing and a test can pin a Domain to an argv exactly.
+
+export type Accelerator = 'kvm' | 'tcg';
+
+export interface Domain {
+  /** QEMU's guest name: "<namespace>_<name>", the libvirt domain name KubeVirt uses. */
+  name: string;
+  /** SMBIOS system UUID (firmware.uuid, else the VMI uid). */
+  uuid: string;
+  machine: DomainMachine;
+  accelerator: Accelerator;
+  cpu: DomainCpu;
+  memory: { bytes: number };
+  boot: DomainBoot;
+  smbios?: { serial?: string };
+  disks: DomainDisk[];
+  interfaces: DomainInterface[];
+  rng?: DomainRng;
+  balloon?: DomainBalloon;
+  /** QEMU listens here for QMP. */
+  qmpSocket: string;
+  /** QEMU listens here for the serial console (ttyS0); absent: no serial port at all. */
+  serialSocket?: string;
+  /** The qemu-guest-agent channel (virtio-serial port org.qemu.guest_agent.0); QEMU listens here. */
+  guestAgent?: { socket: string };
+  panic?: DomainPanic;
+  lifecycle: DomainLifecycle;
+}
+
+export interface DomainMachine {
+  /** A q35 machine type: "q35" or a versioned "pc-q35-7.2". */
+  type: string;
+  acpi: boolean;
+}
+
+export interface DomainCpu {
+  /** A QEMU -cpu model: "host" under KVM, "qemu64" under TCG, or a named model. */
+  model: string;
+  /** QEMU cpu feature flags, each "+name" or "-name". */
+  features: string[];
+  sockets: number;
+  cores: number;
+  threads: number;
+}
+
+export interface DomainBoot {
+  /** Only SeaBIOS so far (no OVMF on the node). */
+  firmware: 'bios';
+  /** Direct kernel boot: QEMU loads these instead of booting a disk. */
+  kernel?: { path: string; initrd?: string; cmdline?: string };
+}
+
+export type DiskFormat = 'raw' | 'qcow2';
+
+export interface DiskImage {
+  path: string;
+  format: DiskFormat;
+}
+
+export type DiskCache = 'none' | 'writethrough' | 'writeback';
+
+export interface DomainDisk {
+  /** The VMI disk (and volume) name. */
+  name: string;
+  /** The guest device's id: "ua-<name>", KubeVirt's user alias (query-block's qdev path names it). */
+  deviceId: string;
+  /** Node name of the format layer the device uses; its file layer is "<nodeName>-file". */
+  nodeName: string;
+  image: DiskImage;
+  /**
+   * A qcow2 image's backing file, opened explicitly (read-only, format given) rather
+   * than by QEMU reading the overlay's header and probing.
+   */
+  backing?: DiskImage;
+  bus: 'virtio';
+  readonly: boolean;
+  cache: DiskCache;
+  io?: 'native' | 'threads';
+  serial?: string;
+  bootIndex?: number;
+}
+
+export interface DomainInterface {
+  /** The VMI interface name. */
+  name: string;
+  /** "ua-<name>". */
+  deviceId: string;
+  netdevId: string;
+  /** The QEMU NIC device: virtio-net-pci, e1000e, ... */
+  model: string;
+  mac?: string;
+  /** The tap: an fd number QEMU inherits, or the name of one handed over with getfd. */
+  tap: { fd: number } | { fdName: string };
+  vhost: boolean;
+  bootIndex?: number;
+}
+
+export interface DomainRng {
+  /** Host entropy source. */
+  source: string;
+}
+
+export interface DomainBalloon {
+  freePageReporting: boolean;
+}
+
+export interface DomainPanic {
+  /** pvpanic-pci: the guest kernel (pvpanic_pci) reports panics to QEMU as GUEST_PANICKED. */
+  model: 'pvpanic-pci';
+}
+
+/** What QEMU does when the guest panics, shuts down or reboots (-action). */
+export interface DomainLifecycle {
+  panic: 'pause' | 'shutdown' | 'exit-failure' | 'none';
+  shutdown: 'poweroff' | 'pause';
+  reboot: 'reset' | 'shutdown';
+}
