@@ -192,7 +192,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
         if (this.#state === 'STARTING' || this.#state === 'PAUSED') this.#set({ state: 'RUNNING', reason: this.#state === 'PAUSED' ? 'Unpaused' : 'Booted' });
         break;
       case 'STOP':
-        if (this.#state === 'RUNNING') {
+        // After GUEST_PANICKED QEMU pauses the guest (-action panic=pause): that is the crash, not a pause.
+        if (this.#state === 'RUNNING' && !this.#ending?.crashed) {
           const byUser = this.#pauseRequested;
           this.#pauseRequested = false;
           this.#set({ state: 'PAUSED', reason: byUser ? 'User' : 'Unknown', message: byUser ? 'paused by user' : 'QEMU stopped the guest' });
