@@ -3,6 +3,9 @@
 // GetMemoryOverhead) but for virtnode's own processes: one Node launcher instead
 // of virt-launcher + virtqemud + virtlogd + a monitor.
 
+// TCG keeps translated code in a buffer the launcher sizes with -accel tcg,tb-size=.
+import { TCG_TB_SIZE_MIB } from '../../launcher/domain/devices/machine.js';
+
 const Mi = 1024 * 1024;
 
 /** The launcher process (Node, gRPC, QMP client). */
@@ -10,11 +13,6 @@ export const LAUNCHER_OVERHEAD = 96 * Mi;
 /** QEMU's own code, data and device emulation, before guest RAM. */
 export const QEMU_OVERHEAD = 48 * Mi;
 export const PER_VCPU_OVERHEAD = 8 * Mi;
-/**
- * TCG keeps translated code in a buffer sized by `-accel tcg,tb-size=` (MiB); the
- * launcher sets it to this so the cgroup limit can hold it.
- */
-export const TCG_TB_SIZE_MIB = 128;
 
 export function memoryOverheadBytes(o: { guestBytes: number; vcpus: number; accelerator: 'kvm' | 'tcg' }): number {
   // Guest page tables: one 8-byte entry per 4 KiB page.

@@ -26,7 +26,7 @@ function machine(name: string, smbiosExtra = ''): string[] {
     '-uuid', FIRMWARE_UUID,
     '-smbios', `type=1,uuid=${FIRMWARE_UUID}${smbiosExtra}`,
     '-machine', 'q35,usb=off,vmport=off,dump-guest-core=off',
-    '-accel', 'tcg',
+    '-accel', 'tcg,tb-size=128',
     '-cpu', 'qemu64,+arat',
     '-smp', '1,sockets=1,cores=1,threads=1',
     '-m', 'size=64000000b',

@@ -87,6 +87,9 @@ export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pi
   };
 }
 
+/** MiB of translated code TCG may keep (`-accel tcg,tb-size=`). */
+export const TCG_TB_SIZE_MIB = 128;
+
 /** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m. */
 export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'>): string[] {
   if (!UUID.test(d.uuid)) throw new VirtnodeError('VN_INTERNAL', `domain uuid ${JSON.stringify(d.uuid)} is not a UUID`);
@@ -105,7 +108,9 @@ export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accel
     '-smbios', smbios,
     // dump-guest-core=off keeps guest RAM out of QEMU core dumps; no USB, no VMware port.
     '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}`,
-    '-accel', d.accelerator,
+    // TCG's translation cache is otherwise up to 1 GiB and grows into the VM's
+    // cgroup limit over a long run; the handler budgets exactly this much for it.
+    '-accel', d.accelerator === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MIB}` : d.accelerator,
     '-cpu', [d.cpu.model, ...d.cpu.features].join(','),
     '-smp', `${vcpus},sockets=${sockets},cores=${cores},threads=${threads}`,
     // A bare number is MiB to QEMU; the "b" suffix makes it bytes (QEMU rounds up to 8 KiB).
