@@ -4,7 +4,7 @@
 // to the bridge with SO_BINDTODEVICE before bind(), so the pod's own eth0 never sees
 // it answer and two VM NICs' servers can share 0.0.0.0:67.
 import * as dgram from 'node:dgram';
-import { openUdp4Socket, closeFd } from '../../native/index.js';
+import { openUdp4Socket, closeFd, withNetns } from '../../native/index.js';
 import { IllegalTransitionError, errorMessage } from '../../proto/errors.js';
 import type { Logger } from '../log.js';
 import { DhcpDecodeError, decodeMessage, encodeMessage, hardwareAddressOf, messageTypeName, messageTypeOf, type DhcpMessage } from './dhcp-packet.js';
@@ -34,6 +34,11 @@ export interface DhcpServerOptions {
   lease: DhcpLease;
   log: DhcpLog;
   onEvent?: (event: DhcpEvent) => void;
+  /**
+   * A network namespace to open the socket in (/run/netns/<name>, /proc/<pid>/ns/net)
+   * for a caller outside the pod; the socket stays there. Default: the caller's own.
+   */
+  netns?: string;
 }
 
 type State = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -55,7 +60,8 @@ export class DhcpServer {
     const lease = prepareLease(options.serverIp, options.lease);
     this.#state = 'starting';
     try {
-      const fd = openUdp4Socket({ port: SERVER_PORT, device: options.interface, reuseAddr: true, broadcast: true });
+      const open = (): number => openUdp4Socket({ port: SERVER_PORT, device: options.interface, reuseAddr: true, broadcast: true });
+      const fd = options.netns ? withNetns(options.netns, open) : open();
       const socket = dgram.createSocket({ type: 'udp4' });
       try {
         await new Promise<void>((resolve, reject) => {
@@ -78,7 +84,7 @@ export class DhcpServer {
       throw e;
     }
     options.log.info({
-      interface: options.interface, serverIp: lease.serverIp, mac: lease.mac, ip: lease.ip,
+      interface: options.interface, netns: options.netns, serverIp: lease.serverIp, mac: lease.mac, ip: lease.ip,
       options: [...lease.options.keys()], routes: lease.routes, leaseSeconds: lease.leaseSeconds,
     }, 'DHCP server started');
   }
