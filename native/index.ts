@@ -13,3 +13,4 @@ export {
 export { openTap, setTapPersist, type TapOptions } from './tun.js';
 export { setCpuAffinity, getCpuAffinity } from './affinity.js';
 export { pdeathsigArgv, hasSetpriv, SETPRIV } from './pdeathsig.js';
+export { openUdp4Socket, bindToDevice, setSocketOption, SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE, type Udp4SocketOptions } from './sockopt.js';
