@@ -2,7 +2,7 @@
 // VMI a network namespace with the masquerade or bridge binding (virt-handler's
 // part). The handler makes one PodNetworking, calls ensureNode() at start, then
 // createPodNetwork before a VMI's launcher starts and destroyPodNetwork after it ends.
-export { PodNetworking, type PodNetworkingOptions } from './pod-network.js';
+export { PodNetworking, netnsArgv, type PodNetworkingOptions } from './pod-network.js';
 export {
   resolveNodeNetwork,
   vmNetwork,

@@ -113,10 +113,14 @@ export class PodNetworking {
     });
   }
 
-  /** The complete pod network of `uid`, as it was made (a restarted handler reads it here). */
+  /**
+   * The complete pod network of `uid`, as it was made (a restarted handler reads it
+   * here). Undefined when unfinished, or when its netns is gone (a node reboot empties
+   * /run/netns while the record stays): createPodNetwork then makes it again.
+   */
   async getPodNetwork(uid: string): Promise<PodNetwork | undefined> {
     const r = await this.#records.read(uid);
-    return r?.state === 'ready' ? r.network : undefined;
+    return r?.state === 'ready' && r.network && existsSync(r.network.netnsPath) ? r.network : undefined;
   }
 
   /**
@@ -269,6 +273,16 @@ export class PodNetworking {
     const links = await ipJson<{ ifname: string }>(['link', 'show', 'type', 'veth']);
     return new Set(links.map((l) => re.exec(l.ifname)?.[1]).filter((x): x is string => x !== undefined));
   }
+}
+
+/**
+ * `argv` made to run inside the pod's network namespace (nsenter(1), util-linux), for
+ * spawning the launcher there: its DHCP server binds k6t-eth0 and it opens tap0 by
+ * name, both of which exist only in the pod. Unix sockets (the handler's, QMP) are
+ * paths and work across network namespaces.
+ */
+export function netnsArgv(netnsPath: string, argv: string[]): string[] {
+  return ['nsenter', `--net=${netnsPath}`, '--', ...argv];
 }
 
 /**

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { closeFd, openTap, withNetns } from '../../native/index.js';
-import { MASQUERADE_BRIDGE_MAC, podNames, type PodNetwork } from '../../handler/network/index.js';
+import { MASQUERADE_BRIDGE_MAC, netnsArgv, podNames, type PodNetwork } from '../../handler/network/index.js';
 import { kernelLeftovers, plugGuest, PREFIX, sh, shAsync, tcpConnect, tcpServers, testNetns, testNode, type TestNode } from './podnet-support.js';
 
 const OCTET = 2;
@@ -98,6 +98,9 @@ test('masquerade: tap0 and k6t-eth0 as virt-handler makes them; guest NATed out 
   fds.forEach(closeFd);
   assert.throws(() => withNetns(only8080.netnsPath, () => openTap('tap0')), /EINVAL|multi-queue/);
   assert.equal(link(only8080.netnsName, 'tap0').linkinfo?.info_data?.persist, true, 'the tap outlives the fds closing');
+  // A process started with netnsArgv (how the launcher is meant to start) sees the pod's links.
+  const [cmd, ...args] = netnsArgv(only8080.netnsPath, ['ip', '-o', 'link', 'show', 'tap0']);
+  assert.match(sh(cmd!, args), /tap0: .* master k6t-eth0/);
 
   // --- traffic, for each pod: a guest on 10.0.2.2 behind k6t-eth0
   for (const [pod, tag] of [[only8080, 'g1'], [all, 'g2']] as const) {

@@ -6,7 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { InvalidSpecError } from '../../proto/errors.js';
@@ -134,6 +135,24 @@ test('a create that fails half-way leaves nothing: no netns, no veth, no lease, 
   // And the same uid then works.
   const ok = await tn.pn.createPodNetwork({ uid, namespace: 'ns', name: 'x', runDir: tn.runDir });
   assert.ok(existsSync(ok.netnsPath));
+});
+
+test('destroy while a process still holds the netns (a launcher not dead yet): its links go anyway', { timeout: 30_000 }, async (t) => {
+  const tn = await testNode(t, OCTET);
+  const uid = randomUUID();
+  tn.uids.add(uid);
+  const p = await tn.pn.createPodNetwork({ uid, namespace: 'ns', name: 'h', runDir: tn.runDir, interfaces: [{ name: 'default', masquerade: {} }], networks: [{ name: 'default', pod: {} }] });
+  const holder = spawn('nsenter', [`--net=${p.netnsPath}`, 'sleep', '30'], { stdio: 'ignore' });
+  t.after(() => { holder.kill('SIGKILL'); });
+  await new Promise((r) => holder.once('spawn', r));
+  // Wait until sleep has entered the netns (nsenter execs it).
+  const inode = statSync(p.netnsPath).ino;
+  for (let i = 0; i < 100 && statSync(`/proc/${holder.pid}/ns/net`).ino !== inode; i++) await new Promise((r) => setTimeout(r, 10));
+  await tn.pn.destroyPodNetwork(uid);
+  assert.equal(existsSync(p.netnsPath), false);
+  assert.equal(sh('ip', ['-o', 'link']).includes(p.hostVeth), false);
+  const inside = sh('nsenter', [`--net=/proc/${holder.pid}/ns/net`, 'ip', '-o', 'link']);
+  assert.deepEqual(inside.trim().split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]), ['lo'], 'only lo remains in the held namespace');
 });
 
 test('leftovers: an unfinished record and an unrecorded netns are listed, and removed', { timeout: 30_000 }, async (t) => {
