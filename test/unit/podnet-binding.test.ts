@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { closeFd, openTap, withNetns } from '../../native/index.js';
 import { MASQUERADE_BRIDGE_MAC, netnsArgv, podNames, type PodNetwork } from '../../handler/network/index.js';
-import { kernelLeftovers, plugGuest, PREFIX, sh, shAsync, tcpConnect, tcpServers, testNetns, testNode, type TestNode } from './podnet-support.js';
+import { httpGet, kernelLeftovers, plugGuest, PREFIX, sh, tcpConnect, tcpServers, testNetns, testNode, type TestNode } from './podnet-support.js';
 
 const OCTET = 2;
 const GW = `10.250.${OCTET}.1`;
@@ -28,12 +28,6 @@ async function nodeHttp(t: TestContext): Promise<{ url: string; peers: string[] 
   await once(server, 'listening');
   t.after(() => { server.close(); server.closeAllConnections(); });
   return { url: `http://${GW}:${(server.address() as AddressInfo).port}/`, peers };
-}
-
-async function curl(netns: string, url: string): Promise<string> {
-  const r = await shAsync('ip', ['netns', 'exec', netns, 'curl', '-sS', '--max-time', '5', url]);
-  if (r.code !== 0) throw new Error(`curl ${url} from ${netns}: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 interface LinkJson {
@@ -109,7 +103,7 @@ test('masquerade: tap0 and k6t-eth0 as virt-handler makes them; guest NATed out 
     const srv = await tcpServers(t, guest, [8080, 9090], tag);
 
     // Out: the node sees the pod IP, not 10.0.2.2.
-    assert.equal(await curl(guest, http.url), `from ${pod.podIP}`);
+    assert.equal(await httpGet(guest, http.url), `from ${pod.podIP}`);
     assert.equal(http.peers.at(-1), pod.podIP);
 
     // In: node → podIP:8080 reaches the guest, with the client's address intact (DNAT only).
@@ -164,7 +158,7 @@ test('bridge: eth0 gives up the pod IP to the guest, MACs swapped; the guest own
   // The guest, configured as the DHCP server would: pod IP, the pod's MAC, the node gateway.
   const guest = testNetns(t, 'gb');
   plugGuest(pod.netnsName, guest, { ip: iface!.guest.ip, prefixLength: iface!.guest.prefixLength, gateway: iface!.guest.gateway, mac: iface!.guest.mac });
-  assert.equal(await curl(guest, http.url), `from ${pod.podIP}`, 'the node sees the guest as the pod IP');
+  assert.equal(await httpGet(guest, http.url), `from ${pod.podIP}`, 'the node sees the guest as the pod IP');
   const srv = await tcpServers(t, guest, [7070], 'gb');
   assert.equal(await tcpConnect(undefined, pod.podIP, 7070), 'gb:7070');
   assert.equal(srv.peers.at(-1), GW);

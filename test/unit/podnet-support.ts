@@ -148,6 +148,25 @@ export async function tcpConnect(netns: string | undefined, host: string, port: 
   return out.trim();
 }
 
+/** GET `url` from inside `netns` with Node's own client (no curl needed): the body, trimmed. */
+export async function httpGet(netns: string, url: string): Promise<string> {
+  const code = `
+    import http from 'node:http';
+    http.get(${JSON.stringify(url)}, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => { console.log(body.trim()); process.exit(0); });
+    }).on('error', (e) => { console.error(e.message); process.exit(1); }).on('timeout', () => { console.error('timeout'); process.exit(1); });`;
+  const child = nodeIn(netns, code);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { err += d; });
+  const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (status !== 0) throw new Error(`GET ${url} from ${netns}: ${err}`);
+  return out.trim();
+}
+
 export async function ping(netns: string | undefined, addr: string): Promise<boolean> {
   const args = ['ping', '-c', '1', '-W', '2', addr];
   const r = await shAsync(netns ? 'ip' : 'busybox', netns ? ['netns', 'exec', netns, 'busybox', ...args] : args);
