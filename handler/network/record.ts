@@ -1,0 +1,68 @@
+// One JSON file per pod network under <stateDir>/pods: what a restarted handler needs
+// to find, report and remove it. Written before anything is made (state "creating")
+// and completed at the end (state "ready"), so a crash half-way leaves a record
+// that says what to clean up, never kernel objects nobody knows about.
+
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { atomicWrite } from '../store/fsutil.js';
+import type { PodNetwork } from './types.js';
+
+export interface PodRecord {
+  version: 1;
+  uid: string;
+  namespace: string;
+  name: string;
+  id: string;
+  netnsName: string;
+  hostVeth: string;
+  resolvConfPath: string;
+  state: 'creating' | 'ready';
+  /** Set once ready. */
+  network?: PodNetwork;
+}
+
+export class PodRecords {
+  readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, 'pods');
+  }
+
+  #file(uid: string): string {
+    return join(this.dir, `${encodeURIComponent(uid)}.json`);
+  }
+
+  async read(uid: string): Promise<PodRecord | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.#file(uid), 'utf8')) as PodRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async write(r: PodRecord): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await atomicWrite(this.#file(r.uid), JSON.stringify(r, null, 1) + '\n');
+  }
+
+  async remove(uid: string): Promise<void> {
+    await fs.rm(this.#file(uid), { force: true });
+  }
+
+  async list(): Promise<PodRecord[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: PodRecord[] = [];
+    for (const n of names.filter((x) => x.endsWith('.json'))) {
+      const r = await this.read(decodeURIComponent(n.slice(0, -'.json'.length)));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+}
