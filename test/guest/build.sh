@@ -346,7 +346,8 @@ oci_layout() {
 	rm -rf "$tmp"
 	mkdir -p "$tmp/blobs/sha256"
 	layer=$tmp/layer.tar.gz
-	tar -C "$stage" --sort=name --mtime=@0 --numeric-owner --format=gnu -cf - . >"$tmp/layer.tar"
+	# Entries named like a Dockerfile's ADD makes them: disk/disk.qcow2, no "./".
+	(cd "$stage" && tar --sort=name --mtime=@0 --numeric-owner --format=gnu -cf - -- *) >"$tmp/layer.tar"
 	diff_id=$(sha256sum "$tmp/layer.tar" | cut -d' ' -f1)
 	gzip -6 -n -c "$tmp/layer.tar" >"$layer"
 	rm "$tmp/layer.tar"
@@ -397,6 +398,9 @@ if ! fresh "$OCI/kernelboot/index.json" "$VMLINUZ" "$INITRD" "$SELF"; then
 	oci_layout "$OCI/kernelboot" "$s"
 	rm -rf "$s"
 fi
+
+# What the kernelBoot pair wants on its command line (test/guest/index.ts checks it).
+[ "$(cat "$CACHE/kernel-args" 2>/dev/null)" = "$KERNEL_ARGS_COMMON" ] || echo "$KERNEL_ARGS_COMMON" >"$CACHE/kernel-args"
 
 # --- sanity ---
 for f in "$DISK" "$VMLINUZ" "$VMLINUX" "$INITRD" "$DISK_INITRD" \
