@@ -50,7 +50,7 @@ export const guestLogin = {
  * root=, in extlinux.conf). build.sh writes what it used to `<cacheDir>/kernel-args`;
  * the e2e test checks the two agree.
  */
-export const kernelBootArgs = 'console=ttyS0 quiet nokaslr lockdown=confidentiality cgroup.memory=nokmem cryptomgr.notests';
+export const kernelBootArgs = 'console=ttyS0 quiet nokaslr lockdown=confidentiality cgroup.memory=nokmem';
 
 /** Guest RAM in bytes: the seed VM's 64M for the disk, 128Mi for kernelBoot (needs ≥66 MiB). */
 export const guestMemory = { disk: 64_000_000, kernelBoot: 128 * 1024 * 1024 } as const;
