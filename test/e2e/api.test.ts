@@ -85,7 +85,7 @@ test('calls without the negotiated protocol header are refused; a client with no
 
 test('grpc.health.v1 answers SERVING and reflection lists the services', async () => {
   const healthProto = join(process.cwd(), 'node_modules', 'grpc-health-check', 'proto', 'health', 'v1', 'health.proto');
-  const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto)) as any;
+  const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as any;
   const hc = new health.grpc.health.v1.Health(`unix:${h.socket}`, grpc.credentials.createInsecure());
   const res = await new Promise<any>((resolve, reject) => hc.Check({ service: 'virtnode.handler.v1.Node' }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
   assert.equal(res.status, 'SERVING');

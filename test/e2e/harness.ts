@@ -331,17 +331,20 @@ export class ConsoleSession {
     await this.expect(/login: $/m, 90_000, Math.max(0, from - 200));
     const at = this.#buf.length;
     this.send(`${user}\r`);
-    await this.expect(/[Pp]assword: ?$/m, 20_000, at);
+    await this.expect(/[Pp]assword: ?$/m, 60_000, at);
     const at2 = this.#buf.length;
     this.send(`${password}\r`);
-    await this.expect(/[$#] $/m, 20_000, at2);
+    // busybox ash asks the terminal for the cursor position (ESC[6n) after its prompt.
+    await this.expect(/[$#] (\x1b\[6n)?$/, 60_000, at2);
   }
 
   /** Runs a shell command and returns what it printed between two markers. */
   async run(cmd: string, timeoutMs = 20_000): Promise<string> {
     const tag = Math.random().toString(36).slice(2, 8);
     const from = this.#buf.length;
-    this.send(`echo B${tag}; ${cmd}; echo E${tag}\r`);
+    // A command sent to the background ends in '&', which takes no ';' after it.
+    const c = /&\s*$/.test(cmd) ? cmd : `${cmd};`;
+    this.send(`echo B${tag}; ${c} echo E${tag}\r`);
     const m = await this.expect(new RegExp(`\\nB${tag}\\r?\\n([\\s\\S]*?)E${tag}`), timeoutMs, from);
     return m[1]!.replace(/\r/g, '');
   }

@@ -31,7 +31,7 @@ test('kill -9 of the handler: guests keep running, state and events survive', as
   // A counter in the guest, one tick a second, printed to the console.
   await conA.run('(i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 1; done) >/dev/null 2>&1 &');
   const conB = h.console('keep-b');
-  await conB.login();
+  await conB.login('root');
   conA.close();
 
   // A watcher that will resume after the restart from where it was.

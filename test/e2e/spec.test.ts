@@ -47,7 +47,7 @@ test('a bad spec is refused with every field path, and nothing is made', async (
   await sleep(500);
   assert.equal(sandboxCount(), 0, 'no sandbox directory');
   for (const d of cgroupRootDirs(h.cgroupRoot)) assert.deepEqual(readdirSync(d).filter((n) => /^[0-9a-f-]{36}$/.test(n)), [], `no VM cgroup in ${d}`);
-  assert.deepEqual(pgrepAll(h.runDir), [], 'no launcher or QEMU');
+  assert.deepEqual(pgrepAll(join(h.runDir, 'vmis')), [], 'no launcher or QEMU');
 });
 
 test('firmware.kernelBoot from a container image boots to a login prompt', async () => {
