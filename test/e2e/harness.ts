@@ -349,9 +349,11 @@ export class ConsoleSession {
     return m[1]!.replace(/\r/g, '');
   }
 
+  /** Half-closes the stream so what was sent still reaches the guest, then lets go. */
   close(): void {
     this.#stream.end();
-    this.#stream.cancel();
+    const s = this.#stream;
+    setTimeout(() => s.cancel(), 2000).unref();
   }
 }
 
