@@ -87,7 +87,7 @@ async function main(): Promise<void> {
 
   manager.on('state', (c) => {
     const final = isFinal(c.state);
-    session.emit({ state: c.state, reason: c.reason, message: c.message, qemuPid: c.qemuPid, accelerator: c.accelerator, final });
+    session.emit({ state: c.state, reason: c.reason, message: c.message, qemuPid: c.qemuPid, accelerator: c.accelerator, interfaces: c.interfaces, final });
     if (final) void finish(0);
   });
 

@@ -28,6 +28,7 @@ export interface DomainEventInput {
   qemuPid?: number;
   accelerator?: string;
   final?: boolean;
+  interfaces?: unknown[];
 }
 
 export interface SessionCallbacks {
@@ -88,6 +89,7 @@ export class HandlerSession {
       qemuPid: e.qemuPid ?? 0,
       accelerator: e.accelerator ?? '',
       final: e.final ?? false,
+      interfacesJson: e.interfaces ? JSON.stringify(e.interfaces) : '',
     };
     this.#unacked.push(ev);
     this.#send({ event: ev });

@@ -3,7 +3,7 @@
 // QEMU crash or guest panic → Failed with a reason, a paused domain keeps the
 // Running phase with a Paused condition. Pure functions, unit-tested.
 
-import type { Condition, VirtualMachine, VirtualMachineInstance, VMIPhase, VMPrintableStatus } from '../../proto/vmi/types.js';
+import type { Condition, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus, VMIPhase, VMPrintableStatus } from '../../proto/vmi/types.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 
 export const FINAL_PHASES: readonly VMIPhase[] = ['Succeeded', 'Failed'];
@@ -56,6 +56,7 @@ export function applyDomainEvent(vmi: VirtualMachineInstance, ev: DomainEvent__O
   if (isFinalPhase(st.phase)) return []; // a finished VMI never comes back
   if (ev.qemuPid) st.qemuPid = ev.qemuPid;
   if (ev.accelerator === 'kvm' || ev.accelerator === 'tcg') st.accelerator = ev.accelerator;
+  if (ev.interfacesJson) st.interfaces = JSON.parse(ev.interfacesJson) as VMIInterfaceStatus[];
   const notes: EventNote[] = [];
   switch (ev.state) {
     case 'STARTING':

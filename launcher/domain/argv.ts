@@ -8,6 +8,7 @@ import { balloonArgv } from './devices/balloon.js';
 import { bootArgv } from './devices/boot.js';
 import { serialArgv } from './devices/console.js';
 import { diskArgv } from './devices/disk.js';
+import { hotplugArgv } from './devices/hotplug.js';
 import { interfaceArgv } from './devices/interface.js';
 import { machineArgv } from './devices/machine.js';
 import { monitorArgv } from './devices/monitor.js';
@@ -48,5 +49,6 @@ export function buildArgv(d: Domain, opts: ArgvOptions = {}): string[] {
     ...(d.balloon ? balloonArgv(d.balloon) : []),
     ...(d.guestAgent ? guestAgentArgv(d.guestAgent) : []),
     ...(d.panic ? panicArgv(d.panic) : []),
+    ...hotplugArgv(d.hotplugPorts),
   ];
 }

@@ -4,6 +4,7 @@
 // holds only plain data. convert.ts reads it; it never looks at the node itself.
 
 import type { Accelerator, DiskFormat } from './types.js';
+import type { DhcpLease } from '../network/dhcp-lease.js';
 
 export interface LaunchContext {
   /** The VM's run directory: QEMU's sockets are made here. */
@@ -33,9 +34,22 @@ export interface PreparedVolume {
 }
 
 export interface PreparedInterface {
-  /** An open tap fd that QEMU inherits at this number. */
-  tapFd: number;
-  /** The MAC the handler chose when the spec gives none. */
+  /**
+   * The persistent tap the handler made in the pod's network namespace; the
+   * launcher, running in that namespace, opens it by name (one fd per queue).
+   */
+  tapName: string;
+  multiQueue?: boolean;
+  /** The MAC the guest NIC gets (for the bridge binding, the pod's own). */
   mac?: string;
   vhost?: boolean;
+  /** What the guest's DHCP client is told, by the launcher's DHCP server on `bridge`. */
+  dhcp?: { bridge: string; serverIp: string; lease: DhcpLease };
+  /** The address the VMI status shows for this interface (the pod IP, as KubeVirt shows it). */
+  statusIP?: string;
+  /**
+   * Set by the launcher, not the handler: the fd numbers QEMU inherits the opened
+   * tap queues at.
+   */
+  tapFds?: number[];
 }

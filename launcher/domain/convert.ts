@@ -17,6 +17,7 @@ import { qmpSocketFromContext } from './devices/monitor.js';
 import { lifecycleFromVMI, panicFromVMI } from './devices/panic.js';
 import { rngFromVMI } from './devices/rng.js';
 import type { Domain } from './types.js';
+import { hotplugPortIds } from './devices/hotplug.js';
 
 export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext): Domain {
   const rng = rngFromVMI(vmi);
@@ -34,5 +35,6 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext): Do
     guestAgent: guestAgentFromContext(ctx),
     panic: panicFromVMI(vmi),
     lifecycle: lifecycleFromVMI(vmi),
+    hotplugPorts: hotplugPortIds(),
   };
 }

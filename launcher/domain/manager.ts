@@ -13,13 +13,17 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
-import { pdeathsigArgv } from '../../native/index.js';
+import { closeFd, openTap, pdeathsigArgv } from '../../native/index.js';
+import { vcpuCount } from '../../proto/vmi/index.js';
+import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
+import { DhcpServer } from '../network/dhcp-server.js';
+import { NIC_MODELS, netdevObject, nicDeviceObject } from './devices/interface.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
 import { ConsoleRelay } from '../console.js';
 import { buildArgv } from './argv.js';
 import { vmiToDomain } from './convert.js';
 import type { LaunchContext } from './context.js';
-import type { Domain } from './types.js';
+import type { Domain, DomainInterface } from './types.js';
 import { checkOperation, checkTransition, isFinal, type State } from './state.js';
 
 export interface StateChange {
@@ -28,6 +32,16 @@ export interface StateChange {
   message?: string;
   qemuPid?: number;
   accelerator?: string;
+  /** The domain's interfaces as the launcher sees them (sent with STARTING). */
+  interfaces?: VMIInterfaceStatus[];
+}
+
+/** A NIC to add to a running domain (its tap already exists in this netns). */
+export interface HotplugInterface {
+  name: string;
+  tapName: string;
+  mac?: string;
+  model?: string;
 }
 
 export interface DomainManagerEvents {
@@ -49,6 +63,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   #ending: { reason: string; message: string; crashed: boolean } | undefined;
   #pauseRequested = false;
   #shutdownTimer: NodeJS.Timeout | undefined;
+  #dhcp: DhcpServer[] = [];
+  #freePorts: string[] = [];
   readonly console: ConsoleRelay;
 
   constructor(log: Logger) {
@@ -73,15 +89,32 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   /** Spawns QEMU paused, connects QMP and the serial console, then lets the guest run. */
   async start(vmi: VirtualMachineInstance, ctx: LaunchContext, opts: { consoleSocket: string; qemuBinary?: string }): Promise<void> {
     checkOperation(this.#state, 'start');
-    const domain = vmiToDomain(vmi, ctx);
-    const argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
+    // Taps are opened here, in the pod's network namespace, and handed to QEMU as
+    // inherited fds 3, 4, ... (QMP getfd is the way for NICs added later).
+    const taps = openInterfaceTaps(vmi, ctx);
+    let domain: Domain;
+    let argv: string[];
+    try {
+      domain = vmiToDomain(vmi, taps.ctx);
+      argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
+    } catch (e) {
+      for (const fd of taps.fds) closeFd(fd);
+      throw e;
+    }
     this.#domain = domain;
+    this.#freePorts = [...domain.hotplugPorts];
     this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
     await this.console.listen(opts.consoleSocket);
 
     const full = pdeathsigArgv(argv);
     this.#log.info({ argv }, 'starting QEMU');
-    const qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let qemu: ChildProcess;
+    try {
+      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...taps.fds] });
+    } finally {
+      // QEMU has its own copies now (or never will): ours only keep the taps busy.
+      for (const fd of taps.fds) closeFd(fd);
+    }
     this.#qemu = qemu;
     qemu.stderr!.setEncoding('utf8');
     qemu.stderr!.on('data', (s: string) => {
@@ -103,7 +136,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       this.#qmp = qmp;
       qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
       if (domain.serialSocket) await this.console.attach(domain.serialSocket);
-      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator });
+      await this.#startDhcp(taps.ctx);
+      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, taps.ctx) });
       await qmp.execute('cont', undefined, { timeoutMs: QMP_TIMEOUT_MS });
     } catch (e) {
       // QEMU refused the argv or died on start: its stderr says why.
@@ -168,6 +202,58 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     await this.#exec('system_reset');
   }
 
+  /**
+   * Hot-plugs a NIC: the tap's fd goes to QEMU over the QMP socket (getfd, with
+   * SCM_RIGHTS), then netdev_add and device_add put it into a spare root port.
+   */
+  async attachInterface(nic: HotplugInterface): Promise<void> {
+    checkOperation(this.#state, 'hotplug');
+    if (!this.#qmp) throw new VirtnodeError('VN_UNAVAILABLE', 'attach interface: QMP is not connected');
+    const model = NIC_MODELS[nic.model ?? 'virtio'];
+    if (!model) throw new VirtnodeError('VN_INVALID_SPEC', `interface ${nic.name}: unknown model ${JSON.stringify(nic.model)}`);
+    const port = this.#freePorts.shift();
+    if (!port) throw new VirtnodeError('VN_UNSUPPORTED', `interface ${nic.name}: no free PCIe port left for hot-plug`);
+    const fdName = `tap-${nic.name}`;
+    const iface: DomainInterface = {
+      name: nic.name,
+      deviceId: `ua-${nic.name}`,
+      netdevId: `netdev-${nic.name}`,
+      model,
+      ...(nic.mac ? { mac: nic.mac.toLowerCase() } : {}),
+      tap: { fdName },
+      vhost: false,
+    };
+    const fd = openTap(nic.tapName, { vnetHdr: true });
+    try {
+      await this.#qmp.sendFd(fd, fdName);
+    } finally {
+      closeFd(fd);
+    }
+    try {
+      await this.#exec('netdev_add', netdevObject(iface));
+      await this.#exec('device_add', nicDeviceObject(iface, port));
+    } catch (e) {
+      this.#freePorts.unshift(port);
+      throw e;
+    }
+    this.#log.info({ interface: nic.name, tap: nic.tapName, port }, 'interface hot-plugged');
+  }
+
+  async #startDhcp(ctx: LaunchContext): Promise<void> {
+    for (const [name, p] of Object.entries(ctx.interfaces ?? {})) {
+      if (!p.dhcp) continue;
+      const server = new DhcpServer();
+      await server.start({
+        interface: p.dhcp.bridge,
+        serverIp: p.dhcp.serverIp,
+        lease: p.dhcp.lease,
+        log: this.#log.child({ interface: name }),
+        onEvent: (e) => this.#log.info({ interface: name, dhcp: e.type, ip: e.ip, mac: e.mac }, 'DHCP'),
+      });
+      this.#dhcp.push(server);
+    }
+  }
+
   /** Resolves when QEMU has exited (at once if it never ran). */
   exited(): Promise<void> {
     return this.#exited;
@@ -176,6 +262,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   async close(): Promise<void> {
     clearTimeout(this.#shutdownTimer);
     this.#qmp?.close();
+    for (const d of this.#dhcp.splice(0)) await d.stop().catch(() => undefined);
     await this.console.close();
   }
 
@@ -242,4 +329,36 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#state = c.state;
     this.emit('state', { ...c, qemuPid: c.qemuPid ?? this.#qemu?.pid, accelerator: c.accelerator ?? this.#domain?.accelerator });
   }
+}
+
+/**
+ * Opens every prepared interface's tap (one fd per queue) and returns the context
+ * with the fd numbers QEMU will see them at: stdio takes 0-2, so 3 and up.
+ */
+export function openInterfaceTaps(vmi: VirtualMachineInstance, ctx: LaunchContext): { ctx: LaunchContext; fds: number[] } {
+  const fds: number[] = [];
+  const interfaces: NonNullable<LaunchContext['interfaces']> = {};
+  try {
+    for (const [name, p] of Object.entries(ctx.interfaces ?? {})) {
+      const queues = p.multiQueue ? Math.max(1, vcpuCount(vmi.spec)) : 1;
+      const numbers: number[] = [];
+      for (let q = 0; q < queues; q++) {
+        fds.push(openTap(p.tapName, { multiQueue: p.multiQueue ?? false, vnetHdr: true }));
+        numbers.push(2 + fds.length);
+      }
+      interfaces[name] = { ...p, tapFds: numbers };
+    }
+  } catch (e) {
+    for (const fd of fds) closeFd(fd);
+    throw new VirtnodeError('VN_SANDBOX', `opening the pod's tap: ${errorMessage(e)}`, { cause: e });
+  }
+  return { ctx: { ...ctx, interfaces }, fds };
+}
+
+/** status.interfaces as the launcher knows them: name, MAC and the address the VMI shows. */
+function interfaceStatus(d: Domain, ctx: LaunchContext): VMIInterfaceStatus[] {
+  return d.interfaces.map((i) => {
+    const ip = ctx.interfaces?.[i.name]?.statusIP;
+    return { name: i.name, ...(i.mac ? { mac: i.mac } : {}), ...(ip ? { ip, ips: [ip] } : {}), infoSource: 'domain' };
+  });
 }

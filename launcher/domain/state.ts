@@ -18,7 +18,7 @@ const NEXT: Record<State, readonly State[]> = {
   CRASHED: [],
 };
 
-export type Operation = 'start' | 'pause' | 'unpause' | 'shutdown' | 'kill' | 'softReboot' | 'reset';
+export type Operation = 'start' | 'pause' | 'unpause' | 'shutdown' | 'kill' | 'softReboot' | 'reset' | 'hotplug';
 
 const LEGAL: Record<Operation, readonly State[]> = {
   start: ['NO_STATE'],
@@ -28,6 +28,7 @@ const LEGAL: Record<Operation, readonly State[]> = {
   kill: ['NO_STATE', 'STARTING', 'RUNNING', 'PAUSED', 'SHUTTING_DOWN'],
   softReboot: ['RUNNING'],
   reset: ['RUNNING', 'PAUSED'],
+  hotplug: ['RUNNING', 'PAUSED'],
 };
 
 /** The state an operation leads to, for error messages. */
@@ -39,6 +40,7 @@ const TARGET: Record<Operation, State> = {
   kill: 'SHUTOFF',
   softReboot: 'RUNNING',
   reset: 'RUNNING',
+  hotplug: 'RUNNING',
 };
 
 export function isFinal(s: State): boolean {

@@ -29,6 +29,8 @@ export interface Domain {
   guestAgent?: { socket: string };
   panic?: DomainPanic;
   lifecycle: DomainLifecycle;
+  /** Empty PCIe root ports for devices hot-plugged later (their ids). */
+  hotplugPorts: string[];
 }
 
 export interface DomainMachine {
@@ -93,8 +95,8 @@ export interface DomainInterface {
   /** The QEMU NIC device: virtio-net-pci, e1000e, ... */
   model: string;
   mac?: string;
-  /** The tap: an fd number QEMU inherits, or the name of one handed over with getfd. */
-  tap: { fd: number } | { fdName: string };
+  /** The tap: fd numbers QEMU inherits (one per queue), or the name of one handed over with getfd. */
+  tap: { fds: number[] } | { fdName: string };
   vhost: boolean;
   bootIndex?: number;
 }

@@ -11,7 +11,7 @@ function vmi(): VirtualMachineInstance {
 }
 
 function ev(state: DomainEvent__Output['state'], reason = '', extra: Partial<DomainEvent__Output> = {}): DomainEvent__Output {
-  return { seq: 1, timestampMs: 0, state, reason, message: '', qemuPid: 0, accelerator: '', final: false, ...extra };
+  return { seq: 1, timestampMs: 0, state, reason, message: '', qemuPid: 0, accelerator: '', final: false, interfacesJson: '', ...extra };
 }
 
 test('running, paused by user, unpaused', () => {

@@ -19,6 +19,11 @@ export interface DomainEvent {
    * The launcher exits after this event is acknowledged.
    */
   'final'?: (boolean);
+  /**
+   * The domain's interfaces as the launcher sees them (kubevirt.io/v1
+   * VirtualMachineInstanceNetworkInterface list, JSON); empty when unchanged.
+   */
+  'interfacesJson'?: (string);
 }
 
 export interface DomainEvent__Output {
@@ -37,4 +42,9 @@ export interface DomainEvent__Output {
    * The launcher exits after this event is acknowledged.
    */
   'final': (boolean);
+  /**
+   * The domain's interfaces as the launcher sees them (kubevirt.io/v1
+   * VirtualMachineInstanceNetworkInterface list, JSON); empty when unchanged.
+   */
+  'interfacesJson': (string);
 }
