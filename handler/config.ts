@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { VirtnodeError } from '../proto/errors.js';
+import type { NodeNetworkConfig } from './network/index.js';
 
 export interface MirrorConfig {
   endpoints: string[];
@@ -39,6 +40,8 @@ export interface HandlerConfig {
   launcherCommand: string[];
   logLevel: string;
   tcp?: TcpListenConfig;
+  /** Standalone pod network: node bridge, pod CIDR, nft table, name prefix, DNS. */
+  network: NodeNetworkConfig;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,6 +59,7 @@ export function defaultConfig(): HandlerConfig {
     cgroupRoot: 'virtnode',
     launcherCommand: [process.execPath, resolve(here, '..', 'launcher', 'main.js')],
     logLevel: 'info',
+    network: {},
   };
 }
 
@@ -69,6 +73,10 @@ const USAGE = `usage: virtnode-handler [flags]
   --allow-emulation         run VMs under TCG when KVM does not work (KubeVirt useEmulation)
   --registry-mirror HOST=URL[,URL]   e.g. quay.io=http://127.0.0.1:5000 (repeatable)
   --cgroup-root NAME        (default virtnode)
+  --pod-cidr CIDR           standalone pod addresses (default 10.244.0.0/24)
+  --pod-bridge NAME         node bridge of the pods (default vn-br0)
+  --pod-nft-table NAME      the node nft table virtnode owns (default virtnode)
+  --pod-name-prefix P       1-3 letters in front of per-VM netns/veth names (default vn)
   --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
   --log-level LEVEL`;
 
@@ -156,6 +164,10 @@ export function loadConfig(argv: string[]): HandlerConfig {
     cfg.registryMirrors[host] = mc;
   }
   if (one('--cgroup-root')) cfg.cgroupRoot = one('--cgroup-root')!;
+  if (one('--pod-cidr')) cfg.network.podCIDR = one('--pod-cidr')!;
+  if (one('--pod-bridge')) cfg.network.bridge = one('--pod-bridge')!;
+  if (one('--pod-nft-table')) cfg.network.nftTable = one('--pod-nft-table')!;
+  if (one('--pod-name-prefix')) cfg.network.namePrefix = one('--pod-name-prefix')!;
   if (one('--log-level')) cfg.logLevel = one('--log-level')!;
   const tcp = one('--listen-tcp');
   if (tcp) {

@@ -15,6 +15,7 @@ import { detectCgroups, type CgroupLayout } from './sandbox/cgroup.js';
 import { VmiController, type AcceleratorChoice } from './controller/vmi.js';
 import { VmController } from './controller/vm.js';
 import { startApiServer } from './api/server.js';
+import { PodNetworking } from './network/index.js';
 import { chooseAccelerator, type AcceleratorReport } from '../launcher/accel/probe.js';
 import { PROTOCOL_VERSIONS } from '../proto/rpc.js';
 import { errorMessage } from '../proto/errors.js';
@@ -54,6 +55,10 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     logger: log.child({ component: 'images' }),
   });
   await images.init();
+  // The pod network (standalone: the handler is the CNI): bridge and NAT first, so
+  // a VM that starts finds them.
+  const network = await PodNetworking.open({ stateDir: join(cfg.stateDir, 'network'), node: cfg.network, log: log.child({ component: 'network' }) });
+  await network.ensureNode();
 
   const report = probe(cfg, log);
   report.catch((e) => log.error({ err: errorMessage(e) }, 'accelerator probe failed'));
@@ -67,6 +72,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     cfg,
     images,
     cgroups,
+    network,
     chooseAccelerator: choose,
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
@@ -84,6 +90,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       vms,
       vmis,
       images,
+      network,
       progress,
       nodeInfo: () => ({
         nodeName: cfg.nodeName,

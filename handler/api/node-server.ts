@@ -24,6 +24,8 @@ import type { OperationResponse } from '../../proto/generated/virtnode/handler/v
 import type { WatchEvent } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
 import type { WatchRequest__Output } from '../../proto/generated/virtnode/handler/v1/WatchRequest.js';
 import type { ImageService } from '../images/index.js';
+import { planPodNetwork, podNetworkRequest, type PodNetworking } from '../network/index.js';
+import { vmiFromVM } from '../../proto/vmi/index.js';
 import type { Change, Kind, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
@@ -34,10 +36,14 @@ export interface NodeServiceDeps {
   vms: VmController;
   vmis: VmiController;
   images: ImageService;
+  network: PodNetworking;
   /** Transient notifications (image pull progress) that are not stored changes. */
   progress: EventEmitter;
   nodeInfo(): NodeInfo;
 }
+
+/** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
+const NETWORKING = { podNetworking: true } as const;
 
 const KINDS: Record<string, Kind> = {
   virtualmachine: KIND_VM,
@@ -121,8 +127,19 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     objects.forEach((o, i) => {
       const prefix = objects.length > 1 ? `[${i}] ${o.kind} ${o.metadata?.name ?? ''}: ` : '';
       try {
-        warnings.push(...validate(o).warnings);
-        const obj = applyDefaults(o);
+        warnings.push(...validate(o, NETWORKING).warnings);
+        const obj = applyDefaults(o, NETWORKING);
+        // What only this node can judge: its pod CIDR against the VM's network.
+        // (A VM has no uid before it is stored; planning needs none.)
+        const uid = obj.metadata.uid ?? '00000000-0000-0000-0000-000000000000';
+        const planned = { ...obj, metadata: { ...obj.metadata, uid } };
+        const vmi = obj.kind === KIND_VM ? vmiFromVM(planned as VirtualMachine, uid) : (planned as VirtualMachineInstance);
+        try {
+          planPodNetwork(podNetworkRequest(vmi, '/'), d.network.node);
+        } catch (e) {
+          if (!(e instanceof InvalidSpecError) || obj.kind !== KIND_VM) throw e;
+          throw new InvalidSpecError(e.fields.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })));
+        }
         const cur = store.get<StoredObject>(obj.kind, ns(obj.metadata.namespace), obj.metadata.name);
         if (cur && obj.kind === KIND_VMI && JSON.stringify(cur.spec) !== JSON.stringify(obj.spec)) {
           throw new InvalidSpecError([{ path: 'spec', message: 'a VirtualMachineInstance spec cannot be changed after creation; delete it and create it again, or use a VirtualMachine' }]);

@@ -21,6 +21,7 @@ import type { LaunchContext } from '../../launcher/domain/context.js';
 import { LauncherEndpoint, type CommandOp } from '../api/launcher-endpoint.js';
 import type { HandlerConfig } from '../config.js';
 import type { ImageService } from '../images/index.js';
+import { netnsArgv, podNetworkRequest, type PodNetwork, type PodNetworking } from '../network/index.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import type { CgroupLayout } from '../sandbox/cgroup.js';
 import { memoryLimitBytes } from '../sandbox/overhead.js';
@@ -41,6 +42,7 @@ export interface VmiControllerDeps {
   cfg: HandlerConfig;
   images: ImageService;
   cgroups: CgroupLayout | undefined;
+  network: PodNetworking;
   /** The node's accelerator decision for a new VMI; throws when none is usable. */
   chooseAccelerator(): Promise<AcceleratorChoice>;
   /** Progress of image pulls, for watchers (not stored). */
@@ -67,6 +69,7 @@ interface Runtime {
   chain: Promise<void>;
   imageDigests: string[];
   tornDown: boolean;
+  netnsPath?: string;
 }
 
 function keyOf(ns: string, name: string): string {
@@ -113,6 +116,19 @@ export class VmiController {
       if (known.has(uid)) continue;
       const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, log: this.#d.log });
       if (sb) await sb.destroy({ all: true }).catch((e) => this.#d.log.error({ uid, err: errorMessage(e) }, 'removing leftover sandbox'));
+    }
+    const live = new Set(
+      this.#d.store
+        .list<VirtualMachineInstance>(KIND)
+        .filter((v) => !isFinalPhase(v.status?.phase))
+        .map((v) => v.metadata.uid!),
+    );
+    for (const e of await this.#d.network.listPodNetworks()) {
+      if (e.uid && live.has(e.uid)) continue;
+      this.#d.log.info({ uid: e.uid, netns: e.netnsName, state: e.state }, 'removing a leftover pod network');
+      await (e.uid ? this.#d.network.destroyPodNetwork(e.uid) : this.#d.network.removeLeftover(e.id)).catch((err) =>
+        this.#d.log.error({ netns: e.netnsName, err: errorMessage(err) }, 'removing a leftover pod network failed'),
+      );
     }
   }
 
@@ -281,6 +297,7 @@ export class VmiController {
     else {
       const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: vmi.metadata.uid!, log: this.#d.log });
       await sb?.destroy({ all: true }).catch(() => undefined);
+      await this.#d.network.destroyPodNetwork(vmi.metadata.uid!).catch(() => undefined);
       const { rm } = await import('node:fs/promises');
       await rm(`${this.#d.cfg.stateDir}/vmis/${vmi.metadata.uid}`, { recursive: true, force: true });
     }
@@ -332,6 +349,10 @@ export class VmiController {
         },
         log,
       });
+      // The pod's network namespace, its eth0 and the binding (what a CNI plugin and
+      // virt-handler would have made for the virt-launcher pod).
+      const pod = await this.#d.network.createPodNetwork(podNetworkRequest(vmi, rt.sandbox.paths.runDir));
+      rt.netnsPath = pod.netnsPath;
       const volumes: LaunchContext['volumes'] = {};
       for (const v of vmi.spec.volumes ?? []) {
         rt.abort.signal.throwIfAborted();
@@ -364,13 +385,14 @@ export class VmiController {
         kernelBoot = { kernel: pulled.kernel, initrd: pulled.initrd };
       }
       rt.abort.signal.throwIfAborted();
-      rt.launchContext = { runDir: rt.sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot };
+      rt.launchContext = { runDir: rt.sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot, interfaces: preparedInterfaces(pod) };
       rt.sandbox.runtime.launchContext = rt.launchContext;
       await rt.sandbox.save();
 
       await this.#attachEndpoint(rt, log);
+      // The launcher (and so QEMU and its DHCP server) lives in the pod's network namespace.
       const child = await rt.sandbox.spawnLauncher(
-        this.#d.cfg.launcherCommand,
+        netnsArgv(pod.netnsPath, this.#d.cfg.launcherCommand),
         ['--namespace', ns, '--name', name, '--uid', uid, '--run-dir', rt.sandbox.paths.runDir, '--handler-socket', rt.sandbox.paths.handlerSocket],
         { ...process.env, VIRTNODE_LOG_LEVEL: this.#d.cfg.logLevel },
       );
@@ -558,6 +580,7 @@ export class VmiController {
     if (rt.sandbox) {
       await rt.sandbox.destroy().catch((e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'sandbox teardown failed'));
     }
+    await this.#d.network.destroyPodNetwork(rt.uid).catch((e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'pod network teardown failed'));
     for (const d of rt.imageDigests) await this.#d.images.release(d, rt.uid).catch(() => undefined);
     if (rt.imageDigests.length === 0) await this.#d.images.release(undefined, rt.uid).catch(() => undefined);
   }
@@ -585,3 +608,36 @@ export class VmiController {
   }
 }
 
+
+/** What the launcher needs to run each interface: its tap, MAC, DHCP lease and status address. */
+function preparedInterfaces(pod: PodNetwork): LaunchContext['interfaces'] {
+  const out: NonNullable<LaunchContext['interfaces']> = {};
+  for (const i of pod.interfaces) {
+    const g = i.guest;
+    out[i.name] = {
+      tapName: i.tapName,
+      multiQueue: i.multiQueue,
+      mac: g.mac,
+      statusIP: pod.podIP,
+      dhcp: {
+        bridge: i.bridgeName,
+        serverIp: g.dhcpServerIP,
+        lease: {
+          mac: g.mac,
+          ip: g.ip,
+          prefixLength: g.prefixLength,
+          gateway: g.gateway,
+          dns: g.dns,
+          searchDomains: g.searchDomains,
+          hostname: g.hostname,
+          mtu: g.mtu,
+          routes: g.routes.map((r) => {
+            const [dest, len] = r.destination.split('/');
+            return { dest: dest!, prefixLen: Number(len ?? 32), gateway: r.gateway };
+          }),
+        },
+      },
+    };
+  }
+  return out;
+}

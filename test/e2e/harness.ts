@@ -18,6 +18,7 @@ import type { ConsoleInput } from '../../proto/generated/virtnode/handler/v1/Con
 import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/Object.js';
 import { ensureGuest, startRegistry, pushImage, type GuestPaths } from '../guest/index.js';
 import { detectCgroups, VmCgroup } from '../../handler/sandbox/cgroup.js';
+import { podNames } from '../../handler/network/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 export const HANDLER = join(ROOT, 'dist', 'handler', 'main.js');
@@ -61,6 +62,8 @@ export class TestHandler {
   #client: HandlerClient | undefined;
   #extraArgs: string[];
   #registryHost: string;
+  /** This handler's own pod network, apart from any other handler on the machine. */
+  readonly net: { bridge: string; cidr: string; gateway: string; nftTable: string; prefix: string };
 
   constructor(opts: { registryHost: string; extraArgs?: string[] }) {
     // Short paths: unix socket paths are limited to 108 bytes.
@@ -71,6 +74,16 @@ export class TestHandler {
     this.logFile = join(this.stateDir, 'handler.log');
     this.#extraArgs = opts.extraArgs ?? [];
     this.#registryHost = opts.registryHost;
+    const n = 100 + Math.floor(Math.random() * 150);
+    const tag = Math.random().toString(36).slice(2, 6);
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    this.net = {
+      bridge: `vnt${tag}`,
+      cidr: `10.250.${n}.0/24`,
+      gateway: `10.250.${n}.1`,
+      nftTable: `vntest_${tag}`,
+      prefix: `t${letters[Math.floor(Math.random() * 26)]}${letters[Math.floor(Math.random() * 26)]}`,
+    };
   }
 
   get pid(): number | undefined {
@@ -89,6 +102,10 @@ export class TestHandler {
         '--allow-emulation',
         '--cgroup-root', this.cgroupRoot,
         '--registry-mirror', `quay.io=http://${this.#registryHost}`,
+        '--pod-cidr', this.net.cidr,
+        '--pod-bridge', this.net.bridge,
+        '--pod-nft-table', this.net.nftTable,
+        '--pod-name-prefix', this.net.prefix,
         '--log-level', 'debug',
         ...this.#extraArgs,
       ],
@@ -157,6 +174,21 @@ export class TestHandler {
         execFileSync('rmdir', [h]);
       } catch {
         /* gone or busy */
+      }
+    }
+    // The node side of this handler's pod network: its bridge and nft table.
+    for (const cmd of [['ip', 'link', 'del', this.net.bridge], ['nft', 'delete', 'table', 'inet', this.net.nftTable]]) {
+      try {
+        execFileSync(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const ns of netnsList().filter((n) => n.startsWith(`${this.net.prefix}-`))) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        /* gone */
       }
     }
     rmSync(this.runDir, { recursive: true, force: true });
@@ -240,6 +272,15 @@ export class TestHandler {
     assert.ok(!existsSync(join(this.runDir, 'vmis', uid)), `run directory of ${uid} left behind`);
     const disks = join(this.stateDir, 'vmis', uid, 'disks');
     assert.ok(!existsSync(disks), `disks of ${uid} left behind: ${existsSync(disks) ? readdirSync(disks).join(', ') : ''}`);
+    // The pod network: namespace (with its tap and bridge), node veth, lease.
+    const names = podNames(uid, this.net.prefix);
+    assert.ok(!netnsList().includes(names.netns), `network namespace ${names.netns} left behind`);
+    assert.ok(!existsSync(`/sys/class/net/${names.hostVeth}`), `veth ${names.hostVeth} left behind`);
+    const ipam = join(this.stateDir, 'network', 'ipam.json');
+    if (existsSync(ipam)) {
+      const leases = (JSON.parse(readFileSync(ipam, 'utf8')) as { leases: Record<string, { owner: string }> }).leases;
+      assert.ok(!Object.values(leases).some((l) => l.owner === uid), `pod address lease of ${uid} left behind`);
+    }
   }
 }
 
@@ -247,6 +288,14 @@ export class TestHandler {
 export function cgroupRootDirs(root: string): string[] {
   try {
     return detectCgroups({ root }).hierarchies.map((h) => h.vmRootDir).filter((d) => existsSync(d) && statSync(d).isDirectory());
+  } catch {
+    return [];
+  }
+}
+
+export function netnsList(): string[] {
+  try {
+    return readdirSync('/run/netns');
   } catch {
     return [];
   }
