@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, TestHandler, sleep, stopRegistry, testRegistry } from './harness.js';
+import { detectCgroups } from '../../handler/sandbox/cgroup.js';
+import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
 
 let h: TestHandler;
 
@@ -31,6 +33,15 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   assert.equal(vmi.status?.accelerator, 'tcg');
   assert.ok(vmi.status?.conditions.some((c) => c.type === 'SoftwareEmulation' && c.status === 'True'), 'SoftwareEmulation condition');
   assert.ok(vmi.status?.launcherPid && vmi.status?.qemuPid, 'launcher and QEMU pids in status');
+  // The VM's own cgroup holds the launcher and QEMU, limited to guest memory + overhead.
+  const layout = detectCgroups({ root: h.cgroupRoot });
+  for (const hier of layout.hierarchies.filter((x) => x.controllers.length > 0)) {
+    const procs = readFileSync(join(hier.vmRootDir, vmi.metadata.uid!, 'cgroup.procs'), 'utf8').split('\n').map(Number);
+    assert.ok(procs.includes(vmi.status!.launcherPid!) && procs.includes(vmi.status!.qemuPid!), `launcher and QEMU in ${hier.vmRootDir}`);
+  }
+  const mem = layout.hierarchies.find((x) => x.controllers.includes('memory'))!;
+  const limitFile = join(mem.vmRootDir, vmi.metadata.uid!, layout.version === 2 ? 'memory.max' : 'memory.limit_in_bytes');
+  assert.equal(Number(readFileSync(limitFile, 'utf8')), memoryLimitBytes({ guestBytes: 64_000_000, vcpus: 1, accelerator: 'tcg' }));
 
   const table = await h.cli(['get', 'vmis']);
   assert.match(table.stdout, /^NAME\s+AGE\s+PHASE\s+IP\s+NODENAME\s+READY/m);

@@ -46,6 +46,9 @@ const TAIL = [
   '-chardev', `socket,id=charchannel0,path=${RUN}/agent.sock,server=on,wait=off`,
   '-device', '{"driver":"virtserialport","id":"channel0","bus":"virtio-serial0.0","nr":1,"chardev":"charchannel0","name":"org.qemu.guest_agent.0"}',
   '-device', '{"driver":"pvpanic-pci","id":"panic0"}',
+  // Spare PCIe root ports for hot-plugged NICs.
+  '-device', '{"driver":"pcie-root-port","id":"hotplug0","chassis":1}',
+  '-device', '{"driver":"pcie-root-port","id":"hotplug1","chassis":2}',
 ];
 
 const BALLOON = ['-device', '{"driver":"virtio-balloon-pci","id":"balloon0","free-page-reporting":true}'];

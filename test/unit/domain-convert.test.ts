@@ -49,6 +49,7 @@ test('the getting-started VM as a Domain', () => {
     guestAgent: { socket: `${RUN}/agent.sock` },
     panic: { model: 'pvpanic-pci' },
     lifecycle: { panic: 'pause', shutdown: 'poweroff', reboot: 'reset' },
+    hotplugPorts: ['hotplug0', 'hotplug1'],
   });
 });
 
