@@ -225,7 +225,7 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
   },
   Port: { name: S, port: I, protocol: S },
   Network: { name: S, pod: obj('PodNetwork'), multus: NO, resourceClaim: NO },
-  PodNetwork: { vmNetworkCIDR: S, vmIPv6NetworkCIDR: S },
+  PodNetwork: { vmNetworkCIDR: S, vmIPv6NetworkCIDR: no('not supported yet: virtnode pod networks are IPv4 only') },
   Empty: {},
 
   Volume: {
