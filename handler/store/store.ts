@@ -55,6 +55,8 @@ export class Store extends EventEmitter {
   #journal: Journal;
   #writes: Promise<void> = Promise.resolve();
   #host: string;
+  #pending: Change[] = [];
+  #publishing = false;
 
   private constructor(dir: string, journal: Journal, host: string) {
     super();
@@ -227,7 +229,6 @@ export class Store extends EventEmitter {
     }
     const change: Change = { seq, type, kind: obj.kind, object: obj };
     this.#journal.record(change);
-    this.emit('change', change);
     const write = async (): Promise<void> => {
       if (type !== 'EVENT') {
         const o = obj as StoredObject;
@@ -243,6 +244,24 @@ export class Store extends EventEmitter {
     };
     // Ordered: a later write of the same object never lands before an earlier one.
     this.#writes = this.#writes.then(write, write);
-    return this.#writes;
+    const durable = this.#writes;
+    this.#publish(change);
+    return durable;
+  }
+
+  /**
+   * Tells listeners about a change, strictly in sequence order. A listener may
+   * itself change the store (a controller reconciling at once); that change waits
+   * until every listener has seen this one, or watchers would see 44 before 43.
+   */
+  #publish(change: Change): void {
+    this.#pending.push(change);
+    if (this.#publishing) return;
+    this.#publishing = true;
+    try {
+      for (let c = this.#pending.shift(); c; c = this.#pending.shift()) this.emit('change', c);
+    } finally {
+      this.#publishing = false;
+    }
   }
 }

@@ -24,9 +24,10 @@ after(async () => {
 });
 
 test('examples/vm-cirros.yaml: Running, banner and shell on the console, every lifecycle verb', async () => {
-  const apply = await h.cli(['apply', '-f', join(ROOT, 'examples', 'vm-cirros.yaml')]);
+  // --wait follows the VM over the Watch stream until its VMI runs (as the demo does).
+  const apply = await h.cli(['apply', '-f', join(ROOT, 'examples', 'vm-cirros.yaml'), '--wait', '--timeout', '120']);
   assert.equal(apply.code, 0, apply.stderr);
-  assert.match(apply.stdout, /virtualmachine\.kubevirt\.io\/vm-cirros created/);
+  assert.match(apply.stdout, /virtualmachine\.kubevirt\.io\/vm-cirros created\nvm-cirros is running/);
   assert.match(apply.stderr, /Warning: .*apiVersion/, 'the missing apiVersion line is defaulted with a warning');
 
   const vmi = await h.waitPhase('vm-cirros', 'Running', 120_000);

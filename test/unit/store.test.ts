@@ -80,3 +80,22 @@ test('a torn journal line from a crash is dropped, and a journal behind the obje
   assert.deepEqual(store.since(2), undefined, 'change 3 is not in the journal: watchers must relist');
   assert.deepEqual(store.since(3), []);
 });
+
+test('listeners see changes in sequence order even when a listener changes the store', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await Store.open(dir);
+  t.after(() => store.close());
+  // Like a controller that reconciles synchronously inside the notification.
+  store.on('change', (c: Change) => {
+    if (c.type === 'ADDED') store.recordEvent({ reason: 'Seen', message: 'seen', object: c.object as VirtualMachineInstance });
+  });
+  const seen: number[] = [];
+  store.on('change', (c: Change) => seen.push(c.seq));
+  await store.create(vmi('a')).durable;
+  await store.create(vmi('b')).durable;
+  await store.flush();
+  assert.deepEqual(seen, [1, 2, 3, 4]);
+  const lines = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Change).seq);
+  assert.deepEqual(lines, [1, 2, 3, 4], 'the journal file is in order too');
+});
