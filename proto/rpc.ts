@@ -56,6 +56,23 @@ export function pickVersion(ours: readonly number[], theirs: readonly number[]):
 }
 
 /**
+ * The Info service both servers expose: picks the highest version both sides
+ * list, or refuses with the versions this side speaks.
+ */
+export function infoService(server: string): grpc.UntypedServiceImplementation {
+  return {
+    Negotiate: (call: grpc.ServerUnaryCall<{ supportedVersions?: number[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const v = pickVersion(PROTOCOL_VERSIONS, call.request.supportedVersions ?? []);
+      if (v === undefined) {
+        cb({ code: grpc.status.FAILED_PRECONDITION, details: `no common protocol version (${server} speaks ${PROTOCOL_VERSIONS.join(', ')})` });
+        return;
+      }
+      cb(null, { version: v, server });
+    },
+  };
+}
+
+/**
  * Client channel options. grpc-js buffers streamed messages for retries; with its
  * default buffer small stream messages crawl (measured ~10x slower), so it is set.
  */

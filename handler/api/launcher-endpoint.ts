@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSIONS, callProtocol, launcherPackage, pickVersion } from '../../proto/rpc.js';
+import { callProtocol, infoService, launcherPackage } from '../../proto/rpc.js';
 import type { Command } from '../../proto/generated/virtnode/launcher/v1/Command.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
@@ -63,16 +63,7 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
   async listen(): Promise<void> {
     const pkg = launcherPackage();
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 << 20 });
-    server.addService(pkg.Info.service, {
-      Negotiate: (call: grpc.ServerUnaryCall<{ supportedVersions: number[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        const v = pickVersion(PROTOCOL_VERSIONS, call.request.supportedVersions ?? []);
-        if (v === undefined) {
-          cb({ code: grpc.status.FAILED_PRECONDITION, details: `no common protocol version (handler speaks ${PROTOCOL_VERSIONS.join(',')})` });
-          return;
-        }
-        cb(null, { version: v, server: 'virtnode-handler' });
-      },
-    });
+    server.addService(pkg.Info.service, infoService('virtnode-handler'));
     server.addService(pkg.Launcher.service, { Session: (call: SessionCall) => this.#onSession(call) });
     await fs.rm(this.socketPath, { force: true });
     await new Promise<void>((resolve, reject) =>

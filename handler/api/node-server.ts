@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { AlreadyExistsError, InvalidSpecError, NotFoundError, VirtnodeError, type FieldError } from '../../proto/errors.js';
-import { PROTOCOL_VERSIONS, callProtocol, pickVersion } from '../../proto/rpc.js';
+import { callProtocol } from '../../proto/rpc.js';
 import { applyDefaults, parseManifests, validate, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import type { ApplyRequest__Output } from '../../proto/generated/virtnode/handler/v1/ApplyRequest.js';
 import type { ApplyResponse } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
@@ -86,19 +86,6 @@ function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) =>
 
 function ns(n: string | undefined): string {
   return n || 'default';
-}
-
-export function infoService(): grpc.UntypedServiceImplementation {
-  return {
-    Negotiate: (call: grpc.ServerUnaryCall<{ supportedVersions: number[] }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      const v = pickVersion(PROTOCOL_VERSIONS, call.request.supportedVersions ?? []);
-      if (v === undefined) {
-        cb({ code: grpc.status.FAILED_PRECONDITION, details: `no common protocol version (handler speaks ${PROTOCOL_VERSIONS.join(', ')})` });
-        return;
-      }
-      cb(null, { version: v, server: 'virtnode-handler' });
-    },
-  };
 }
 
 export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementation {

@@ -8,9 +8,9 @@ import { dirname } from 'node:path';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
-import { handlerPackage, handlerPackageDefinition } from '../../proto/rpc.js';
+import { handlerPackage, handlerPackageDefinition, infoService } from '../../proto/rpc.js';
 import type { HandlerConfig } from '../config.js';
-import { infoService, nodeService, type NodeServiceDeps } from './node-server.js';
+import { nodeService, type NodeServiceDeps } from './node-server.js';
 
 export interface ApiServer {
   health: HealthImplementation;
@@ -24,7 +24,7 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
 export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, log: Logger): Promise<ApiServer> {
   const pkg = handlerPackage();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20 });
-  server.addService(pkg.Info.service, infoService());
+  server.addService(pkg.Info.service, infoService('virtnode-handler'));
   server.addService(pkg.Node.service, nodeService(deps));
   const health = new HealthImplementation({ '': 'SERVING', 'virtnode.handler.v1.Node': 'SERVING' });
   health.addToServer(server);

@@ -76,6 +76,22 @@ function keyOf(ns: string, name: string): string {
   return `${ns}/${name}`;
 }
 
+function newRuntime(vmi: VirtualMachineInstance, sandbox?: Sandbox): Runtime {
+  return {
+    uid: vmi.metadata.uid!,
+    key: keyOf(vmi.metadata.namespace!, vmi.metadata.name),
+    namespace: vmi.metadata.namespace!,
+    name: vmi.metadata.name,
+    sandbox,
+    launchContext: sandbox?.runtime.launchContext,
+    domainFinal: false,
+    abort: new AbortController(),
+    chain: Promise.resolve(),
+    imageDigests: [],
+    tornDown: false,
+  };
+}
+
 export class VmiController {
   #d: VmiControllerDeps;
   #queue: WorkQueue;
@@ -314,17 +330,7 @@ export class VmiController {
     const uid = vmi.metadata.uid!;
     const key = keyOf(ns, name);
     const log = this.#d.log.child({ kind: KIND, namespace: ns, name, uid });
-    const rt: Runtime = {
-      uid,
-      key,
-      namespace: ns,
-      name,
-      domainFinal: false,
-      abort: new AbortController(),
-      chain: Promise.resolve(),
-      imageDigests: [],
-      tornDown: false,
-    };
+    const rt = newRuntime(vmi);
     this.#rt.set(key, rt);
     this.#status(vmi, (o) => {
       setPhase(o, 'Scheduling');
@@ -534,19 +540,7 @@ export class VmiController {
       if (sb && isFinalPhase(phase)) await sb.destroy().catch(() => undefined);
       return;
     }
-    const rt: Runtime = {
-      uid: vmi.metadata.uid!,
-      key,
-      namespace: ns,
-      name,
-      sandbox: sb,
-      launchContext: sb?.runtime.launchContext,
-      domainFinal: false,
-      abort: new AbortController(),
-      chain: Promise.resolve(),
-      imageDigests: [],
-      tornDown: false,
-    };
+    const rt = newRuntime(vmi, sb);
     this.#rt.set(key, rt);
     if (!sb || !sb.launcherAlive()) {
       this.#fail(vmi, 'LauncherExited', 'the launcher is gone (found after a handler restart)');

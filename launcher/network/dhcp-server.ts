@@ -13,7 +13,6 @@ import { answer, SERVER_PORT } from './dhcp-reply.js';
 
 export type { DhcpLease } from './dhcp-lease.js';
 export type { ClasslessRoute } from './dhcp-packet.js';
-export { readResolvConf, parseResolvConf, mtuOf, type ResolvConf } from './dhcp-pod.js';
 
 export type DhcpLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 

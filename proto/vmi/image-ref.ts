@@ -1,65 +1,99 @@
 // OCI image references ("quay.io/kubevirt/cirros-container-disk-demo:v1.2@sha256:…"),
 // parsed with the grammar of the distribution/reference package that the kubelet and
-// containerd use, and normalised the same way (docker.io, library/, latest). A
-// reference refused here is one the kubelet would refuse with InvalidImageName.
+// containerd use, and normalised the same way (docker.io, library/, latest). One
+// parser for both sides: admission refuses here what the image service could not
+// pull (handler/images/reference.ts wraps it).
 
 export interface ImageReference {
   /** Registry host[:port]; "docker.io" when the reference names none. */
   registry: string;
   /** Repository path inside the registry ("library/busybox" for "busybox"). */
   repository: string;
+  /** The tag; "latest" when neither a tag nor a digest was given. */
   tag?: string;
+  /** "sha256:<64 hex>"; when present it wins over the tag. */
   digest?: string;
-  /** Fully qualified: registry/repository[:tag][@digest], tag "latest" when neither is given. */
+  /** Fully qualified: registry/repository[:tag][@digest]. */
   normalized: string;
 }
 
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN = new RegExp(
-  `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?$`,
-);
+export const DEFAULT_REGISTRY = 'docker.io';
+const NAME_MAX = 255;
+const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
-const NAME_MAX = 255;
+export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+const ANY_DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:/;
 
-/** Parses an image reference; a string result is the reason it is invalid. */
+function validDomain(domain: string): boolean {
+  if (/^\[[0-9a-fA-F:.]+\](?::[0-9]+)?$/.test(domain)) return true; // an IPv6 literal, [::1]:5000
+  let host = domain;
+  const colon = domain.lastIndexOf(':');
+  if (colon >= 0) {
+    const port = domain.slice(colon + 1);
+    if (!/^[0-9]+$/.test(port) || Number(port) > 65535) return false;
+    host = domain.slice(0, colon);
+  }
+  return host.length > 0 && host.split('.').every((c) => DOMAIN_COMPONENT.test(c));
+}
+
+/**
+ * Parses a reference the way `docker pull` does: a first component with a dot, a
+ * port or "localhost" (or any capital letter) is a registry, otherwise the image
+ * lives on docker.io, where single names sit under library/. A string result is
+ * the reason the reference is refused.
+ */
 export function parseImageReference(ref: string): ImageReference | string {
-  if (ref.length === 0) return 'repository name must have at least one component';
+  if (typeof ref !== 'string' || ref.length === 0) return 'empty';
+  if (ref !== ref.trim()) return 'leading or trailing whitespace';
+
   let rest = ref;
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) return 'invalid digest format';
+    if (!SHA256_DIGEST.test(digest)) {
+      return ANY_DIGEST.test(digest) && !digest.startsWith('sha256:')
+        ? `unsupported digest algorithm in ${JSON.stringify(digest)} (only sha256)`
+        : `malformed digest ${JSON.stringify(digest)} (want sha256:<64 lowercase hex>)`;
+    }
   }
+
   let tag: string | undefined;
-  // A tag follows the last ':' that comes after the last '/' (a ':' before it is a port).
   const colon = rest.lastIndexOf(':');
   if (colon > rest.lastIndexOf('/')) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) return 'invalid reference format';
+    if (!TAG.test(tag)) return `malformed tag ${JSON.stringify(tag)}`;
   }
-  if (rest.length > NAME_MAX) return `repository name must not be more than ${NAME_MAX} characters`;
+  if (rest.length === 0) return 'missing repository name';
 
-  const parts = rest.split('/');
-  let registry = 'docker.io';
-  // The first part is a registry when it looks like a host: a dot, a port, or localhost.
-  if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost' || /[A-Z]/.test(parts[0]!))) {
-    registry = parts.shift()!;
-    if (!DOMAIN.test(registry)) return 'invalid reference format';
-  }
-  for (const p of parts) {
-    if (!PATH_COMPONENT.test(p)) {
-      return /[A-Z]/.test(p) && PATH_COMPONENT.test(p.toLowerCase())
-        ? 'invalid reference format: repository name must be lowercase'
-        : 'invalid reference format';
+  let registry = DEFAULT_REGISTRY;
+  let repository = rest;
+  const slash = rest.indexOf('/');
+  if (slash >= 0) {
+    const first = rest.slice(0, slash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first) {
+      registry = first;
+      repository = rest.slice(slash + 1);
     }
   }
-  let repository = parts.join('/');
-  if (registry === 'docker.io' && parts.length === 1) repository = `library/${repository}`;
-  const normalized = `${registry}/${repository}${tag !== undefined ? `:${tag}` : digest ? '' : ':latest'}${digest ? `@${digest}` : ''}`;
-  return { registry, repository, ...(tag !== undefined && { tag }), ...(digest && { digest }), normalized };
+  if (registry !== DEFAULT_REGISTRY && !validDomain(registry)) return `malformed registry host ${JSON.stringify(registry)}`;
+  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DEFAULT_REGISTRY;
+  if (registry === DEFAULT_REGISTRY && !repository.includes('/')) repository = `library/${repository}`;
+
+  for (const part of repository.split('/')) {
+    if (part.length === 0) return 'empty path component';
+    if (!PATH_COMPONENT.test(part)) {
+      return part.toLowerCase() !== part && PATH_COMPONENT.test(part.toLowerCase())
+        ? 'repository name must be lowercase'
+        : `malformed path component ${JSON.stringify(part)}`;
+    }
+  }
+  if (registry.length + 1 + repository.length > NAME_MAX) return `name longer than ${NAME_MAX} characters`;
+
+  if (tag === undefined && digest === undefined) tag = 'latest';
+  const normalized = `${registry}/${repository}${tag !== undefined ? `:${tag}` : ''}${digest !== undefined ? `@${digest}` : ''}`;
+  return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}), normalized };
 }

@@ -2,26 +2,16 @@
 // reach Running, log in on its serial console, then the lifecycle verbs one by
 // one, each checked against what really happens to the guest.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, TestHandler, sleep, stopRegistry, testRegistry } from './harness.js';
+import { ROOT, TestHandler, sleep, useTestHandler } from './harness.js';
 import { detectCgroups } from '../../handler/sandbox/cgroup.js';
 import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
 
 let h: TestHandler;
-
-before(async () => {
-  const { registry } = await testRegistry();
-  h = new TestHandler({ registryHost: registry.host });
-  await h.start();
-});
-
-after(async () => {
-  await h?.destroy();
-  await stopRegistry();
-});
+useTestHandler((x) => (h = x));
 
 test('examples/vm-cirros.yaml: Running, banner and shell on the console, every lifecycle verb', async () => {
   // --wait follows the VM over the Watch stream until its VMI runs (as the demo does).

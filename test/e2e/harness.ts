@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import type * as grpc from '@grpc/grpc-js';
 import { connectHandler, type HandlerClient } from '../../handler/cli/client.js';
 import type { VirtualMachine, VirtualMachineInstance, VMIPhase } from '../../proto/vmi/types.js';
@@ -50,6 +51,24 @@ export async function stopRegistry(): Promise<void> {
   const r = await registry;
   registry = undefined;
   await r.registry.stop();
+}
+
+/**
+ * One handler (and the shared test registry) for a whole test file: started in a
+ * `before` hook, destroyed with everything it made in an `after` hook.
+ */
+export function useTestHandler(set: (h: TestHandler) => void, opts: { extraArgs?: string[] } = {}): void {
+  let h: TestHandler | undefined;
+  before(async () => {
+    const { registry } = await testRegistry();
+    h = new TestHandler({ registryHost: registry.host, ...opts });
+    set(h);
+    await h.start();
+  });
+  after(async () => {
+    await h?.destroy();
+    await stopRegistry();
+  });
 }
 
 export class TestHandler {

@@ -9,7 +9,7 @@ import { connect, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, TestHandler, netnsList, sleep, stopRegistry, testRegistry } from './harness.js';
+import { ROOT, TestHandler, netnsList, sleep, useTestHandler } from './harness.js';
 import { podNames } from '../../handler/network/index.js';
 
 let h: TestHandler;
@@ -17,10 +17,9 @@ let http: Server;
 let httpPort = 0;
 const httpClients: string[] = [];
 
+useTestHandler((x) => (h = x));
+
 before(async () => {
-  const { registry } = await testRegistry();
-  h = new TestHandler({ registryHost: registry.host });
-  await h.start();
   // A page on the node, on the test bridge's own address (the pods' gateway).
   http = createHttpServer((req, res) => {
     httpClients.push(req.socket.remoteAddress ?? '');
@@ -30,10 +29,8 @@ before(async () => {
   httpPort = (http.address() as { port: number }).port;
 });
 
-after(async () => {
+after(() => {
   http?.close();
-  await h?.destroy();
-  await stopRegistry();
 });
 
 /** One HTTP GET from this process, with a short timeout; the body or the error code. */

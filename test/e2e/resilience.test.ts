@@ -2,24 +2,14 @@
 // running guest and loses no event; a launcher or QEMU that dies fails its VMI
 // with a reason and leaves nothing behind.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestHandler, cirrosVM, collectWatch, pgrepAll, sleep, stopRegistry, testRegistry } from './harness.js';
+import { TestHandler, cirrosVM, collectWatch, pgrepAll, sleep, useTestHandler } from './harness.js';
 import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 
 let h: TestHandler;
-
-before(async () => {
-  const { registry } = await testRegistry();
-  h = new TestHandler({ registryHost: registry.host });
-  await h.start();
-});
-
-after(async () => {
-  await h?.destroy();
-  await stopRegistry();
-});
+useTestHandler((x) => (h = x));
 
 test('kill -9 of the handler: guests keep running, state and events survive', async () => {
   for (const n of ['keep-a', 'keep-b']) assert.equal((await h.cli(['apply', '-f', '-'], cirrosVM(n, { runStrategy: 'RerunOnFailure' }))).code, 0);

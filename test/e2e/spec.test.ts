@@ -2,24 +2,14 @@
 // kernelBoot from a container image, a guest panic, a guest that ignores the
 // power button, and runStrategy semantics.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KERNEL_IMAGE, TestHandler, cgroupRootDirs, cirrosVM, pgrepAll, sleep, stopRegistry, testRegistry } from './harness.js';
+import { KERNEL_IMAGE, TestHandler, cgroupRootDirs, cirrosVM, pgrepAll, sleep, useTestHandler } from './harness.js';
 
 let h: TestHandler;
-
-before(async () => {
-  const { registry } = await testRegistry();
-  h = new TestHandler({ registryHost: registry.host });
-  await h.start();
-});
-
-after(async () => {
-  await h?.destroy();
-  await stopRegistry();
-});
+useTestHandler((x) => (h = x));
 
 function sandboxCount(): number {
   const d = join(h.stateDir, 'vmis');

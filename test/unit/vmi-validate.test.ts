@@ -272,12 +272,12 @@ const SPEC_RULES: SpecRule[] = [
   {
     name: 'image reference is lowercase',
     break: (s) => (s.volumes[0].containerDisk.image = 'quay.io/KubeVirt/cirros'),
-    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'couldn\'t parse image reference "quay.io/KubeVirt/cirros": invalid reference format: repository name must be lowercase' }],
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'couldn\'t parse image reference "quay.io/KubeVirt/cirros": repository name must be lowercase' }],
   },
   {
     name: 'image reference syntax',
     break: (s) => (s.volumes[0].containerDisk.image = 'quay.io/kubevirt/cirros:bad tag'),
-    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'couldn\'t parse image reference "quay.io/kubevirt/cirros:bad tag": invalid reference format' }],
+    errors: (p) => [{ path: `${p}.volumes[0].containerDisk.image`, message: 'couldn\'t parse image reference "quay.io/kubevirt/cirros:bad tag": malformed tag "bad tag"' }],
   },
   {
     name: 'imagePullPolicy enum',
