@@ -57,13 +57,15 @@ export async function stopRegistry(): Promise<void> {
  * One handler (and the shared test registry) for a whole test file: started in a
  * `before` hook, destroyed with everything it made in an `after` hook.
  */
-export function useTestHandler(set: (h: TestHandler) => void, opts: { extraArgs?: string[] } = {}): void {
+export function useTestHandler(set: (h: TestHandler) => void, opts: { extraArgs?: string[]; started?: (h: TestHandler) => Promise<void> } = {}): void {
   let h: TestHandler | undefined;
+  // One hook: node:test gives no order between several top-level before() hooks.
   before(async () => {
     const { registry } = await testRegistry();
-    h = new TestHandler({ registryHost: registry.host, ...opts });
+    h = new TestHandler({ registryHost: registry.host, extraArgs: opts.extraArgs });
     set(h);
     await h.start();
+    await opts.started?.(h);
   });
   after(async () => {
     await h?.destroy();

@@ -3,7 +3,7 @@
 // Every address involved is the test's own: the node side is this handler's test
 // bridge and CIDR, the guests are the test's guests.
 
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -17,16 +17,16 @@ let http: Server;
 let httpPort = 0;
 const httpClients: string[] = [];
 
-useTestHandler((x) => (h = x));
-
-before(async () => {
+useTestHandler((x) => (h = x), {
   // A page on the node, on the test bridge's own address (the pods' gateway).
-  http = createHttpServer((req, res) => {
-    httpClients.push(req.socket.remoteAddress ?? '');
-    res.end('hello from the node\n');
-  });
-  await new Promise<void>((r) => http.listen(0, h.net.gateway, () => r()));
-  httpPort = (http.address() as { port: number }).port;
+  started: async (handler) => {
+    http = createHttpServer((req, res) => {
+      httpClients.push(req.socket.remoteAddress ?? '');
+      res.end('hello from the node\n');
+    });
+    await new Promise<void>((r) => http.listen(0, handler.net.gateway, () => r()));
+    httpPort = (http.address() as { port: number }).port;
+  },
 });
 
 after(() => {
