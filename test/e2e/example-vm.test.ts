@@ -82,7 +82,7 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   // restart: a new VMI replaces the old one.
   assert.equal((await h.cli(['restart', 'vm-cirros', '--grace-period', '0'])).code, 0);
   const restarted = await h.waitVMI('vm-cirros', (v) => v?.status?.phase === 'Running' && v.metadata.uid !== uid, 'running with a new uid', 120_000);
-  h.assertNothingLeft(uid);
+  await h.nothingLeft(uid);
 
   // stop: ACPI power button; the guest's init powers off; the VM is Stopped.
   const stop = await h.cli(['stop', 'vm-cirros']);
@@ -90,7 +90,7 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   await h.waitVMI('vm-cirros', (v) => v === undefined, 'gone after stop', 90_000);
   const vm = await h.waitVM('vm-cirros', (v) => v?.status?.printableStatus === 'Stopped', 'Stopped');
   assert.equal(vm?.spec.runStrategy, 'Halted', 'stop of an Always VM sets Halted, as virtctl does');
-  h.assertNothingLeft(restarted!.metadata.uid!);
+  await h.nothingLeft(restarted!.metadata.uid!);
   const events = await h.cli(['events']);
   assert.match(events.stdout, /ShuttingDown/);
   assert.match(events.stdout, /Stopped\s+virtualmachineinstance\/vm-cirros\s+The guest powered off|Stopped.*vm-cirros/);
@@ -105,6 +105,6 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   assert.equal(del.code, 0, del.stderr);
   assert.equal(await h.getVM('vm-cirros'), undefined);
   assert.equal(await h.getVMI('vm-cirros'), undefined);
-  h.assertNothingLeft(started.metadata.uid!);
+  await h.nothingLeft(started.metadata.uid!);
   assert.match(readFileSync(h.logFile, 'utf8'), /"uid":"[0-9a-f-]{36}"/, 'handler log lines carry the VMI uid');
 });

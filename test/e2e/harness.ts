@@ -283,7 +283,25 @@ export class TestHandler {
     return new ConsoleSession(this.client, ns, name);
   }
 
-  /** Asserts the handler left nothing of `uid` behind: processes, cgroup, sockets, disks. */
+  /**
+   * Waits (bounded) until nothing of `uid` is left, then asserts it: a VMI reports
+   * its final phase before its sandbox is gone, as a pod is Succeeded while it still
+   * terminates.
+   */
+  async nothingLeft(uid: string, timeoutMs = 20_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        this.assertNothingLeft(uid);
+        return;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await sleep(200);
+      }
+    }
+  }
+
+  /** Asserts the handler left nothing of `uid` behind: processes, cgroup, sockets, disks, pod network. */
   assertNothingLeft(uid: string): void {
     const procs = pgrepAll(uid);
     assert.deepEqual(procs, [], `processes of VMI ${uid} left behind: ${procs.join('; ')}`);

@@ -121,7 +121,7 @@ test('the guide\'s VM, unchanged: DHCP from the launcher, out through masquerade
 
   const del = await h.cli(['delete', 'vm', 'vm-cirros', '--grace-period', '0', '--wait']);
   assert.equal(del.code, 0, del.stderr);
-  h.assertNothingLeft(v.metadata.uid!);
+  await h.nothingLeft(v.metadata.uid!);
 });
 
 test('masquerade with ports: only the listed port is forwarded', async () => {
@@ -135,7 +135,7 @@ test('masquerade with ports: only the listed port is forwarded', async () => {
   assert.equal((await get(podIP, 8080)).trim(), 'only-8080');
   assert.match(await get(podIP, 9090), /ECONNREFUSED|TIMEOUT/, 'port 9090 is not forwarded');
   await h.cli(['delete', 'vm', 'ports', '--grace-period', '0', '--wait']);
-  h.assertNothingLeft(v.metadata.uid!);
+  await h.nothingLeft(v.metadata.uid!);
 });
 
 test('bridge binding: the guest holds the pod IP and MAC', async () => {
@@ -158,7 +158,7 @@ test('bridge binding: the guest holds the pod IP and MAC', async () => {
   assert.equal(httpClients.at(-1)?.replace(/^::ffff:/, ''), podIP, 'the node sees the guest as the pod IP itself');
   assert.equal((await get(podIP, 8080)).trim(), 'bridged-guest');
   await h.cli(['delete', 'vm', 'bridged', '--grace-period', '0', '--wait']);
-  h.assertNothingLeft(v.metadata.uid!);
+  await h.nothingLeft(v.metadata.uid!);
   assert.ok(!netnsList().includes(podNames(v.metadata.uid!, h.net.prefix).netns));
 });
 
@@ -198,6 +198,6 @@ test('interface model e1000, and autoattachPodInterface: false gives a VM with n
   assert.equal((await c2.run('ls /sys/class/net')).trim(), 'lo');
   c2.close();
   for (const name of ['e1000', 'no-nic']) await h.cli(['delete', 'vm', name, '--grace-period', '0', '--wait']);
-  h.assertNothingLeft(e.metadata.uid!);
-  h.assertNothingLeft(n.metadata.uid!);
+  await h.nothingLeft(e.metadata.uid!);
+  await h.nothingLeft(n.metadata.uid!);
 });

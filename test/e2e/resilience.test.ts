@@ -58,7 +58,7 @@ test('kill -9 of the handler: guests keep running, state and events survive', as
   // B's poweroff, buffered by its launcher, arrived: Succeeded, and RerunOnFailure leaves it off.
   const b2 = await h.waitPhase('keep-b', 'Succeeded', 60_000);
   assert.equal(b2.metadata.uid, b.metadata.uid);
-  h.assertNothingLeft(b.metadata.uid!);
+  await h.nothingLeft(b.metadata.uid!);
 
   // The guest never stopped: its counter advanced with wall-clock time.
   const c = h.console('keep-a');
@@ -81,7 +81,7 @@ test('kill -9 of the handler: guests keep running, state and events survive', as
     'the resumed watch carries B reaching Succeeded',
   );
   for (const n of ['keep-a', 'keep-b']) await h.cli(['delete', 'vm', n, '--grace-period', '0', '--wait']);
-  h.assertNothingLeft(a.metadata.uid!);
+  await h.nothingLeft(a.metadata.uid!);
 });
 
 test('kill -9 of the launcher: VMI Failed with a reason, nothing left behind', async () => {
@@ -95,7 +95,7 @@ test('kill -9 of the launcher: VMI Failed with a reason, nothing left behind', a
   // QEMU died with its launcher (parent-death signal), the handler removed the rest.
   await h.waitVMI('kill-launcher', () => pgrepAll(vmi.metadata.uid!).length === 0, 'without processes', 15_000);
   await sleep(500);
-  h.assertNothingLeft(vmi.metadata.uid!);
+  await h.nothingLeft(vmi.metadata.uid!);
   await h.cli(['delete', 'vm', 'kill-launcher', '--wait']);
 });
 
@@ -109,6 +109,6 @@ test('kill -9 of QEMU: VMI Failed with the signal as reason, nothing left behind
   assert.match(failed.status!.conditions.find((c) => c.type === 'Ready')!.message!, /QEMU was killed by signal SIGKILL/);
   await h.waitVMI('kill-qemu', () => pgrepAll(vmi.metadata.uid!).length === 0, 'without processes', 15_000);
   await sleep(500);
-  h.assertNothingLeft(vmi.metadata.uid!);
+  await h.nothingLeft(vmi.metadata.uid!);
   await h.cli(['delete', 'vm', 'kill-qemu', '--wait']);
 });

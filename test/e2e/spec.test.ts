@@ -69,7 +69,7 @@ spec:
   con.close();
   const del = await h.cli(['delete', 'vmi', 'kboot', '--wait']);
   assert.equal(del.code, 0, del.stderr);
-  h.assertNothingLeft(v.metadata.uid!);
+  await h.nothingLeft(v.metadata.uid!);
 });
 
 test('a guest kernel panic fails the VMI with reason Panicked', async () => {
@@ -84,7 +84,7 @@ test('a guest kernel panic fails the VMI with reason Panicked', async () => {
   assert.equal(failed.status?.reason, 'Panicked');
   await h.waitVMI('panic', () => pgrepAll(v.metadata.uid!).length === 0, 'without processes', 15_000);
   await sleep(300);
-  h.assertNothingLeft(v.metadata.uid!);
+  await h.nothingLeft(v.metadata.uid!);
   // Manual: a failed VMI is not replaced.
   await sleep(1500);
   assert.equal((await h.getVMI('panic'))?.metadata.uid, v.metadata.uid);
@@ -105,7 +105,7 @@ test('a guest that ignores the power button is killed after its grace period', a
   assert.ok(took >= 3, `killed only after the 3 s grace period (${took.toFixed(1)} s)`);
   const ev = await h.cli(['events', 'stubborn']);
   assert.match(ev.stdout, /did not shut down within 3s and was killed/);
-  h.assertNothingLeft(v.metadata.uid!);
+  await h.nothingLeft(v.metadata.uid!);
   await h.cli(['delete', 'vm', 'stubborn', '--wait']);
 });
 
@@ -134,5 +134,5 @@ test('runStrategy: Always replaces a powered-off guest, RerunOnFailure and Once 
   assert.equal((await h.cli(['start', 'rs-rerun'])).code, 0);
   await h.waitVMI('rs-rerun', (v) => v?.status?.phase === 'Running' && v.metadata.uid !== first['rs-rerun'], 'running again', 180_000);
   for (const n of ['rs-always', 'rs-rerun', 'rs-once']) await h.cli(['delete', 'vm', n, '--grace-period', '0', '--wait']);
-  for (const uid of Object.values(first)) h.assertNothingLeft(uid);
+  for (const uid of Object.values(first)) await h.nothingLeft(uid);
 });
