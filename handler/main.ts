@@ -43,6 +43,7 @@ export interface Handler {
 export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Handler> {
   process.umask(0o077);
   const store = await Store.open(join(cfg.stateDir, 'store'), { host: cfg.nodeName });
+  store.on('writeError', (e: unknown, c: { seq: number; kind: string }) => log.error({ err: errorMessage(e), seq: c.seq, kind: c.kind }, 'writing desired state to disk failed'));
   let cgroups: CgroupLayout | undefined;
   try {
     cgroups = detectCgroups({ root: cfg.cgroupRoot });

@@ -190,7 +190,7 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     const send = (c: Change): void => {
       if (c.seq <= last) return;
       last = c.seq;
-      if (match(c.kind, c.object as Record<string, any>)) call.write({ seq: c.seq, type: c.type, kind: c.kind, json: JSON.stringify(c.object) });
+      if (match(c.kind, c.object as Record<string, any>)) call.write({ seq: c.seq, type: c.type, kind: c.kind, json: c.json });
     };
     const onChange = (c: Change): void => {
       if (live) send(c);
@@ -215,8 +215,8 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     } else if (since === 0) {
       const seq = store.seq;
       for (const k of [KIND_VM, KIND_VMI] as Kind[]) {
-        for (const o of store.list(k, req.namespace || undefined)) {
-          if (match(k, o)) call.write({ seq, type: 'ADDED', kind: k, json: JSON.stringify(o) });
+        for (const o of store.listJSON(k, req.namespace || undefined)) {
+          if (!req.name || JSON.parse(o.json).metadata.name === req.name) call.write({ seq, type: 'ADDED', kind: k, json: o.json });
         }
       }
       call.write({ seq, type: 'SNAPSHOT_END', kind: '', json: '' });
@@ -275,11 +275,16 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
 
   return {
     Apply: unary(apply),
-    Get: unary<ObjectRef__Output, WireObject>((req) => wire(store.mustGet(normalizeKind(req.kind || 'vm'), ns(req.namespace), req.name))),
-    List: unary<ListRequest__Output, ListResponse>((req) => ({
-      objects: store.list(normalizeKind(req.kind || 'vm'), req.namespace || undefined).map(wire),
-      resourceVersion: store.seq,
-    })),
+    Get: unary<ObjectRef__Output, WireObject>((req) => {
+      const kind = normalizeKind(req.kind || 'vm');
+      const o = store.getJSON(kind, ns(req.namespace), req.name);
+      if (!o) throw new NotFoundError(`${kind} ${ns(req.namespace)}/${req.name}`);
+      return { kind, ...o };
+    }),
+    List: unary<ListRequest__Output, ListResponse>((req) => {
+      const kind = normalizeKind(req.kind || 'vm');
+      return { objects: store.listJSON(kind, req.namespace || undefined).map((o) => ({ kind, ...o })), resourceVersion: store.seq };
+    }),
     Delete: unary<DeleteRequest__Output, OperationResponse>(async (req) => {
       const ref = req.ref ?? { kind: '', namespace: '', name: '' };
       const n = ns(ref.namespace);

@@ -435,10 +435,11 @@ export class VmiController {
     const ep = new LauncherEndpoint({ socketPath: rt.sandbox!.paths.handlerSocket, log });
     ep.on('hello', (h) => this.#onHello(rt, h));
     ep.on('event', (ev) => {
-      rt.chain = rt.chain.then(
-        () => this.#onDomainEvent(rt, ev),
-        () => this.#onDomainEvent(rt, ev),
-      );
+      // Each link handles its own failure: the chain never rejects, so one bad event
+      // neither stops the ones after it nor takes the handler down.
+      rt.chain = rt.chain
+        .then(() => this.#onDomainEvent(rt, ev))
+        .catch((e) => this.#d.log.error({ key: rt.key, seq: Number(ev.seq), err: errorMessage(e) }, 'applying a domain event failed'));
     });
     ep.on('disconnect', () => this.#watchLiveness(rt));
     rt.endpoint = ep;
@@ -488,7 +489,9 @@ export class VmiController {
       for (const n of notes) this.#event(vmi, n.type, n.reason, n.message);
     }
     sb.runtime.lastEventSeq = seq;
-    await sb.save();
+    // The runtime record only spares a restarted handler from re-applying resends;
+    // once the sandbox is torn down there is nothing left to record it in.
+    if (!rt.tornDown) await sb.save().catch((e) => this.#d.log.warn({ key: rt.key, err: errorMessage(e) }, 'saving the runtime record failed'));
     rt.endpoint?.ack(seq);
     if (ev.final || ev.state === 'SHUTOFF' || ev.state === 'CRASHED') {
       rt.domainFinal = true;
@@ -525,7 +528,7 @@ export class VmiController {
         this.#fail(vmi, 'LauncherExited', `virt-launcher process ${rt.sandbox?.runtime.launcherPid ?? ''} ${how} unexpectedly`);
       }
       this.#queue.add(rt.key);
-    });
+    }).catch((e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'handling the launcher exit failed'));
   }
 
   /** After a handler restart: find the sandbox and the launcher of a VMI again. */
@@ -582,11 +585,16 @@ export class VmiController {
   // ---- helpers -----------------------------------------------------------
 
   #status(vmi: VirtualMachineInstance, fn: (o: VirtualMachineInstance) => void): void {
-    this.#d.store.mutate<VirtualMachineInstance>(KIND, vmi.metadata.namespace!, vmi.metadata.name, (o) => {
-      if (o.metadata.uid !== vmi.metadata.uid) return false;
-      o.status ??= { phase: 'Pending', conditions: [] };
-      fn(o);
-    });
+    try {
+      this.#d.store.mutate<VirtualMachineInstance>(KIND, vmi.metadata.namespace!, vmi.metadata.name, (o) => {
+        if (o.metadata.uid !== vmi.metadata.uid) return false;
+        o.status ??= { phase: 'Pending', conditions: [] };
+        fn(o);
+      });
+    } catch (e) {
+      // Deleted meanwhile: there is no status left to set.
+      if (!(e instanceof NotFoundError)) throw e;
+    }
   }
 
   #fail(vmi: VirtualMachineInstance, reason: string, message: string): void {

@@ -12,6 +12,13 @@ export interface Change {
   type: ChangeType;
   kind: string;
   object: unknown;
+  /** `object` serialised once, for every watcher and the journal file. */
+  json: string;
+}
+
+/** One journal line, reusing the serialised object. */
+function line(c: Change): string {
+  return `{"seq":${c.seq},"type":"${c.type}","kind":${JSON.stringify(c.kind)},"object":${c.json}}\n`;
 }
 
 export class Journal {
@@ -38,14 +45,15 @@ export class Journal {
     for (const l of lines) {
       if (!l) continue;
       try {
-        changes.push(JSON.parse(l) as Change);
+        const c = JSON.parse(l) as Omit<Change, 'json'>;
+        changes.push({ ...c, json: JSON.stringify(c.object) });
       } catch {
         // A torn last line from a crash mid-append: everything before it is intact.
       }
     }
     const tail = changes.slice(-size);
     if (changes.length > tail.length || lines.length > changes.length + 1) {
-      await atomicWrite(file, tail.map((c) => JSON.stringify(c) + '\n').join(''));
+      await atomicWrite(file, tail.map(line).join(''));
     }
     const j = new Journal(file, size, await fs.open(file, 'a', 0o600));
     j.#ring = tail;
@@ -65,7 +73,7 @@ export class Journal {
 
   /** Writes a recorded change to the file; called in sequence order. */
   async persist(c: Change): Promise<void> {
-    await this.#fh.appendFile(JSON.stringify(c) + '\n');
+    await this.#fh.appendFile(line(c));
     if (++this.#linesInFile > 2 * this.#size) await this.#compact();
   }
 
@@ -82,7 +90,7 @@ export class Journal {
 
   async #compact(): Promise<void> {
     await this.#fh.close();
-    await atomicWrite(this.#file, this.#ring.map((c) => JSON.stringify(c) + '\n').join(''));
+    await atomicWrite(this.#file, this.#ring.map(line).join(''));
     this.#fh = await fs.open(this.#file, 'a', 0o600);
     this.#linesInFile = this.#ring.length;
   }

@@ -51,6 +51,8 @@ function clone<T>(o: T): T {
 export class Store extends EventEmitter {
   #dir: string;
   #objects = new Map<string, StoredObject>();
+  /** Each object serialised once per change: Get, List and Watch send these as they are. */
+  #json = new Map<string, string>();
   #seq = 0;
   #journal: Journal;
   #writes: Promise<void> = Promise.resolve();
@@ -88,8 +90,10 @@ export class Store extends EventEmitter {
       for (const ns of namespaces) {
         for (const f of await fs.readdir(join(kdir, ns))) {
           if (!f.endsWith('.json')) continue; // leftover temp files from a crash
-          const obj = JSON.parse(await fs.readFile(join(kdir, ns, f), 'utf8')) as StoredObject;
+          const text = await fs.readFile(join(kdir, ns, f), 'utf8');
+          const obj = JSON.parse(text) as StoredObject;
           this.#objects.set(key(kind, ns, obj.metadata.name), obj);
+          this.#json.set(key(kind, ns, obj.metadata.name), text);
           maxSeq = Math.max(maxSeq, Number(obj.metadata.resourceVersion ?? 0));
         }
       }
@@ -104,6 +108,23 @@ export class Store extends EventEmitter {
   get<T extends StoredObject>(kind: Kind, namespace: string, name: string): T | undefined {
     const o = this.#objects.get(key(kind, namespace, name));
     return o ? (clone(o) as T) : undefined;
+  }
+
+  /** The stored object as JSON, without copying it (the API sends this). */
+  getJSON(kind: Kind, namespace: string, name: string): { json: string; resourceVersion: number } | undefined {
+    const k = key(kind, namespace, name);
+    const json = this.#json.get(k);
+    return json === undefined ? undefined : { json, resourceVersion: Number(this.#objects.get(k)!.metadata.resourceVersion ?? 0) };
+  }
+
+  /** Every object of a kind as JSON, ordered by namespace/name. */
+  listJSON(kind: Kind, namespace?: string): { json: string; resourceVersion: number }[] {
+    const out: { k: string; json: string; resourceVersion: number }[] = [];
+    for (const [k, o] of this.#objects) {
+      if (o.kind !== kind || (namespace && o.metadata.namespace !== namespace)) continue;
+      out.push({ k, json: this.#json.get(k)!, resourceVersion: Number(o.metadata.resourceVersion ?? 0) });
+    }
+    return out.sort((a, b) => a.k.localeCompare(b.k)).map(({ json, resourceVersion }) => ({ json, resourceVersion }));
   }
 
   mustGet<T extends StoredObject>(kind: Kind, namespace: string, name: string): T {
@@ -220,14 +241,20 @@ export class Store extends EventEmitter {
 
   #commit(type: ChangeType, obj: StoredObject | KubeEvent): Promise<void> {
     const seq = ++this.#seq;
+    if (type !== 'EVENT') (obj as StoredObject).metadata.resourceVersion = String(seq);
+    const json = JSON.stringify(obj);
     if (type !== 'EVENT') {
       const o = obj as StoredObject;
-      o.metadata.resourceVersion = String(seq);
       const k = key(o.kind, o.metadata.namespace!, o.metadata.name);
-      if (type === 'DELETED') this.#objects.delete(k);
-      else this.#objects.set(k, o);
+      if (type === 'DELETED') {
+        this.#objects.delete(k);
+        this.#json.delete(k);
+      } else {
+        this.#objects.set(k, o);
+        this.#json.set(k, json);
+      }
     }
-    const change: Change = { seq, type, kind: obj.kind, object: obj };
+    const change: Change = { seq, type, kind: obj.kind, object: obj, json };
     this.#journal.record(change);
     const write = async (): Promise<void> => {
       if (type !== 'EVENT') {
@@ -237,7 +264,7 @@ export class Store extends EventEmitter {
         if (type === 'DELETED') await fs.rm(file, { force: true });
         else {
           await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-          await atomicWrite(file, JSON.stringify(o));
+          await atomicWrite(file, json);
         }
       }
       await this.#journal.persist(change);
@@ -245,6 +272,9 @@ export class Store extends EventEmitter {
     // Ordered: a later write of the same object never lands before an earlier one.
     this.#writes = this.#writes.then(write, write);
     const durable = this.#writes;
+    // Callers that do not wait for durability must not turn a failed write into an
+    // unhandled rejection; those that do still see it. Failures are reported once.
+    durable.catch((e: unknown) => this.emit('writeError', e, change));
     this.#publish(change);
     return durable;
   }

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { closeFd, openTap, pdeathsigArgv } from '../../native/index.js';
-import { vcpuCount } from '../../proto/vmi/index.js';
+import { vcpuCount } from '../../proto/vmi/resources.js';
 import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
 import { DhcpServer } from '../network/dhcp-server.js';
 import { NIC_MODELS, netdevObject, nicDeviceObject } from './devices/interface.js';
