@@ -42,6 +42,8 @@ export interface HandlerConfig {
   tcp?: TcpListenConfig;
   /** Standalone pod network: node bridge, pod CIDR, nft table, name prefix, DNS. */
   network: NodeNetworkConfig;
+  /** Launchers started ahead of need, so a VM's start does not wait for Node's (0: none). */
+  spareLaunchers: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,6 +62,7 @@ export function defaultConfig(): HandlerConfig {
     launcherCommand: [process.execPath, resolve(here, '..', 'launcher', 'main.js')],
     logLevel: 'info',
     network: {},
+    spareLaunchers: 1,
   };
 }
 
@@ -77,6 +80,7 @@ const USAGE = `usage: virtnode-handler [flags]
   --pod-bridge NAME         node bridge of the pods (default vn-br0)
   --pod-nft-table NAME      the node nft table virtnode owns (default virtnode)
   --pod-name-prefix P       1-3 letters in front of per-VM netns/veth names (default vn)
+  --spare-launchers N       launchers kept started ahead of need (default 1; 0: none)
   --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
   --log-level LEVEL`;
 
@@ -168,6 +172,11 @@ export function loadConfig(argv: string[]): HandlerConfig {
   if (one('--pod-bridge')) cfg.network.bridge = one('--pod-bridge')!;
   if (one('--pod-nft-table')) cfg.network.nftTable = one('--pod-nft-table')!;
   if (one('--pod-name-prefix')) cfg.network.namePrefix = one('--pod-name-prefix')!;
+  const spares = one('--spare-launchers');
+  if (spares !== undefined) {
+    if (!/^\d+$/.test(spares) || Number(spares) > 16) bad(`--spare-launchers: "${spares}" is not a number from 0 to 16`);
+    cfg.spareLaunchers = Number(spares);
+  }
   if (one('--log-level')) cfg.logLevel = one('--log-level')!;
   const tcp = one('--listen-tcp');
   if (tcp) {

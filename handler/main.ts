@@ -16,6 +16,7 @@ import { VmiController, type AcceleratorChoice } from './controller/vmi.js';
 import { VmController } from './controller/vm.js';
 import { startApiServer } from './api/server.js';
 import { PodNetworking } from './network/index.js';
+import { LauncherPool } from './sandbox/pool.js';
 import { chooseAccelerator, type AcceleratorReport } from '../launcher/accel/probe.js';
 import { PROTOCOL_VERSIONS } from '../proto/rpc.js';
 import { errorMessage } from '../proto/errors.js';
@@ -65,6 +66,18 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   report.catch((e) => log.error({ err: errorMessage(e) }, 'accelerator probe failed'));
   const choose = async (): Promise<AcceleratorChoice> => chooseAccelerator(await report, cfg.allowEmulation);
 
+  let pool: LauncherPool | undefined;
+  if (cfg.mode === 'standalone' && cfg.spareLaunchers > 0) {
+    pool = new LauncherPool({
+      command: cfg.launcherCommand,
+      size: cfg.spareLaunchers,
+      logFile: join(cfg.stateDir, 'spare-launchers.log'),
+      env: { ...process.env, VIRTNODE_LOG_LEVEL: cfg.logLevel },
+      log: log.child({ component: 'launcher-pool' }),
+    });
+    pool.start();
+  }
+
   const progress = new EventEmitter();
   progress.setMaxListeners(0);
   const vmis = new VmiController({
@@ -74,6 +87,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     images,
     cgroups,
     network,
+    pool,
     chooseAccelerator: choose,
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
@@ -112,6 +126,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     vmis,
     vms,
     async stop() {
+      pool?.stop();
       await api.close();
       vms.stop();
       await vmis.stop();

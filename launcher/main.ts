@@ -3,11 +3,13 @@
 // runs its domain, reports every state change, and exits once the handler has
 // stored the final one — taking QEMU, its sockets and its console with it.
 
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, InvalidSpecError, VirtnodeError } from '../proto/errors.js';
+import { CLONE_NEWNET, getParentDeathSignal, redirectStdoutStderr, setns } from '../native/index.js';
 import type { Command__Output } from '../proto/generated/virtnode/launcher/v1/Command.js';
 import type { VirtualMachineInstance } from '../proto/vmi/types.js';
-import { createLauncherLogger } from './log.js';
+import { createLauncherLogger, forVmi } from './log.js';
 import { HandlerSession } from './session.js';
 import { DomainManager } from './domain/manager.js';
 import type { LaunchContext } from './domain/context.js';
@@ -19,6 +21,43 @@ interface LauncherArgs {
   uid: string;
   runDir: string;
   handlerSocket: string;
+  /** Spare launchers only: the pod's network namespace to enter, and the VM's log file. */
+  netns?: string;
+  logFile?: string;
+}
+
+/**
+ * A spare launcher: started ahead of need with its modules loaded, it waits for the
+ * handler to hand it a VMI on stdin (one JSON line, the same fields as the flags).
+ * Until then it serves nobody; if the handler goes away first (stdin ends), it exits.
+ */
+function awaitAssignment(): Promise<LauncherArgs> {
+  return new Promise((resolve) => {
+    let buf = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      process.stdin.removeAllListeners('data');
+      process.stdin.destroy();
+      resolve(JSON.parse(buf.slice(0, nl)) as LauncherArgs);
+    });
+    process.stdin.on('end', () => process.exit(0));
+  });
+}
+
+/**
+ * Joins the pod's network namespace. Only this (the main) thread moves, which is
+ * where everything namespaced happens: opening taps, the DHCP socket, spawning QEMU.
+ */
+function enterNetns(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    setns(fd, CLONE_NEWNET);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function parseArgs(argv: string[]): LauncherArgs {
@@ -43,8 +82,27 @@ const SYNC_TIMEOUT_MS = 5 * 60_000;
 const FINAL_ACK_TIMEOUT_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const log = createLauncherLogger(args);
+  const spare = process.argv[2] === '--spare';
+  const base = createLauncherLogger();
+  if (spare) {
+    // Load koffi now (setns needs it first thing after the assignment), then tell
+    // the handler this spare is ready: every module is in.
+    getParentDeathSignal();
+    process.stdout.write('ready\n');
+  }
+  const args = spare ? await awaitAssignment() : parseArgs(process.argv.slice(2));
+  if (args.netns) enterNetns(args.netns);
+  if (args.logFile) {
+    // From here on everything this process writes belongs to the VM's log.
+    const fd = openSync(args.logFile, 'a', 0o600);
+    redirectStdoutStderr(fd);
+    closeSync(fd);
+  }
+  const log = forVmi(base, args);
+  if (spare) {
+    process.title = `virt-launcher ${args.namespace}/${args.name}`;
+    log.info({ netns: args.netns }, 'spare launcher assigned');
+  }
   const manager = new DomainManager(log);
   let synced = false;
 

@@ -140,19 +140,24 @@ export class HandlerSession {
   async #open(): Promise<void> {
     const pkg = launcherPackage();
     const target = `unix:${this.#socket}`;
-    const info = new pkg.Info(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    // One connection for the handshake and the session.
+    const client = new pkg.Launcher(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const info = new pkg.Info(target, grpc.credentials.createInsecure(), { channelOverride: client.getChannel() });
     let version: number | undefined;
     try {
       const res = await unary<NegotiateRequest, NegotiateResponse__Output>(info.Negotiate, info, { supportedVersions: [...PROTOCOL_VERSIONS], client: `virtnode-launcher/${LAUNCHER_VERSION}` }, new grpc.Metadata(), {
         deadline: Date.now() + 2000,
       });
       version = pickVersion(PROTOCOL_VERSIONS, [res.version]);
-    } finally {
-      info.close();
+    } catch (e) {
+      client.close();
+      throw e;
     }
-    if (version === undefined) throw new VirtnodeError('VN_PROTOCOL', 'handler speaks no protocol version this launcher knows');
+    if (version === undefined) {
+      client.close();
+      throw new VirtnodeError('VN_PROTOCOL', 'handler speaks no protocol version this launcher knows');
+    }
 
-    const client = new pkg.Launcher(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     const stream: Stream = client.Session(protocolMetadata(version));
     this.#client = client;
     this.#stream = stream;

@@ -14,3 +14,4 @@ export { openTap, setTapPersist, type TapOptions } from './tun.js';
 export { setCpuAffinity, getCpuAffinity } from './affinity.js';
 export { pdeathsigArgv, hasSetpriv, SETPRIV } from './pdeathsig.js';
 export { openUdp4Socket, bindToDevice, setSocketOption, SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE, type Udp4SocketOptions } from './sockopt.js';
+export { redirectStdoutStderr } from './stdio.js';

@@ -23,6 +23,7 @@ import type { HandlerConfig } from '../config.js';
 import type { ImageService } from '../images/index.js';
 import { netnsArgv, podNetworkRequest, type PodNetwork, type PodNetworking } from '../network/index.js';
 import { Sandbox } from '../sandbox/sandbox.js';
+import type { LauncherPool } from '../sandbox/pool.js';
 import type { CgroupLayout } from '../sandbox/cgroup.js';
 import { memoryLimitBytes } from '../sandbox/overhead.js';
 import type { Change, Store } from '../store/store.js';
@@ -43,6 +44,8 @@ export interface VmiControllerDeps {
   images: ImageService;
   cgroups: CgroupLayout | undefined;
   network: PodNetworking;
+  /** Started-ahead launchers; without one (or when empty) a launcher is spawned. */
+  pool?: LauncherPool;
   /** The node's accelerator decision for a new VMI; throws when none is usable. */
   chooseAccelerator(): Promise<AcceleratorChoice>;
   /** Progress of image pulls, for watchers (not stored). */
@@ -355,53 +358,36 @@ export class VmiController {
         },
         log,
       });
-      // The pod's network namespace, its eth0 and the binding (what a CNI plugin and
-      // virt-handler would have made for the virt-launcher pod).
-      const pod = await this.#d.network.createPodNetwork(podNetworkRequest(vmi, rt.sandbox.paths.runDir));
+      // Independent steps run side by side: the pod's network namespace with its
+      // binding (what a CNI plugin and virt-handler make for a virt-launcher pod),
+      // the disks, the kernel, and the launcher's socket. All of them settle before
+      // anything is judged, so a failure never races a step still making things.
+      const sandbox = rt.sandbox;
+      const steps = await Promise.allSettled([
+        this.#d.network.createPodNetwork(podNetworkRequest(vmi, sandbox.paths.runDir)),
+        this.#prepareVolumes(vmi, rt),
+        this.#prepareKernel(vmi, rt),
+        this.#attachEndpoint(rt, log),
+      ] as const);
+      for (const st of steps) if (st.status === 'rejected') throw st.reason;
+      const [pod, volumes, kernelBoot] = steps.map((st) => (st as PromiseFulfilledResult<unknown>).value) as [PodNetwork, LaunchContext['volumes'], LaunchContext['kernelBoot']];
       rt.netnsPath = pod.netnsPath;
-      const volumes: LaunchContext['volumes'] = {};
-      for (const v of vmi.spec.volumes ?? []) {
-        rt.abort.signal.throwIfAborted();
-        if (v.containerDisk) {
-          const started = Date.now();
-          this.#event(vmi, 'Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
-          const pulled = await this.#d.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
-            path: v.containerDisk.path,
-            holder: uid,
-            onProgress: (p) => this.#d.onPullProgress?.(vmi, p),
-          });
-          rt.imageDigests.push(pulled.digest);
-          this.#event(vmi, 'Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
-          rt.abort.signal.throwIfAborted();
-          const overlay = await this.#d.images.createOverlay(pulled, `${rt.sandbox.paths.diskDir}/${v.name}.qcow2`);
-          volumes[v.name] = { path: overlay.path, format: 'qcow2' };
-        } else if (v.emptyDisk) {
-          const size = Number(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`));
-          const disk = await this.#d.images.createEmptyDisk(`${rt.sandbox.paths.diskDir}/${v.name}.qcow2`, size);
-          volumes[v.name] = { path: disk.path, format: 'qcow2' };
-        }
-      }
-      let kernelBoot: LaunchContext['kernelBoot'];
-      const kb = vmi.spec.domain.firmware?.kernelBoot;
-      if (kb?.container) {
-        this.#event(vmi, 'Normal', 'Pulling', `Pulling image "${kb.container.image}"`);
-        const pulled = await this.#d.images.pullKernelBoot(kb.container.image, kb.container.imagePullPolicy, kb.container.kernelPath, kb.container.initrdPath, { holder: uid });
-        rt.imageDigests.push(pulled.digest);
-        this.#event(vmi, 'Normal', 'Pulled', `Successfully pulled image "${kb.container.image}" (${pulled.digest})`);
-        kernelBoot = { kernel: pulled.kernel, initrd: pulled.initrd };
-      }
       rt.abort.signal.throwIfAborted();
-      rt.launchContext = { runDir: rt.sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot, interfaces: preparedInterfaces(pod) };
-      rt.sandbox.runtime.launchContext = rt.launchContext;
-      await rt.sandbox.save();
+      rt.launchContext = { runDir: sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot, interfaces: preparedInterfaces(pod) };
+      // Saved with the launcher's pid below, in one write.
+      sandbox.runtime.launchContext = rt.launchContext;
 
-      await this.#attachEndpoint(rt, log);
-      // The launcher (and so QEMU and its DHCP server) lives in the pod's network namespace.
-      const child = await rt.sandbox.spawnLauncher(
-        netnsArgv(pod.netnsPath, this.#d.cfg.launcherCommand),
-        ['--namespace', ns, '--name', name, '--uid', uid, '--run-dir', rt.sandbox.paths.runDir, '--handler-socket', rt.sandbox.paths.handlerSocket],
-        { ...process.env, VIRTNODE_LOG_LEVEL: this.#d.cfg.logLevel },
-      );
+      // The launcher (and so QEMU and its DHCP server) lives in the pod's network
+      // namespace: a spare enters it itself, a new one is started in it.
+      const assignment = { namespace: ns, name, uid, runDir: sandbox.paths.runDir, handlerSocket: sandbox.paths.handlerSocket };
+      const spare = this.#d.pool?.take();
+      const child = spare
+        ? await sandbox.adoptSpare(spare, { ...assignment, netns: pod.netnsPath })
+        : await sandbox.spawnLauncher(
+            netnsArgv(pod.netnsPath, this.#d.cfg.launcherCommand),
+            ['--namespace', ns, '--name', name, '--uid', uid, '--run-dir', assignment.runDir, '--handler-socket', assignment.handlerSocket],
+            { ...process.env, VIRTNODE_LOG_LEVEL: this.#d.cfg.logLevel },
+          );
       rt.child = child;
       child.once('exit', (code, signal) => this.#onLauncherExit(rt, signal ? `killed by signal ${signal}` : `exited with code ${code}`));
       this.#status(vmi, (o) => {
@@ -429,6 +415,45 @@ export class VmiController {
       await this.#teardown(rt);
       if (e instanceof InvalidSpecError || e instanceof NotFoundError) return;
     }
+  }
+
+  /** Pulls each containerDisk and makes the VM's overlay over it; empty disks too. */
+  async #prepareVolumes(vmi: VirtualMachineInstance, rt: Runtime): Promise<LaunchContext['volumes']> {
+    const volumes: LaunchContext['volumes'] = {};
+    const diskDir = rt.sandbox!.paths.diskDir;
+    for (const v of vmi.spec.volumes ?? []) {
+      rt.abort.signal.throwIfAborted();
+      if (v.containerDisk) {
+        const started = Date.now();
+        this.#event(vmi, 'Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
+        const pulled = await this.#d.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
+          path: v.containerDisk.path,
+          holder: rt.uid,
+          onProgress: (p) => this.#d.onPullProgress?.(vmi, p),
+        });
+        rt.imageDigests.push(pulled.digest);
+        this.#event(vmi, 'Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
+        rt.abort.signal.throwIfAborted();
+        const overlay = await this.#d.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
+        volumes[v.name] = { path: overlay.path, format: 'qcow2' };
+      } else if (v.emptyDisk) {
+        const size = Number(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`));
+        const disk = await this.#d.images.createEmptyDisk(`${diskDir}/${v.name}.qcow2`, size);
+        volumes[v.name] = { path: disk.path, format: 'qcow2' };
+      }
+    }
+    return volumes;
+  }
+
+  /** firmware.kernelBoot: the kernel and initrd out of their container image. */
+  async #prepareKernel(vmi: VirtualMachineInstance, rt: Runtime): Promise<LaunchContext['kernelBoot']> {
+    const kb = vmi.spec.domain.firmware?.kernelBoot;
+    if (!kb?.container) return undefined;
+    this.#event(vmi, 'Normal', 'Pulling', `Pulling image "${kb.container.image}"`);
+    const pulled = await this.#d.images.pullKernelBoot(kb.container.image, kb.container.imagePullPolicy, kb.container.kernelPath, kb.container.initrdPath, { holder: rt.uid });
+    rt.imageDigests.push(pulled.digest);
+    this.#event(vmi, 'Normal', 'Pulled', `Successfully pulled image "${kb.container.image}" (${pulled.digest})`);
+    return { kernel: pulled.kernel, initrd: pulled.initrd };
   }
 
   async #attachEndpoint(rt: Runtime, log: Logger): Promise<void> {

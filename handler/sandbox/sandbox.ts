@@ -16,6 +16,7 @@ import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import { atomicWrite } from '../store/fsutil.js';
 import type { LaunchContext } from '../../launcher/domain/context.js';
 import { VmCgroup, type CgroupLayout, type VmCgroupLimits } from './cgroup.js';
+import type { Spare } from './pool.js';
 
 export interface SandboxPaths {
   runDir: string;
@@ -171,6 +172,23 @@ export class Sandbox {
     child.unref();
     this.runtime.launcherPid = child.pid!;
     this.runtime.launcherStartTime = processStartTime(child.pid!);
+    await this.save();
+    return child;
+  }
+
+  /**
+   * Hands this VM to a spare launcher (see pool.ts): moves it into the VM's cgroup,
+   * then tells it over its stdin which VMI it serves, where its socket and log are
+   * and which network namespace to enter.
+   */
+  async adoptSpare(spare: Spare, assignment: { namespace: string; name: string; uid: string; runDir: string; handlerSocket: string; netns?: string }): Promise<ChildProcess> {
+    const child = spare.child;
+    this.#cgroup?.addProcess(spare.pid);
+    child.stdin!.end(`${JSON.stringify({ ...assignment, logFile: this.paths.launcherLog })}\n`);
+    child.stdout!.destroy();
+    child.unref();
+    this.runtime.launcherPid = spare.pid;
+    this.runtime.launcherStartTime = processStartTime(spare.pid);
     await this.save();
     return child;
   }
