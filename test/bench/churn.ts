@@ -13,7 +13,7 @@ import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/O
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { TestHandler } from '../e2e/harness.js';
 import { prepareBareVm, runBareVm } from './bare-qemu.js';
-import { type Bench, VOLUME, benchRegistry, benchVMI, handlerAlive, leftovers, reviveIfDead, sandboxDirs, sleep, startHandler } from './common.js';
+import { type Bench, VOLUME, benchRegistry, benchVMI, ensureHandler, leftovers, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
 import { MiB, msDetail } from './report.js';
 import { openFds, procMem } from './procfs.js';
 import { summarize } from './stats.js';
@@ -56,12 +56,12 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
   const { report } = b;
   const { guest } = await benchRegistry(b);
   const { h, destroy } = await startHandler(b, { name: 'churn', logLevel: 'info' });
-  let watch = new VmiWatch(h.client);
+  const watch = new VmiWatch(() => h.client);
   b.cleanup.add('churn watch', () => watch.close());
   await watch.ready();
 
   // One cycle first, uncounted: the image pull and first-start costs stay out.
-  await cycle(h, () => watch, 'churn-warmup');
+  await cycle(b, h, watch, 'churn-warmup');
   await sleep(500);
   const fdsBefore = openFds(h.pid!)!;
   const rssBefore = procMem(h.pid!)!.rss;
@@ -70,28 +70,21 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
   const uids: string[] = [];
   const failures: string[] = [];
   let next = 0;
-  let restarting: Promise<void> | undefined;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: o.concurrency }, async () => {
       while (next < o.cycles) {
         const i = ++next;
         try {
-          const c = await cycle(h, () => watch, `churn-${i}`, (uid) => uids.push(uid));
+          const c = await cycle(b, h, watch, `churn-${i}`, (uid) => uids.push(uid));
           cycles.push(c);
         } catch (e) {
           failures.push(`churn-${i}: ${(e as Error).message.slice(0, 300)}`);
-          if (!handlerAlive(h)) {
-            restarting ??= (async () => {
-              await reviveIfDead(b, h, PART, 'the churn');
-              watch.close();
-              watch = new VmiWatch(h.client);
-              await watch.ready();
-            })().finally(() => (restarting = undefined));
-            await restarting;
-            // Whatever that cycle left, the restarted handler still owns: delete it.
-            await h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name: `churn-${i}` }, gracePeriodSeconds: 0 }).catch(() => undefined);
-          }
+          // A crashed handler is restarted (and recorded) before the next cycle;
+          // whatever this cycle left, the restarted handler still owns: delete it.
+          await ensureHandler(b, h, PART, 'the churn');
+          await h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name: `churn-${i}` }, gracePeriodSeconds: 0 }).catch(() => undefined);
+          await watch.gone(`churn-${i}`, 60_000).catch(() => undefined);
         }
         if (i % 50 === 0) b.log(`churn: ${i}/${o.cycles} cycles`);
       }
@@ -153,15 +146,15 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
   report.add({ part: PART, name: 'handler RSS after the churn', value: rssAfter / MiB, unit: 'MiB', baseline: { name: 'before', value: rssBefore / MiB } });
 }
 
-async function cycle(h: TestHandler, watch: () => VmiWatch, name: string, onUid?: (uid: string) => void): Promise<Cycle> {
+async function cycle(b: Bench, h: TestHandler, watch: VmiWatch, name: string, onUid?: (uid: string) => void): Promise<Cycle> {
   const t0 = performance.now();
-  await h.client.call('Apply', { manifest: benchVMI(name) });
-  const running = await watch().runningOrFail(name, 120_000);
+  await resilientCall(b, h, PART, 'the churn', () => h.client.call('Apply', { manifest: benchVMI(name) }));
+  const running = await watch.runningOrFail(name, 120_000);
   const uid = running.vmi.metadata.uid!;
   onUid?.(uid);
   const t1 = performance.now();
-  await h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 });
-  await watch().gone(name, 120_000);
+  await resilientCall(b, h, PART, 'the churn', () => h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 }));
+  await watch.gone(name, 120_000);
   const t2 = performance.now();
   const left = leftovers(h, [uid]);
   if (left.length) throw new Error(`left behind: ${left.join('; ')}`);

@@ -160,15 +160,56 @@ export function crashText(h: TestHandler): string {
   return (blocks.at(-1) ?? '').slice(-1500);
 }
 
+const restarts = new WeakMap<TestHandler, Promise<void>>();
+
 /**
  * If the handler died, records the crash as a failure of `part` with its stack
  * trace and starts the handler again on the same state (as a supervisor would), so
- * the remaining figures still get measured. Returns whether it had to.
+ * the remaining figures still get measured; then waits until it answers.
  */
-export async function reviveIfDead(b: Bench, h: TestHandler, part: string, during: string): Promise<boolean> {
-  if (handlerAlive(h)) return false;
-  b.report.fail(part, `the handler crashed during ${during}; restarted on the same state. Its last words:\n${crashText(h)}`);
-  b.log(`${part}: handler crashed during ${during}; restarting it`);
-  await h.start();
-  return true;
+export async function ensureHandler(b: Bench, h: TestHandler, part: string, during: string): Promise<void> {
+  let p = restarts.get(h);
+  if (!p) {
+    p = (async () => {
+      const end = Date.now() + 180_000;
+      for (let n = 0; ; ) {
+        if (!handlerAlive(h)) {
+          if (++n > 10) throw new Error(`the handler crashed ${n - 1} times in a row during ${during}`);
+          b.report.crash(part, during, crashText(h));
+          b.log(`${part}: handler crashed during ${during}; restarting it`);
+          // A handler that dies again while it recovers fails start(): the loop retries.
+          await h.start().catch(() => undefined);
+          continue;
+        }
+        try {
+          await h.client.call('List', { kind: 'vmi', namespace: 'kube-system' }, { deadline: Date.now() + 5000 });
+          return;
+        } catch (e) {
+          if (Date.now() > end) throw new Error(`the handler does not answer after ${during}: ${(e as Error).message}`);
+          await sleep(200);
+        }
+      }
+    })().finally(() => restarts.delete(h));
+    restarts.set(h, p);
+  }
+  await p;
+}
+
+/** A connection-level failure (handler gone or restarting), as opposed to an API error. */
+export function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'VN_UNAVAILABLE' || /ECONNRE|Connection dropped|No connection established|UNAVAILABLE/.test((e as Error).message ?? '');
+}
+
+/** An API call that survives a handler crash: it waits for the restarted handler and retries. */
+export async function resilientCall<T>(b: Bench, h: TestHandler, part: string, during: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isConnectionError(e) || attempt >= 10) throw e;
+      await sleep(100);
+      await ensureHandler(b, h, part, during);
+    }
+  }
 }

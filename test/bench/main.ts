@@ -170,6 +170,8 @@ async function main(): Promise<number> {
         log(`${part} failed: ${(e as Error).message}`);
       }
       report.partSeconds[part] = Math.round((Date.now() - t) / 100) / 10;
+      const crashes = report.crashes.filter((c) => c.part === part).reduce((a, c) => a + c.count, 0);
+      report.add({ part, name: 'handler crashes (each restarted by the benchmark)', value: crashes, unit: 'n', target: { text: 'none', pass: crashes === 0 } });
     }
   } finally {
     await cleanup.run();
@@ -193,7 +195,7 @@ async function main(): Promise<number> {
   writeFileSync(out, JSON.stringify(report.toJSON(machine, o), null, 2) + '\n');
   writeFileSync(out.replace(/\.json$/, '') + '.txt', `${header}${table}\n`);
   process.stdout.write(`\nresults: ${out} (and .txt)\n`);
-  return report.failures.length ? 1 : 0;
+  return report.failures.length || report.crashes.length ? 1 : 0;
 }
 
 main().then(

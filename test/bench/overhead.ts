@@ -13,7 +13,7 @@ import type { ConsoleOutput__Output } from '../../proto/generated/virtnode/handl
 import { VmCgroup, detectCgroups } from '../../handler/sandbox/cgroup.js';
 import type { TestHandler } from '../e2e/harness.js';
 import { ConsoleClock } from './console-clock.js';
-import { type Bench, benchVMI, leftovers, sleep, startHandler } from './common.js';
+import { type Bench, benchVMI, leftovers, resilientCall, sleep, startHandler } from './common.js';
 import { MiB } from './report.js';
 import { comm, cpuPercent, memAvailableBytes, procMem, sumMem, type ProcMem } from './procfs.js';
 import { summarize } from './stats.js';
@@ -78,7 +78,7 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
   const nodeUss = summarize(nodeBase.map((m) => m.uss / MiB));
 
   const { h, destroy } = await startHandler(b, { name: 'overhead', logLevel: 'info' });
-  const watch = new VmiWatch(h.client);
+  const watch = new VmiWatch(() => h.client);
   b.cleanup.add('overhead watch', () => watch.close());
   await watch.ready();
   const names: string[] = [];
@@ -93,7 +93,7 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
           break;
         }
         const batch = Array.from({ length: k }, (_, i) => `ov-${names.length + i + 1}`);
-        await Promise.all(batch.map((name) => h.client.call('Apply', { manifest: benchVMI(name) })));
+        await Promise.all(batch.map((name) => resilientCall(b, h, PART, 'booting guests', () => h.client.call('Apply', { manifest: benchVMI(name) }))));
         names.push(...batch);
         for (const name of batch) uids.set(name, (await watch.runningOrFail(name, 300_000)).vmi.metadata.uid!);
         await Promise.all(batch.map((name) => waitBooted(h, name)));
@@ -141,9 +141,10 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
   } finally {
     // Tear everything down and prove nothing is left.
     const t0 = performance.now();
-    await Promise.all(names.map((name) => h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 }).catch(() => undefined)));
-    await Promise.all(names.map((name) => watch.gone(name, 120_000).catch(() => undefined)));
-    if (names.length) report.add({ part: PART, name: `delete ${names.length} VMs (time per VM)`, value: (performance.now() - t0) / names.length, unit: 'ms' });
+    await Promise.all(names.map((name) => resilientCall(b, h, PART, 'deleting guests', () => h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 })).catch(() => undefined)));
+    const stuck = (await Promise.all(names.map((name) => watch.gone(name, 120_000).then(() => undefined, () => name)))).filter(Boolean);
+    if (stuck.length) report.fail(PART, `not deleted within 120 s: ${stuck.join(', ')}`);
+    else if (names.length) report.add({ part: PART, name: `delete ${names.length} VMs (time per VM)`, value: (performance.now() - t0) / names.length, unit: 'ms' });
     const left = leftovers(h, [...uids.values()]);
     if (left.length) report.fail(PART, `left behind after deleting every VM: ${left.slice(0, 10).join('; ')}`);
     watch.close();

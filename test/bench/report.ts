@@ -68,6 +68,8 @@ export class Report {
   readonly skipped: { part: string; why: string }[] = [];
   readonly failures: { part: string; error: string }[] = [];
   readonly partSeconds: Record<string, number> = {};
+  /** Handler crashes by part and by what killed it (the error line of the stack). */
+  readonly crashes: { part: string; during: string; error: string; count: number; stack: string }[] = [];
 
   add(f: Figure): Figure {
     if (f.baseline && f.ratio === undefined && f.baseline.value !== 0) f.ratio = f.value / f.baseline.value;
@@ -87,8 +89,18 @@ export class Report {
     this.failures.push({ part, error });
   }
 
+  /** A handler crash (the benchmark restarted it): counted per part, cause and stack. */
+  crash(part: string, during: string, stack: string): void {
+    const error = stack.split('\n').find((l) => /^\w*Error\b/.test(l))?.replace(/\/tmp\/[^' ]+/g, '<path>') ?? stack.split('\n')[0] ?? 'unknown';
+    const at = stack.split('\n').find((l) => /^\s+at .*(dist|file:)/.test(l))?.trim() ?? '';
+    const key = `${error} ${at}`;
+    const c = this.crashes.find((x) => x.part === part && `${x.error} ${x.stack.split('\n').find((l) => /^\s+at .*(dist|file:)/.test(l))?.trim() ?? ''}` === key);
+    if (c) c.count++;
+    else this.crashes.push({ part, during, error, count: 1, stack });
+  }
+
   toJSON(machine: MachineInfo, options: unknown): unknown {
-    return { machine, options, partSeconds: this.partSeconds, figures: this.figures, notes: this.notes, skipped: this.skipped, failures: this.failures };
+    return { machine, options, partSeconds: this.partSeconds, figures: this.figures, notes: this.notes, skipped: this.skipped, failures: this.failures, handlerCrashes: this.crashes };
   }
 
   /** A readable table: one row per figure, with its baseline, ratio and target. */
@@ -115,6 +127,10 @@ export class Report {
       out.push(line(r));
     }
     for (const s of this.skipped) out.push(`SKIPPED ${s.part}: ${s.why}`);
+    for (const c of this.crashes) {
+      out.push(`HANDLER CRASHED ${c.count}x in ${c.part} (during ${c.during}; the benchmark restarted it on the same state): ${c.error}`);
+      out.push(...c.stack.split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 4).map((l) => `    ${l.trim()}`));
+    }
     for (const f of this.failures) out.push(`FAILED ${f.part}: ${f.error}`);
     for (const n of this.notes) out.push(`note (${n.part}): ${n.text}`);
     return out.join('\n');

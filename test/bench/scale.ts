@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { connectHandler, type HandlerClient } from '../../handler/cli/client.js';
 import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
 import { ROOT, type TestHandler } from '../e2e/harness.js';
-import { type Bench, benchVMI, handlerAlive, leftovers, reviveIfDead, sandboxDirs, sleep, startHandler } from './common.js';
+import { type Bench, benchVMI, leftovers, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
 import { MiB, msDetail } from './report.js';
 import { cpuPercent, cpuSeconds, openFds, procMem, processTable } from './procfs.js';
 import { summarize } from './stats.js';
@@ -86,14 +86,13 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
   chmodSync(script, 0o755);
   const clients = await startProtocolClients(b, dir, fifo);
   const { h, destroy } = await startHandler(b, { name: 'scale', logLevel: 'info', config: { launcherCommand: [script, join(ROOT, 'dist', 'launcher', 'main.js')] } });
-  const watch = new VmiWatch(h.client);
+  const watch = new VmiWatch(() => h.client);
   b.cleanup.add('scale watch', () => watch.close());
   await watch.ready();
   const fdsAtStart = openFds(h.pid!)!;
   const real = Math.min(o.real, o.vmis);
   const names = [...Array.from({ length: real }, (_, i) => `real-${i + 1}`), ...Array.from({ length: o.vmis - real }, (_, i) => `pc-${i + 1}`)];
   const uids = new Map<string, string>();
-  let restarting: Promise<boolean> | undefined;
 
   try {
     // Real guests first, in small batches (two cores), so they idle during the measurements.
@@ -117,7 +116,7 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
     const t0 = performance.now();
     await pool(storm, STORM_CONCURRENCY, async (n) => {
       applied.set(n, performance.now());
-      await h.client.call('Apply', { manifest: benchVMI(n) });
+      await resilientCall(b, h, PART, 'the create storm', () => h.client.call('Apply', { manifest: benchVMI(n) }));
     });
     for (const n of storm) uids.set(n, (await watch.runningOrFail(n, 300_000)).vmi.metadata.uid!);
     const createTotal = performance.now() - t0;
@@ -140,40 +139,14 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
     // Delete storm, then prove nothing is left: no process, cgroup, socket or directory.
     // A handler that crashes meanwhile is recorded and restarted, and the storm goes on.
     const t1 = performance.now();
-    let crashes = 0;
     await pool(names, STORM_CONCURRENCY, async (n) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name: n }, gracePeriodSeconds: 0 });
-          return;
-        } catch (e) {
-          if ((e as { code?: string }).code === 'VN_NOT_FOUND') return;
-          if (attempt >= 5) throw e;
-          await sleep(500);
-          if (!handlerAlive(h)) {
-            if (restarting) await restarting;
-            else {
-              crashes++;
-              restarting = reviveIfDead(b, h, PART, 'the delete storm').finally(() => (restarting = undefined));
-              await restarting;
-            }
-          }
-        }
-      }
+      await resilientCall(b, h, PART, 'the delete storm', () => h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name: n }, gracePeriodSeconds: 0 })).catch((e) => {
+        if ((e as { code?: string }).code !== 'VN_NOT_FOUND') throw e;
+      });
     });
-    // Poll rather than watch: a restarted handler ends every watch stream.
-    for (;;) {
-      const left = await h.client.call<unknown, { objects: unknown[] }>('List', { kind: 'vmi', namespace: '' }).catch(() => undefined);
-      if (left && left.objects.length === 0) break;
-      if (!handlerAlive(h)) {
-        crashes++;
-        await reviveIfDead(b, h, PART, 'the delete storm');
-      }
-      if (performance.now() - t1 > 300_000) throw new Error(`VMIs still present 300 s after the delete storm began: ${left?.objects.length}`);
-      await sleep(50);
-    }
+    for (const n of names) await watch.gone(n, 300_000);
     const deleteTotal = performance.now() - t1;
-    report.add({ part: PART, name: `delete storm: ${names.length} VMIs, time per VM`, value: deleteTotal / names.length, unit: 'ms', detail: { totalMs: Math.round(deleteTotal), handlerCrashes: crashes } });
+    report.add({ part: PART, name: `delete storm: ${names.length} VMIs, time per VM`, value: deleteTotal / names.length, unit: 'ms', detail: { totalMs: Math.round(deleteTotal), watchReconnects: watch.reconnects } });
     await sleep(1000);
     const left = [...leftovers(h, [...uids.values()]), ...sandboxDirs(h)];
     const children = [...processTable()].filter(([, p]) => p.ppid === h.pid).map(([pid]) => pid);

@@ -226,7 +226,7 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
   const tSpawn = Date.now();
   const { h, destroy } = await startHandler(b, { name: 'start', logLevel: 'debug' });
   const handlerUp = Date.now() - tSpawn;
-  const watch = new VmiWatch(h.client);
+  const watch = new VmiWatch(() => h.client);
   b.cleanup.add('start watch', () => watch.close());
   await watch.ready();
   const virtnode = new VirtnodePeer(h, watch);

@@ -24,33 +24,66 @@ export class VmiWatch {
   #error: Error | undefined;
   #onAny = new Set<(s: Seen) => void>();
 
-  constructor(c: HandlerClient, namespace = 'default') {
-    this.#stream = c.node.Watch({ sinceSeq: 0, kinds: ['vmi'], namespace }, c.md());
+  #client: () => HandlerClient;
+  #namespace: string;
+  #closed = false;
+  /** How many times the stream was lost (a handler restart) and opened again. */
+  reconnects = 0;
+
+  /** `client` is asked again on every reconnect: a restarted handler means a new client. */
+  constructor(client: () => HandlerClient, namespace = 'default') {
+    this.#client = client;
+    this.#namespace = namespace;
     let ready!: () => void;
     this.#ready = new Promise((r) => (ready = r));
-    this.#stream.on('data', (e: WatchEvent__Output) => {
+    this.#stream = this.#open(ready);
+  }
+
+  #open(ready: () => void): grpc.ClientReadableStream<WatchEvent__Output> {
+    const c = this.#client();
+    const stream = c.node.Watch({ sinceSeq: 0, kinds: ['vmi'], namespace: this.#namespace }, c.md());
+    const inSnapshot = new Set<string>();
+    let live = false;
+    stream.on('data', (e: WatchEvent__Output) => {
       if (e.type === 'SNAPSHOT_END') {
+        // After a reconnect, whatever the snapshot no longer holds was deleted meanwhile.
+        if (this.reconnects > 0) {
+          for (const [name, s] of this.#latest) if (!inSnapshot.has(name) && s.type !== 'DELETED') this.#apply({ type: 'DELETED', vmi: s.vmi, at: Date.now() });
+        }
+        live = true;
         ready();
         return;
       }
       if (e.kind !== 'VirtualMachineInstance') return;
       const vmi = JSON.parse(e.json) as VirtualMachineInstance;
-      const s: Seen = { type: e.type, vmi, at: Date.now() };
-      this.#latest.set(vmi.metadata.name, s);
-      for (const fn of this.#onAny) fn(s);
-      for (const w of this.#waiters) {
-        if (w.name === vmi.metadata.name && w.pred(s)) {
-          this.#waiters.delete(w);
-          w.resolve(s);
-        }
-      }
+      if (!live) inSnapshot.add(vmi.metadata.name);
+      this.#apply({ type: e.type, vmi, at: Date.now() });
     });
-    this.#stream.on('error', (e: grpc.ServiceError) => {
-      if (e.code === 1) return; // cancelled by close()
+    stream.on('error', (e: grpc.ServiceError) => {
+      if (e.code === 1 || this.#closed) return; // cancelled by close()
       this.#error = e;
-      for (const w of this.#waiters) w.resolve(undefined);
-      this.#waiters.clear();
+      this.reconnects++;
+      setTimeout(() => {
+        if (this.#closed) return;
+        try {
+          this.#stream = this.#open(() => undefined);
+        } catch {
+          /* the next error retries */
+        }
+      }, 300).unref();
     });
+    return stream;
+  }
+
+  #apply(s: Seen): void {
+    this.#latest.set(s.vmi.metadata.name, s);
+    for (const fn of this.#onAny) fn(s);
+    for (const w of this.#waiters) {
+      if (w.name === s.vmi.metadata.name && w.pred(s)) {
+        this.#waiters.delete(w);
+        w.resolve(s);
+      }
+    }
   }
 
   /** Resolves once the initial snapshot has arrived: later changes are live. */
@@ -106,6 +139,7 @@ export class VmiWatch {
   }
 
   close(): void {
+    this.#closed = true;
     this.#stream.cancel();
   }
 }
