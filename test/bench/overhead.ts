@@ -13,7 +13,7 @@ import type { ConsoleOutput__Output } from '../../proto/generated/virtnode/handl
 import { VmCgroup, detectCgroups } from '../../handler/sandbox/cgroup.js';
 import type { TestHandler } from '../e2e/harness.js';
 import { ConsoleClock } from './console-clock.js';
-import { type Bench, benchVMI, leftovers, resilientCall, sleep, startHandler } from './common.js';
+import { type Bench, benchVMI, ensureHandler, leftovers, resilientCall, sleep, startHandler } from './common.js';
 import { MiB } from './report.js';
 import { comm, cpuPercent, memAvailableBytes, procMem, sumMem, type ProcMem } from './procfs.js';
 import { summarize } from './stats.js';
@@ -34,20 +34,36 @@ interface VmProcs {
   other: number[];
 }
 
-/** Boots one guest to its login prompt (the guest is idle from then on). */
-async function waitBooted(h: TestHandler, name: string): Promise<void> {
-  const clock = new ConsoleClock();
-  const con: grpc.ClientDuplexStream<ConsoleInput, ConsoleOutput__Output> = h.client.node.Console(h.client.md());
-  con.on('data', (m: ConsoleOutput__Output) => clock.feed(m.data));
-  con.on('error', () => undefined);
-  con.write({ open: { kind: 'VirtualMachineInstance', namespace: 'default', name } });
-  try {
-    // The ring replays what came before we connected; a fresh newline asks getty again.
-    setTimeout(() => con.write({ data: Buffer.from('\r') }), 500).unref();
-    await clock.login(180_000);
-  } finally {
-    con.end();
-    con.cancel();
+/**
+ * Waits until a guest has booted to its login prompt (it idles from then on). A
+ * console stream that ends (the handler crashed) is opened again once the handler
+ * is back; the launcher's ring replays what was missed.
+ */
+async function waitBooted(b: Bench, h: TestHandler, name: string): Promise<void> {
+  const end = Date.now() + 180_000;
+  for (;;) {
+    const clock = new ConsoleClock();
+    const con: grpc.ClientDuplexStream<ConsoleInput, ConsoleOutput__Output> = h.client.node.Console(h.client.md());
+    let ended = false;
+    const stop = new Promise<void>((r) => {
+      con.on('error', () => ((ended = true), r()));
+      con.on('end', () => ((ended = true), r()));
+    });
+    con.on('data', (m: ConsoleOutput__Output) => clock.feed(m.data));
+    con.write({ open: { kind: 'VirtualMachineInstance', namespace: 'default', name } });
+    // A fresh newline asks getty to print its prompt again.
+    const poke = setTimeout(() => con.write({ data: Buffer.from('\r') }), 500);
+    try {
+      await Promise.race([clock.login(Math.max(1, end - Date.now())), stop]);
+      if (clock.loginAt !== undefined) return;
+    } finally {
+      clearTimeout(poke);
+      con.end();
+      con.cancel();
+    }
+    if (!ended || Date.now() > end) throw new Error(`${name}: no login prompt within 180 s`);
+    await sleep(200);
+    await ensureHandler(b, h, PART, 'booting guests');
   }
 }
 
@@ -83,6 +99,28 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
   await watch.ready();
   const names: string[] = [];
   const uids = new Map<string, string>();
+  // One guest to Running. A VMI that a handler crash left Failed is replaced (and
+  // the replacement named in a note): the part measures guests, not the crash.
+  const bootOne = async (base: string): Promise<string> => {
+    for (let attempt = 0; ; attempt++) {
+      const name = attempt ? `${base}-r${attempt}` : base;
+      await resilientCall(b, h, PART, 'booting guests', () => h.client.call('Apply', { manifest: benchVMI(name) }));
+      names.push(name);
+      try {
+        uids.set(name, (await watch.runningOrFail(name, 300_000)).vmi.metadata.uid!);
+        names.splice(names.indexOf(name), 1);
+        return name;
+      } catch (e) {
+        const uid = watch.latest(name)?.vmi.metadata.uid;
+        if (uid) uids.set(name, uid); // still checked for leftovers at the end
+        if (attempt >= 2) throw e;
+        report.note(PART, `${name} did not reach Running (${(e as Error).message.slice(0, 200)}); replaced`);
+        await resilientCall(b, h, PART, 'booting guests', () => h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 })).catch(() => undefined);
+        await watch.gone(name, 60_000).catch(() => undefined);
+        names.splice(names.indexOf(name), 1);
+      }
+    }
+  };
   try {
     for (const n of counts) {
       while (names.length < n) {
@@ -92,11 +130,10 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
           report.note(PART, `stopped at ${names.length} VMs instead of ${n}: MemAvailable ${(memAvailableBytes() / MiB).toFixed(0)} MiB < ${(need / MiB).toFixed(0)} MiB needed for ${k} more`);
           break;
         }
-        const batch = Array.from({ length: k }, (_, i) => `ov-${names.length + i + 1}`);
-        await Promise.all(batch.map((name) => resilientCall(b, h, PART, 'booting guests', () => h.client.call('Apply', { manifest: benchVMI(name) }))));
+        const first = names.length + 1;
+        const batch = await Promise.all(Array.from({ length: k }, (_, i) => bootOne(`ov-${first + i}`)));
         names.push(...batch);
-        for (const name of batch) uids.set(name, (await watch.runningOrFail(name, 300_000)).vmi.metadata.uid!);
-        await Promise.all(batch.map((name) => waitBooted(h, name)));
+        await Promise.all(batch.map((name) => waitBooted(b, h, name)));
         b.log(`overhead: ${names.length} guests booted`);
       }
       const count = names.length;

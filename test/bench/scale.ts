@@ -35,7 +35,7 @@ const LOAD_SECONDS = 5;
 const STORM_CONCURRENCY = 16;
 const IDLE_WINDOW_MS = 10_000;
 
-function launcherScript(node: string, fifo: string): string {
+export function launcherScript(node: string, fifo: string): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   return `#!/bin/sh
 # virtnode scale benchmark: the handler's launcherCommand. The accelerator probe and
@@ -53,7 +53,7 @@ exec sleep infinity
 `;
 }
 
-async function startProtocolClients(b: Bench, dir: string, fifo: string): Promise<ChildProcess> {
+export async function startProtocolClients(b: Bench, dir: string, fifo: string): Promise<ChildProcess> {
   const errLog = openSync(join(dir, 'protocol-clients.log'), 'a');
   const p = spawn(process.execPath, [join(ROOT, 'dist', 'test', 'bench', 'protocol-clients.js'), fifo], { stdio: ['ignore', 'pipe', errLog] });
   closeSync(errLog);
