@@ -56,7 +56,7 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
   const { report } = b;
   const { guest } = await benchRegistry(b);
   const { h, destroy } = await startHandler(b, { name: 'churn', logLevel: 'info' });
-  const watch = new VmiWatch(() => h.client);
+  const watch = new VmiWatch(() => h.client, { onLost: () => ensureHandler(b, h, PART, 'a watch') });
   b.cleanup.add('churn watch', () => watch.close());
   await watch.ready();
 

@@ -161,6 +161,8 @@ export function crashText(h: TestHandler): string {
 }
 
 const restarts = new WeakMap<TestHandler, Promise<void>>();
+/** Handlers being stopped and started on purpose: down, but not crashed. */
+export const plannedRestarts = new WeakSet<TestHandler>();
 
 /**
  * If the handler died, records the crash as a failure of `part` with its stack
@@ -173,6 +175,11 @@ export async function ensureHandler(b: Bench, h: TestHandler, part: string, duri
     p = (async () => {
       const end = Date.now() + 180_000;
       for (let n = 0; ; ) {
+        if (!handlerAlive(h) && plannedRestarts.has(h)) {
+          if (Date.now() > end) throw new Error(`the handler did not come back after a planned restart (${during})`);
+          await sleep(200);
+          continue;
+        }
         if (!handlerAlive(h)) {
           if (++n > 10) throw new Error(`the handler crashed ${n - 1} times in a row during ${during}`);
           b.report.crash(part, during, crashText(h));

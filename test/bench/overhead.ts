@@ -94,7 +94,7 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
   const nodeUss = summarize(nodeBase.map((m) => m.uss / MiB));
 
   const { h, destroy } = await startHandler(b, { name: 'overhead', logLevel: 'info' });
-  const watch = new VmiWatch(() => h.client);
+  const watch = new VmiWatch(() => h.client, { onLost: () => ensureHandler(b, h, PART, 'a watch') });
   b.cleanup.add('overhead watch', () => watch.close());
   await watch.ready();
   const names: string[] = [];

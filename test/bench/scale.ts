@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { connectHandler, type HandlerClient } from '../../handler/cli/client.js';
 import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
 import { ROOT, type TestHandler } from '../e2e/harness.js';
-import { type Bench, benchVMI, ensureHandler, leftovers, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
+import { type Bench, benchVMI, ensureHandler, leftovers, plannedRestarts, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
 import { MiB, msDetail } from './report.js';
 import { cpuPercent, cpuSeconds, openFds, procMem, processTable } from './procfs.js';
 import { summarize } from './stats.js';
@@ -86,7 +86,7 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
   chmodSync(script, 0o755);
   const clients = await startProtocolClients(b, dir, fifo);
   const { h, destroy } = await startHandler(b, { name: 'scale', logLevel: 'info', config: { launcherCommand: [script, join(ROOT, 'dist', 'launcher', 'main.js')] } });
-  const watch = new VmiWatch(() => h.client);
+  const watch = new VmiWatch(() => h.client, { onLost: () => ensureHandler(b, h, PART, 'a watch') });
   b.cleanup.add('scale watch', () => watch.close());
   await watch.ready();
   const fdsAtStart = openFds(h.pid!)!;
@@ -186,11 +186,14 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
  * answer the API again with every launcher re-attached.
  */
 async function restart(b: Bench, h: TestHandler, vmis: number): Promise<void> {
+  plannedRestarts.add(h);
   const t0 = performance.now();
   await h.stop();
   const stopMs = performance.now() - t0;
   const t1 = performance.now();
-  await h.start();
+  // A handler that dies while it recovers is a crash: ensureHandler records it.
+  await h.start().catch(() => undefined);
+  plannedRestarts.delete(h);
   await ensureHandler(b, h, PART, 'the restart');
   const startMs = performance.now() - t1;
   const list = await h.client.call<unknown, { objects: { json: string }[] }>('List', { kind: 'vmi', namespace: '' });

@@ -30,10 +30,16 @@ export class VmiWatch {
   /** How many times the stream was lost (a handler restart) and opened again. */
   reconnects = 0;
 
-  /** `client` is asked again on every reconnect: a restarted handler means a new client. */
-  constructor(client: () => HandlerClient, namespace = 'default') {
+  #onLost: (() => Promise<void>) | undefined;
+
+  /**
+   * `client` is asked again on every reconnect: a restarted handler means a new
+   * client. `onLost` runs before reconnecting (to restart a handler that crashed).
+   */
+  constructor(client: () => HandlerClient, opts: { namespace?: string; onLost?: () => Promise<void> } = {}) {
     this.#client = client;
-    this.#namespace = namespace;
+    this.#onLost = opts.onLost;
+    this.#namespace = opts.namespace ?? 'default';
     let ready!: () => void;
     this.#ready = new Promise((r) => (ready = r));
     this.#stream = this.#open(ready);
@@ -59,19 +65,29 @@ export class VmiWatch {
       if (!live) inSnapshot.add(vmi.metadata.name);
       this.#apply({ type: e.type, vmi, at: Date.now() });
     });
-    stream.on('error', (e: grpc.ServiceError) => {
-      if (e.code === 1 || this.#closed) return; // cancelled by close()
+    // Lost for any reason but our own close(): a handler restart ends streams with
+    // UNAVAILABLE, or with CANCELLED when it shuts its server down.
+    let lost = false;
+    const onLost = (e?: Error): void => {
+      if (this.#closed || lost) return;
+      lost = true;
       this.#error = e;
       this.reconnects++;
-      setTimeout(() => {
+      const reopen = (): void => {
         if (this.#closed) return;
         try {
           this.#stream = this.#open(() => undefined);
         } catch {
           /* the next error retries */
         }
+      };
+      setTimeout(() => {
+        if (this.#onLost) void this.#onLost().catch(() => undefined).finally(reopen);
+        else reopen();
       }, 300).unref();
-    });
+    };
+    stream.on('error', (e: grpc.ServiceError) => onLost(e));
+    stream.on('end', () => onLost());
     return stream;
   }
 
