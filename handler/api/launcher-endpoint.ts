@@ -98,7 +98,9 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     this.#drop('handler closed the endpoint');
     const server = this.#server;
     this.#server = undefined;
-    if (server) await new Promise<void>((r) => server.tryShutdown(() => r()));
+    // Not tryShutdown: it waits for the launcher to end its session, which a running
+    // launcher never does. Its session just drops; it will dial again.
+    server?.forceShutdown();
     await fs.rm(this.socketPath, { force: true });
   }
 

@@ -53,10 +53,11 @@ export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, 
       new Promise<void>((resolve) => {
         health.setStatus('', 'NOT_SERVING');
         server.tryShutdown(() => resolve());
+        // Watch and Console streams never end by themselves: cut them soon.
         setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, 2000).unref();
+        }, 200).unref();
       }),
   };
 }

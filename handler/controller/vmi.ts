@@ -126,15 +126,23 @@ export class VmiController {
     const known = new Set<string>();
     for (const vmi of store.list<VirtualMachineInstance>(KIND)) {
       known.add(vmi.metadata.uid!);
-      await this.#recover(vmi);
+      try {
+        await this.#recover(vmi);
+      } catch (e) {
+        // One VMI whose sandbox cannot be taken back must not keep the node down.
+        this.#d.log.error({ uid: vmi.metadata.uid, name: vmi.metadata.name, err: errorMessage(e) }, 'recovering the VMI failed');
+        this.#fail(vmi, 'RecoveryFailed', `the handler could not take the VMI back after a restart: ${errorMessage(e)}`);
+      }
       this.#queue.add(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     }
     // Sandboxes whose VMI is gone from the store (deleted while the handler was down
     // mid-teardown): remove them entirely.
     for (const uid of await Sandbox.list(this.#d.cfg.stateDir)) {
       if (known.has(uid)) continue;
-      const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, log: this.#d.log });
-      if (sb) await sb.destroy({ all: true }).catch((e) => this.#d.log.error({ uid, err: errorMessage(e) }, 'removing leftover sandbox'));
+      await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, all: true }).catch((e) =>
+        this.#d.log.error({ uid, err: errorMessage(e) }, 'removing leftover sandbox'),
+      );
+      await this.#d.images.release(undefined, uid).catch(() => undefined);
     }
     const live = new Set(
       this.#d.store
@@ -314,11 +322,9 @@ export class VmiController {
     const rt = this.#rt.get(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     if (rt?.sandbox) await rt.sandbox.destroy({ all: true }).catch(() => undefined);
     else {
-      const sb = await Sandbox.open({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: vmi.metadata.uid!, log: this.#d.log });
-      await sb?.destroy({ all: true }).catch(() => undefined);
+      await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: vmi.metadata.uid!, all: true }).catch(() => undefined);
       await this.#d.network.destroyPodNetwork(vmi.metadata.uid!).catch(() => undefined);
-      const { rm } = await import('node:fs/promises');
-      await rm(`${this.#d.cfg.stateDir}/vmis/${vmi.metadata.uid}`, { recursive: true, force: true });
+      await this.#d.images.release(undefined, vmi.metadata.uid!).catch(() => undefined);
     }
     this.#rt.delete(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     this.#d.store.recordEvent({ reason: 'Deleted', message: 'VirtualMachineInstance deleted', object: vmi });
@@ -570,15 +576,15 @@ export class VmiController {
     }
     const rt = newRuntime(vmi, sb);
     this.#rt.set(key, rt);
-    if (!sb || !sb.launcherAlive()) {
-      this.#fail(vmi, 'LauncherExited', 'the launcher is gone (found after a handler restart)');
-      return;
-    }
-    if (!sb.runtime.launchContext) {
-      // Interrupted before the launcher was told what to run: start over.
+    if (!sb?.runtime.launchContext && (sb || phase === 'Scheduling')) {
+      // Interrupted while preparing, before the launcher was told what to run: start over.
       await this.#teardown(rt);
       this.#rt.delete(key);
       this.#status(vmi, (o) => setPhase(o, 'Pending'));
+      return;
+    }
+    if (!sb || !sb.launcherAlive()) {
+      this.#fail(vmi, 'LauncherExited', 'the launcher is gone (found after a handler restart)');
       return;
     }
     await this.#attachEndpoint(rt, log);
@@ -599,12 +605,12 @@ export class VmiController {
       for (let i = 0; i < 30 && rt.sandbox.launcherAlive(); i++) await new Promise((r) => setTimeout(r, 100));
     }
     await rt.endpoint?.close().catch(() => undefined);
-    if (rt.sandbox) {
-      await rt.sandbox.destroy().catch((e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'sandbox teardown failed'));
-    }
-    await this.#d.network.destroyPodNetwork(rt.uid).catch((e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, 'pod network teardown failed'));
-    for (const d of rt.imageDigests) await this.#d.images.release(d, rt.uid).catch(() => undefined);
-    if (rt.imageDigests.length === 0) await this.#d.images.release(undefined, rt.uid).catch(() => undefined);
+    const failed = (what: string) => (e: unknown) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, `${what} teardown failed`);
+    if (rt.sandbox) await rt.sandbox.destroy().catch(failed('sandbox'));
+    else await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: rt.uid }).catch(failed('sandbox'));
+    await this.#d.network.destroyPodNetwork(rt.uid).catch(failed('pod network'));
+    // Every image this VMI holds, also those taken by a handler before a restart.
+    await this.#d.images.release(undefined, rt.uid).catch(failed('image hold'));
   }
 
   // ---- helpers -----------------------------------------------------------

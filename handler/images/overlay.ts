@@ -101,10 +101,26 @@ export async function checkBase(path: string, allowedRoot: string, format?: stri
 }
 
 /** Create a qcow2 overlay over `base`; the overlay must not exist yet. */
+/**
+ * Bases already checked, by identity (inode, size, mtime): a stored base is read-only
+ * and never changes, so one `qemu-img info` per base is enough, not one per VM start.
+ */
+const checkedBases = new Map<string, ImageInfo>();
+
+async function checkBaseOnce(base: string, allowedRoot: string, format?: DiskFormat): Promise<ImageInfo> {
+  const st = await stat(base);
+  const key = [base, st.ino, st.size, st.mtimeMs, allowedRoot, format ?? ''].join('\0');
+  const hit = checkedBases.get(key);
+  if (hit) return hit;
+  const info = await checkBase(base, allowedRoot, format);
+  checkedBases.set(key, info);
+  return info;
+}
+
 export async function createOverlay(base: string, overlay: string, opts: { allowedRoot: string; baseFormat?: DiskFormat }): Promise<Overlay> {
   requireAbsolute('base disk', base);
   requireAbsolute('overlay', overlay);
-  const info = await checkBase(base, opts.allowedRoot, opts.baseFormat);
+  const info = await checkBaseOnce(base, opts.allowedRoot, opts.baseFormat);
   const format = info.format as DiskFormat;
   await refuseExisting(overlay);
   try {

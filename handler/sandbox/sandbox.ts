@@ -72,6 +72,7 @@ export class Sandbox {
   readonly runtime: RuntimeRecord;
   #cgroup: VmCgroup | undefined;
   #log: Logger;
+  #saves: Promise<void> = Promise.resolve();
 
   private constructor(paths: SandboxPaths, runtime: RuntimeRecord, cgroup: VmCgroup | undefined, log: Logger) {
     this.paths = paths;
@@ -95,7 +96,11 @@ export class Sandbox {
     try {
       await fs.mkdir(paths.runDir, { recursive: true, mode: 0o700 });
       await fs.mkdir(paths.diskDir, { recursive: true, mode: 0o700 });
-      if (opts.cgroups) cgroup = VmCgroup.create(opts.cgroups, uid, opts.limits);
+      if (opts.cgroups) {
+        // A cgroup of this uid can only be left by an attempt a crash interrupted.
+        if (VmCgroup.list(opts.cgroups).includes(uid)) await VmCgroup.open(opts.cgroups, uid).destroy({ timeoutMs: 10_000 });
+        cgroup = VmCgroup.create(opts.cgroups, uid, opts.limits);
+      }
     } catch (e) {
       await fs.rm(paths.runDir, { recursive: true, force: true });
       await fs.rm(paths.stateDir, { recursive: true, force: true });
@@ -126,6 +131,18 @@ export class Sandbox {
     return new Sandbox(paths, runtime, cgroup, opts.log);
   }
 
+  /**
+   * Removes whatever a VMI's sandbox left without a readable record: processes in
+   * its cgroup, the cgroup, its directories.
+   */
+  static async destroyLeftovers(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; uid: string; all?: boolean }): Promise<void> {
+    const paths = sandboxPaths(opts.runRoot, opts.stateRoot, opts.uid);
+    if (opts.cgroups && VmCgroup.list(opts.cgroups).includes(opts.uid)) await VmCgroup.open(opts.cgroups, opts.uid).destroy({ timeoutMs: 10_000 });
+    await fs.rm(paths.runDir, { recursive: true, force: true });
+    await fs.rm(paths.diskDir, { recursive: true, force: true });
+    if (opts.all) await fs.rm(paths.stateDir, { recursive: true, force: true });
+  }
+
   /** UIDs of every sandbox on disk (to find leftovers of VMIs the store no longer has). */
   static async list(stateRoot: string): Promise<string[]> {
     try {
@@ -139,8 +156,11 @@ export class Sandbox {
     return this.#cgroup;
   }
 
+  /** Writes the runtime record; saves run one after another, so the last one wins. */
   save(): Promise<void> {
-    return atomicWrite(this.paths.runtimeFile, JSON.stringify(this.runtime));
+    const write = (): Promise<void> => atomicWrite(this.paths.runtimeFile, JSON.stringify(this.runtime));
+    this.#saves = this.#saves.then(write, write);
+    return this.#saves;
   }
 
   /** Whether the recorded launcher still runs (same pid and same start time). */
