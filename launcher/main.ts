@@ -4,13 +4,14 @@
 // stored the final one — taking QEMU, its sockets and its console with it.
 
 import { closeSync, openSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, InvalidSpecError, VirtnodeError } from '../proto/errors.js';
 import { CLONE_NEWNET, getParentDeathSignal, redirectStdoutStderr, setns } from '../native/index.js';
 import type { Command__Output } from '../proto/generated/virtnode/launcher/v1/Command.js';
 import type { VirtualMachineInstance } from '../proto/vmi/types.js';
 import { createLauncherLogger, forVmi } from './log.js';
-import { HandlerSession } from './session.js';
+import { HandlerSession, preloadSession } from './session.js';
 import { DomainManager } from './domain/manager.js';
 import type { LaunchContext } from './domain/context.js';
 import { isFinal } from './domain/state.js';
@@ -21,9 +22,9 @@ interface LauncherArgs {
   uid: string;
   runDir: string;
   handlerSocket: string;
-  /** Spare launchers only: the pod's network namespace to enter, and the VM's log file. */
-  netns?: string;
+  /** Spare launchers only: the VM's log file, and the VM cgroup's cgroup.procs files to join. */
   logFile?: string;
+  cgroupProcs?: string[];
 }
 
 /**
@@ -60,6 +61,12 @@ function enterNetns(path: string): void {
   }
 }
 
+/** Writes this process's pid to each cgroup.procs file; returns the ones that refused. */
+async function joinCgroup(files: string[]): Promise<string[]> {
+  const results = await Promise.allSettled(files.map((f) => writeFile(f, String(process.pid))));
+  return files.filter((_, i) => results[i]!.status === 'rejected');
+}
+
 function parseArgs(argv: string[]): LauncherArgs {
   const m = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) {
@@ -85,13 +92,17 @@ async function main(): Promise<void> {
   const spare = process.argv[2] === '--spare';
   const base = createLauncherLogger();
   if (spare) {
-    // Load koffi now (setns needs it first thing after the assignment), then tell
-    // the handler this spare is ready: every module is in.
+    // Load koffi now (setns needs it first thing after the assignment) and parse the
+    // protocol (~15 ms), then tell the handler this spare is ready.
     getParentDeathSignal();
+    preloadSession();
     process.stdout.write('ready\n');
   }
   const args = spare ? await awaitAssignment() : parseArgs(process.argv.slice(2));
-  if (args.netns) enterNetns(args.netns);
+  // Into the VM's cgroup (every thread goes along) while the session is being set
+  // up; hello waits for it. The handler checks, and moves a launcher that could not,
+  // before it lets QEMU start.
+  const joined = joinCgroup(args.cgroupProcs ?? []);
   if (args.logFile) {
     // From here on everything this process writes belongs to the VM's log.
     const fd = openSync(args.logFile, 'a', 0o600);
@@ -101,7 +112,10 @@ async function main(): Promise<void> {
   const log = forVmi(base, args);
   if (spare) {
     process.title = `virt-launcher ${args.namespace}/${args.name}`;
-    log.info({ netns: args.netns }, 'spare launcher assigned');
+    log.info('spare launcher assigned');
+    void joined.then((failed) => {
+      if (failed.length) log.warn({ files: failed }, 'could not join the VM cgroup');
+    });
   }
   const manager = new DomainManager(log);
   let synced = false;
@@ -109,6 +123,7 @@ async function main(): Promise<void> {
   const session = new HandlerSession({
     socketPath: args.handlerSocket,
     log,
+    beforeHello: joined,
     callbacks: {
       domainDefined: () => manager.defined,
       onCommand: async (cmd: Command__Output) => {
@@ -120,6 +135,8 @@ async function main(): Promise<void> {
               throw new VirtnodeError('VN_PROTOCOL', `this launcher runs VMI ${args.uid}, not ${vmi.metadata.uid}`);
             }
             const ctx = JSON.parse(cmd.sync!.launchContextJson) as LaunchContext;
+            // A spare joins the pod here; a launcher started in it re-enters the same namespace.
+            if (ctx.netns) enterNetns(ctx.netns);
             synced = true;
             await manager.start(vmi, ctx, { consoleSocket: join(args.runDir, 'console.sock') });
             return;

@@ -40,6 +40,11 @@ export interface SessionCallbacks {
 
 type Stream = grpc.ClientDuplexStream<LauncherMessage, HandlerMessage__Output>;
 
+/** Parses the launcher protocol now, so a spare launcher's first session does not wait for it. */
+export function preloadSession(): void {
+  launcherPackage();
+}
+
 export class HandlerSession {
   #socket: string;
   #log: Logger;
@@ -53,10 +58,14 @@ export class HandlerSession {
   #ackWaiters: (() => void)[] = [];
   #connectedWaiters: (() => void)[] = [];
 
-  constructor(opts: { socketPath: string; log: Logger; callbacks: SessionCallbacks }) {
+  #beforeHello: Promise<unknown>;
+
+  /** `beforeHello`: the first hello waits for it (a spare launcher joining its cgroup). */
+  constructor(opts: { socketPath: string; log: Logger; callbacks: SessionCallbacks; beforeHello?: Promise<unknown> }) {
     this.#socket = opts.socketPath;
     this.#log = opts.log;
     this.#cb = opts.callbacks;
+    this.#beforeHello = opts.beforeHello ?? Promise.resolve();
   }
 
   get connected(): boolean {
@@ -158,6 +167,7 @@ export class HandlerSession {
       throw new VirtnodeError('VN_PROTOCOL', 'handler speaks no protocol version this launcher knows');
     }
 
+    await this.#beforeHello;
     const stream: Stream = client.Session(protocolMetadata(version));
     this.#client = client;
     this.#stream = stream;

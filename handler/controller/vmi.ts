@@ -72,7 +72,8 @@ interface Runtime {
   chain: Promise<void>;
   imageDigests: string[];
   tornDown: boolean;
-  netnsPath?: string;
+  /** Hellos that came before the launch context was complete. */
+  pendingHello: Hello__Output[];
 }
 
 function keyOf(ns: string, name: string): string {
@@ -92,6 +93,7 @@ function newRuntime(vmi: VirtualMachineInstance, sandbox?: Sandbox): Runtime {
     chain: Promise.resolve(),
     imageDigests: [],
     tornDown: false,
+    pendingHello: [],
   };
 }
 
@@ -346,12 +348,19 @@ export class VmiController {
       o.status!.nodeName = this.#d.cfg.nodeName;
     });
 
+    // Milliseconds after the start of preparation each step settled (debug log): where a slow start went.
+    const t0 = performance.now();
+    const took: Record<string, number> = {};
+    const timed = <T>(step: string, p: Promise<T>): Promise<T> =>
+      p.finally(() => {
+        took[step] = Math.round(performance.now() - t0);
+      });
     try {
-      const accel = await this.#d.chooseAccelerator();
+      const accel = await timed('accelerator', this.#d.chooseAccelerator());
       const memory = Number(guestMemoryBytes(vmi.spec));
       const vcpus = vcpuCount(vmi.spec);
       const res = vmi.spec.domain.resources;
-      rt.sandbox = await Sandbox.create({
+      rt.sandbox = await timed('sandbox', Sandbox.create({
         runRoot: this.#d.cfg.runDir,
         stateRoot: this.#d.cfg.stateDir,
         cgroups: this.#d.cgroups,
@@ -363,39 +372,45 @@ export class VmiController {
           pidsMax: 4096,
         },
         log,
-      });
+      }));
+      const sandbox = rt.sandbox;
+      // The launcher's socket first: a spare launcher is handed the VM at once and
+      // dials in, joins the cgroup and finishes its handshake while the rest is made;
+      // it enters the pod's network namespace when Sync brings the launch context.
+      await timed('endpoint', this.#attachEndpoint(rt, log));
+      const assignment = { namespace: ns, name, uid, runDir: sandbox.paths.runDir, handlerSocket: sandbox.paths.handlerSocket };
+      const spare = this.#d.pool?.take();
+      if (spare) this.#watchLauncher(rt, sandbox.adoptSpare(spare, assignment));
       // Independent steps run side by side: the pod's network namespace with its
       // binding (what a CNI plugin and virt-handler make for a virt-launcher pod),
-      // the disks, the kernel, and the launcher's socket. All of them settle before
-      // anything is judged, so a failure never races a step still making things.
-      const sandbox = rt.sandbox;
+      // the disks and the kernel. All of them settle before anything is judged, so a
+      // failure never races a step still making things.
       const steps = await Promise.allSettled([
-        this.#d.network.createPodNetwork(podNetworkRequest(vmi, sandbox.paths.runDir)),
-        this.#prepareVolumes(vmi, rt),
-        this.#prepareKernel(vmi, rt),
-        this.#attachEndpoint(rt, log),
+        timed('network', this.#d.network.createPodNetwork(podNetworkRequest(vmi, sandbox.paths.runDir))),
+        timed('volumes', this.#prepareVolumes(vmi, rt)),
+        timed('kernel', this.#prepareKernel(vmi, rt)),
       ] as const);
       for (const st of steps) if (st.status === 'rejected') throw st.reason;
       const [pod, volumes, kernelBoot] = steps.map((st) => (st as PromiseFulfilledResult<unknown>).value) as [PodNetwork, LaunchContext['volumes'], LaunchContext['kernelBoot']];
-      rt.netnsPath = pod.netnsPath;
       rt.abort.signal.throwIfAborted();
-      rt.launchContext = { runDir: sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot, interfaces: preparedInterfaces(pod) };
-      // Saved with the launcher's pid below, in one write.
-      sandbox.runtime.launchContext = rt.launchContext;
-
       // The launcher (and so QEMU and its DHCP server) lives in the pod's network
-      // namespace: a spare enters it itself, a new one is started in it.
-      const assignment = { namespace: ns, name, uid, runDir: sandbox.paths.runDir, handlerSocket: sandbox.paths.handlerSocket };
-      const spare = this.#d.pool?.take();
-      const child = spare
-        ? await sandbox.adoptSpare(spare, { ...assignment, netns: pod.netnsPath })
-        : await sandbox.spawnLauncher(
-            netnsArgv(pod.netnsPath, this.#d.cfg.launcherCommand),
-            ['--namespace', ns, '--name', name, '--uid', uid, '--run-dir', assignment.runDir, '--handler-socket', assignment.handlerSocket],
-            { ...process.env, VIRTNODE_LOG_LEVEL: this.#d.cfg.logLevel },
-          );
-      rt.child = child;
-      child.once('exit', (code, signal) => this.#onLauncherExit(rt, signal ? `killed by signal ${signal}` : `exited with code ${code}`));
+      // namespace: a spare enters it on Sync, a new one is started in it.
+      const launchContext: LaunchContext = { runDir: sandbox.paths.runDir, accelerator: accel.accelerator, volumes, kernelBoot, interfaces: preparedInterfaces(pod), netns: pod.netnsPath };
+      sandbox.runtime.launchContext = launchContext;
+      if (!spare) {
+        const started = await sandbox.spawnLauncher(
+          netnsArgv(pod.netnsPath, this.#d.cfg.launcherCommand),
+          ['--namespace', ns, '--name', name, '--uid', uid, '--run-dir', assignment.runDir, '--handler-socket', assignment.handlerSocket],
+          { ...process.env, VIRTNODE_LOG_LEVEL: this.#d.cfg.logLevel },
+        );
+        this.#watchLauncher(rt, started);
+      } else {
+        await sandbox.save();
+      }
+      // Only now may a Sync go out (see #onHello).
+      rt.launchContext = launchContext;
+      const child = rt.child!;
+      for (const h of rt.pendingHello.splice(0)) this.#onHello(rt, h);
       this.#status(vmi, (o) => {
         o.status!.launcherPid = child.pid;
         if (accel.softwareEmulation) {
@@ -407,6 +422,7 @@ export class VmiController {
           });
         }
       });
+      log.debug({ ms: took, spare: spare !== undefined }, 'preparation timings');
       log.info({ launcherPid: child.pid, accelerator: accel.accelerator }, 'launcher started');
     } catch (e) {
       if (rt.abort.signal.aborted) {
@@ -462,6 +478,12 @@ export class VmiController {
     return { kernel: pulled.kernel, initrd: pulled.initrd };
   }
 
+  /** Remembers the launcher process; its exit is judged by #onLauncherExit. */
+  #watchLauncher(rt: Runtime, child: ChildProcess): void {
+    rt.child = child;
+    child.once('exit', (code, signal) => this.#onLauncherExit(rt, signal ? `killed by signal ${signal}` : `exited with code ${code}`));
+  }
+
   async #attachEndpoint(rt: Runtime, log: Logger): Promise<void> {
     const ep = new LauncherEndpoint({ socketPath: rt.sandbox!.paths.handlerSocket, log });
     ep.on('hello', (h) => this.#onHello(rt, h));
@@ -481,11 +503,20 @@ export class VmiController {
     clearInterval(rt.liveness);
     rt.liveness = undefined;
     if (h.domainDefined || rt.domainFinal) return;
-    const ctx = rt.launchContext ?? rt.sandbox?.runtime.launchContext;
+    // A spare launcher says hello while its VM is still being prepared: Sync once the
+    // launch context is complete (#prepare replays it).
+    if (!rt.launchContext) {
+      rt.pendingHello.push(h);
+      return;
+    }
+    const ctx = rt.launchContext;
     const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
-    if (!ctx || !vmi || vmi.metadata.uid !== rt.uid) return;
-    rt.endpoint!
-      .command({ sync: { vmiJson: JSON.stringify(vmi), launchContextJson: JSON.stringify(ctx) } }, 60_000)
+    const endpoint = rt.endpoint;
+    if (!vmi || vmi.metadata.uid !== rt.uid || !endpoint) return;
+    // QEMU is born where its launcher is: in the VM's cgroup, checked (and fixed) first.
+    const pid = rt.sandbox?.runtime.launcherPid;
+    (pid ? rt.sandbox!.ensurePlaced(pid) : Promise.resolve())
+      .then(() => endpoint.command({ sync: { vmiJson: JSON.stringify(vmi), launchContextJson: JSON.stringify(ctx) } }, 60_000))
       .then(async () => {
         rt.sandbox!.runtime.synced = true;
         await rt.sandbox!.save();

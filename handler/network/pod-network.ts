@@ -175,9 +175,10 @@ export class PodNetworking {
     if (existing?.state === 'ready' && existsSync(names.netnsPath)) {
       throw new AlreadyExistsError(`pod network of ${req.namespace}/${req.name} (uid ${req.uid})`);
     }
-    const other = (await this.#records.list()).find((r) => r.id === names.id && r.uid !== req.uid);
-    if (other) {
-      throw new AlreadyExistsError(`pod network ${names.netns} (it belongs to uid ${other.uid}, ${other.namespace}/${other.name}; uid ${req.uid} maps to the same name)`);
+    const owner = await this.#records.ownerOf(names.id);
+    if (owner !== undefined && owner !== req.uid) {
+      const other = await this.#records.read(owner);
+      throw new AlreadyExistsError(`pod network ${names.netns} (it belongs to uid ${owner}${other ? `, ${other.namespace}/${other.name}` : ''}; uid ${req.uid} maps to the same name)`);
     }
     if (existing || existsSync(names.netnsPath)) {
       this.#log?.warn({ uid: req.uid, netns: names.netns, state: existing?.state ?? 'no record' }, 'removing an unfinished pod network before making it again');

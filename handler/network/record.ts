@@ -24,9 +24,17 @@ export interface PodRecord {
 
 export class PodRecords {
   readonly dir: string;
+  /** id → uid of every record; loaded once, then kept by write/remove (the handler is the only writer). */
+  #owners: Promise<Map<string, string>> | undefined;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'pods');
+  }
+
+  /** The uid whose record holds pod network `id`, without reading every record each time. */
+  async ownerOf(id: string): Promise<string | undefined> {
+    this.#owners ??= this.list().then((rs) => new Map(rs.map((r) => [r.id, r.uid])));
+    return (await this.#owners).get(id);
   }
 
   #file(uid: string): string {
@@ -45,10 +53,13 @@ export class PodRecords {
   async write(r: PodRecord): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await atomicWrite(this.#file(r.uid), JSON.stringify(r, null, 1) + '\n');
+    (await this.#owners)?.set(r.id, r.uid);
   }
 
   async remove(uid: string): Promise<void> {
     await fs.rm(this.#file(uid), { force: true });
+    const owners = await this.#owners;
+    for (const [id, u] of owners ?? []) if (u === uid) owners!.delete(id);
   }
 
   async list(): Promise<PodRecord[]> {

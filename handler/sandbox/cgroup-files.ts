@@ -1,7 +1,7 @@
 // File access for cgroupfs: every failure is a VN_SANDBOX error naming the file, the
 // value (for writes) and errno, so "EBUSY on cgroup.subtree_control" is diagnosable
 // from the message alone.
-import { readFileSync, writeFileSync, mkdirSync, rmdirSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmdirSync, readdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import { VirtnodeError } from '../../proto/errors.js';
@@ -53,6 +53,15 @@ export function writeText(path: string, value: string, hint?: (code: string | un
     writeFileSync(path, value);
   } catch (e) {
     throw fail(`write ${JSON.stringify(value)} to`, path, e, hint?.(codeOf(e)));
+  }
+}
+
+/** writeText off the event loop, for writes the kernel may make wait (a cgroup v1 attach). */
+export async function writeTextAsync(path: string, value: string): Promise<void> {
+  try {
+    await fsp.writeFile(path, value);
+  } catch (e) {
+    throw fail(`write ${JSON.stringify(value)} to`, path, e);
   }
 }
 

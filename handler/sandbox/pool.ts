@@ -9,6 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Logger } from 'pino';
 
+/** The niceness spares wait at (every thread of them: nice(1) sets it before Node starts any). */
+const SPARE_NICE = 19;
+
+/** How long after a spare is taken its replacement starts. */
+const REFILL_DELAY_MS = 500;
+
 export interface Spare {
   child: ChildProcess;
   pid: number;
@@ -24,6 +30,7 @@ export class LauncherPool {
   #starting = 0;
   #stopped = false;
   #failures = 0;
+  #refill: NodeJS.Timeout | undefined;
 
   constructor(opts: { command: string[]; size: number; logFile: string; env: NodeJS.ProcessEnv; log: Logger }) {
     this.#command = opts.command;
@@ -40,12 +47,21 @@ export class LauncherPool {
   /** A started spare, or undefined (then the caller starts a launcher itself). */
   take(): Spare | undefined {
     const spare = this.#ready.shift();
-    this.#fill();
+    // The replacement starts a little later: a Node start burns ~150 ms of CPU, which
+    // on a small node would slow the very VM start that took this spare.
+    if (!this.#refill) {
+      this.#refill = setTimeout(() => {
+        this.#refill = undefined;
+        this.#fill();
+      }, REFILL_DELAY_MS);
+      this.#refill.unref();
+    }
     return spare;
   }
 
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#refill);
     for (const s of this.#ready.splice(0)) s.child.kill('SIGKILL');
   }
 
@@ -57,7 +73,9 @@ export class LauncherPool {
     const err = openSync(this.#logFile, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(this.#command[0]!, [...this.#command.slice(1), '--spare'], {
+      // At the lowest CPU priority: a spare is speculative work and must not slow the
+      // guests that are booting meanwhile. adoptSpare restores its priority.
+      child = spawn('nice', ['-n', String(SPARE_NICE), ...this.#command, '--spare'], {
         // Detached: once it serves a VM it must survive the handler. stdin carries the
         // assignment, stdout says "ready"; the launcher moves both to the VM's log.
         detached: true,

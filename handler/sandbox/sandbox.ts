@@ -9,7 +9,8 @@
 // mistaken for our launcher) and the last domain event it has applied.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, promises as fs, readFileSync } from 'node:fs';
+import { closeSync, openSync, promises as fs, readFileSync, readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
@@ -197,20 +198,31 @@ export class Sandbox {
   }
 
   /**
-   * Hands this VM to a spare launcher (see pool.ts): moves it into the VM's cgroup,
-   * then tells it over its stdin which VMI it serves, where its socket and log are
-   * and which network namespace to enter.
+   * Hands this VM to a spare launcher (see pool.ts): tells it over its stdin which VMI
+   * it serves, where its socket and log are, and which cgroup.procs files to write its
+   * pid to. Joining itself, the launcher pays the cgroup attach (an RCU grace period
+   * per v1 hierarchy, 10–25 ms) in its own time, not on the handler's thread pool.
+   * It says hello once it has joined; ensurePlaced comes before QEMU may start.
    */
-  async adoptSpare(spare: Spare, assignment: { namespace: string; name: string; uid: string; runDir: string; handlerSocket: string; netns?: string }): Promise<ChildProcess> {
+  adoptSpare(spare: Spare, assignment: { namespace: string; name: string; uid: string; runDir: string; handlerSocket: string }): ChildProcess {
     const child = spare.child;
-    this.#cgroup?.addProcess(spare.pid);
-    child.stdin!.end(`${JSON.stringify({ ...assignment, logFile: this.paths.launcherLog })}\n`);
+    normalPriority(spare.pid);
+    child.stdin!.end(`${JSON.stringify({ ...assignment, logFile: this.paths.launcherLog, cgroupProcs: this.#cgroup?.procsFiles() ?? [] })}\n`);
     child.stdout!.destroy();
     child.unref();
     this.runtime.launcherPid = spare.pid;
     this.runtime.launcherStartTime = processStartTime(spare.pid);
-    await this.save();
     return child;
+  }
+
+  /**
+   * Makes sure the launcher is in the VM's cgroup, moving it there if it did not
+   * manage itself, so that QEMU, started after this, is born inside.
+   */
+  async ensurePlaced(pid: number): Promise<void> {
+    if (!this.#cgroup || this.#cgroup.holds(pid)) return;
+    this.#log.warn({ launcherPid: pid }, 'the launcher is not in its cgroup; moving it');
+    await this.#cgroup.addProcess(pid);
   }
 
   /**
@@ -241,6 +253,26 @@ export class Sandbox {
     if (errors.length) {
       this.#log.error({ errors }, 'sandbox teardown incomplete');
       throw new VirtnodeError('VN_SANDBOX', `tearing down the sandbox of ${this.runtime.namespace}/${this.runtime.name}: ${errors.join('; ')}`);
+    }
+  }
+}
+
+/**
+ * Niceness 0 for every thread of `pid` (Linux keeps it per thread, and new threads
+ * inherit their creator's): a spare waited at nice 19, its VM must not run there.
+ */
+function normalPriority(pid: number): void {
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return; // gone: the VM start fails on its own
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), 0);
+    } catch {
+      /* the thread ended meanwhile */
     }
   }
 }

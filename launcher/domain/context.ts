@@ -19,6 +19,11 @@ export interface LaunchContext {
   kernelBoot?: { kernel?: string; initrd?: string };
   /** interface name → its tap (virtnode networking fills this in). */
   interfaces?: Record<string, PreparedInterface>;
+  /**
+   * The pod's network namespace (a path under /run/netns). A spare launcher is handed
+   * its VM before the pod network exists, and enters it here, before the domain starts.
+   */
+  netns?: string;
 }
 
 export interface PreparedVolume {

@@ -32,7 +32,7 @@ export type QmpLogger = Pick<Logger, 'debug' | 'warn'>;
 export interface QmpConnectOptions {
   /** Budget for the whole connect: socket to appear, accept, greeting, negotiation. Default 10 s. */
   timeoutMs?: number;
-  /** First pause between attempts while the socket is missing or refuses; doubles up to 200 ms. Default 10 ms. */
+  /** First pause between attempts while the socket is missing or refuses; grows 1.5× up to 200 ms. Default 2 ms. */
   retryIntervalMs?: number;
   /** Give up as soon as this settles (the QEMU process exited: no socket will ever come). */
   until?: Promise<unknown>;
@@ -125,7 +125,9 @@ export class Qmp extends EventEmitter<QmpClientEvents> {
     };
 
     let socket: net.Socket | undefined;
-    let delay = opts.retryIntervalMs ?? 10;
+    // QEMU makes its socket some 15–30 ms after spawn: poll finely at first (a refused
+    // connect to a missing path costs microseconds), coarser later.
+    let delay = opts.retryIntervalMs ?? 2;
     let lastError: unknown;
     while (!socket) {
       if (gaveUp) giveUp();
@@ -139,7 +141,7 @@ export class Qmp extends EventEmitter<QmpClientEvents> {
         const left = deadline - Date.now();
         if (left <= 0) throw new TimeoutError(`connecting to QMP ${path} (last error: ${errorMessage(lastError)})`, timeoutMs);
         await sleep(Math.min(delay, left), undefined, { signal: stop.signal }).catch(() => undefined);
-        delay = Math.min(delay * 2, 200);
+        delay = Math.min(delay * 1.5, 200);
       }
     }
 

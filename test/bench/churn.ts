@@ -148,7 +148,7 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
 
 async function cycle(b: Bench, h: TestHandler, watch: VmiWatch, name: string, onUid?: (uid: string) => void): Promise<Cycle> {
   const t0 = performance.now();
-  await resilientCall(b, h, PART, 'the churn', () => h.client.call('Apply', { manifest: benchVMI(name) }));
+  await resilientCall(b, h, PART, 'the churn', () => h.client.call('Apply', { manifest: benchVMI(name, { network: true }) }));
   const running = await watch.runningOrFail(name, 120_000);
   const uid = running.vmi.metadata.uid!;
   onUid?.(uid);

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
 import type { Report } from './report.js';
-import { DEMO_IMAGE, TestHandler, cgroupRootDirs, stopRegistry, testRegistry } from '../e2e/harness.js';
+import { DEMO_IMAGE, TestHandler, cgroupRootDirs, netnsList, stopRegistry, testRegistry } from '../e2e/harness.js';
+import { podNames } from '../../handler/network/names.js';
 import type { GuestPaths } from '../guest/index.js';
 import { cmdline, processTable } from './procfs.js';
 
@@ -29,10 +30,15 @@ export const VOLUME = 'containerdisk';
 /**
  * The test guest as a bare VMI. IfNotPresent: the image is pulled once, so every
  * start measures the node path, not a registry round trip (KubeVirt's kubelet
- * pulls before virt-launcher even exists).
+ * pulls before virt-launcher even exists). With `network`, the VMI keeps the
+ * defaulted masquerade interface on the pod network (what a user's VM gets);
+ * without, it has no NIC — the same devices as the bare QEMU and libvirt peers.
+ * A request of one CPU gives its cgroup the CPU weight the peers' QEMUs have (the
+ * default 100m would give it a tenth of theirs whenever the two cores are contended).
  */
-export function benchVMI(name: string, opts: { labels?: Record<string, string> } = {}): string {
+export function benchVMI(name: string, opts: { labels?: Record<string, string>; network?: boolean } = {}): string {
   const labels = opts.labels ? `  labels:\n${Object.entries(opts.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}\n` : '';
+  const noNic = opts.network ? '' : '      autoattachPodInterface: false\n';
   return `apiVersion: kubevirt.io/v1
 kind: VirtualMachineInstance
 metadata:
@@ -41,13 +47,14 @@ ${labels}spec:
   terminationGracePeriodSeconds: 0
   domain:
     devices:
-      disks:
+${noNic}      disks:
       - name: ${VOLUME}
         disk:
           bus: virtio
     resources:
       requests:
         memory: ${GUEST_MEMORY}
+        cpu: "1"
   volumes:
   - name: ${VOLUME}
     containerDisk:
@@ -97,7 +104,7 @@ export async function startHandler(b: Bench, opts: { name?: string; logLevel?: s
   return { h, destroy };
 }
 
-/** What a VMI left behind: processes naming its uid, its cgroup, run and disk directories. */
+/** What a VMI left behind: processes naming its uid, its cgroup, run and disk directories, its pod network. */
 export function leftovers(h: TestHandler, uids: readonly string[]): string[] {
   const out: string[] = [];
   const want = new Set(uids);
@@ -108,17 +115,23 @@ export function leftovers(h: TestHandler, uids: readonly string[]): string[] {
     for (const u of want) if (cmd.includes(u)) out.push(`process ${pid} (${cmd.slice(0, 120)}) of ${u}`);
   }
   const cgroupDirs = cgroupRootDirs(h.cgroupRoot);
+  const namespaces = new Set(netnsList());
   for (const u of uids) {
     for (const d of cgroupDirs) if (existsSync(join(d, u))) out.push(`cgroup ${join(d, u)}`);
     if (existsSync(join(h.runDir, 'vmis', u))) out.push(`run directory ${join(h.runDir, 'vmis', u)}`);
     if (existsSync(join(h.stateDir, 'vmis', u))) out.push(`state directory ${join(h.stateDir, 'vmis', u)}`);
+    const names = podNames(u, h.net.prefix);
+    if (namespaces.has(names.netns)) out.push(`network namespace ${names.netns}`);
+    if (existsSync(`/sys/class/net/${names.hostVeth}`)) out.push(`veth ${names.hostVeth}`);
   }
   return out;
 }
 
-/** Entries under the handler's per-VMI directories (should be none once every VMI is gone). */
+/** Entries under the handler's per-VMI directories, and its pod namespaces (none once every VMI is gone). */
 export function sandboxDirs(h: TestHandler): string[] {
-  const out: string[] = [];
+  const out: string[] = netnsList()
+    .filter((n) => n.startsWith(`${h.net.prefix}-`))
+    .map((n) => `network namespace ${n}`);
   for (const root of [join(h.runDir, 'vmis'), join(h.stateDir, 'vmis')]) {
     try {
       for (const e of readdirSync(root)) out.push(join(root, e));

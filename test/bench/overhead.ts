@@ -104,7 +104,7 @@ export async function runOverhead(b: Bench, o: { counts: number[] }): Promise<vo
   const bootOne = async (base: string): Promise<string> => {
     for (let attempt = 0; ; attempt++) {
       const name = attempt ? `${base}-r${attempt}` : base;
-      await resilientCall(b, h, PART, 'booting guests', () => h.client.call('Apply', { manifest: benchVMI(name) }));
+      await resilientCall(b, h, PART, 'booting guests', () => h.client.call('Apply', { manifest: benchVMI(name, { network: true }) }));
       names.push(name);
       try {
         uids.set(name, (await watch.runningOrFail(name, 300_000)).vmi.metadata.uid!);

@@ -81,7 +81,7 @@ test('cgroup v2 file layout (temp dir mimicking cgroup2 files, not a real cgroup
   assert.equal(cg.path('memory'), join(mount, 'kubepods/pod1/virtnode/vmi-a'));
 
   const sleeper = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));
-  cg.addProcess(sleeper.pid!);
+  await cg.addProcess(sleeper.pid!);
   assert.equal(file('kubepods/pod1/virtnode/vmi-a/cgroup.procs'), String(sleeper.pid));
   assert.deepEqual(cg.pids(), [sleeper.pid]);
   assert.deepEqual(cg.enterArgv(['qemu'])[2], `echo $$ > '${join(mount, 'kubepods/pod1/virtnode/vmi-a/cgroup.procs')}' && exec "$@"`);

@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   detectCgroups, VmCgroup, vmCgroupOfProcess, removeCgroupRoot, CgroupError, type CgroupLayout, type DetectOptions,
@@ -73,7 +73,7 @@ test(`real cgroups (${V}): processes moved in (addProcess) or started in (enterA
   const layout = testLayout(t);
   const cg = VmCgroup.create(layout, 'vmi-procs');
   const moved = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));
-  cg.addProcess(moved.pid!);
+  await cg.addProcess(moved.pid!);
   // A shell that forks two sleeps after joining: its children are born inside.
   const argv = cg.enterArgv(['sh', '-c', 'sleep 30 & sleep 30 & echo started; wait']);
   const started = track(t, spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }));
@@ -91,8 +91,32 @@ test(`real cgroups (${V}): processes moved in (addProcess) or started in (enterA
   }
   assert.equal(vmCgroupOfProcess(layout, process.pid), undefined);
   assert.equal(cg.stats().processes, 4);
-  assert.throws(() => cg.addProcess(2 ** 22 + 5), (e: unknown) =>
+  await assert.rejects(cg.addProcess(2 ** 22 + 5), (e: unknown) =>
     e instanceof CgroupError && e.errnoName === 'ESRCH' && /^write "4194309" to \/sys\/fs\/cgroup\/.*\/cgroup\.procs: ESRCH \(no such process\)$/.test(e.message));
+});
+
+test(`real cgroups (${V}): a process joins by writing its own pid to procsFiles(); holds() tells who is in`, { timeout: 30_000 }, async (t) => {
+  const layout = testLayout(t);
+  const cg = VmCgroup.create(layout, 'vmi-join');
+  const files = cg.procsFiles();
+  assert.equal(files.length, layout.hierarchies.length);
+  // What a spare launcher does with its assignment: echo its own pid into each file.
+  const joiner = track(t, spawn('sh', ['-c', `for f in "$@"; do echo $$ > "$f"; done; echo joined; exec sleep 30`, 'join', ...files], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  await once(joiner.stdout!, 'data');
+  assert.equal(cg.holds(joiner.pid!), true);
+  assert.deepEqual(cg.pids(), [joiner.pid]);
+  // Outside in every tree, or gone: not held.
+  const outside = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));
+  assert.equal(cg.holds(outside.pid!), false);
+  assert.equal(cg.holds(process.pid), false);
+  assert.equal(cg.holds(2 ** 22 + 5), false);
+  // In one tree only (v1): not held until every tree has it.
+  if (files.length > 1) {
+    writeFileSync(files[0]!, String(outside.pid));
+    assert.equal(cg.holds(outside.pid!), false);
+    await cg.addProcess(outside.pid!);
+    assert.equal(cg.holds(outside.pid!), true);
+  }
 });
 
 test(`real cgroups (${V}): pids.max stops forks inside the VM cgroup`, { timeout: 30_000 }, async (t) => {
@@ -180,8 +204,8 @@ test(`real cgroups (${V}): signalAll sends a chosen signal once to every process
   const cg = VmCgroup.create(layout, 'vmi-signal');
   const a = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));
   const b = track(t, spawn('sleep', ['30'], { stdio: 'ignore' }));
-  cg.addProcess(a.pid!);
-  cg.addProcess(b.pid!);
+  await cg.addProcess(a.pid!);
+  await cg.addProcess(b.pid!);
   assert.equal(cg.signalAll('SIGTERM'), 2);
   const [[, sa], [, sb]] = await Promise.all([once(a, 'exit'), once(b, 'exit')]);
   assert.equal(sa, 'SIGTERM');
