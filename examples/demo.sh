@@ -34,7 +34,8 @@ HOME="$DEMO" skopeo copy --quiet --dest-tls-verify=false "oci:$layout" \
 
 # 2. The handler, standalone, with the local registry as quay.io's mirror.
 if ! virtnode node >/dev/null 2>&1; then
-  nohup node dist/handler/main.js --allow-emulation \
+  # --max-semi-space-size: see HANDLER_NODE_FLAGS in test/e2e/harness.ts.
+  nohup node --max-semi-space-size=4 dist/handler/main.js --allow-emulation \
     --registry-mirror "quay.io=http://127.0.0.1:$PORT" \
     --state-dir "$STATE" --run-dir "$RUN" >"$DEMO/handler.log" 2>&1 &
   echo $! > "$DEMO/handler.pid"

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { AlreadyExistsError, InvalidSpecError, NotFoundError, VirtnodeError, type FieldError } from '../../proto/errors.js';
-import { callProtocol } from '../../proto/rpc.js';
+import { callProtocol, handlerPackage } from '../../proto/rpc.js';
 import { applyDefaults, parseManifests, validate, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import type { ApplyRequest__Output } from '../../proto/generated/virtnode/handler/v1/ApplyRequest.js';
 import type { ApplyResponse } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
@@ -30,6 +30,7 @@ import type { Change, Kind, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
 import { toServiceError } from './status.js';
+import { EncodedCache } from './encoded.js';
 
 export interface NodeServiceDeps {
   store: Store;
@@ -90,6 +91,13 @@ function ns(n: string | undefined): string {
 
 export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementation {
   const { store, vms, vmis } = d;
+  // Room for every object's Get answer on a full node and a few Lists.
+  const encoded = new EncodedCache(1024);
+  const service = handlerPackage().Node.service;
+  const wireSerialize = {
+    Get: (o: WireObject): Buffer => service.Get!.responseSerialize(o),
+    List: (l: ListResponse): Buffer => service.List!.responseSerialize(l),
+  };
 
   /** A name given to a verb may be a VM or a bare VMI, as virtctl accepts. */
   function resolve(namespace: string, name: string): { vm?: VirtualMachine; vmi?: VirtualMachineInstance } {
@@ -275,15 +283,20 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
 
   return {
     Apply: unary(apply),
-    Get: unary<ObjectRef__Output, WireObject>((req) => {
+    // Answers as bytes from `encoded` (see encoded.ts; the server passes them on).
+    Get: unary<ObjectRef__Output, WireObject | Buffer>((req) => {
       const kind = normalizeKind(req.kind || 'vm');
-      const o = store.getJSON(kind, ns(req.namespace), req.name);
-      if (!o) throw new NotFoundError(`${kind} ${ns(req.namespace)}/${req.name}`);
-      return { kind, ...o };
+      const n = ns(req.namespace);
+      const o = store.getJSON(kind, n, req.name);
+      if (!o) throw new NotFoundError(`${kind} ${n}/${req.name}`);
+      return encoded.get(`get/${kind}/${n}/${req.name}`, o.resourceVersion, () => wireSerialize.Get({ kind, ...o }));
     }),
-    List: unary<ListRequest__Output, ListResponse>((req) => {
+    List: unary<ListRequest__Output, ListResponse | Buffer>((req) => {
       const kind = normalizeKind(req.kind || 'vm');
-      return { objects: store.listJSON(kind, req.namespace || undefined).map((o) => ({ kind, ...o })), resourceVersion: store.seq };
+      const seq = store.seq;
+      return encoded.get(`list/${kind}/${req.namespace}`, seq, () =>
+        wireSerialize.List({ objects: store.listJSON(kind, req.namespace || undefined).map((o) => ({ kind, ...o })), resourceVersion: seq }),
+      );
     }),
     Delete: unary<DeleteRequest__Output, OperationResponse>(async (req) => {
       const ref = req.ref ?? { kind: '', namespace: '', name: '' };

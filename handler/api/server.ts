@@ -10,6 +10,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import { handlerPackage, handlerPackageDefinition, infoService } from '../../proto/rpc.js';
 import type { HandlerConfig } from '../config.js';
+import { passEncoded } from './encoded.js';
 import { nodeService, type NodeServiceDeps } from './node-server.js';
 
 export interface ApiServer {
@@ -25,7 +26,7 @@ export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, 
   const pkg = handlerPackage();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20 });
   server.addService(pkg.Info.service, infoService('virtnode-handler'));
-  server.addService(pkg.Node.service, nodeService(deps));
+  server.addService(passEncoded(pkg.Node.service), nodeService(deps));
   const health = new HealthImplementation({ '': 'SERVING', 'virtnode.handler.v1.Node': 'SERVING' });
   health.addToServer(server);
   new ReflectionService(handlerPackageDefinition()).addToServer(server);

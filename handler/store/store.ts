@@ -124,7 +124,8 @@ export class Store extends EventEmitter {
       if (o.kind !== kind || (namespace && o.metadata.namespace !== namespace)) continue;
       out.push({ k, json: this.#json.get(k)!, resourceVersion: Number(o.metadata.resourceVersion ?? 0) });
     }
-    return out.sort((a, b) => a.k.localeCompare(b.k)).map(({ json, resourceVersion }) => ({ json, resourceVersion }));
+    // Code-unit order (names are ASCII): localeCompare costs ~1 µs a comparison.
+    return out.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map(({ json, resourceVersion }) => ({ json, resourceVersion }));
   }
 
   mustGet<T extends StoredObject>(kind: Kind, namespace: string, name: string): T {

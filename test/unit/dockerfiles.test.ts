@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HANDLER_NODE_FLAGS } from '../e2e/harness.js';
 
 const root = process.cwd();
 
@@ -44,3 +45,11 @@ for (const file of ['Dockerfile.handler', 'Dockerfile.launcher']) {
     assert.ok(lines.some((l) => /^COPY\s+proto\/handler\.proto\s+proto\/launcher\.proto/.test(l)), `${file}: .proto files not copied`);
   });
 }
+
+test('the handler runs with the same Node flags in its image, in the demo and under test', () => {
+  const entry = readFileSync(join(root, 'Dockerfile.handler'), 'utf8').split('\n').find((l) => /^ENTRYPOINT\s/i.test(l))!;
+  const argv = JSON.parse(entry.replace(/^ENTRYPOINT\s+/i, '')) as string[];
+  assert.deepEqual(argv.slice(1, argv.findIndex((a) => a.endsWith('.js'))), HANDLER_NODE_FLAGS);
+  const demo = readFileSync(join(root, 'examples', 'demo.sh'), 'utf8');
+  assert.ok(demo.includes(`node ${HANDLER_NODE_FLAGS.join(' ')} dist/handler/main.js`), 'examples/demo.sh starts the handler with HANDLER_NODE_FLAGS');
+});
