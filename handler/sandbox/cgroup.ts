@@ -145,14 +145,8 @@ export class VmCgroup {
 
   /** Whether process `pid` is in this cgroup in every tree (false once it is gone). */
   holds(pid: number): boolean {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-    } catch {
-      return false;
-    }
-    const paths = parseProcCgroup(text);
-    return this.dirs.every(({ hierarchy: h }) => paths.get(h.version === 2 ? '' : h.controllers[0]!) === `${h.vmRootPath}/${this.name}`);
+    const paths = processCgroupPaths(pid);
+    return paths !== undefined && this.dirs.every(({ hierarchy: h }) => cgroupPathIn(paths, h) === `${h.vmRootPath}/${this.name}`);
   }
 
   /** Moves process `pid` (all its threads) into the VM cgroup in every tree. */
@@ -280,17 +274,24 @@ export class VmCgroup {
  */
 export function vmCgroupOfProcess(layout: CgroupLayout, pid: number): string | undefined {
   const h = layout.hierarchies[0];
-  if (!h) return undefined;
-  let text: string;
+  const paths = h && processCgroupPaths(pid);
+  const path = paths && cgroupPathIn(paths, h);
+  if (!path || !path.startsWith(`${h.vmRootPath}/`)) return undefined;
+  return path.slice(h.vmRootPath.length + 1).split('/')[0];
+}
+
+/** The cgroup paths of process `pid` (/proc/<pid>/cgroup), or undefined once it is gone. */
+function processCgroupPaths(pid: number): Map<string, string> | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    return parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
   } catch {
     return undefined;
   }
-  const paths = parseProcCgroup(text);
-  const path = h.version === 2 ? paths.get('') : paths.get(h.controllers[0]!);
-  if (!path || !path.startsWith(`${h.vmRootPath}/`)) return undefined;
-  return path.slice(h.vmRootPath.length + 1).split('/')[0];
+}
+
+/** A process's path in hierarchy `h` (v2: the one unified tree; v1: the tree of its first controller). */
+function cgroupPathIn(paths: Map<string, string>, h: CgroupHierarchy): string | undefined {
+  return paths.get(h.version === 2 ? '' : h.controllers[0]!);
 }
 
 /** Removes the layout's root directories if no VM cgroup is left in them (tests, uninstall). */
