@@ -7,6 +7,7 @@ import { realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { AlreadyExistsError, VirtnodeError } from '../../proto/errors.js';
 import type { DiskFormat } from './store.js';
+import { fitsDirectOverlay, writeQcow2Overlay } from './qcow2.js';
 
 const QEMU_IMG = process.env.VIRTNODE_QEMU_IMG ?? 'qemu-img';
 const QEMU_IMG_TIMEOUT_MS = 60_000;
@@ -100,7 +101,6 @@ export async function checkBase(path: string, allowedRoot: string, format?: stri
   return chain[0]!;
 }
 
-/** Create a qcow2 overlay over `base`; the overlay must not exist yet. */
 /**
  * Bases already checked, by identity (inode, size, mtime): a stored base is read-only
  * and never changes, so one `qemu-img info` per base is enough, not one per VM start.
@@ -117,6 +117,11 @@ async function checkBaseOnce(base: string, allowedRoot: string, format?: DiskFor
   return info;
 }
 
+/**
+ * Create a qcow2 overlay over `base`; the overlay must not exist yet. Written directly
+ * (qcow2.ts) when the base's size is whole sectors and at most 16 TiB; by
+ * `qemu-img create` otherwise, which rounds the size itself.
+ */
 export async function createOverlay(base: string, overlay: string, opts: { allowedRoot: string; baseFormat?: DiskFormat }): Promise<Overlay> {
   requireAbsolute('base disk', base);
   requireAbsolute('overlay', overlay);
@@ -124,8 +129,13 @@ export async function createOverlay(base: string, overlay: string, opts: { allow
   const format = info.format as DiskFormat;
   await refuseExisting(overlay);
   try {
-    await qemuImg(['create', '-q', '-f', 'qcow2', '-F', format, '-b', base, overlay]);
+    if (fitsDirectOverlay(info.virtualSize)) {
+      await writeQcow2Overlay(overlay, { virtualSize: info.virtualSize, backingFile: base, backingFormat: format });
+    } else {
+      await qemuImg(['create', '-q', '-f', 'qcow2', '-F', format, '-b', base, overlay]);
+    }
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(`disk ${overlay}`);
     await rm(overlay, { force: true });
     throw e;
   }

@@ -93,3 +93,53 @@ test('emptyDisk: a sparse qcow2 of the asked size, never over an existing file',
   await assert.rejects(createEmptyDisk(join(tmp, 'nodir', 'x.qcow2'), 1 << 20), (e: Error & { code?: string }) => e.code === 'VN_IMAGE' && /qemu-img create/.test(e.message));
   await removeOverlay(path);
 });
+
+test('the overlay written directly is what qemu-img makes: same header fields, clean check, reads fall through, writes stay in it', async () => {
+  const base = join(store, 'patterned.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', base, '700M']);
+  await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xab 0 64k', '-c', 'write -P 0x5c 600M 64k', base]);
+  const ours = join(tmp, 'ours.qcow2');
+  await createOverlay(base, ours, { allowedRoot: store });
+  const theirs = join(tmp, 'theirs.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, theirs]);
+  const [a, b] = [await info(ours), await info(theirs)];
+  for (const k of ['format', 'virtual-size', 'cluster-size', 'backing-filename', 'backing-filename-format', 'actual-size']) assert.deepEqual(a[k], b[k], k);
+  assert.equal(a['virtual-size'], 700 << 20);
+  const spec = (i: Record<string, unknown>) => (i['format-specific'] as { data: Record<string, unknown> }).data;
+  assert.deepEqual({ ...spec(a), 'lazy-refcounts': undefined }, { ...spec(b), 'lazy-refcounts': undefined });
+  // Two L1 entries (700 MiB > 512 MiB per L2 table), both free: qemu-img check finds nothing.
+  const { stdout } = await run('qemu-img', ['check', '--output=json', ours]);
+  const check = JSON.parse(stdout) as Record<string, unknown>;
+  assert.equal(check['check-errors'], 0);
+  assert.equal(check.corruptions ?? 0, 0);
+  assert.equal(check.leaks ?? 0, 0);
+  // Reads fall through to the base, writes land in the overlay only.
+  await run('qemu-io', ['-f', 'qcow2', '-c', 'read -P 0xab 0 64k', '-c', 'read -P 0x5c 600M 64k', '-c', 'write -P 0xcd 0 4k', '-c', 'read -P 0xcd 0 4k', ours]);
+  await run('qemu-io', ['-f', 'qcow2', '-r', '-c', 'read -P 0xab 0 64k', base]);
+  const after = JSON.parse((await run('qemu-img', ['check', '--output=json', ours])).stdout) as Record<string, unknown>;
+  assert.equal(after['check-errors'], 0);
+  assert.equal(after.leaks ?? 0, 0);
+  await assert.rejects(createOverlay(base, ours, { allowedRoot: store }), /already exists/);
+});
+
+test('qcow2OverlayBytes refuses what it cannot describe', async () => {
+  const { qcow2OverlayBytes } = await import('../../handler/images/qcow2.js');
+  assert.throws(() => qcow2OverlayBytes({ virtualSize: 1000, backingFile: '/b', backingFormat: 'raw' }), /not a positive multiple of 512/);
+  assert.throws(() => qcow2OverlayBytes({ virtualSize: 2 ** 45, backingFile: '/b', backingFormat: 'raw' }), /up to 17592186044416/);
+  assert.throws(() => qcow2OverlayBytes({ virtualSize: 512, backingFile: `/${'x'.repeat(1023)}`, backingFormat: 'raw' }), /backing file name of 1024 bytes/);
+  // The largest it takes: a 16 TiB disk, 32768 L1 entries in 4 clusters after the first 3.
+  const big = qcow2OverlayBytes({ virtualSize: 2 ** 44, backingFile: '/b', backingFormat: 'raw' });
+  assert.equal(big.length, 3 * 65536 + 32768 * 8);
+  assert.equal(big.readUInt32BE(36), 32768);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((c) => big.readUInt16BE(2 * 65536 + 2 * c)), [1, 1, 1, 1, 1, 1, 1, 0]);
+});
+
+test('a raw base of a size that is not whole sectors gets its overlay from qemu-img', async () => {
+  const odd = join(store, 'odd.raw');
+  await writeFile(odd, Buffer.alloc(1000));
+  const path = join(tmp, 'odd-overlay.qcow2');
+  await createOverlay(odd, path, { allowedRoot: store });
+  const i = await info(path);
+  assert.equal(i['backing-filename'], odd);
+  assert.equal(i['virtual-size'], 1024);
+});
