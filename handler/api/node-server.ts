@@ -223,9 +223,8 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     } else if (since === 0) {
       const seq = store.seq;
       for (const k of [KIND_VM, KIND_VMI] as Kind[]) {
-        for (const o of store.listJSON(k, req.namespace || undefined)) {
-          if (!req.name || JSON.parse(o.json).metadata.name === req.name) call.write({ seq, type: 'ADDED', kind: k, json: o.json });
-        }
+        if (kinds.size && !kinds.has(k)) continue;
+        for (const o of store.listJSON(k, req.namespace || undefined, req.name || undefined)) call.write({ seq, type: 'ADDED', kind: k, json: o.json });
       }
       call.write({ seq, type: 'SNAPSHOT_END', kind: '', json: '' });
       last = seq;

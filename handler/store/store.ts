@@ -117,11 +117,11 @@ export class Store extends EventEmitter {
     return json === undefined ? undefined : { json, resourceVersion: Number(this.#objects.get(k)!.metadata.resourceVersion ?? 0) };
   }
 
-  /** Every object of a kind as JSON, ordered by namespace/name. */
-  listJSON(kind: Kind, namespace?: string): { json: string; resourceVersion: number }[] {
+  /** Every object of a kind (in `namespace`, named `name`, when given) as JSON, ordered by namespace/name. */
+  listJSON(kind: Kind, namespace?: string, name?: string): { json: string; resourceVersion: number }[] {
     const out: { k: string; json: string; resourceVersion: number }[] = [];
     for (const [k, o] of this.#objects) {
-      if (o.kind !== kind || (namespace && o.metadata.namespace !== namespace)) continue;
+      if (o.kind !== kind || (namespace && o.metadata.namespace !== namespace) || (name && o.metadata.name !== name)) continue;
       out.push({ k, json: this.#json.get(k)!, resourceVersion: Number(o.metadata.resourceVersion ?? 0) });
     }
     // Code-unit order (names are ASCII): localeCompare costs ~1 µs a comparison.

@@ -120,3 +120,25 @@ test('TCP is mutual TLS: a controller certificate from the CA works, others are 
   await assert.rejects(connectHandler({ address: `127.0.0.1:${port}`, credentials: creds(undefined), timeoutMs: 3000 }), /cannot reach the handler/);
   await assert.rejects(connectHandler({ address: `127.0.0.1:${port}`, credentials: creds('intruder'), timeoutMs: 3000 }), /cannot reach the handler/);
 });
+
+test('a Watch from the start lists only the kinds and the name it asks for', async () => {
+  for (const name of ['snap-a', 'snap-b']) {
+    const r = await h.cli(['apply', '-f', '-'], `apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: ${name}\nspec:\n  runStrategy: Halted\n  template:\n    spec:\n      domain:\n        devices: {}\n        resources:\n          requests:\n            memory: 64M\n`);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const snapshot = (req: { kinds: string[]; name?: string }): Promise<{ kind: string; name: string }[]> =>
+    new Promise((resolve, reject) => {
+      const out: { kind: string; name: string }[] = [];
+      const s = h.client.node.Watch({ sinceSeq: 0, ...req }, h.client.md());
+      s.on('data', (e: { type: string; kind: string; json: string }) => {
+        if (e.type === 'SNAPSHOT_END') {
+          s.cancel();
+          resolve(out);
+        } else if (e.type === 'ADDED') out.push({ kind: e.kind, name: (JSON.parse(e.json) as { metadata: { name: string } }).metadata.name });
+      });
+      s.on('error', (e: grpc.ServiceError) => (e.code === grpc.status.CANCELLED ? undefined : reject(e)));
+    });
+  assert.deepEqual(await snapshot({ kinds: ['vmi'] }), [], 'Halted VMs have no VMI, and VMs are not asked for');
+  assert.deepEqual(await snapshot({ kinds: ['vm'] }), [{ kind: 'VirtualMachine', name: 'snap-a' }, { kind: 'VirtualMachine', name: 'snap-b' }]);
+  assert.deepEqual(await snapshot({ kinds: [], name: 'snap-b' }), [{ kind: 'VirtualMachine', name: 'snap-b' }]);
+});
