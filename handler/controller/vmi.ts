@@ -141,10 +141,7 @@ export class VmiController {
     // mid-teardown): remove them entirely.
     for (const uid of await Sandbox.list(this.#d.cfg.stateDir)) {
       if (known.has(uid)) continue;
-      await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, all: true }).catch((e) =>
-        this.#d.log.error({ uid, err: errorMessage(e) }, 'removing leftover sandbox'),
-      );
-      await this.#d.images.release(undefined, uid).catch(() => undefined);
+      await this.#release(uid, undefined, { all: true, failed: (what) => (e) => this.#d.log.error({ uid, err: errorMessage(e) }, `removing a leftover ${what} failed`) });
     }
     const live = new Set(
       this.#d.store
@@ -323,11 +320,7 @@ export class VmiController {
     if (!cur || cur.metadata.uid !== vmi.metadata.uid) return;
     const rt = this.#rt.get(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     if (rt?.sandbox) await rt.sandbox.destroy({ all: true }).catch(() => undefined);
-    else {
-      await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: vmi.metadata.uid!, all: true }).catch(() => undefined);
-      await this.#d.network.destroyPodNetwork(vmi.metadata.uid!).catch(() => undefined);
-      await this.#d.images.release(undefined, vmi.metadata.uid!).catch(() => undefined);
-    }
+    else await this.#release(vmi.metadata.uid!, undefined, { all: true, failed: () => () => undefined });
     this.#rt.delete(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     this.#d.store.recordEvent({ reason: 'Deleted', message: 'VirtualMachineInstance deleted', object: vmi });
     await this.#d.store.delete(KIND, vmi.metadata.namespace!, vmi.metadata.name);
@@ -636,12 +629,20 @@ export class VmiController {
       for (let i = 0; i < 30 && rt.sandbox.launcherAlive(); i++) await new Promise((r) => setTimeout(r, 100));
     }
     await rt.endpoint?.close().catch(() => undefined);
-    const failed = (what: string) => (e: unknown) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, `${what} teardown failed`);
-    if (rt.sandbox) await rt.sandbox.destroy().catch(failed('sandbox'));
-    else await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid: rt.uid }).catch(failed('sandbox'));
-    await this.#d.network.destroyPodNetwork(rt.uid).catch(failed('pod network'));
-    // Every image this VMI holds, also those taken by a handler before a restart.
-    await this.#d.images.release(undefined, rt.uid).catch(failed('image hold'));
+    await this.#release(rt.uid, rt.sandbox, { failed: (what) => (e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, `${what} teardown failed`) });
+  }
+
+  /**
+   * Removes what VMI `uid` holds on the node: its sandbox (or, with none at hand, what
+   * a previous handler left of it; `all` takes the launcher log too), its pod network,
+   * and every image hold, also those taken before a handler restart. Idempotent.
+   */
+  async #release(uid: string, sandbox: Sandbox | undefined, opts: { all?: boolean; failed: (what: string) => (e: unknown) => void }): Promise<void> {
+    const { failed } = opts;
+    if (sandbox) await sandbox.destroy({ all: opts.all }).catch(failed('sandbox'));
+    else await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, all: opts.all }).catch(failed('sandbox'));
+    await this.#d.network.destroyPodNetwork(uid).catch(failed('pod network'));
+    await this.#d.images.release(undefined, uid).catch(failed('image hold'));
   }
 
   // ---- helpers -----------------------------------------------------------

@@ -101,9 +101,15 @@ export class VmCgroup {
 
   /** The VM cgroup `name` if it exists in any tree (the handler, after its restart). */
   static open(layout: CgroupLayout, name: string): VmCgroup {
-    const cg = new VmCgroup(layout, name);
-    if (!cg.dirs.some((d) => exists(d.path))) throw new NotFoundError(`VM cgroup ${name} under ${layout.hierarchies[0]?.vmRootPath}`);
+    const cg = VmCgroup.find(layout, name);
+    if (!cg) throw new NotFoundError(`VM cgroup ${name} under ${layout.hierarchies[0]?.vmRootPath}`);
     return cg;
+  }
+
+  /** The VM cgroup `name` if it exists in any tree, else undefined (one stat per tree, no listing). */
+  static find(layout: CgroupLayout, name: string): VmCgroup | undefined {
+    const cg = new VmCgroup(layout, name);
+    return cg.dirs.some((d) => exists(d.path)) ? cg : undefined;
   }
 
   /** Names of the VM cgroups that exist under the layout's root in any tree. */

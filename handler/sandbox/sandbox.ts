@@ -99,7 +99,7 @@ export class Sandbox {
       await fs.mkdir(paths.diskDir, { recursive: true, mode: 0o700 });
       if (opts.cgroups) {
         // A cgroup of this uid can only be left by an attempt a crash interrupted.
-        if (VmCgroup.list(opts.cgroups).includes(uid)) await VmCgroup.open(opts.cgroups, uid).destroy({ timeoutMs: 10_000 });
+        await VmCgroup.find(opts.cgroups, uid)?.destroy({ timeoutMs: 10_000 });
         cgroup = VmCgroup.create(opts.cgroups, uid, opts.limits);
       }
     } catch (e) {
@@ -121,15 +121,7 @@ export class Sandbox {
     } catch {
       return undefined;
     }
-    let cgroup: VmCgroup | undefined;
-    if (opts.cgroups) {
-      try {
-        cgroup = VmCgroup.open(opts.cgroups, opts.uid);
-      } catch {
-        cgroup = undefined;
-      }
-    }
-    return new Sandbox(paths, runtime, cgroup, opts.log);
+    return new Sandbox(paths, runtime, opts.cgroups && VmCgroup.find(opts.cgroups, opts.uid), opts.log);
   }
 
   /**
@@ -138,7 +130,7 @@ export class Sandbox {
    */
   static async destroyLeftovers(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; uid: string; all?: boolean }): Promise<void> {
     const paths = sandboxPaths(opts.runRoot, opts.stateRoot, opts.uid);
-    if (opts.cgroups && VmCgroup.list(opts.cgroups).includes(opts.uid)) await VmCgroup.open(opts.cgroups, opts.uid).destroy({ timeoutMs: 10_000 });
+    if (opts.cgroups) await VmCgroup.find(opts.cgroups, opts.uid)?.destroy({ timeoutMs: 10_000 });
     await fs.rm(paths.runDir, { recursive: true, force: true });
     await fs.rm(paths.diskDir, { recursive: true, force: true });
     if (opts.all) await fs.rm(paths.stateDir, { recursive: true, force: true });
