@@ -460,8 +460,14 @@ export function collectWatch(c: HandlerClient, sinceSeq: number, out: WatchEvent
   return () => s.cancel();
 }
 
-/** The getting-started VM of examples/vm-cirros.yaml with another name/strategy. */
-export function cirrosVM(name: string, opts: { runStrategy?: string; memory?: string; grace?: number } = {}): string {
+/**
+ * The getting-started VM of examples/vm-cirros.yaml with another name/strategy.
+ * `interfaces`: the YAML list items under devices.interfaces (indented for it), which
+ * also gives the VM the pod network `default`.
+ */
+export function cirrosVM(name: string, opts: { runStrategy?: string; memory?: string; grace?: number; interfaces?: string } = {}): string {
+  const interfaces = opts.interfaces === undefined ? '' : `          interfaces:\n${opts.interfaces}\n`;
+  const networks = opts.interfaces === undefined ? '' : '      networks:\n      - name: default\n        pod: {}\n';
   return `kind: VirtualMachine
 metadata:
   name: ${name}
@@ -476,10 +482,10 @@ spec:
           - name: containerdisk
             disk:
               bus: virtio
-        resources:
+${interfaces}        resources:
           requests:
             memory: ${opts.memory ?? '64M'}
-      volumes:
+${networks}      volumes:
       - name: containerdisk
         containerDisk:
           image: ${DEMO_IMAGE}

@@ -9,7 +9,7 @@ import { connect, type Server } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, TestHandler, netnsList, sleep, useTestHandler } from './harness.js';
+import { ROOT, TestHandler, cirrosVM, netnsList, sleep, useTestHandler } from './harness.js';
 import { podNames } from '../../handler/network/index.js';
 
 let h: TestHandler;
@@ -56,33 +56,7 @@ function get(host: string, port: number): Promise<string> {
 }
 
 function vm(name: string, iface: string, grace = 0): string {
-  return `kind: VirtualMachine
-metadata:
-  name: ${name}
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      terminationGracePeriodSeconds: ${grace}
-      domain:
-        devices:
-          disks:
-          - name: containerdisk
-            disk:
-              bus: virtio
-          interfaces:
-${iface}
-        resources:
-          requests:
-            memory: 64M
-      networks:
-      - name: default
-        pod: {}
-      volumes:
-      - name: containerdisk
-        containerDisk:
-          image: quay.io/kubevirt/cirros-container-disk-demo
-`;
+  return cirrosVM(name, { grace, interfaces: iface });
 }
 
 test('the guide\'s VM, unchanged: DHCP from the launcher, out through masquerade, in on every port', async () => {

@@ -12,12 +12,12 @@
 //   unless DHCP names it; qemu-ga runs on the virtio-serial port
 //   org.qemu.guest_agent.0 when present; the ACPI power button powers off.
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync, mkdtempSync, writeFileSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readdirSync, statSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VirtnodeError, TimeoutError } from '../../proto/errors.js';
+import { VirtnodeError } from '../../proto/errors.js';
+import { startRegistry as startDockerRegistry } from '../unit/helpers/registry.js';
 
 export interface GuestPaths {
   /** test/guest/.cache (or $VIRTNODE_GUEST_CACHE) */
@@ -149,91 +149,30 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Starts a real registry (Debian's docker-registry, distribution v2.8) on
- * 127.0.0.1 over plain HTTP, storing blobs in a fresh temporary directory, and
- * waits until `GET /v2/` answers.
+ * 127.0.0.1 over plain HTTP, storing blobs in a fresh temporary directory removed
+ * on stop, once `GET /v2/` answers (test/unit/helpers/registry.ts starts it).
  */
-export async function startRegistry(opts: { timeoutMs?: number } = {}): Promise<Registry> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+export async function startRegistry(): Promise<Registry> {
   let lastError = '';
   // A port found free may be taken before the registry binds it: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'virtnode-registry-'));
-    const port = await freePort();
-    const host = `127.0.0.1:${port}`;
-    const config = join(dir, 'config.yml');
-    // JSON strings are YAML strings: no quoting surprises in paths.
-    writeFileSync(config, [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(join(dir, 'data'))}`,
-      'http:',
-      `  addr: ${JSON.stringify(host)}`,
-      'health:',
-      '  storagedriver:',
-      '    enabled: false',
-      '',
-    ].join('\n'));
-    const logPath = join(dir, 'registry.log');
-    const logFd = openSync(logPath, 'a');
-    const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', logFd, logFd] });
-    closeSync(logFd);
-    let exited = false;
-    const exit = new Promise<void>((r) => {
-      child.on('exit', () => { exited = true; r(); });
-      child.on('error', (e) => { exited = true; lastError = e.message; r(); });
-    });
-    let stopped = false;
-    const stop = async (): Promise<void> => {
-      if (stopped) return;
-      stopped = true;
-      if (!exited) {
-        child.kill('SIGTERM');
-        const killTimer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exit;
-        clearTimeout(killTimer);
-      }
+    try {
+      const reg = await startDockerRegistry(dir);
+      let stopped = false;
+      const stop = async (): Promise<void> => {
+        if (stopped) return;
+        stopped = true;
+        await reg.stop();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      return { host: reg.host, stop };
+    } catch (e) {
+      lastError = (e as Error).message;
       rmSync(dir, { recursive: true, force: true });
-    };
-
-    const deadline = Date.now() + timeoutMs;
-    while (!exited && Date.now() < deadline) {
-      try {
-        const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return { host, stop };
-      } catch {
-        // not listening yet
-      }
-      await sleep(50);
     }
-    if (exited) {
-      try { lastError = lastError || readFileSync(logPath, 'utf8').slice(-2000); } catch { /* dir gone */ }
-      await stop();
-      continue;
-    }
-    await stop();
-    throw new TimeoutError(`docker-registry on ${host} answering GET /v2/`, timeoutMs);
   }
   throw new VirtnodeError('VN_UNAVAILABLE', `docker-registry did not start: ${lastError}`);
 }
