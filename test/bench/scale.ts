@@ -275,8 +275,9 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[]): Pr
     const getBodies = names.map((name) => grpcFrame(get.requestSerialize({ kind: 'vmi', namespace: 'default', name })));
     const listBody = grpcFrame(list.requestSerialize({ kind: 'vmi', namespace: '' }));
     let checked = 0;
-    const check = (m: MethodDefinition<unknown, unknown>, framed: Buffer, verify: (res: unknown) => boolean): void => {
+    const check = (m: MethodDefinition<unknown, unknown>, chunks: Buffer[], verify: (res: unknown) => boolean): void => {
       if (Math.random() >= 0.01) return;
+      const framed = Buffer.concat(chunks);
       const res = m.responseDeserialize(framed.subarray(5));
       if (framed.readUInt32BE(1) !== framed.length - 5 || !verify(res)) throw new Error(`unary load: a ${m.path} answer did not decode as expected`);
       checked++;
