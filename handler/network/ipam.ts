@@ -139,6 +139,6 @@ export class Ipam {
   }
 
   #write(data: IpamFile): Promise<void> {
-    return atomicWrite(this.file, JSON.stringify(data, null, 1) + '\n', 0o600);
+    return atomicWrite(this.file, JSON.stringify(data, null, 1) + '\n');
   }
 }

@@ -211,7 +211,7 @@ export class PodNetworking {
     ], names.netns);
 
     const dns = await podDns(this.node.dns, req.namespace);
-    await atomicWrite(resolvConfPath, renderResolvConf(dns), 0o644);
+    await atomicWrite(resolvConfPath, renderResolvConf(dns), { mode: 0o644, durable: false });
 
     const interfaces: PodInterface[] = [];
     for (const p of plan) {

@@ -41,18 +41,30 @@ export class PodRecords {
     return join(this.dir, `${encodeURIComponent(uid)}.json`);
   }
 
+  /**
+   * Undefined when there is none, or when it is torn: records are written without
+   * fsync (what they describe does not outlive the node), so a power cut may leave
+   * one unreadable; a torn record is then treated as missing (its lease still names
+   * the uid, see listPodNetworks) and overwritten by the next write.
+   */
   async read(uid: string): Promise<PodRecord | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await fs.readFile(this.#file(uid), 'utf8')) as PodRecord;
+      text = await fs.readFile(this.#file(uid), 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
+    }
+    try {
+      return JSON.parse(text) as PodRecord;
+    } catch {
+      return undefined;
     }
   }
 
   async write(r: PodRecord): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await atomicWrite(this.#file(r.uid), JSON.stringify(r, null, 1) + '\n');
+    await atomicWrite(this.#file(r.uid), JSON.stringify(r, null, 1) + '\n', { durable: false });
     (await this.#owners)?.set(r.id, r.uid);
   }
 

@@ -2,18 +2,32 @@ import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 
+export interface AtomicWriteOptions {
+  mode?: number;
+  /**
+   * Default true: the new content survives a power cut once this resolves (file and
+   * directory fsynced). False for records of things that do not outlive the node
+   * (processes, network namespaces, run directories): the rename still makes the
+   * replacement all-or-nothing for a crash of this process, and two fsyncs come off
+   * every VM start. Their readers must treat a record torn by a power cut as missing.
+   */
+  durable?: boolean;
+}
+
 /** Replaces `file` with `data` so a crash leaves the old or the new content, never a mix. */
-export async function atomicWrite(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
+export async function atomicWrite(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   // Unique per write: two writes of one file in the same millisecond must not share it.
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await fs.open(tmp, 'w', mode);
+  const fh = await fs.open(tmp, 'w', opts.mode ?? 0o600);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
   await fs.rename(tmp, file);
+  if (!durable) return;
   // The rename itself is durable only once the directory is synced.
   const dir = await fs.open(dirname(file), 'r');
   try {

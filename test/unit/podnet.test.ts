@@ -184,6 +184,26 @@ test('leftovers: an unfinished record and an unrecorded netns are listed, and re
   assert.deepEqual(await tn.pn.listPodNetworks(), []);
 });
 
+test('a record torn by a power cut counts as missing: listed by its lease, made again with the same address, removed', { timeout: 30_000 }, async (t) => {
+  const tn = await testNode(t, OCTET);
+  const uid = randomUUID();
+  tn.uids.add(uid);
+  const p = await tn.pn.createPodNetwork({ uid, namespace: 'ns', name: 't', runDir: tn.runDir });
+  // Records are written without fsync: after a power cut one may hold a prefix of its JSON.
+  const rec = join(tn.stateDir, 'pods', `${uid}.json`);
+  (await import('node:fs')).writeFileSync(rec, readFileSync(rec, 'utf8').slice(0, 40));
+  const fresh = await PodNetworking.open({ stateDir: tn.stateDir, node: tn.cfg });
+  const list = await fresh.listPodNetworks();
+  assert.deepEqual(list.map((e) => [e.uid, e.state, e.podIP]), [[uid, 'leftover', p.podIP]]);
+  assert.equal(await fresh.getPodNetwork(uid), undefined);
+  const again = await fresh.createPodNetwork({ uid, namespace: 'ns', name: 't', runDir: tn.runDir });
+  assert.equal(again.podIP, p.podIP, 'the lease of the same uid is kept');
+  assert.equal(JSON.parse(readFileSync(rec, 'utf8')).state, 'ready', 'the torn record is overwritten');
+  await fresh.destroyPodNetwork(uid);
+  assert.deepEqual(await fresh.listPodNetworks(), []);
+  assert.equal(existsSync(p.netnsPath), false);
+});
+
 test('bad requests are refused with field paths before anything is made', { timeout: 30_000 }, async (t) => {
   const tn = await testNode(t, OCTET);
   const uid = randomUUID();
