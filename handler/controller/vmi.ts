@@ -506,9 +506,11 @@ export class VmiController {
     const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
     const endpoint = rt.endpoint;
     if (!vmi || vmi.metadata.uid !== rt.uid || !endpoint) return;
-    // QEMU is born where its launcher is: in the VM's cgroup, checked (and fixed) first.
-    const pid = rt.sandbox?.runtime.launcherPid;
-    (pid ? rt.sandbox!.ensurePlaced(pid) : Promise.resolve())
+    // QEMU is born where its launcher is: in the VM's cgroup. A launcher the handler
+    // started is checked (and fixed) here; a spare joins by itself and waits for that
+    // before it starts QEMU (checking it here would race its join).
+    const runtime = rt.sandbox?.runtime;
+    (runtime?.launcherPid && !runtime.launcherJoinsCgroup ? rt.sandbox!.ensurePlaced(runtime.launcherPid) : Promise.resolve())
       .then(() => endpoint.command({ sync: { vmiJson: JSON.stringify(vmi), launchContextJson: JSON.stringify(ctx) } }, 60_000))
       .then(async () => {
         rt.sandbox!.runtime.synced = true;

@@ -29,6 +29,11 @@ export interface SandboxPaths {
   runtimeFile: string;
 }
 
+/**
+ * What a restarted handler needs to find a VMI's launcher again. Written without
+ * fsync: the processes it describes do not outlive the node, and `open` treats a
+ * record a power cut tore like a missing one (the VMI's leftovers are removed).
+ */
 export interface RuntimeRecord {
   uid: string;
   namespace: string;
@@ -36,6 +41,8 @@ export interface RuntimeRecord {
   launcherPid?: number;
   /** Field 22 of /proc/<pid>/stat: tells our launcher from a later process with its pid. */
   launcherStartTime?: string;
+  /** A spare: it joins the VM cgroup itself, and refuses Sync (starts no QEMU) if it could not. */
+  launcherJoinsCgroup?: boolean;
   lastEventSeq: number;
   /** Set once Sync was accepted: a reconnecting launcher is not asked to start again. */
   synced: boolean;
@@ -151,7 +158,7 @@ export class Sandbox {
 
   /** Writes the runtime record; saves run one after another, so the last one wins. */
   save(): Promise<void> {
-    const write = (): Promise<void> => atomicWrite(this.paths.runtimeFile, JSON.stringify(this.runtime));
+    const write = (): Promise<void> => atomicWrite(this.paths.runtimeFile, JSON.stringify(this.runtime), { durable: false });
     this.#saves = this.#saves.then(write, write);
     return this.#saves;
   }
@@ -192,9 +199,10 @@ export class Sandbox {
   /**
    * Hands this VM to a spare launcher (see pool.ts): tells it over its stdin which VMI
    * it serves, where its socket and log are, and which cgroup.procs files to write its
-   * pid to. Joining itself, the launcher pays the cgroup attach (an RCU grace period
-   * per v1 hierarchy, 10–25 ms) in its own time, not on the handler's thread pool.
-   * It says hello once it has joined; ensurePlaced comes before QEMU may start.
+   * pid to. Joining itself, the launcher pays the cgroup attach (the first move after
+   * a quiet spell waits for an RCU grace period: 13–20 ms here) in its own time, while
+   * it dials in and the pod network is made; it waits for the join before it starts
+   * QEMU, and refuses Sync if the join failed.
    */
   adoptSpare(spare: Spare, assignment: { namespace: string; name: string; uid: string; runDir: string; handlerSocket: string }): ChildProcess {
     const child = spare.child;
@@ -204,6 +212,7 @@ export class Sandbox {
     child.unref();
     this.runtime.launcherPid = spare.pid;
     this.runtime.launcherStartTime = processStartTime(spare.pid);
+    this.runtime.launcherJoinsCgroup = true;
     return child;
   }
 
