@@ -124,3 +124,44 @@ test('a session without the negotiated protocol header is refused', async (t) =>
   assert.equal(ep.connected, false);
   client.close();
 });
+
+test('a spare launcher that could not join its VM cgroup says hello but refuses Sync, and starts no QEMU', { timeout: 30_000 }, async (t) => {
+  const { spawn, execFileSync } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const { ROOT } = await import('../e2e/harness.js');
+  const warmups = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('virtnode-warmup-'));
+  const warmupsBefore = warmups().length;
+  const dir = mkdtempSync(join(tmpdir(), 'vn-session-'));
+  const sock = join(dir, 'handler.sock');
+  const ep = new LauncherEndpoint({ socketPath: sock, log });
+  const spare = spawn(process.execPath, [join(ROOT, 'dist', 'launcher', 'main.js'), '--spare'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    spare.kill('SIGKILL');
+    await ep.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await ep.listen();
+  const [ready] = await once(spare.stdout!, 'data');
+  assert.equal(String(ready), 'ready\n');
+  assert.equal(warmups().length, warmupsBefore, 'the warm-up server left its directory behind');
+  const uid = '6f9a43c1-0d3e-4a57-9c1e-2b7f5f7f1a10';
+  const hello = once(ep, 'hello');
+  spare.stdin!.end(`${JSON.stringify({
+    namespace: 'default', name: 'spare', uid, runDir: dir, handlerSocket: sock,
+    logFile: join(dir, 'launcher.log'), cgroupProcs: [join(dir, 'no-such-cgroup', 'cgroup.procs')],
+  })}\n`);
+  // Hello does not wait for the join; QEMU does.
+  const [h] = await hello;
+  assert.equal(h.pid, spare.pid);
+  await assert.rejects(
+    ep.command({ sync: { vmiJson: JSON.stringify({ metadata: { uid, name: 'spare', namespace: 'default' }, spec: { domain: { devices: {} } } }), launchContextJson: JSON.stringify({ runDir: dir }) } }),
+    (e: VirtnodeError) => e.code === 'VN_SANDBOX' && e.message.includes('could not join the VM cgroup') && e.message.includes('no-such-cgroup'),
+  );
+  let children = '';
+  try {
+    children = execFileSync('pgrep', ['-P', String(spare.pid)], { encoding: 'utf8' });
+  } catch {
+    // pgrep exits 1 when nothing matches
+  }
+  assert.equal(children.trim(), '', 'the launcher started a child after refusing Sync');
+});
