@@ -81,6 +81,8 @@ export class ConsoleRelay {
   }
 
   #output(b: Buffer): void {
+    // When the guest first spoke: a start's breakdown tells the guest's boot from the relay's delay.
+    if (this.#ringBytes === 0) this.#log.debug('first console output');
     this.#ring.push(b);
     this.#ringBytes += b.length;
     while (this.#ringBytes > RING_BYTES && this.#ring.length > 1) this.#ringBytes -= this.#ring.shift()!.length;
