@@ -22,7 +22,7 @@ import { connectHandler, type HandlerClient } from '../../handler/cli/client.js'
 import { handlerPackageDefinition } from '../../proto/rpc.js';
 import { RawGrpcClient, grpcFrame } from './grpc-raw.js';
 import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
-import { ROOT, type TestHandler } from '../e2e/harness.js';
+import { HANDLER_NODE_FLAGS, ROOT, type TestHandler } from '../e2e/harness.js';
 import { type Bench, benchVMI, ensureHandler, leftovers, plannedRestarts, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
 import { MiB, msDetail } from './report.js';
 import { cpuPercent, cpuSeconds, openFds, procMem, processTable } from './procfs.js';
@@ -148,7 +148,7 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
     report.add({ part: PART, name: `handler idle CPU with ${names.length} VMIs (10 s)`, value: cpu.total, unit: '%', target: { text: '≤ 2 % of a core', pass: cpu.total <= 2 } });
 
     await watchFanout(b, h);
-    await unaryLoad(b, h, storm);
+    await unaryLoad(b, h, storm, dir);
     await restart(b, h, names.length);
 
     // Delete storm, then prove nothing is left: no process, cgroup, socket or directory.
@@ -260,20 +260,39 @@ async function watchFanout(b: Bench, h: TestHandler): Promise<void> {
   }
 }
 
+/** The unary load's baseline (grpc-floor.ts), answering what the handler answered. */
+async function startFloor(b: Bench, dir: string, answers: { get: Buffer; list: Buffer }): Promise<{ pid: number; socket: string; stop(): void }> {
+  const socket = join(dir, 'floor.sock');
+  const p = spawn(process.execPath, [...HANDLER_NODE_FLAGS, join(ROOT, 'dist', 'test', 'bench', 'grpc-floor.js'), socket], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const stop = (): void => void p.kill('SIGKILL');
+  b.cleanup.add('grpc floor server', stop);
+  p.stdin!.end(JSON.stringify({ get: answers.get.toString('base64'), list: answers.list.toString('base64') }));
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.once('data', () => resolve());
+    p.once('exit', (c) => reject(new Error(`grpc floor server exited (${c})`)));
+  });
+  return { pid: p.pid!, socket, stop };
+}
+
 /**
  * 64 calls always in flight over 8 connections, for a few seconds per call kind,
  * made with RawGrpcClient (see there why) after one real client's handshake; one
- * answer in a hundred is decoded and checked.
+ * answer in a hundred is decoded and checked. Each kind runs first against the
+ * baseline, a grpc-js server with nothing behind it that answers the same bytes
+ * (grpc-floor.ts), then against the handler.
  */
-async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[]): Promise<void> {
+async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir: string): Promise<void> {
   const real = await connectHandler({ socket: h.socket });
   const conns = Array.from({ length: LOAD_CLIENTS }, () => new RawGrpcClient(h.socket, real.version));
+  const node = handlerPackageDefinition()['virtnode.handler.v1.Node'] as Record<string, MethodDefinition<unknown, unknown>>;
+  const get = node.Get!;
+  const list = node.List!;
+  const getBodies = names.map((name) => grpcFrame(get.requestSerialize({ kind: 'vmi', namespace: 'default', name })));
+  const listBody = grpcFrame(list.requestSerialize({ kind: 'vmi', namespace: '' }));
+  const unframe = (chunks: Buffer[]): Buffer => Buffer.concat(chunks).subarray(5);
+  const floor = await startFloor(b, dir, { get: unframe(await conns[0]!.call(get.path, getBodies[0]!)), list: unframe(await conns[0]!.call(list.path, listBody)) });
+  const floorConns = Array.from({ length: LOAD_CLIENTS }, () => new RawGrpcClient(floor.socket, real.version));
   try {
-    const node = handlerPackageDefinition()['virtnode.handler.v1.Node'] as Record<string, MethodDefinition<unknown, unknown>>;
-    const get = node.Get!;
-    const list = node.List!;
-    const getBodies = names.map((name) => grpcFrame(get.requestSerialize({ kind: 'vmi', namespace: 'default', name })));
-    const listBody = grpcFrame(list.requestSerialize({ kind: 'vmi', namespace: '' }));
     let checked = 0;
     const check = (m: MethodDefinition<unknown, unknown>, chunks: Buffer[], verify: (res: unknown) => boolean): void => {
       if (Math.random() >= 0.01) return;
@@ -282,53 +301,70 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[]): Pr
       if (framed.readUInt32BE(1) !== framed.length - 5 || !verify(res)) throw new Error(`unary load: a ${m.path} answer did not decode as expected`);
       checked++;
     };
-    const callGet = async (c: RawGrpcClient): Promise<void> => {
+    // The baseline answers one VMI to every Get: it is checked against that one.
+    const callGet = async (c: RawGrpcClient, isFloor: boolean): Promise<void> => {
       const i = Math.floor(Math.random() * names.length);
-      const framed = await c.call(get.path, getBodies[i]!);
-      check(get, framed, (o) => (o as { json: string }).json.includes(`"name":"${names[i]}"`));
+      const chunks = await c.call(get.path, getBodies[i]!);
+      check(get, chunks, (o) => (o as { json: string }).json.includes(`"name":"${names[isFloor ? 0 : i]}"`));
     };
     const callList = async (c: RawGrpcClient): Promise<void> => {
-      const framed = await c.call(list.path, listBody);
-      check(list, framed, (r) => (r as { objects: unknown[] }).objects.length >= names.length);
+      const chunks = await c.call(list.path, listBody);
+      check(list, chunks, (r) => (r as { objects: unknown[] }).objects.length >= names.length);
     };
-    const kinds: { label: string; call(c: RawGrpcClient): Promise<void> }[] = [
+    const kinds: { label: string; call(c: RawGrpcClient, isFloor: boolean): Promise<void> }[] = [
       { label: 'Get VMI', call: callGet },
       { label: `List ${names.length} VMIs`, call: callList },
-      { label: 'mix 9 Get : 1 List', call: (c) => (Math.random() < 0.1 ? callList(c) : callGet(c)) },
+      { label: 'mix 9 Get : 1 List', call: (c, f) => (Math.random() < 0.1 ? callList(c) : callGet(c, f)) },
     ];
-    for (const k of kinds) {
+    const measure = async (k: (typeof kinds)[number], over: RawGrpcClient[], pid: number, isFloor: boolean) => {
       const lat: number[] = [];
-      const handlerCpu0 = cpuSeconds(h.pid!)!;
+      const serverCpu0 = cpuSeconds(pid)!;
       const ownCpu0 = process.cpuUsage();
       const end = performance.now() + LOAD_SECONDS * 1000;
       await Promise.all(
         Array.from({ length: LOAD_CONCURRENCY }, async (_, w) => {
-          const c = conns[w % conns.length]!;
+          const c = over[w % over.length]!;
           while (performance.now() < end) {
             const t = performance.now();
-            await k.call(c);
+            await k.call(c, isFloor);
             lat.push(performance.now() - t);
           }
         }),
       );
-      // Which side was busy: the handler, or this process generating the load?
-      const handlerCpu = ((cpuSeconds(h.pid!)! - handlerCpu0) / LOAD_SECONDS) * 100;
+      // Which side was busy: the server, or this process generating the load?
+      const serverCpu = ((cpuSeconds(pid)! - serverCpu0) / LOAD_SECONDS) * 100;
       const own = process.cpuUsage(ownCpu0);
       const clientCpu = ((own.user + own.system) / 1e6 / LOAD_SECONDS) * 100;
-      const s = summarize(lat);
+      return { s: summarize(lat), callsPerSecond: lat.length / LOAD_SECONDS, serverCpu: Math.round(serverCpu), clientCpu: Math.round(clientCpu) };
+    };
+    for (const k of kinds) {
+      const base = await measure(k, floorConns, floor.pid, true);
+      const m = await measure(k, conns, h.pid!, false);
+      const baseline = (v: number) => ({ name: 'bare grpc-js server, same answers', value: v });
       b.report.add({
         part: PART,
         name: `unary ${k.label} under ${LOAD_CONCURRENCY}-way load (p99)`,
-        value: s.p99,
+        value: m.s.p99,
         unit: 'ms',
-        target: { text: '≤ 20 ms', pass: s.p99 <= 20 },
-        detail: { latency: msDetail(s), callsPerSecond: Math.round(lat.length / LOAD_SECONDS), handlerCpuPercent: Math.round(handlerCpu), clientCpuPercent: Math.round(clientCpu), answersDecodedAndChecked: checked },
+        baseline: baseline(base.s.p99),
+        target: { text: '≤ 20 ms', pass: m.s.p99 <= 20 },
+        detail: {
+          latency: msDetail(m.s), callsPerSecond: Math.round(m.callsPerSecond), handlerCpuPercent: m.serverCpu, clientCpuPercent: m.clientCpu, answersDecodedAndChecked: checked,
+          baseline: { latency: msDetail(base.s), callsPerSecond: Math.round(base.callsPerSecond), serverCpuPercent: base.serverCpu, clientCpuPercent: base.clientCpu },
+        },
       });
-      b.report.add({ part: PART, name: `unary ${k.label} under ${LOAD_CONCURRENCY}-way load (p50)`, value: s.median, unit: 'ms' });
-      b.report.add({ part: PART, name: `unary ${k.label}: calls/s (handler CPU ${Math.round(handlerCpu)} %, client ${Math.round(clientCpu)} %)`, value: lat.length / LOAD_SECONDS, unit: '/s' });
+      b.report.add({ part: PART, name: `unary ${k.label} under ${LOAD_CONCURRENCY}-way load (p50)`, value: m.s.median, unit: 'ms', baseline: baseline(base.s.median) });
+      b.report.add({
+        part: PART,
+        name: `unary ${k.label}: calls/s (handler CPU ${m.serverCpu} %, client ${m.clientCpu} %; baseline ${base.serverCpu} %, ${base.clientCpu} %)`,
+        value: m.callsPerSecond,
+        unit: '/s',
+        baseline: { name: 'bare grpc-js server', value: base.callsPerSecond },
+      });
     }
   } finally {
-    for (const c of conns) c.close();
+    for (const c of [...conns, ...floorConns]) c.close();
+    floor.stop();
     real.close();
   }
 }
