@@ -20,7 +20,7 @@ const get = Buffer.from(answers.get, 'base64');
 const list = Buffer.from(answers.list, 'base64');
 
 // Same options as the handler's API server (handler/api/server.ts).
-const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20, 'grpc.enable_channelz': 0 });
+const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20 });
 const reply = (bytes: Buffer) => (_call: unknown, cb: (err: null, res: Buffer) => void): void => cb(null, bytes);
 const unimplemented = (_call: unknown, cb: (err: grpc.ServiceError) => void): void => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError);
 const def = passEncoded(handlerPackage().Node.service);

@@ -165,3 +165,23 @@ test('a spare launcher that could not join its VM cgroup says hello but refuses 
   }
   assert.equal(children.trim(), '', 'the launcher started a child after refusing Sync');
 });
+
+test('closing an endpoint cuts the connection of a launcher that stays connected (no fd left in the handler)', async (t) => {
+  const http2 = await import('node:http2');
+  const { connect } = await import('node:net');
+  const dir = mkdtempSync(join(tmpdir(), 'vn-session-'));
+  const sock = join(dir, 'handler.sock');
+  const ep = new LauncherEndpoint({ socketPath: sock, log });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await ep.listen();
+  // A peer that never closes its side: only the handler can end this connection.
+  const session = http2.connect('http://localhost', { createConnection: () => connect(sock) });
+  session.on('error', () => undefined);
+  await once(session, 'remoteSettings');
+  // (Not events.once: the server's GOAWAY CANCEL comes as an 'error' first, which would reject it.)
+  const closed = new Promise<void>((r) => session.once('close', () => r()));
+  await ep.close();
+  const cut = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+  if (!cut) session.destroy();
+  assert.ok(cut, 'the connection outlived the endpoint');
+});
