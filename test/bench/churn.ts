@@ -13,7 +13,7 @@ import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/O
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { TestHandler } from '../e2e/harness.js';
 import { prepareBareVm, runBareVm } from './bare-qemu.js';
-import { type Bench, VOLUME, benchRegistry, benchVMI, ensureHandler, leftovers, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
+import { type Bench, FD_SLACK, VOLUME, benchRegistry, benchVMI, ensureHandler, leftovers, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
 import { MiB, msDetail } from './report.js';
 import { openFds, procMem } from './procfs.js';
 import { summarize } from './stats.js';
@@ -142,7 +142,7 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
     target: { text: 'none', pass: left.length + held.length === 0 },
     detail: { left: left.slice(0, 20), imagesStillHeld: held },
   });
-  report.add({ part: PART, name: 'handler open fds after the churn', value: fdsAfter, unit: 'n', baseline: { name: 'before', value: fdsBefore } });
+  report.add({ part: PART, name: 'handler open fds after the churn', value: fdsAfter, unit: 'n', baseline: { name: 'before', value: fdsBefore }, target: { text: `≤ before + ${FD_SLACK} (no leak)`, pass: fdsAfter <= fdsBefore + FD_SLACK } });
   report.add({ part: PART, name: 'handler RSS after the churn', value: rssAfter / MiB, unit: 'MiB', baseline: { name: 'before', value: rssBefore / MiB } });
 }
 

@@ -24,6 +24,8 @@ export const LOG_DIR = '/tmp/vnb-logs';
 
 /** The seed VM's memory: 64M, 64×10⁶ bytes. */
 export const GUEST_MEMORY = '64M';
+/** Open fds a handler may hold beyond its start once every VMI is gone (API clients, logs, watches); more is a leak. */
+export const FD_SLACK = 16;
 export const GUEST_MEMORY_BYTES = 64_000_000;
 export const VOLUME = 'containerdisk';
 

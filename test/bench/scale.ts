@@ -23,7 +23,7 @@ import { handlerPackageDefinition } from '../../proto/rpc.js';
 import { RawGrpcClient, grpcFrame } from './grpc-raw.js';
 import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
 import { HANDLER_NODE_FLAGS, ROOT, type TestHandler } from '../e2e/harness.js';
-import { type Bench, benchVMI, ensureHandler, leftovers, plannedRestarts, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
+import { type Bench, FD_SLACK, benchVMI, ensureHandler, leftovers, plannedRestarts, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
 import { MiB, msDetail } from './report.js';
 import { cpuPercent, cpuSeconds, openFds, procMem, processTable } from './procfs.js';
 import { summarize } from './stats.js';
@@ -178,7 +178,7 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
       target: { text: 'none', pass: left.length + children.length === 0 },
       detail: { left: left.slice(0, 20), handlerChildren: children },
     });
-    report.add({ part: PART, name: 'handler open fds after the storms', value: fdsAfter, unit: 'n', baseline: { name: 'at start', value: fdsAtStart } });
+    report.add({ part: PART, name: 'handler open fds after the storms', value: fdsAfter, unit: 'n', baseline: { name: 'at start', value: fdsAtStart }, target: { text: `≤ at start + ${FD_SLACK} (no leak)`, pass: fdsAfter <= fdsAtStart + FD_SLACK } });
     report.add({ part: PART, name: 'handler RSS after the storms', value: procMem(h.pid!)!.rss / MiB, unit: 'MiB', baseline: { name: `with ${names.length} VMIs`, value: mem.rss / MiB } });
   } finally {
     watch.close();
