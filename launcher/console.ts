@@ -19,13 +19,19 @@ export class ConsoleRelay {
   #client: Socket | undefined;
   #closed = false;
   #listeners = new Set<(b: Buffer) => void>();
+  #listening: { path: string; done: Promise<void> } | undefined;
 
   constructor(log: Logger) {
     this.#log = log;
   }
 
-  /** Serves the console socket for the handler. */
-  async listen(path: string): Promise<void> {
+  /** Serves the console socket for the handler; a second call for the same path waits for the first. */
+  listen(path: string): Promise<void> {
+    if (this.#listening?.path !== path) this.#listening = { path, done: this.#listen(path) };
+    return this.#listening.done;
+  }
+
+  async #listen(path: string): Promise<void> {
     await fs.rm(path, { force: true });
     const server = createServer((c) => this.#accept(c));
     await new Promise<void>((resolve, reject) => {

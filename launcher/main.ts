@@ -117,6 +117,10 @@ async function main(): Promise<void> {
     void joined.then((failed) => log.debug({ ms: Math.round(performance.now() - t0), failed }, 'joined the VM cgroup'));
   }
   const manager = new DomainManager(log);
+  // The console socket does not depend on the VMI: serve it now rather than on QEMU's
+  // start path (start() waits for this, and reports it if it failed).
+  const consoleSocket = join(args.runDir, 'console.sock');
+  manager.console.listen(consoleSocket).catch(() => undefined);
   let synced = false;
 
   const session = new HandlerSession({
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
             // A spare joins the pod here; a launcher started in it re-enters the same namespace.
             if (ctx.netns) enterNetns(ctx.netns);
             synced = true;
-            await manager.start(vmi, ctx, { consoleSocket: join(args.runDir, 'console.sock') });
+            await manager.start(vmi, ctx, { consoleSocket });
             return;
           }
           case 'pause':
