@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { until } from './helpers/until.js';
 import {
   detectCgroups, VmCgroup, vmCgroupOfProcess, removeCgroupRoot, CgroupError, type CgroupLayout, type DetectOptions,
 } from '../../handler/sandbox/cgroup.js';
@@ -32,14 +33,6 @@ function track(t: TestContext, child: ChildProcess): ChildProcess {
 }
 
 const read = (cg: VmCgroup, controller: string, file: string): string => readFileSync(join(cg.path(controller)!, file), 'utf8').trim();
-
-async function until(what: string, cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test(`real cgroups (${V}): create applies the VMI limits, read back from the kernel's files`, (t) => {
   const layout = testLayout(t);

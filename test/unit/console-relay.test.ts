@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { pino } from 'pino';
+import { until } from './helpers/until.js';
 import { ConsoleRelay } from '../../launcher/console.js';
 
 function collect(s: Socket): { text: () => string } {
@@ -18,14 +19,6 @@ function collect(s: Socket): { text: () => string } {
   s.setEncoding('latin1');
   s.on('data', (d: string) => (text += d));
   return { text: () => text };
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('console relay: served before QEMU, listen twice is one server, output relayed and replayed, input forwarded', async (t) => {
@@ -56,21 +49,21 @@ test('console relay: served before QEMU, listen twice is one server, output rela
     qemu.close();
   });
   await relay.attach(serialSock);
-  await until(() => guest !== undefined);
+  await until('the relay to dial the serial socket', () => guest !== undefined);
   const typed = collect(guest!);
 
   guest!.write('Linux booting\r\nlogin: ');
-  await until(() => earlyOut.text().includes('login: '));
+  await until('the output at the early client', () => earlyOut.text().includes('login: '));
   assert.equal(earlyOut.text(), 'Linux booting\r\nlogin: ');
 
   early.write('root\r');
-  await until(() => typed.text() === 'root\r');
+  await until('the input at the serial socket', () => typed.text() === 'root\r');
 
   // A later client takes over and first gets the recent output.
   const late = connect(consoleSock);
   const lateOut = collect(late);
-  await until(() => lateOut.text().startsWith('Linux booting\r\nlogin: '));
-  await until(() => earlyOut.text().includes('console taken over'));
+  await until('the replay at the late client', () => lateOut.text().startsWith('Linux booting\r\nlogin: '));
+  await until('the early client to be told', () => earlyOut.text().includes('console taken over'));
   assert.equal(relay.recent().toString('latin1'), 'Linux booting\r\nlogin: ');
   late.destroy();
   early.destroy();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { pino } from 'pino';
+import { until } from './helpers/until.js';
 import { LauncherEndpoint } from '../../handler/api/launcher-endpoint.js';
 import { HandlerSession } from '../../launcher/session.js';
 import { VirtnodeError } from '../../proto/errors.js';
@@ -21,14 +22,6 @@ function collect(ep: LauncherEndpoint): DomainEvent__Output[] {
   const got: DomainEvent__Output[] = [];
   ep.on('event', (e) => got.push(e));
   return got;
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('events survive a handler restart and commands complete once', async (t) => {
@@ -64,7 +57,7 @@ test('events survive a handler restart and commands complete once', async (t) =>
 
   session.emit({ state: 'RUNNING', reason: 'Unknown' });
   session.emit({ state: 'PAUSED', reason: 'User' });
-  await until(() => got.length === 2);
+  await until('two events', () => got.length === 2, 5000);
   assert.deepEqual(got.map((e) => [Number(e.seq), e.state, e.reason]), [[1, 'RUNNING', 'Unknown'], [2, 'PAUSED', 'User']]);
 
   await ep.command({ pause: {} });
@@ -76,7 +69,7 @@ test('events survive a handler restart and commands complete once', async (t) =>
 
   // Handler goes away; the launcher keeps its events.
   await ep.close();
-  await until(() => !session.connected);
+  await until('the session to drop', () => !session.connected, 5000);
   session.emit({ state: 'RUNNING', reason: 'Unpaused' });
   session.emit({ state: 'SHUTOFF', reason: 'Shutdown', final: true });
   assert.equal(await session.allAcked(100), false);
@@ -88,7 +81,7 @@ test('events survive a handler restart and commands complete once', async (t) =>
   const [hello2] = await once(ep, 'hello');
   assert.equal(hello2.domainDefined, true);
   assert.equal(Number(hello2.lastEventSeq), 4);
-  await until(() => got.length === 2);
+  await until('two events', () => got.length === 2, 5000);
   assert.deepEqual(got.map((e) => [Number(e.seq), e.state, e.final]), [[3, 'RUNNING', false], [4, 'SHUTOFF', true]]);
 
   // Only seq 3 acknowledged: after another restart seq 4 comes again, alone.
@@ -98,7 +91,7 @@ test('events survive a handler restart and commands complete once', async (t) =>
   ep = new LauncherEndpoint({ socketPath: sock, log });
   await ep.listen();
   got = collect(ep);
-  await until(() => got.length === 1);
+  await until('one event', () => got.length === 1, 5000);
   assert.equal(Number(got[0]!.seq), 4);
   ep.ack(4);
   assert.equal(await session.allAcked(2000), true);

@@ -4,9 +4,9 @@
 // PodNetworking over the same state dir (a restarted handler) keeps the leases, hands
 // out no address twice and destroys what the first made; nothing is left after.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -158,15 +158,20 @@ test('destroy while a process still holds the netns (a launcher not dead yet): i
   assert.deepEqual(inside.trim().split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]), ['lo'], 'only lo remains in the held namespace');
 });
 
-test('leftovers: an unfinished record and an unrecorded netns are listed, and removed', { timeout: 30_000 }, async (t) => {
+/** A test node with one pod network made, and the path of that pod's record. */
+async function onePod(t: TestContext, name: string) {
   const tn = await testNode(t, OCTET);
   const uid = randomUUID();
   tn.uids.add(uid);
-  const p = await tn.pn.createPodNetwork({ uid, namespace: 'ns', name: 'y', runDir: tn.runDir });
+  const p = await tn.pn.createPodNetwork({ uid, namespace: 'ns', name, runDir: tn.runDir });
+  return { tn, uid, p, rec: join(tn.stateDir, 'pods', `${uid}.json`) };
+}
+
+test('leftovers: an unfinished record and an unrecorded netns are listed, and removed', { timeout: 30_000 }, async (t) => {
+  const { tn, uid, p, rec } = await onePod(t, 'y');
   // Simulate a crash mid-create: mark the record unfinished.
-  const rec = join(tn.stateDir, 'pods', `${uid}.json`);
   const r = JSON.parse(readFileSync(rec, 'utf8'));
-  (await import('node:fs')).writeFileSync(rec, JSON.stringify({ ...r, state: 'creating', network: undefined }));
+  writeFileSync(rec, JSON.stringify({ ...r, state: 'creating', network: undefined }));
   // A netns named like ours that no record knows.
   const stray = `${PREFIX}-${'ab'.repeat(6)}`;
   sh('ip', ['netns', 'add', stray]);
@@ -185,13 +190,9 @@ test('leftovers: an unfinished record and an unrecorded netns are listed, and re
 });
 
 test('a record torn by a power cut counts as missing: listed by its lease, made again with the same address, removed', { timeout: 30_000 }, async (t) => {
-  const tn = await testNode(t, OCTET);
-  const uid = randomUUID();
-  tn.uids.add(uid);
-  const p = await tn.pn.createPodNetwork({ uid, namespace: 'ns', name: 't', runDir: tn.runDir });
+  const { tn, uid, p, rec } = await onePod(t, 't');
   // Records are written without fsync: after a power cut one may hold a prefix of its JSON.
-  const rec = join(tn.stateDir, 'pods', `${uid}.json`);
-  (await import('node:fs')).writeFileSync(rec, readFileSync(rec, 'utf8').slice(0, 40));
+  writeFileSync(rec, readFileSync(rec, 'utf8').slice(0, 40));
   const fresh = await PodNetworking.open({ stateDir: tn.stateDir, node: tn.cfg });
   const list = await fresh.listPodNetworks();
   assert.deepEqual(list.map((e) => [e.uid, e.state, e.podIP]), [[uid, 'leftover', p.podIP]]);
