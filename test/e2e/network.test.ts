@@ -59,6 +59,26 @@ function vm(name: string, iface: string, grace = 0): string {
   return cirrosVM(name, { grace, interfaces: iface });
 }
 
+/** Applies `yaml`, waits for Running, and logs in as root on the console. */
+async function startAndLogIn(name: string, yaml: string) {
+  assert.equal((await h.cli(['apply', '-f', '-'], yaml)).code, 0);
+  const v = await h.waitPhase(name, 'Running', 120_000);
+  const podIP = v.status!.interfaces![0]!.ip!;
+  const con = h.console(name);
+  await con.login('root');
+  return { v, podIP, con };
+}
+
+/** `ip -4 addr show eth0` in the guest once it holds `addr` (its udhcpc runs in the background), or after 10 s. */
+async function eth0Once(con: ReturnType<TestHandler['console']>, addr: string): Promise<string> {
+  let out = '';
+  for (let i = 0; i < 20 && !out.includes(addr); i++) {
+    out = await con.run('ip -4 addr show eth0');
+    if (!out.includes(addr)) await sleep(500);
+  }
+  return out;
+}
+
 test('the guide\'s VM, unchanged: DHCP from the launcher, out through masquerade, in on every port', async () => {
   const yaml = readFileSync(join(ROOT, 'examples', 'vm-cirros.yaml'), 'utf8');
   assert.match(yaml, /masquerade: \{\}/);
@@ -72,12 +92,7 @@ test('the guide\'s VM, unchanged: DHCP from the launcher, out through masquerade
   const con = h.console('vm-cirros');
   await con.login('root');
   // The guest's udhcpc ran at boot against the launcher's DHCP server.
-  let addr = '';
-  for (let i = 0; i < 20 && !/10\.0\.2\.2\/24/.test(addr); i++) {
-    addr = await con.run('ip -4 addr show eth0');
-    if (!/10\.0\.2\.2\/24/.test(addr)) await sleep(500);
-  }
-  assert.match(addr, /inet 10\.0\.2\.2\/24/);
+  assert.match(await eth0Once(con, '10.0.2.2/24'), /inet 10\.0\.2\.2\/24/);
   assert.match(await con.run('ip route'), /default via 10\.0\.2\.1 dev eth0/);
   assert.match(await con.run('cat /run/resolv.conf'), /search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local/);
   assert.equal((await con.run('ip link show eth0 | grep -o "mtu [0-9]*"')).trim(), `mtu ${readFileSync(`/sys/class/net/${h.net.bridge}/mtu`, 'utf8').trim()}`);
@@ -99,11 +114,7 @@ test('the guide\'s VM, unchanged: DHCP from the launcher, out through masquerade
 });
 
 test('masquerade with ports: only the listed port is forwarded', async () => {
-  assert.equal((await h.cli(['apply', '-f', '-'], vm('ports', '          - name: default\n            masquerade: {}\n            ports:\n            - port: 8080'))).code, 0);
-  const v = await h.waitPhase('ports', 'Running', 120_000);
-  const podIP = v.status!.interfaces![0]!.ip!;
-  const con = h.console('ports');
-  await con.login('root');
+  const { v, podIP, con } = await startAndLogIn('ports', vm('ports', '          - name: default\n            masquerade: {}\n            ports:\n            - port: 8080'));
   await con.run('mkdir -p /tmp/www && echo only-8080 > /tmp/www/index.html && httpd -p 8080 -h /tmp/www && httpd -p 9090 -h /tmp/www');
   con.close();
   assert.equal((await get(podIP, 8080)).trim(), 'only-8080');
@@ -113,16 +124,8 @@ test('masquerade with ports: only the listed port is forwarded', async () => {
 });
 
 test('bridge binding: the guest holds the pod IP and MAC', async () => {
-  assert.equal((await h.cli(['apply', '-f', '-'], vm('bridged', '          - name: default\n            bridge: {}'))).code, 0);
-  const v = await h.waitPhase('bridged', 'Running', 120_000);
-  const podIP = v.status!.interfaces![0]!.ip!;
-  const con = h.console('bridged');
-  await con.login('root');
-  let addr = '';
-  for (let i = 0; i < 20 && !addr.includes(podIP); i++) {
-    addr = await con.run('ip -4 addr show eth0');
-    if (!addr.includes(podIP)) await sleep(500);
-  }
+  const { v, podIP, con } = await startAndLogIn('bridged', vm('bridged', '          - name: default\n            bridge: {}'));
+  const addr = await eth0Once(con, podIP);
   assert.ok(addr.includes(`inet ${podIP}/`), `guest eth0 holds the pod IP ${podIP}:\n${addr}`);
   assert.match(await con.run('ip route'), new RegExp(`default via ${h.net.gateway.replace(/\./g, '\\.')}`));
   await con.run('mkdir -p /tmp/www && echo bridged-guest > /tmp/www/index.html && httpd -p 8080 -h /tmp/www');
