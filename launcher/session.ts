@@ -80,7 +80,6 @@ export class HandlerSession {
   #ackWaiters: (() => void)[] = [];
   #connectedWaiters: (() => void)[] = [];
 
-
   constructor(opts: { socketPath: string; log: Logger; callbacks: SessionCallbacks }) {
     this.#socket = opts.socketPath;
     this.#log = opts.log;

@@ -141,7 +141,7 @@ export class VmiController {
     // mid-teardown): remove them entirely.
     for (const uid of await Sandbox.list(this.#d.cfg.stateDir)) {
       if (known.has(uid)) continue;
-      await this.#release(uid, undefined, { all: true, failed: (what) => (e) => this.#d.log.error({ uid, err: errorMessage(e) }, `removing a leftover ${what} failed`) });
+      await this.#release(uid, undefined, { all: true, onError: (what, e) => this.#d.log.error({ uid, err: errorMessage(e) }, `removing a leftover ${what} failed`) });
     }
     const live = new Set(
       this.#d.store
@@ -320,7 +320,7 @@ export class VmiController {
     if (!cur || cur.metadata.uid !== vmi.metadata.uid) return;
     const rt = this.#rt.get(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     if (rt?.sandbox) await rt.sandbox.destroy({ all: true }).catch(() => undefined);
-    else await this.#release(vmi.metadata.uid!, undefined, { all: true, failed: () => () => undefined });
+    else await this.#release(vmi.metadata.uid!, undefined, { all: true });
     this.#rt.delete(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
     this.#d.store.recordEvent({ reason: 'Deleted', message: 'VirtualMachineInstance deleted', object: vmi });
     await this.#d.store.delete(KIND, vmi.metadata.namespace!, vmi.metadata.name);
@@ -631,16 +631,17 @@ export class VmiController {
       for (let i = 0; i < 30 && rt.sandbox.launcherAlive(); i++) await new Promise((r) => setTimeout(r, 100));
     }
     await rt.endpoint?.close().catch(() => undefined);
-    await this.#release(rt.uid, rt.sandbox, { failed: (what) => (e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, `${what} teardown failed`) });
+    await this.#release(rt.uid, rt.sandbox, { onError: (what, e) => this.#d.log.error({ key: rt.key, err: errorMessage(e) }, `${what} teardown failed`) });
   }
 
   /**
    * Removes what VMI `uid` holds on the node: its sandbox (or, with none at hand, what
    * a previous handler left of it; `all` takes the launcher log too), its pod network,
-   * and every image hold, also those taken before a handler restart. Idempotent.
+   * and every image hold, also those taken before a handler restart. Idempotent; a
+   * step that fails goes to `onError` (default: ignored) and the others still run.
    */
-  async #release(uid: string, sandbox: Sandbox | undefined, opts: { all?: boolean; failed: (what: string) => (e: unknown) => void }): Promise<void> {
-    const { failed } = opts;
+  async #release(uid: string, sandbox: Sandbox | undefined, opts: { all?: boolean; onError?: (what: string, e: unknown) => void } = {}): Promise<void> {
+    const failed = (what: string) => (e: unknown): void => opts.onError?.(what, e);
     if (sandbox) await sandbox.destroy({ all: opts.all }).catch(failed('sandbox'));
     else await Sandbox.destroyLeftovers({ runRoot: this.#d.cfg.runDir, stateRoot: this.#d.cfg.stateDir, cgroups: this.#d.cgroups, uid, all: opts.all }).catch(failed('sandbox'));
     await this.#d.network.destroyPodNetwork(uid).catch(failed('pod network'));
@@ -674,7 +675,6 @@ export class VmiController {
     this.#d.store.recordEvent({ type, reason, message, object: vmi });
   }
 }
-
 
 /** What the launcher needs to run each interface: its tap, MAC, DHCP lease and status address. */
 function preparedInterfaces(pod: PodNetwork): LaunchContext['interfaces'] {

@@ -158,8 +158,8 @@ export class VmCgroup {
   /** Moves process `pid` (all its threads) into the VM cgroup in every tree. */
   async addProcess(pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) throw new CgroupError(`not a pid: ${pid}`);
-    // Off the event loop and side by side: each attach waits for an RCU grace period
-    // in the kernel (cgroup v1: one per hierarchy), 5–25 ms each on this machine.
+    // Off the event loop: the first attach after a quiet spell waits in the kernel for
+    // an RCU grace period (13–20 ms on this machine); the others follow within it.
     await Promise.all(this.dirs.map((d) => writeTextAsync(join(d.path, 'cgroup.procs'), String(pid))));
   }
 
