@@ -22,9 +22,12 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
   return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))));
 }
 
+/** The API server's grpc-js options (the unary benchmark's baseline server uses them too). */
+export const API_SERVER_OPTIONS = { 'grpc.max_receive_message_length': 16 << 20 } as const;
+
 export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, log: Logger): Promise<ApiServer> {
   const pkg = handlerPackage();
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20 });
+  const server = new grpc.Server(API_SERVER_OPTIONS);
   server.addService(pkg.Info.service, infoService('virtnode-handler'));
   server.addService(passEncoded(pkg.Node.service), nodeService(deps));
   const health = new HealthImplementation({ '': 'SERVING', 'virtnode.handler.v1.Node': 'SERVING' });

@@ -11,6 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync, rmSync } from 'node:fs';
 import { passEncoded } from '../../handler/api/encoded.js';
+import { API_SERVER_OPTIONS } from '../../handler/api/server.js';
 import { handlerPackage } from '../../proto/rpc.js';
 
 const socket = process.argv[2];
@@ -19,8 +20,7 @@ const answers = JSON.parse(readFileSync(0, 'utf8')) as { get: string; list: stri
 const get = Buffer.from(answers.get, 'base64');
 const list = Buffer.from(answers.list, 'base64');
 
-// Same options as the handler's API server (handler/api/server.ts).
-const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20 });
+const server = new grpc.Server(API_SERVER_OPTIONS);
 const reply = (bytes: Buffer) => (_call: unknown, cb: (err: null, res: Buffer) => void): void => cb(null, bytes);
 const unimplemented = (_call: unknown, cb: (err: grpc.ServiceError) => void): void => cb({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError);
 const def = passEncoded(handlerPackage().Node.service);
