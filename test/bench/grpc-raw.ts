@@ -1,9 +1,6 @@
-// A load generator's gRPC client: unary calls written straight onto node:http2 with
-// requests encoded once up front. grpc-js's client spends about twice the handler's
-// CPU on every call; on a 2-core machine a load made with it measures mostly the
-// client. This one speaks the same wire protocol (HTTP/2, length-prefixed protobuf,
-// grpc-status trailer) over the handler's real socket, and leaves decoding of the
-// answer to the caller, who checks a sample.
+// A unary gRPC call written straight onto node:http2 from bytes encoded up front:
+// the same path, headers and framed message that the load generator (h2load.ts)
+// repeats, made once so that its grpc-status and answer can be checked.
 
 import http2 from 'node:http2';
 import { connect } from 'node:net';
@@ -16,11 +13,16 @@ export function grpcFrame(message: Buffer): Buffer {
   return Buffer.concat([head, message]);
 }
 
+/** The request headers of a unary call to the handler (or the baseline server). */
+export function grpcHeaders(protocolVersion: number): Record<string, string> {
+  return { 'content-type': 'application/grpc', te: 'trailers', [PROTOCOL_HEADER]: String(protocolVersion) };
+}
+
 const WINDOW = 16 << 20;
 
 export class RawGrpcClient {
   readonly #session: http2.ClientHttp2Session;
-  readonly #protocol: string;
+  readonly #headers: Record<string, string>;
 
   constructor(socketPath: string, protocolVersion: number) {
     // Windows as large as a grpc-go client's grow to (16 MiB): with HTTP/2's default of
@@ -29,7 +31,7 @@ export class RawGrpcClient {
     this.#session = http2.connect('http://localhost', { createConnection: () => connect(socketPath), settings: { initialWindowSize: WINDOW } });
     this.#session.on('connect', () => this.#session.setLocalWindowSize(WINDOW));
     this.#session.on('error', () => undefined);
-    this.#protocol = String(protocolVersion);
+    this.#headers = grpcHeaders(protocolVersion);
   }
 
   /**
@@ -38,13 +40,7 @@ export class RawGrpcClient {
    */
   call(path: string, framedRequest: Buffer): Promise<Buffer[]> {
     return new Promise((resolve, reject) => {
-      const req = this.#session.request({
-        ':method': 'POST',
-        ':path': path,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        [PROTOCOL_HEADER]: this.#protocol,
-      });
+      const req = this.#session.request({ ':method': 'POST', ':path': path, ...this.#headers });
       const chunks: Buffer[] = [];
       let status: string | undefined;
       let message = '';

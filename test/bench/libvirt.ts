@@ -10,10 +10,10 @@
 // with user = "root" in qemu.conf; it needs /var/log/libvirt to exist; and the QEMU
 // driver fails every domain start unless virtlogd is running (stdio_handler logd).
 
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { ensurePackages } from './apt.js';
 
 export const LIBVIRT_PACKAGES = ['libvirt-daemon', 'libvirt-clients'];
 const SOCKET = '/run/libvirt/libvirt-sock';
@@ -33,29 +33,10 @@ namespaces = [ ]
 cgroup_controllers = [ ]
 `;
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Installs the peer when missing; returns why it cannot be used, or undefined. */
 export async function ensureLibvirt(log: (m: string) => void): Promise<string | undefined> {
-  if (!(have('libvirtd') && have('virtlogd') && have('virsh'))) {
-    log(`installing the libvirt peer: apt-get install --no-install-recommends ${LIBVIRT_PACKAGES.join(' ')}`);
-    const run = promisify(execFile);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    try {
-      await run('apt-get', ['update', '-qq', '-o', 'DPkg::Lock::Timeout=120'], { env, timeout: 300_000 });
-      await run('apt-get', ['install', '-y', '-qq', '-o', 'DPkg::Lock::Timeout=120', '--no-install-recommends', ...LIBVIRT_PACKAGES], { env, timeout: 600_000 });
-    } catch (e) {
-      return `apt-get install ${LIBVIRT_PACKAGES.join(' ')} failed: ${((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').slice(-2).join(' ')}`;
-    }
-    if (!(have('libvirtd') && have('virtlogd') && have('virsh'))) return 'libvirtd, virtlogd or virsh still missing after apt-get install';
-  }
+  const missing = await ensurePackages(LIBVIRT_PACKAGES, ['libvirtd', 'virtlogd', 'virsh'], log);
+  if (missing) return missing;
   if (existsSync(SOCKET)) {
     // Someone else's libvirtd (or a leftover): never touch a daemon we did not start.
     try {
