@@ -349,7 +349,7 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
         baseline: baseline(base.s.p99),
         target: { text: '≤ 20 ms', pass: m.s.p99 <= 20 },
         detail: {
-          latency: msDetail(m.s), byMethod: m.byKind, callsPerSecond: Math.round(m.callsPerSecond), handlerCpuPercent: m.serverCpu, loadGeneratorCpuPercent: m.clientCpu,
+          latency: msDetail(m.s), byMethod: m.byKind, answerBytes: { get: getAnswer.length, list: listAnswer.length }, callsPerSecond: Math.round(m.callsPerSecond), handlerCpuPercent: m.serverCpu, loadGeneratorCpuPercent: m.clientCpu,
           baseline: { latency: msDetail(base.s), byMethod: base.byKind, callsPerSecond: Math.round(base.callsPerSecond), serverCpuPercent: base.serverCpu, loadGeneratorCpuPercent: base.clientCpu },
         },
       });
