@@ -132,6 +132,7 @@ async function main(): Promise<void> {
         switch (cmd.op) {
           case 'sync': {
             if (manager.defined) return; // a resend after a reconnect: already running it
+            log.debug('Sync received');
             const vmi = JSON.parse(cmd.sync!.vmiJson) as VirtualMachineInstance;
             if (vmi.metadata.uid !== args.uid) {
               throw new VirtnodeError('VN_PROTOCOL', `this launcher runs VMI ${args.uid}, not ${vmi.metadata.uid}`);
