@@ -134,6 +134,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     try {
       const qmp = await Qmp.connect(domain.qmpSocket, { timeoutMs: QMP_TIMEOUT_MS, until: this.#exited });
       this.#qmp = qmp;
+      this.#log.debug('QMP connected');
       qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
       if (domain.serialSocket) await this.console.attach(domain.serialSocket);
       await this.#startDhcp(taps.ctx);
