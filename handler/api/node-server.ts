@@ -26,7 +26,7 @@ import type { WatchRequest__Output } from '../../proto/generated/virtnode/handle
 import type { ImageService } from '../images/index.js';
 import { planPodNetwork, podNetworkRequest, type PodNetworking } from '../network/index.js';
 import { vmiFromVM } from '../../proto/vmi/index.js';
-import type { Change, Kind, Store, StoredObject } from '../store/store.js';
+import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
 import { toServiceError } from './status.js';
@@ -185,27 +185,26 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     }
     const req = call.request;
     const kinds = new Set<string>((req.kinds ?? []).map((k) => (k === 'Event' || k === 'ImagePull' ? k : normalizeKind(k))));
-    const match = (kind: string, o: Record<string, any>): boolean => {
+    const match = (kind: string, ref: ChangeRef | undefined): boolean => {
       if (kinds.size && !kinds.has(kind)) return false;
-      const meta = kind === 'Event' ? o.involvedObject : kind === 'ImagePull' ? o.vmi : o.metadata;
-      if (req.namespace && meta?.namespace !== req.namespace) return false;
-      if (req.name && meta?.name !== req.name) return false;
+      if (req.namespace && ref?.namespace !== req.namespace) return false;
+      if (req.name && ref?.name !== req.name) return false;
       return true;
     };
     let live = false;
     let last = 0;
-    const buffered: Change[] = [];
-    const send = (c: Change): void => {
+    const buffered: RecordedChange[] = [];
+    const send = (c: RecordedChange): void => {
       if (c.seq <= last) return;
       last = c.seq;
-      if (match(c.kind, c.object as Record<string, any>)) call.write({ seq: c.seq, type: c.type, kind: c.kind, json: c.json });
+      if (match(c.kind, c.ref)) call.write({ seq: c.seq, type: c.type, kind: c.kind, json: c.json });
     };
     const onChange = (c: Change): void => {
       if (live) send(c);
       else buffered.push(c);
     };
     const onProgress = (p: Record<string, any>): void => {
-      if (match('ImagePull', p)) call.write({ seq: 0, type: 'PROGRESS', kind: 'ImagePull', json: JSON.stringify(p) });
+      if (match('ImagePull', p.vmi)) call.write({ seq: 0, type: 'PROGRESS', kind: 'ImagePull', json: JSON.stringify(p) });
     };
     store.on('change', onChange);
     d.progress.on('progress', onProgress);

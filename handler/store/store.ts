@@ -16,12 +16,12 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
-import { Journal, type ChangeType, type Change } from './journal.js';
+import { Journal, changeRef, type ChangeType, type Change, type ChangeRef, type RecordedChange } from './journal.js';
 import { atomicWrite } from './fsutil.js';
 
 export type Kind = 'VirtualMachine' | 'VirtualMachineInstance';
 export type StoredObject = VirtualMachine | VirtualMachineInstance;
-export type { Change, ChangeType };
+export type { Change, ChangeRef, ChangeType, RecordedChange };
 
 /** A Kubernetes-style Event about an object: what happened, why, and how often. */
 export interface KubeEvent {
@@ -216,7 +216,7 @@ export class Store extends EventEmitter {
   }
 
   /** Changes after `seq`, or undefined when the journal no longer holds all of them. */
-  since(seq: number): Change[] | undefined {
+  since(seq: number): RecordedChange[] | undefined {
     if (seq >= this.#seq) return [];
     const changes = this.#journal.since(seq);
     // After a crash between an object write and its journal line, the journal can
@@ -226,7 +226,7 @@ export class Store extends EventEmitter {
   }
 
   /** Every change the journal still holds, oldest first. */
-  oldest(): Change[] {
+  oldest(): RecordedChange[] {
     return this.#journal.since(0) ?? this.#journal.all();
   }
 
@@ -255,7 +255,7 @@ export class Store extends EventEmitter {
         this.#json.set(k, json);
       }
     }
-    const change: Change = { seq, type, kind: obj.kind, object: obj, json };
+    const change: Change = { seq, type, kind: obj.kind, ref: changeRef(obj.kind, obj), object: obj, json };
     this.#journal.record(change);
     const write = async (): Promise<void> => {
       if (type !== 'EVENT') {

@@ -42,6 +42,11 @@ test('objects, sequence numbers and the journal survive a reopen', async (t) => 
   await store.delete('VirtualMachineInstance', 'default', 'b');
   assert.deepEqual(seen.map((c) => [c.seq, c.type]), [[1, 'ADDED'], [2, 'MODIFIED'], [3, 'MODIFIED'], [4, 'ADDED'], [5, 'EVENT'], [6, 'DELETED']]);
   assert.equal(store.since(3)!.length, 3);
+  // The journal keeps what a resuming watcher is sent and filters on, not the parsed
+  // objects: the JSON, and the namespace/name (an Event's: its involved object's).
+  const b = { namespace: 'default', name: 'b' };
+  assert.deepEqual(store.since(3)!.map((c) => c.ref), [b, b, b]);
+  assert.ok(store.since(3)!.every((c) => !('object' in c) && (JSON.parse(c.json) as { kind: string }).kind === c.kind));
   assert.equal(store.since(1), undefined, 'older than the journal holds (size 4)');
   assert.deepEqual(store.since(6), []);
   await store.close();
@@ -54,6 +59,7 @@ test('objects, sequence numbers and the journal survive a reopen', async (t) => 
   assert.equal(got.spec.hostname, 'x');
   assert.throws(() => store.mustGet('VirtualMachineInstance', 'default', 'b'), NotFoundError);
   assert.deepEqual(store.since(4)!.map((c) => c.seq), [5, 6]);
+  assert.deepEqual(store.since(4)!.map((c) => c.ref), [b, b], 'read back from the journal file');
   const c = store.create(vmi('c'));
   assert.equal(c.object.metadata.resourceVersion, '7');
   await store.close();
