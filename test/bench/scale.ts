@@ -265,16 +265,20 @@ async function watchFanout(b: Bench, h: TestHandler): Promise<void> {
   }
 }
 
-/** The unary load's baseline (grpc-floor.ts), answering what the handler answered. */
-async function startFloor(b: Bench, dir: string, answers: { get: Buffer; list: Buffer }): Promise<{ pid: number; socket: string; stop(): void }> {
-  const socket = join(dir, 'floor.sock');
-  const p = spawn(process.execPath, [...HANDLER_NODE_FLAGS, join(ROOT, 'dist', 'test', 'bench', 'grpc-floor.js'), socket], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * A reference server for the unary load, answering what the handler answered:
+ * grpc-floor (the baseline: grpc-js with nothing behind it) or http2-floor
+ * (node:http2 with no gRPC library).
+ */
+async function startFloor(b: Bench, dir: string, script: 'grpc-floor' | 'http2-floor', answers: { get: Buffer; list: Buffer }): Promise<{ pid: number; socket: string; stop(): void }> {
+  const socket = join(dir, `${script}.sock`);
+  const p = spawn(process.execPath, [...HANDLER_NODE_FLAGS, join(ROOT, 'dist', 'test', 'bench', `${script}.js`), socket], { stdio: ['pipe', 'pipe', 'inherit'] });
   const stop = (): void => void p.kill('SIGKILL');
-  b.cleanup.add('grpc floor server', stop);
+  b.cleanup.add(script, stop);
   p.stdin!.end(JSON.stringify({ get: answers.get.toString('base64'), list: answers.list.toString('base64') }));
   await new Promise<void>((resolve, reject) => {
     p.stdout!.once('data', () => resolve());
-    p.once('exit', (c) => reject(new Error(`grpc floor server exited (${c})`)));
+    p.once('exit', (c) => reject(new Error(`${script} server exited (${c})`)));
   });
   return { pid: p.pid!, socket, stop };
 }
@@ -284,7 +288,9 @@ async function startFloor(b: Bench, dir: string, answers: { get: Buffer; list: B
  * (see h2load.ts why): a Get of one VMI, a List of every VMI, and both at once (56
  * Get and 8 List in flight). Each runs first against the baseline, a grpc-js server
  * with nothing behind it that answers the same bytes (grpc-floor.ts), then against
- * the handler, each after a one-second warm-up that is checked but not counted.
+ * node:http2 answering them with no gRPC library (http2-floor.ts: what grpc-js
+ * itself costs), then against the handler, each after a one-second warm-up that is
+ * checked but not counted.
  */
 async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir: string): Promise<void> {
   const missing = await ensureH2load((m) => b.log(`scale: ${m}`));
@@ -311,11 +317,15 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
   const isList = (r: unknown): boolean => (r as { objects: unknown[] }).objects.length >= names.length;
   const getAnswer = await answer(once, get, getBody, isGet);
   const listAnswer = await answer(once, list, listBody, isList);
-  const floor = await startFloor(b, dir, { get: getAnswer.subarray(5), list: listAnswer.subarray(5) });
-  const floorOnce = new RawGrpcClient(floor.socket, real.version);
+  const answers = { get: getAnswer.subarray(5), list: listAnswer.subarray(5) };
+  const floor = await startFloor(b, dir, 'grpc-floor', answers);
+  const http2Floor = await startFloor(b, dir, 'http2-floor', answers);
+  const floorOnce = [new RawGrpcClient(floor.socket, real.version), new RawGrpcClient(http2Floor.socket, real.version)];
   try {
-    await answer(floorOnce, get, getBody, isGet);
-    await answer(floorOnce, list, listBody, isList);
+    for (const c of floorOnce) {
+      await answer(c, get, getBody, isGet);
+      await answer(c, list, listBody, isList);
+    }
     const headers = grpcHeaders(real.version);
     const getCalls = { path: get.path, body: getBody, answerBytes: getAnswer.length, label: 'get' };
     const listCalls = { path: list.path, body: listBody, answerBytes: listAnswer.length, label: 'list' };
@@ -338,6 +348,8 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
     for (const k of kinds) {
       await measure(k, floor.socket, floor.pid, 1);
       const base = await measure(k, floor.socket, floor.pid, LOAD_SECONDS);
+      await measure(k, http2Floor.socket, http2Floor.pid, 1);
+      const bare = await measure(k, http2Floor.socket, http2Floor.pid, LOAD_SECONDS);
       await measure(k, h.socket, h.pid!, 1);
       const m = await measure(k, h.socket, h.pid!, LOAD_SECONDS);
       const baseline = (v: number) => ({ name: 'bare grpc-js server, same answers', value: v });
@@ -356,6 +368,14 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
       b.report.add({ part: PART, name: `unary ${k.label} under ${LOAD_CONCURRENCY}-way load (p50)`, value: m.s.median, unit: 'ms', baseline: baseline(base.s.median) });
       b.report.add({
         part: PART,
+        name: `unary ${k.label}: the same answers from node:http2 without grpc-js (p99)`,
+        value: bare.s.p99,
+        unit: 'ms',
+        baseline: baseline(base.s.p99),
+        detail: { latency: msDetail(bare.s), byMethod: bare.byKind, callsPerSecond: Math.round(bare.callsPerSecond), serverCpuPercent: bare.serverCpu, loadGeneratorCpuPercent: bare.clientCpu },
+      });
+      b.report.add({
+        part: PART,
         name: `unary ${k.label}: calls/s (handler CPU ${m.serverCpu} %, h2load ${m.clientCpu} %; baseline ${base.serverCpu} %, ${base.clientCpu} %)`,
         value: m.callsPerSecond,
         unit: '/s',
@@ -367,8 +387,9 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
     await answer(once, list, listBody, isList);
   } finally {
     once.close();
-    floorOnce.close();
+    for (const c of floorOnce) c.close();
     floor.stop();
+    http2Floor.stop();
     real.close();
   }
 }
