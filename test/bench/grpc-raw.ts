@@ -6,39 +6,25 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { PROTOCOL_HEADER } from '../../proto/rpc.js';
 
-/** A message as gRPC frames it: compressed flag, 4-byte big-endian length, bytes. */
-export function grpcFrame(message: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
-}
+export { grpcFrame } from './grpc-wire.js';
 
 /** The request headers of a unary call to the handler (or the baseline server). */
 export function grpcHeaders(protocolVersion: number): Record<string, string> {
   return { 'content-type': 'application/grpc', te: 'trailers', [PROTOCOL_HEADER]: String(protocolVersion) };
 }
 
-const WINDOW = 16 << 20;
-
 export class RawGrpcClient {
   readonly #session: http2.ClientHttp2Session;
   readonly #headers: Record<string, string>;
 
   constructor(socketPath: string, protocolVersion: number) {
-    // Windows as large as a grpc-go client's grow to (16 MiB): with HTTP/2's default of
-    // 64 KiB per stream and per connection, a List of a few hundred VMIs waits on a
-    // WINDOW_UPDATE round trip every 64 KiB, and the figure measures flow control.
-    this.#session = http2.connect('http://localhost', { createConnection: () => connect(socketPath), settings: { initialWindowSize: WINDOW } });
-    this.#session.on('connect', () => this.#session.setLocalWindowSize(WINDOW));
+    this.#session = http2.connect('http://localhost', { createConnection: () => connect(socketPath) });
     this.#session.on('error', () => undefined);
     this.#headers = grpcHeaders(protocolVersion);
   }
 
-  /**
-   * One unary call; resolves with the framed response bytes as they arrived (joined
-   * only by a caller that decodes them), rejects on a non-zero grpc-status.
-   */
-  call(path: string, framedRequest: Buffer): Promise<Buffer[]> {
+  /** One unary call; resolves with the framed response bytes, rejects on a non-zero grpc-status. */
+  call(path: string, framedRequest: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       const req = this.#session.request({ ':method': 'POST', ':path': path, ...this.#headers });
       const chunks: Buffer[] = [];
@@ -53,7 +39,7 @@ export class RawGrpcClient {
         message = String(t['grpc-message'] ?? '');
       });
       req.on('data', (d: Buffer) => chunks.push(d));
-      req.on('end', () => (status === '0' ? resolve(chunks) : reject(new Error(`${path}: grpc-status ${status} ${decodeURIComponent(message)}`))));
+      req.on('end', () => (status === '0' ? resolve(Buffer.concat(chunks)) : reject(new Error(`${path}: grpc-status ${status} ${decodeURIComponent(message)}`))));
       req.on('error', reject);
       req.end(framedRequest);
     });

@@ -93,11 +93,9 @@ export async function runUnaryLoad(o: UnaryLoad): Promise<LoadResult> {
   if (latencies.length === 0 || dataBytes < latencies.length * o.answerBytes) {
     throw fail(`${dataBytes} message bytes for ${latencies.length} calls of ${o.answerBytes}: some answers carried no message (a gRPC error)`);
   }
-  const times = stderr.trim().split('\n').slice(-1)[0]!.match(/(\d+)m([\d.]+)s/g) ?? [];
-  const cpuSeconds = times.reduce((s, t) => {
-    const [, m, sec] = /(\d+)m([\d.]+)s/.exec(t)!;
-    return s + Number(m) * 60 + Number(sec);
-  }, 0);
+  // `times` prints the children's user and system time last: "0m1.234s 0m0.567s".
+  const childTimes = stderr.trim().split('\n').at(-1) ?? '';
+  const cpuSeconds = [...childTimes.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, [, m, sec]) => sum + Number(m) * 60 + Number(sec), 0);
   return { latencies, cpuSeconds };
 }
 

@@ -10,17 +10,12 @@
 
 import http2 from 'node:http2';
 import { readFileSync, rmSync } from 'node:fs';
+import { grpcFrame } from './grpc-wire.js';
 
 const socket = process.argv[2];
 if (!socket) throw new Error('usage: http2-floor.js <socket>');
 const answers = JSON.parse(readFileSync(0, 'utf8')) as { get: string; list: string };
-const framed = (b64: string): Buffer => {
-  const message = Buffer.from(b64, 'base64');
-  const out = Buffer.alloc(5 + message.length);
-  out.writeUInt32BE(message.length, 1);
-  message.copy(out, 5);
-  return out;
-};
+const framed = (b64: string): Buffer => grpcFrame(Buffer.from(b64, 'base64'));
 const byPath = new Map([
   ['/virtnode.handler.v1.Node/Get', framed(answers.get)],
   ['/virtnode.handler.v1.Node/List', framed(answers.list)],

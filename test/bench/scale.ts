@@ -311,7 +311,7 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
   // The calls h2load will repeat, made once with their answers checked: the load
   // itself checks that every answer is as long as these.
   const answer = async (client: RawGrpcClient, m: MethodDefinition<unknown, unknown>, body: Buffer, verify: (res: unknown) => boolean): Promise<Buffer> => {
-    const framed = Buffer.concat(await client.call(m.path, body));
+    const framed = await client.call(m.path, body);
     if (framed.readUInt32BE(1) !== framed.length - 5 || !verify(m.responseDeserialize(framed.subarray(5)))) throw new Error(`unary load: the ${m.path} answer did not decode as expected`);
     return framed;
   };
