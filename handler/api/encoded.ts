@@ -1,37 +1,46 @@
 // Answers encoded once. A Get of an unchanged object, or a List while nothing in the
 // store changed, is answered with the bytes of the previous identical answer: under a
-// controller's polling the handler's CPU then goes to HTTP/2, not to protobuf.
+// controller's polling the handler's CPU then goes to HTTP/2, not to protobuf. A large
+// answer is also compressed once, for the clients that accept gzip (see grpc-call.ts).
 
-import type * as grpc from '@grpc/grpc-js';
+import { gzipSync } from 'node:zlib';
 
-/** `def` with every method's answer allowed to be bytes already encoded (passed on as they are). */
-export function passEncoded(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  return Object.fromEntries(
-    Object.entries(def).map(([name, m]) => {
-      const serialize = m.responseSerialize;
-      return [name, { ...m, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : serialize(v)) }];
-    }),
-  ) as grpc.ServiceDefinition;
+/**
+ * A message already encoded, which the API server sends as it is. Its gzip form is
+ * made on first use and kept: level 1, since a List of 240 VMIs (387 KB) shrinks
+ * 13x at level 1 in 0.9 ms, and level 6 gains only 15x for 1.8x the time (measured).
+ */
+export class EncodedMessage {
+  readonly bytes: Buffer;
+  #gzip: Buffer | undefined;
+
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+
+  gzip(): Buffer {
+    return (this.#gzip ??= gzipSync(this.bytes, { level: 1 }));
+  }
 }
 
 /** Encoded answers by key, each good for one version (an object's resourceVersion, the store's sequence). */
 export class EncodedCache {
   readonly #max: number;
-  readonly #entries = new Map<string, { version: number; bytes: Buffer }>();
+  readonly #entries = new Map<string, { version: number; message: EncodedMessage }>();
 
   constructor(max: number) {
     this.#max = max;
   }
 
-  get(key: string, version: number, encode: () => Buffer): Buffer {
+  get(key: string, version: number, encode: () => Buffer): EncodedMessage {
     const hit = this.#entries.get(key);
-    if (hit?.version === version) return hit.bytes;
-    const bytes = encode();
+    if (hit?.version === version) return hit.message;
+    const message = new EncodedMessage(encode());
     // Oldest first out: a Map iterates in insertion order, so re-insert on update.
     this.#entries.delete(key);
-    this.#entries.set(key, { version, bytes });
+    this.#entries.set(key, { version, message });
     if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-    return bytes;
+    return message;
   }
 
   get size(): number {

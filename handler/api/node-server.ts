@@ -30,7 +30,9 @@ import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } fro
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
 import { toServiceError } from './status.js';
-import { EncodedCache } from './encoded.js';
+import { EncodedCache, type EncodedMessage } from './encoded.js';
+import type { StatusLike, StreamCall, UnaryCall } from './grpc-call.js';
+import type { ServiceImplementation } from './grpc-server.js';
 
 export interface NodeServiceDeps {
   store: Store;
@@ -67,10 +69,10 @@ function wire(o: StoredObject): WireObject {
   return { kind: o.kind, json: JSON.stringify(o), resourceVersion: Number(o.metadata.resourceVersion ?? 0) };
 }
 
-type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
+type Unary<Req, Res> = (call: UnaryCall<Req>, cb: (err: StatusLike | null, res?: Res) => void) => void;
 
 /** Wraps a unary handler: protocol check, then errors mapped once. */
-function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): Unary<Req, Res> {
+function unary<Req, Res>(fn: (req: Req, call: UnaryCall<Req>) => Promise<Res> | Res): Unary<Req, Res> {
   return (call, cb) => {
     if (callProtocol(call.metadata) === undefined) {
       cb({ code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
@@ -89,7 +91,7 @@ function ns(n: string | undefined): string {
   return n || 'default';
 }
 
-export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementation {
+export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   const { store, vms, vmis } = d;
   // Room for every object's Get answer on a full node and a few Lists.
   const encoded = new EncodedCache(1024);
@@ -178,7 +180,7 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     return { objects: out, warnings, results };
   }
 
-  function watch(call: grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>): void {
+  function watch(call: StreamCall<WatchRequest__Output, WatchEvent>): void {
     if (callProtocol(call.metadata) === undefined) {
       call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
       return;
@@ -241,7 +243,7 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
     live = true;
   }
 
-  function console_(call: grpc.ServerDuplexStream<ConsoleInput__Output, ConsoleOutput>): void {
+  function console_(call: StreamCall<undefined, ConsoleOutput>): void {
     if (callProtocol(call.metadata) === undefined) {
       call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
       return;
@@ -282,14 +284,14 @@ export function nodeService(d: NodeServiceDeps): grpc.UntypedServiceImplementati
   return {
     Apply: unary(apply),
     // Answers as bytes from `encoded` (see encoded.ts; the server passes them on).
-    Get: unary<ObjectRef__Output, WireObject | Buffer>((req) => {
+    Get: unary<ObjectRef__Output, EncodedMessage>((req) => {
       const kind = normalizeKind(req.kind || 'vm');
       const n = ns(req.namespace);
       const o = store.getJSON(kind, n, req.name);
       if (!o) throw new NotFoundError(`${kind} ${n}/${req.name}`);
       return encoded.get(`get/${kind}/${n}/${req.name}`, o.resourceVersion, () => wireSerialize.Get({ kind, ...o }));
     }),
-    List: unary<ListRequest__Output, ListResponse | Buffer>((req) => {
+    List: unary<ListRequest__Output, EncodedMessage>((req) => {
       const kind = normalizeKind(req.kind || 'vm');
       const seq = store.seq;
       return encoded.get(`list/${kind}/${req.namespace}`, seq, () =>

@@ -1,8 +1,9 @@
 // The handler's API listeners: the root-only unix socket for the node-local CLI,
 // and, when configured, TCP with mutual TLS for controllers. Both serve the same
-// services, plus grpc.health.v1 and server reflection.
+// services, plus grpc.health.v1 and server reflection, on GrpcServer (see
+// grpc-server.ts for why not grpc-js's Server).
 
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { promises as fs, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HealthImplementation } from 'grpc-health-check';
@@ -10,7 +11,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import { handlerPackage, handlerPackageDefinition, infoService } from '../../proto/rpc.js';
 import type { HandlerConfig } from '../config.js';
-import { passEncoded } from './encoded.js';
+import { DEFAULT_COMPRESS_MIN_BYTES, GrpcServer, type GrpcServerOptions } from './grpc-server.js';
 import { nodeService, type NodeServiceDeps } from './node-server.js';
 
 export interface ApiServer {
@@ -18,50 +19,38 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))));
-}
+/** The largest request the API takes (an Apply of many manifests fits). */
+export const MAX_RECEIVE_MESSAGE_BYTES = 16 << 20;
 
-/** The API server's grpc-js options (the unary benchmark's baseline server uses them too). */
-export const API_SERVER_OPTIONS = { 'grpc.max_receive_message_length': 16 << 20 } as const;
-
-export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, log: Logger): Promise<ApiServer> {
+export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, log: Logger, opts: Partial<GrpcServerOptions> = {}): Promise<ApiServer> {
   const pkg = handlerPackage();
-  const server = new grpc.Server(API_SERVER_OPTIONS);
+  const server = new GrpcServer({ maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES, compressMinBytes: DEFAULT_COMPRESS_MIN_BYTES, ...opts });
   server.addService(pkg.Info.service, infoService('virtnode-handler'));
-  server.addService(passEncoded(pkg.Node.service), nodeService(deps));
+  server.addService(pkg.Node.service, nodeService(deps));
   const health = new HealthImplementation({ '': 'SERVING', 'virtnode.handler.v1.Node': 'SERVING' });
-  health.addToServer(server);
+  // Both only call addService, which GrpcServer has with grpc-js's signature.
+  health.addToServer(server as unknown as grpc.Server);
   new ReflectionService(handlerPackageDefinition()).addToServer(server);
 
   // Root only: the directory is 0700 and the socket 0600 (the handler runs with umask 077).
   await fs.mkdir(dirname(cfg.socketPath), { recursive: true, mode: 0o700 });
   await fs.rm(cfg.socketPath, { force: true });
-  await bind(server, `unix:${cfg.socketPath}`, grpc.ServerCredentials.createInsecure());
+  await server.listenUnix(cfg.socketPath);
   await fs.chmod(cfg.socketPath, 0o600);
   log.info({ socket: cfg.socketPath }, 'CLI API listening');
 
   if (cfg.tcp) {
-    const creds = grpc.ServerCredentials.createSsl(
-      readFileSync(cfg.tcp.caFile),
-      [{ private_key: readFileSync(cfg.tcp.keyFile), cert_chain: readFileSync(cfg.tcp.certFile) }],
-      true, // clients must present a certificate signed by the CA
-    );
-    const port = await bind(server, cfg.tcp.address, creds);
+    // Clients must present a certificate signed by the CA.
+    const port = await server.listenTls(cfg.tcp.address, { ca: readFileSync(cfg.tcp.caFile), cert: readFileSync(cfg.tcp.certFile), key: readFileSync(cfg.tcp.keyFile) });
     log.info({ address: cfg.tcp.address, port }, 'controller API listening (mTLS)');
   }
 
   return {
     health,
-    close: () =>
-      new Promise<void>((resolve) => {
-        health.setStatus('', 'NOT_SERVING');
-        server.tryShutdown(() => resolve());
-        // Watch and Console streams never end by themselves: cut them soon.
-        setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 200).unref();
-      }),
+    close: () => {
+      health.setStatus('', 'NOT_SERVING');
+      // Watch and Console streams never end by themselves: cut them soon.
+      return server.close(200);
+    },
   };
 }

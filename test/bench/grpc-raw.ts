@@ -6,11 +6,20 @@ import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { PROTOCOL_HEADER } from '../../proto/rpc.js';
 
-export { grpcFrame } from './grpc-wire.js';
+import { gunzipSync } from 'node:zlib';
+import { MESSAGE_HEAD_BYTES } from '../../handler/api/grpc-wire.js';
 
-/** The request headers of a unary call to the handler (or the baseline server). */
+export { grpcFrame } from '../../handler/api/grpc-wire.js';
+
+/** The request headers of a unary call to the handler (or a reference server): what a grpc-js client sends, gzip accepted. */
 export function grpcHeaders(protocolVersion: number): Record<string, string> {
-  return { 'content-type': 'application/grpc', te: 'trailers', [PROTOCOL_HEADER]: String(protocolVersion) };
+  return { 'content-type': 'application/grpc', te: 'trailers', 'grpc-accept-encoding': 'identity,deflate,gzip', [PROTOCOL_HEADER]: String(protocolVersion) };
+}
+
+/** A framed answer's message, unpacked when its compressed flag is set (gzip is the only encoding asked for). */
+export function unframe(framed: Buffer): Buffer {
+  const bytes = framed.subarray(MESSAGE_HEAD_BYTES);
+  return framed[0] === 1 ? gunzipSync(bytes) : bytes;
 }
 
 export class RawGrpcClient {

@@ -1,0 +1,244 @@
+// The API's gRPC server, on node:http2 directly rather than grpc-js's Server.
+//
+// Why: a List answer is hundreds of KB (387 KB for 240 VMIs), and grpc-js's server
+// copies every answer into a new buffer per call and cannot send a compressed
+// answer. Here an answer encoded once (EncodedMessage) goes out as it is, and, for
+// clients that accept gzip (grpc-js and grpc-go clients say so in
+// grpc-accept-encoding), compressed once too, as kube-apiserver gzips large
+// responses. grpc-js stays the client library, and the server for launcher sessions.
+//
+// Services are added as grpc-js service definitions and implementations (see
+// grpc-call.ts for the call shapes), which is how the health and reflection
+// services attach.
+
+import * as grpc from '@grpc/grpc-js';
+import http2, { type Http2Server, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { Responder, StreamCall, UnaryCall, toStatus, type StatusLike } from './grpc-call.js';
+import { MessageReader, MessageTooLargeError, acceptsEncoding, parseTimeout, type WireMessage } from './grpc-wire.js';
+
+export interface GrpcServerOptions {
+  maxReceiveMessageBytes: number;
+  /** Pre-encoded answers from this size on are sent gzip-compressed to clients that accept gzip. */
+  compressMinBytes: number;
+}
+
+type Method = grpc.MethodDefinition<unknown, unknown>;
+type Impl = (...args: never[]) => void;
+/** Method implementations by name, each taking the call shapes of grpc-call.ts. */
+export type ServiceImplementation = Record<string, Impl>;
+type Listener = Http2Server | Http2SecureServer;
+
+/** kube-apiserver compresses responses from 128 KiB on; the same line here. */
+export const DEFAULT_COMPRESS_MIN_BYTES = 128 << 10;
+
+const HTTP2_OPTIONS = {
+  // Node refuses new streams past 10 MB of buffered session memory by default; a
+  // few watchers catching up on a List-sized snapshot reach that.
+  maxSessionMemory: Number.MAX_SAFE_INTEGER,
+  maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+};
+
+/** A request message that does not decode: INTERNAL (as grpc-js answers), unless the error names a gRPC code. */
+function badRequest(e: unknown): StatusLike {
+  const code = (e as StatusLike).code;
+  return { code: typeof code === 'number' ? code : grpc.status.INTERNAL, details: `bad request message: ${(e as Error).message}` };
+}
+
+export class GrpcServer {
+  readonly #opts: GrpcServerOptions;
+  readonly #methods = new Map<string, { def: Method; impl: Impl }>();
+  readonly #listeners: Listener[] = [];
+  readonly #sessions = new Set<Http2Session>();
+
+  constructor(opts: GrpcServerOptions) {
+    this.#opts = opts;
+  }
+
+  /** grpc-js's addService: a service definition and its implementation by method name. */
+  addService(service: grpc.ServiceDefinition, implementation: ServiceImplementation | grpc.UntypedServiceImplementation): void {
+    for (const [name, def] of Object.entries(service)) {
+      const impls = implementation as Record<string, unknown>;
+      const impl = impls[name] ?? impls[def.originalName ?? ''];
+      if (typeof impl !== 'function') throw new Error(`no implementation for ${def.path}`);
+      if (this.#methods.has(def.path)) throw new Error(`${def.path} is already served`);
+      this.#methods.set(def.path, { def: def as Method, impl: impl as Impl });
+    }
+  }
+
+  /** Plaintext HTTP/2 on a unix socket (the CLI's, whose file mode is the access control). */
+  listenUnix(path: string): Promise<void> {
+    return this.#listen(http2.createServer(HTTP2_OPTIONS), (s, done) => s.listen(path, done)).then(() => undefined);
+  }
+
+  /** HTTP/2 over mutual TLS: clients must present a certificate signed by `ca`. Returns the bound port. */
+  listenTls(address: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
+    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+    if (!m) return Promise.reject(new Error(`listen address "${address}": expected host:port or [v6]:port`));
+    const host = m[1] ?? m[2] ?? '';
+    const server = http2.createSecureServer({ ...HTTP2_OPTIONS, ...tls, requestCert: true, rejectUnauthorized: true });
+    return this.#listen(server, (s, done) => s.listen(Number(m[3]), host || undefined, done));
+  }
+
+  async #listen(server: Listener, listen: (s: Listener, done: () => void) => void): Promise<number> {
+    server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    server.on('session', (session: Http2Session) => {
+      this.#sessions.add(session);
+      session.on('close', () => this.#sessions.delete(session));
+      session.on('error', () => undefined); // the session closes next; its calls see that
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      listen(server, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#listeners.push(server);
+    const a = server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  /** Stops listening and sends GOAWAY: calls under way finish, until `graceMs`, when every session is cut. */
+  close(graceMs: number): Promise<void> {
+    for (const l of this.#listeners) l.close();
+    for (const s of this.#sessions) s.close();
+    return new Promise((resolve) => {
+      const cut = setTimeout(() => {
+        for (const s of this.#sessions) s.destroy();
+        resolve();
+      }, graceMs);
+      const check = (): void => {
+        if (this.#sessions.size > 0) return;
+        clearTimeout(cut);
+        resolve();
+      };
+      for (const s of this.#sessions) s.once('close', () => setImmediate(check));
+      check();
+    });
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => undefined); // a reset by the peer: 'close' follows and cancels the call
+    const path = headers[':path'] ?? '';
+    const method = this.#methods.get(path);
+    const responder = new Responder(stream, method ? (v) => method.def.responseSerialize(v) : () => Buffer.alloc(0), {
+      acceptsGzip: acceptsEncoding(headers['grpc-accept-encoding'], 'gzip'),
+      compressMinBytes: this.#opts.compressMinBytes,
+    });
+    if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    if (!method) {
+      responder.sendStatus({ code: grpc.status.UNIMPLEMENTED, details: `unknown method ${path}` });
+      stream.resume();
+      return;
+    }
+    const { def, impl } = method;
+    const metadata = grpc.Metadata.fromHttp2Headers(headers);
+    for (const h of ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-type', 'te', 'user-agent']) metadata.remove(h);
+    const session = stream.session;
+    const peer = session?.socket?.remoteAddress ? `${session.socket.remoteAddress}:${session.socket.remotePort}` : 'unix';
+    const encoding = String(headers['grpc-encoding'] ?? 'identity');
+    const decode = (m: WireMessage): unknown => {
+      let bytes = m.bytes;
+      if (m.compressed) {
+        const maxOutputLength = this.#opts.maxReceiveMessageBytes;
+        if (encoding === 'gzip') bytes = gunzipSync(bytes, { maxOutputLength });
+        else if (encoding === 'deflate') bytes = inflateSync(bytes, { maxOutputLength });
+        else throw Object.assign(new Error(`received a message compressed with "${encoding}", which this server does not speak`), { code: grpc.status.UNIMPLEMENTED });
+      }
+      return def.requestDeserialize(bytes);
+    };
+    const fail = (status: StatusLike): void => {
+      responder.sendStatus(status);
+      stream.resume(); // drain what is left of the request
+    };
+    const reader = new MessageReader(this.#opts.maxReceiveMessageBytes);
+    const read = (chunk: Buffer): WireMessage[] | undefined => {
+      try {
+        return reader.push(chunk);
+      } catch (e) {
+        fail({ code: e instanceof MessageTooLargeError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, details: (e as Error).message });
+        return undefined;
+      }
+    };
+
+    let call: UnaryCall<unknown> | StreamCall<unknown, unknown> | undefined;
+    const timeout = parseTimeout(headers['grpc-timeout']);
+    const deadline = timeout === undefined ? undefined : setTimeout(() => {
+      responder.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded' });
+      call?.cancel();
+    }, timeout);
+    stream.on('close', () => {
+      clearTimeout(deadline);
+      if (responder.abandon()) call?.cancel();
+    });
+    const answer = (err: unknown, value?: unknown, trailer?: grpc.Metadata): void => {
+      if (err) return responder.sendStatus(toStatus(err));
+      try {
+        responder.send(value);
+      } catch (e) {
+        return responder.sendStatus({ code: grpc.status.INTERNAL, details: `${path}: cannot encode the answer: ${(e as Error).message}` });
+      }
+      responder.sendStatus({ code: grpc.status.OK, metadata: trailer ?? null });
+    };
+    const invoke = (f: () => void): void => {
+      try {
+        f();
+      } catch (e) {
+        responder.sendStatus({ code: grpc.status.INTERNAL, details: `${path}: ${(e as Error).message}` });
+      }
+    };
+
+    if (def.requestStream) {
+      // Client streaming and bidi: messages reach the call as they arrive.
+      const s = new StreamCall<unknown, unknown>({ metadata, responder, peer, resume: () => stream.resume() });
+      call = s;
+      stream.on('data', (chunk: Buffer) => {
+        if (responder.done) return;
+        for (const m of read(chunk) ?? []) {
+          let msg: unknown;
+          try {
+            msg = decode(m);
+          } catch (e) {
+            return fail(badRequest(e));
+          }
+          if (!s.push(msg)) stream.pause();
+        }
+      });
+      stream.on('end', () => s.push(null));
+      invoke(() => (def.responseStream ? (impl as (c: unknown) => void)(s) : (impl as (c: unknown, cb: typeof answer) => void)(s, answer)));
+      return;
+    }
+
+    // Unary and server streaming: exactly one request message, then the call.
+    const messages: WireMessage[] = [];
+    stream.on('data', (chunk: Buffer) => {
+      for (const m of read(chunk) ?? []) messages.push(m);
+    });
+    stream.on('end', () => {
+      if (responder.done) return;
+      if (messages.length !== 1 || reader.pending) {
+        return fail({ code: grpc.status.INTERNAL, details: `${path} takes exactly one request message, got ${messages.length}${reader.pending ? ' and a cut-off one' : ''}` });
+      }
+      let request: unknown;
+      try {
+        request = decode(messages[0]!);
+      } catch (e) {
+        return fail(badRequest(e));
+      }
+      if (def.responseStream) {
+        const s = new StreamCall<unknown, unknown>({ request, metadata, responder, peer, resume: () => undefined });
+        s.push(null);
+        call = s;
+        invoke(() => (impl as (c: unknown) => void)(s));
+      } else {
+        const u = new UnaryCall(request, metadata, responder, peer);
+        call = u;
+        invoke(() => (impl as (c: unknown, cb: typeof answer) => void)(u, answer));
+      }
+    });
+  }
+}
