@@ -3,9 +3,9 @@
 // Why: a List answer is hundreds of KB (387 KB for 240 VMIs), and grpc-js's server
 // copies every answer into a new buffer per call and cannot send a compressed
 // answer. Here an answer encoded once (EncodedMessage) goes out as it is, and, for
-// clients that accept gzip (grpc-js and grpc-go clients say so in
-// grpc-accept-encoding), compressed once too, as kube-apiserver gzips large
-// responses. grpc-js stays the client library, and the server for launcher sessions.
+// clients that accept gzip (grpc-js clients always say so in grpc-accept-encoding,
+// grpc-go clients when gzip is registered), compressed once too, as kube-apiserver
+// gzips large responses. grpc-js stays the client library, and the server for launcher sessions.
 //
 // Services are added as grpc-js service definitions and implementations (see
 // grpc-call.ts for the call shapes), which is how the health and reflection
