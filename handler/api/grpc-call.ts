@@ -141,10 +141,10 @@ export class UnaryCall<Req> extends EventEmitter implements CallBase {
   readonly request: Req;
   readonly metadata: grpc.Metadata;
   readonly #responder: Responder;
-  readonly #peer: string;
+  readonly #peer: () => string;
   cancelled = false;
 
-  constructor(request: Req, metadata: grpc.Metadata, responder: Responder, peer: string) {
+  constructor(request: Req, metadata: grpc.Metadata, responder: Responder, peer: () => string) {
     super();
     this.request = request;
     this.metadata = metadata;
@@ -157,7 +157,7 @@ export class UnaryCall<Req> extends EventEmitter implements CallBase {
   }
 
   getPeer(): string {
-    return this.#peer;
+    return this.#peer();
   }
 
   /** The stream closed, or its deadline passed, before an answer. */
@@ -177,11 +177,11 @@ export class StreamCall<Req, Res> extends Duplex implements CallBase {
   readonly request: Req;
   readonly metadata: grpc.Metadata;
   readonly #responder: Responder;
-  readonly #peer: string;
+  readonly #peer: () => string;
   readonly #resume: () => void;
   cancelled = false;
 
-  constructor(opts: { request?: Req; metadata: grpc.Metadata; responder: Responder; peer: string; resume: () => void }) {
+  constructor(opts: { request?: Req; metadata: grpc.Metadata; responder: Responder; peer: () => string; resume: () => void }) {
     super({ objectMode: true });
     this.request = opts.request as Req;
     this.metadata = opts.metadata;
@@ -199,7 +199,7 @@ export class StreamCall<Req, Res> extends Duplex implements CallBase {
   }
 
   getPeer(): string {
-    return this.#peer;
+    return this.#peer();
   }
 
   override _read(): void {

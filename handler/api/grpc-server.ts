@@ -138,8 +138,11 @@ export class GrpcServer {
     const { def, impl } = method;
     const metadata = grpc.Metadata.fromHttp2Headers(headers);
     for (const h of ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-type', 'te', 'user-agent']) metadata.remove(h);
-    const session = stream.session;
-    const peer = session?.socket?.remoteAddress ? `${session.socket.remoteAddress}:${session.socket.remotePort}` : 'unix';
+    // Asked for rarely: the session's socket is a Proxy, not worth reading on every call.
+    const peer = (): string => {
+      const socket = stream.session?.socket;
+      return socket?.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    };
     const encoding = String(headers['grpc-encoding'] ?? 'identity');
     const decode = (m: WireMessage): unknown => {
       let bytes = m.bytes;
