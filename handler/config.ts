@@ -88,6 +88,13 @@ function bad(msg: string): never {
   throw new VirtnodeError('VN_INVALID_SPEC', `${msg}\n${USAGE}`);
 }
 
+/** host:port or [v6]:port (an empty host: every address) → its parts, or undefined when malformed. */
+export function parseListenAddress(address: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(address);
+  const port = Number(m?.[3]);
+  return m && port <= 65535 ? { host: m[1] ?? m[2] ?? '', port } : undefined;
+}
+
 export function parseMirror(spec: string, field: string): [string, MirrorConfig] {
   const eq = spec.indexOf('=');
   if (eq <= 0) bad(`${field}: "${spec}" is not HOST=URL`);
@@ -186,6 +193,7 @@ export function loadConfig(argv: string[]): HandlerConfig {
     if (!certFile || !keyFile || !caFile) bad('--listen-tcp needs --tls-cert, --tls-key and --tls-ca (the TCP API is mTLS only)');
     cfg.tcp = { address: tcp, certFile, keyFile, caFile };
   }
+  if (cfg.tcp && !parseListenAddress(String(cfg.tcp.address))) bad(`tcp.address (--listen-tcp): "${cfg.tcp.address}" must be host:port or [v6]:port, port 0-65535`);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(cfg.nodeName)) bad(`nodeName: "${cfg.nodeName}" is not a DNS-1123 name`);
   if (!/^[A-Za-z0-9_.-]+$/.test(cfg.cgroupRoot)) bad(`cgroupRoot: "${cfg.cgroupRoot}" must be a single path element`);
   // sun_path is 108 bytes; the deepest socket is <runDir>/vmis/<uid>/handler.sock.

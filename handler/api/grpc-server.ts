@@ -72,16 +72,20 @@ export class GrpcServer {
   }
 
   /** HTTP/2 over mutual TLS: clients must present a certificate signed by `ca`. Returns the bound port. */
-  listenTls(address: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
-    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
-    if (!m) return Promise.reject(new Error(`listen address "${address}": expected host:port or [v6]:port`));
-    const host = m[1] ?? m[2] ?? '';
+  listenTls(at: { host: string; port: number }, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
     const server = http2.createSecureServer({ ...HTTP2_OPTIONS, ...tls, requestCert: true, rejectUnauthorized: true });
-    return this.#listen(server, (s, done) => s.listen(Number(m[3]), host || undefined, done));
+    return this.#listen(server, (s, done) => s.listen(at.port, at.host || undefined, done));
   }
 
   async #listen(server: Listener, listen: (s: Listener, done: () => void) => void): Promise<number> {
-    server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    server.on('stream', (stream, headers) => {
+      try {
+        this.#onStream(stream, headers);
+      } catch {
+        // A bug here must not take the handler down with it: end the one call.
+        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));

@@ -10,7 +10,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import { handlerPackage, handlerPackageDefinition, infoService } from '../../proto/rpc.js';
-import type { HandlerConfig } from '../config.js';
+import { parseListenAddress, type HandlerConfig } from '../config.js';
 import { DEFAULT_COMPRESS_MIN_BYTES, GrpcServer, type GrpcServerOptions } from './grpc-server.js';
 import { nodeService, type NodeServiceDeps } from './node-server.js';
 
@@ -41,7 +41,9 @@ export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, 
 
   if (cfg.tcp) {
     // Clients must present a certificate signed by the CA.
-    const port = await server.listenTls(cfg.tcp.address, { ca: readFileSync(cfg.tcp.caFile), cert: readFileSync(cfg.tcp.certFile), key: readFileSync(cfg.tcp.keyFile) });
+    const at = parseListenAddress(cfg.tcp.address);
+    if (!at) throw new Error(`tcp.address "${cfg.tcp.address}" is not host:port`); // loadConfig checked it
+    const port = await server.listenTls(at, { ca: readFileSync(cfg.tcp.caFile), cert: readFileSync(cfg.tcp.certFile), key: readFileSync(cfg.tcp.keyFile) });
     log.info({ address: cfg.tcp.address, port }, 'controller API listening (mTLS)');
   }
 

@@ -1,0 +1,17 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, parseListenAddress } from '../../handler/config.js';
+
+test('parseListenAddress: host:port, [v6]:port and :port; anything else is refused', () => {
+  assert.deepEqual(parseListenAddress('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });
+  assert.deepEqual(parseListenAddress('[::1]:0'), { host: '::1', port: 0 });
+  assert.deepEqual(parseListenAddress(':9000'), { host: '', port: 9000 });
+  assert.deepEqual(parseListenAddress('node-1.example:443'), { host: 'node-1.example', port: 443 });
+  for (const bad of ['8443', '127.0.0.1', '::1:8443', '[::1]', 'host:65536', 'host:-1', 'host:80x', 'a:b:1']) assert.equal(parseListenAddress(bad), undefined, bad);
+});
+
+test('--listen-tcp with a malformed address is refused at start, naming the field', () => {
+  const tls = ['--tls-cert', '/c', '--tls-key', '/k', '--tls-ca', '/ca'];
+  assert.throws(() => loadConfig(['--listen-tcp', '0.0.0.0:99999', ...tls]), /tcp\.address \(--listen-tcp\): "0\.0\.0\.0:99999" must be host:port/);
+  assert.equal(loadConfig(['--listen-tcp', '0.0.0.0:8443', ...tls]).tcp?.address, '0.0.0.0:8443');
+});
