@@ -155,6 +155,19 @@ export async function cpuPercent(pids: readonly number[], windowMs: number): Pro
   return { total, perPid };
 }
 
+/** All CPUs' busy time over a window, as a fraction of their capacity (from /proc/stat). */
+export async function machineBusy(windowMs: number): Promise<number> {
+  const sample = (): { busy: number; total: number } => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - f[3]! - f[4]!, total }; // idle and iowait are not busy
+  };
+  const a = sample();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const b = sample();
+  return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+}
+
 export function memAvailableBytes(): number {
   const m = readFileSync('/proc/meminfo', 'utf8').match(/^MemAvailable:\s+(\d+) kB/m);
   return m ? Number(m[1]) * Ki : 0;

@@ -28,7 +28,7 @@ import { ConsoleClock, connectWhenReady } from './console-clock.js';
 import { type Bench, GUEST_MEMORY_BYTES, VOLUME, benchRegistry, benchVMI, leftovers, startHandler } from './common.js';
 import { LIBVIRT_URI, LibvirtDaemons, LifecycleEvents, VirshShell, destroyLeftoverDomains, domainXml, dropCapabilitiesCache, ensureLibvirt, libvirtVersion } from './libvirt.js';
 import { MiB, msDetail, type Report } from './report.js';
-import { procMem, sumMem, type ProcMem } from './procfs.js';
+import { machineBusy, procMem, sumMem, type ProcMem } from './procfs.js';
 import { summarize } from './stats.js';
 import { VmiWatch } from './watch.js';
 
@@ -276,6 +276,8 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
   const lv: LibvirtSample[] = [];
   let argvCheck: string | undefined;
   const total = o.warmup + o.rounds;
+  const orders = balancedOrders(libvirt ? 4 : 3);
+  const busyAtStart: { busy: number; waitedMs: number }[][] = orders[0]!.map(() => []);
   for (let i = 0; i < total; i++) {
     const counted = i >= o.warmup;
     const last = i === total - 1;
@@ -311,9 +313,13 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
         if (counted) lv.push(s);
       });
     }
-    // Rotate the order every round so none always runs first (or right after another's teardown).
-    const order = peers.map((_, k) => peers[(k + i) % peers.length]!);
-    for (const run of order) await run();
+    // Each peer starts on a settled machine (the previous one's teardown done), in
+    // an order where, over the rounds, every peer follows every other equally often.
+    for (const k of orders[i % orders.length]!) {
+      const s = await settle();
+      if (counted) busyAtStart[k]!.push(s);
+      await peers[k]!();
+    }
     b.log(`start: round ${i + 1}/${total}${counted ? '' : ' (warm-up)'} done`);
   }
   libvirt?.close();
@@ -345,7 +351,42 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
 
   watch.close();
   await destroy();
-  record(report, { vn, vnNet, bare, lv, coldLv, coldVirtnode, argvCheck, rounds: o.rounds });
+  const settled = Object.fromEntries(['virtnode', 'virtnode + pod network', 'bare QEMU', 'libvirt'].slice(0, busyAtStart.length).map((name, k) => {
+    const xs = busyAtStart[k]!;
+    const busy = summarize(xs.map((x) => x.busy * 100));
+    return [name, { busyBeforeSettlingPercent: busy.median, busyBeforeSettlingMaxPercent: busy.max, waitedMs: summarize(xs.map((x) => x.waitedMs)).median }];
+  }));
+  record(report, { vn, vnNet, bare, lv, coldLv, coldVirtnode, argvCheck, rounds: o.rounds, settled });
+}
+
+/** The machine counts as settled below this share of all CPUs busy (an idle handler, libvirtd and this process stay under it). */
+const SETTLED_BUSY = 0.08;
+const SETTLE_SAMPLE_MS = 100;
+const SETTLE_MAX_MS = 3000;
+
+/**
+ * Waits until the machine is idle: the previous peer's teardown (its QEMU exiting,
+ * the handler or libvirtd cleaning up after it) must not run into the next peer's
+ * start and boot. Returns how busy the machine was when called, and how long it took.
+ */
+async function settle(): Promise<{ busy: number; waitedMs: number }> {
+  const t0 = performance.now();
+  const first = await machineBusy(SETTLE_SAMPLE_MS);
+  let busy = first;
+  while (busy > SETTLED_BUSY && performance.now() - t0 < SETTLE_MAX_MS) busy = await machineBusy(SETTLE_SAMPLE_MS);
+  return { busy: first, waitedMs: performance.now() - t0 };
+}
+
+/**
+ * Peer orders for the rounds, a Williams design: over the rows, every peer comes
+ * right after every other one equally often (a plain rotation keeps the same
+ * neighbours: virtnode then followed libvirt's teardown in 3 rounds of 4).
+ */
+export function balancedOrders(n: number): number[][] {
+  const first = [0];
+  for (let lo = 1, hi = n - 1; first.length < n; ) first.push(first.length % 2 ? lo++ : hi--);
+  const rows = Array.from({ length: n }, (_, r) => first.map((x) => (x + r) % n));
+  return n % 2 ? [...rows, ...rows.map((row) => [...row].reverse())] : rows;
 }
 
 function record(
@@ -359,6 +400,7 @@ function record(
     coldVirtnode: { handlerUp: number; resumeFromSpawn: number; apiToResume: number };
     argvCheck: string | undefined;
     rounds: number;
+    settled: Record<string, { busyBeforeSettlingPercent: number; busyBeforeSettlingMaxPercent: number; waitedMs: number }>;
   },
 ): void {
   const s = <T>(xs: T[], f: (x: T) => number) => summarize(xs.map(f));
@@ -372,7 +414,7 @@ function record(
   const bFirst = s(r.bare, (x) => x.firstLine);
   const bLogin = s(r.bare, (x) => x.login);
 
-  report.note(PART, `${r.rounds} counted rounds per peer, interleaved (order rotated each round); bare QEMU runs the launcher's argv: ${r.argvCheck ?? 'not compared'} (paths and uuid aside); the compared VMIs set autoattachPodInterface: false so all three have the same devices, and a fourth peer runs the defaulted masquerade pod network`);
+  report.note(PART, `${r.rounds} counted rounds per peer, interleaved, each on a settled machine (busy before settling, median and max, and the median wait: ${Object.entries(r.settled).map(([k, v]) => `${k} ${v.busyBeforeSettlingPercent.toFixed(0)} % / ${v.busyBeforeSettlingMaxPercent.toFixed(0)} %, ${v.waitedMs.toFixed(0)} ms`).join('; ')}), in a balanced order; bare QEMU runs the launcher's argv: ${r.argvCheck ?? 'not compared'} (paths and uuid aside); the compared VMIs set autoattachPodInterface: false so all three have the same devices, and a fourth peer runs the defaulted masquerade pod network`);
   report.add({ part: PART, name: 'bare QEMU: spawn → QMP greeting (median)', value: bGreet.median, unit: 'ms', detail: msDetail(bGreet) });
   report.add({ part: PART, name: 'bare QEMU: spawn → cont returned (median)', value: bCont.median, unit: 'ms', detail: msDetail(bCont) });
   report.add({ part: PART, name: 'bare QEMU: spawn → RESUME (median)', value: bResume.median, unit: 'ms', detail: msDetail(bResume) });
