@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import http2, { type Http2Server, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { Responder, StreamCall, UnaryCall, toStatus, type StatusLike } from './grpc-call.js';
-import { MessageReader, MessageTooLargeError, acceptsEncoding, parseTimeout, type WireMessage } from './grpc-wire.js';
+import { MessageReader, acceptsEncoding, parseTimeout, type WireMessage } from './grpc-wire.js';
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
@@ -38,6 +38,14 @@ const HTTP2_OPTIONS = {
   maxSessionMemory: Number.MAX_SAFE_INTEGER,
   maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
 };
+
+/** gRPC's own request headers: the call's metadata is the rest. */
+const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-type', 'te', 'user-agent'];
+
+/** The serializer of a call that gets no answer (an unknown method: a status only). */
+function noAnswer(): Buffer {
+  return Buffer.alloc(0);
+}
 
 /** A request message that does not decode: INTERNAL (as grpc-js answers), unless the error names a gRPC code. */
 function badRequest(e: unknown): StatusLike {
@@ -124,16 +132,16 @@ export class GrpcServer {
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => undefined); // a reset by the peer: 'close' follows and cancels the call
-    const path = headers[':path'] ?? '';
-    const method = this.#methods.get(path);
-    const responder = new Responder(stream, method ? (v) => method.def.responseSerialize(v) : () => Buffer.alloc(0), {
-      acceptsGzip: acceptsEncoding(headers['grpc-accept-encoding'], 'gzip'),
-      compressMinBytes: this.#opts.compressMinBytes,
-    });
     if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });
       return;
     }
+    const path = headers[':path'] ?? '';
+    const method = this.#methods.get(path);
+    const responder = new Responder(stream, method?.def.responseSerialize ?? noAnswer, {
+      acceptsGzip: acceptsEncoding(headers['grpc-accept-encoding'], 'gzip'),
+      compressMinBytes: this.#opts.compressMinBytes,
+    });
     if (!method) {
       responder.sendStatus({ code: grpc.status.UNIMPLEMENTED, details: `unknown method ${path}` });
       stream.resume();
@@ -141,7 +149,7 @@ export class GrpcServer {
     }
     const { def, impl } = method;
     const metadata = grpc.Metadata.fromHttp2Headers(headers);
-    for (const h of ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-type', 'te', 'user-agent']) metadata.remove(h);
+    for (const h of TRANSPORT_HEADERS) metadata.remove(h);
     // Asked for rarely: the session's socket is a Proxy, not worth reading on every call.
     const peer = (): string => {
       const socket = stream.session?.socket;
@@ -167,7 +175,7 @@ export class GrpcServer {
       try {
         return reader.push(chunk);
       } catch (e) {
-        fail({ code: e instanceof MessageTooLargeError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL, details: (e as Error).message });
+        fail({ code: grpc.status.RESOURCE_EXHAUSTED, details: (e as Error).message });
         return undefined;
       }
     };

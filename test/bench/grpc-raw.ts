@@ -4,10 +4,9 @@
 
 import http2 from 'node:http2';
 import { connect } from 'node:net';
-import { PROTOCOL_HEADER } from '../../proto/rpc.js';
-
 import { gunzipSync } from 'node:zlib';
 import { MESSAGE_HEAD_BYTES } from '../../handler/api/grpc-wire.js';
+import { PROTOCOL_HEADER } from '../../proto/rpc.js';
 
 export { grpcFrame } from '../../handler/api/grpc-wire.js';
 

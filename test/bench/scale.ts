@@ -327,13 +327,14 @@ async function unaryLoad(b: Bench, h: TestHandler, names: readonly string[], dir
     // Each server's answers as it sends them: their length is what the load checks.
     type Calls = { path: string; body: Buffer; answerBytes: number; label: string };
     const servers: { socket: string; pid: number; get: Calls; list: Calls }[] = [];
+    const floorAnswers = [];
+    for (const c of floorOnce) floorAnswers.push({ get: await answer(c, get, getBody, isGet), list: await answer(c, list, listBody, isList) });
     for (const [i, srv] of [floor, http2Floor, { socket: h.socket, pid: h.pid! }].entries()) {
-      const c = floorOnce[i] ?? once;
-      const [g, l] = [await answer(c, get, getBody, isGet), await answer(c, list, listBody, isList)];
+      const a = floorAnswers[i] ?? answers;
       servers.push({
         ...srv,
-        get: { path: get.path, body: getBody, answerBytes: g.length, label: 'get' },
-        list: { path: list.path, body: listBody, answerBytes: l.length, label: 'list' },
+        get: { path: get.path, body: getBody, answerBytes: a.get.length, label: 'get' },
+        list: { path: list.path, body: listBody, answerBytes: a.list.length, label: 'list' },
       });
     }
     const kinds: { label: string; loads: { calls: 'get' | 'list'; connections: number }[] }[] = [

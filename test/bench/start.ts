@@ -277,12 +277,12 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
   let argvCheck: string | undefined;
   const total = o.warmup + o.rounds;
   const orders = balancedOrders(libvirt ? 4 : 3);
-  const busyAtStart: { busy: number; waitedMs: number }[][] = orders[0]!.map(() => []);
+  const busyAtStart = new Map<string, { busy: number; waitedMs: number }[]>();
   for (let i = 0; i < total; i++) {
     const counted = i >= o.warmup;
     const last = i === total - 1;
-    const peers: (() => Promise<void>)[] = [
-      async () => {
+    const peers: { name: string; run(): Promise<void> }[] = [
+      { name: 'virtnode', run: async () => {
         const s = await virtnode.round(last);
         if (counted) vn.push(s);
         if (s.argv && argvCheck === undefined) {
@@ -295,30 +295,34 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
           const diff = aa.filter((x, k) => x !== bb[k]);
           argvCheck = diff.length === 0 && aa.length === bb.length ? 'identical' : `differs: ${JSON.stringify(diff).slice(0, 400)}`;
         }
-      },
-      async () => {
+      } },
+      { name: 'virtnode + pod network', run: async () => {
         const s = await virtnodeNet.round(false);
         if (counted) vnNet.push(s);
-      },
-      async () => {
+      } },
+      { name: 'bare QEMU', run: async () => {
         const vm = prepareBareVm({ ...bareVmi, metadata: { ...bareVmi.metadata, uid: randomUUID() } }, guest.disk, VOLUME);
         const s = await runBareVm(vm, { register: (p) => b.cleanup.add('bare QEMU', () => void p.kill('SIGKILL')) });
         if (counted) bare.push(s);
-      },
+      } },
     ];
     if (libvirt) {
       const peer = libvirt;
-      peers.push(async () => {
+      peers.push({ name: 'libvirt', run: async () => {
         const s = await peer.round(last);
         if (counted) lv.push(s);
-      });
+      } });
     }
     // Each peer starts on a settled machine (the previous one's teardown done), in
     // an order where, over the rounds, every peer follows every other equally often.
     for (const k of orders[i % orders.length]!) {
+      const peer = peers[k]!;
       const s = await settle();
-      if (counted) busyAtStart[k]!.push(s);
-      await peers[k]!();
+      if (counted) {
+        if (!busyAtStart.has(peer.name)) busyAtStart.set(peer.name, []);
+        busyAtStart.get(peer.name)!.push(s);
+      }
+      await peer.run();
     }
     b.log(`start: round ${i + 1}/${total}${counted ? '' : ' (warm-up)'} done`);
   }
@@ -351,8 +355,7 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
 
   watch.close();
   await destroy();
-  const settled = Object.fromEntries(['virtnode', 'virtnode + pod network', 'bare QEMU', 'libvirt'].slice(0, busyAtStart.length).map((name, k) => {
-    const xs = busyAtStart[k]!;
+  const settled = Object.fromEntries([...busyAtStart].map(([name, xs]) => {
     const busy = summarize(xs.map((x) => x.busy * 100));
     return [name, { busyBeforeSettlingPercent: busy.median, busyBeforeSettlingMaxPercent: busy.max, waitedMs: summarize(xs.map((x) => x.waitedMs)).median }];
   }));
