@@ -5,7 +5,6 @@
 
 import { closeSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { errorMessage, InvalidSpecError, VirtnodeError } from '../proto/errors.js';
 import { CLONE_NEWNET, getParentDeathSignal, redirectStdoutStderr, setns } from '../native/index.js';
 import type { Command__Output } from '../proto/generated/virtnode/launcher/v1/Command.js';
@@ -13,7 +12,7 @@ import type { VirtualMachineInstance } from '../proto/vmi/types.js';
 import { createLauncherLogger, forVmi } from './log.js';
 import { HandlerSession, preloadSession } from './session.js';
 import { DomainManager } from './domain/manager.js';
-import type { LaunchContext } from './domain/context.js';
+import { decodeLaunchContext, runDirLayout } from '../proto/launch.js';
 import { isFinal } from './domain/state.js';
 
 interface LauncherArgs {
@@ -119,7 +118,7 @@ async function main(): Promise<void> {
   const manager = new DomainManager(log);
   // The console socket does not depend on the VMI: serve it now rather than on QEMU's
   // start path (start() waits for this, and reports it if it failed).
-  const consoleSocket = join(args.runDir, 'console.sock');
+  const consoleSocket = runDirLayout(args.runDir).consoleSocket;
   manager.console.listen(consoleSocket).catch(() => undefined);
   let synced = false;
 
@@ -137,7 +136,7 @@ async function main(): Promise<void> {
             if (vmi.metadata.uid !== args.uid) {
               throw new VirtnodeError('VN_PROTOCOL', `this launcher runs VMI ${args.uid}, not ${vmi.metadata.uid}`);
             }
-            const ctx = JSON.parse(cmd.sync!.launchContextJson) as LaunchContext;
+            const ctx = decodeLaunchContext(cmd.sync!.context);
             // Nothing starts outside the VM's cgroup (its limits, and how the handler finds what to kill).
             const notJoined = await joined;
             if (notJoined.length) throw new VirtnodeError('VN_SANDBOX', `could not join the VM cgroup (${notJoined.join(', ')})`);

@@ -22,8 +22,7 @@ import type { NegotiateRequest } from '../proto/generated/virtnode/launcher/v1/N
 import type { NegotiateResponse__Output } from '../proto/generated/virtnode/launcher/v1/NegotiateResponse.js';
 import type { DomainState } from '../proto/generated/virtnode/launcher/v1/DomainState.js';
 import { VirtnodeError, errorMessage, isVirtnodeError } from '../proto/errors.js';
-
-export const LAUNCHER_VERSION = '0.1.0';
+import { VERSION } from '../proto/version.js';
 
 export interface DomainEventInput {
   state: DomainState;
@@ -172,7 +171,7 @@ export class HandlerSession {
     const info = new pkg.Info(target, grpc.credentials.createInsecure(), { channelOverride: client.getChannel() });
     let version: number | undefined;
     try {
-      const res = await unary<NegotiateRequest, NegotiateResponse__Output>(info.Negotiate, info, { supportedVersions: [...PROTOCOL_VERSIONS], client: `virtnode-launcher/${LAUNCHER_VERSION}` }, new grpc.Metadata(), {
+      const res = await unary<NegotiateRequest, NegotiateResponse__Output>(info.Negotiate, info, { supportedVersions: [...PROTOCOL_VERSIONS], client: `virtnode-launcher/${VERSION}` }, new grpc.Metadata(), {
         deadline: Date.now() + 2000,
       });
       version = pickVersion(PROTOCOL_VERSIONS, [res.version]);
@@ -202,7 +201,7 @@ export class HandlerSession {
     stream.on('error', (e) => lost(errorMessage(e)));
     stream.on('end', () => lost('handler ended the session'));
 
-    stream.write({ hello: { pid: process.pid, version: LAUNCHER_VERSION, domainDefined: this.#cb.domainDefined(), lastEventSeq: this.#seq } });
+    stream.write({ hello: { pid: process.pid, version: VERSION, domainDefined: this.#cb.domainDefined(), lastEventSeq: this.#seq } });
     for (const ev of this.#unacked) stream.write({ event: ev });
     this.#log.info({ resent: this.#unacked.length, protocol: version }, 'session with handler established');
     for (const w of this.#connectedWaiters.splice(0)) w();

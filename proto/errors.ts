@@ -2,20 +2,28 @@
 // `code`, never on message text. The API edge maps codes to gRPC statuses once
 // (handler/api/status.ts); both processes share these classes.
 
-export type ErrorCode =
-  | 'VN_INVALID_SPEC'
-  | 'VN_NOT_FOUND'
-  | 'VN_ALREADY_EXISTS'
-  | 'VN_ILLEGAL_TRANSITION'
-  | 'VN_UNSUPPORTED'
-  | 'VN_UNAVAILABLE'
-  | 'VN_TIMEOUT'
-  | 'VN_QMP'
-  | 'VN_IMAGE'
-  | 'VN_SANDBOX'
-  | 'VN_NATIVE'
-  | 'VN_PROTOCOL'
-  | 'VN_INTERNAL';
+export const ERROR_CODES = [
+  'VN_INVALID_SPEC',
+  'VN_NOT_FOUND',
+  'VN_ALREADY_EXISTS',
+  'VN_ILLEGAL_TRANSITION',
+  'VN_UNSUPPORTED',
+  'VN_UNAVAILABLE',
+  'VN_TIMEOUT',
+  'VN_QMP',
+  'VN_IMAGE',
+  'VN_SANDBOX',
+  'VN_NATIVE',
+  'VN_PROTOCOL',
+  'VN_INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Whether a code read off the wire (a launcher's result, a gRPC trailer) is one of ours. */
+export function isErrorCode(v: unknown): v is ErrorCode {
+  return (ERROR_CODES as readonly unknown[]).includes(v);
+}
 
 export class VirtnodeError extends Error {
   readonly code: ErrorCode;

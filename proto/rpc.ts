@@ -97,6 +97,15 @@ export function callProtocol(md: grpc.Metadata): number | undefined {
   return PROTOCOL_VERSIONS.includes(v) ? v : undefined;
 }
 
+/**
+ * Every call but Info.Negotiate must name a protocol version this build speaks: the
+ * status to end a call with when it does not, else undefined.
+ */
+export function requireProtocol(md: grpc.Metadata): { code: grpc.status; details: string } | undefined {
+  if (callProtocol(md) !== undefined) return undefined;
+  return { code: grpc.status.FAILED_PRECONDITION, details: `call Info.Negotiate first and send the ${PROTOCOL_HEADER} header (this build speaks ${PROTOCOL_VERSIONS.join(', ')})` };
+}
+
 /** Promisified unary call: grpc-js clients are callback-shaped. */
 export function unary<Req, Res>(
   fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown,

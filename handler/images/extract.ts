@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join, posix } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
+import { VirtnodeError } from '../../proto/errors.js';
 
 export type TreeNode =
   | { kind: 'file'; layer: number; staged: string; size: number }
@@ -17,7 +18,12 @@ export type TreeNode =
   | { kind: 'hardlink'; layer: number; target: string };
 
 /** Thrown for an archive we refuse; the message names the layer entry. */
-export class LayerError extends Error {}
+/** A layer that cannot be unpacked safely; the image service wraps it in an ImagePullError. */
+export class LayerError extends VirtnodeError {
+  constructor(message: string) {
+    super('VN_IMAGE', message);
+  }
+}
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
+import { VirtnodeError } from '../../proto/errors.js';
 import { attemptsError, ImagePullError, shortDigest, type Attempt } from './errors.js';
 import { parseChallenges, TokenCache, type Credentials } from './auth.js';
 import { registryHosts, type Mirrors, type RegistryHost } from './hosts.js';
@@ -60,7 +61,12 @@ interface Exchange {
 }
 
 /** A failure at one endpoint; the loop over endpoints collects them into one message. */
-class EndpointError extends Error {}
+/** One registry endpoint failed (the next one may still answer). */
+class EndpointError extends VirtnodeError {
+  constructor(message: string) {
+    super('VN_IMAGE', message);
+  }
+}
 
 function fetchFailure(e: unknown, ctl: AbortController): string {
   if (ctl.signal.aborted) {

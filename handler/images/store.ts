@@ -17,7 +17,8 @@ import type { Descriptor } from './manifest.js';
 import { SHA256_DIGEST } from './reference.js';
 import { silentLogger, type Logger } from './log.js';
 
-export type DiskFormat = 'raw' | 'qcow2';
+export type { DiskFormat } from '../../proto/launch.js';
+import type { DiskFormat } from '../../proto/launch.js';
 
 export interface StoredFile {
   size: number;

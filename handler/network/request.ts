@@ -5,6 +5,7 @@
 // implements) is added on top, into the same list of field errors.
 
 import { InvalidSpecError, type FieldError } from '../../proto/errors.js';
+import { MAC_ADDRESS, normalizeMac } from '../../proto/vmi/devices.js';
 import { validateNetworking } from '../../proto/vmi/validate-network.js';
 import { DEFAULT_VALIDATE_OPTIONS, type Ctx } from '../../proto/vmi/validate-context.js';
 import type { Interface, Port, VirtualMachineInstance } from '../../proto/vmi/types.js';
@@ -60,7 +61,8 @@ export function planPodNetwork(req: PodNetworkRequest, node: ResolvedNodeNetwork
       name: iface.name,
       binding,
       ports: iface.ports ?? [],
-      macAddress: iface.macAddress ? iface.macAddress.toLowerCase().replaceAll('-', ':') : undefined,
+      // A malformed MAC is in `errors` already (validateNetworking, above).
+      macAddress: iface.macAddress && MAC_ADDRESS.test(iface.macAddress) ? normalizeMac(iface.macAddress) : undefined,
       // KubeVirt gives queues to virtio NICs only.
       multiQueue: req.multiQueue === true && (iface.model ?? 'virtio') === 'virtio',
     };

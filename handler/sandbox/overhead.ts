@@ -4,7 +4,7 @@
 // of virt-launcher + virtqemud + virtlogd + a monitor.
 
 // TCG keeps translated code in a buffer the launcher sizes with -accel tcg,tb-size=.
-import { TCG_TB_SIZE_MIB } from '../../launcher/domain/devices/machine.js';
+import { TCG_TB_SIZE_MIB } from '../../proto/launch.js';
 
 const Mi = 1024 * 1024;
 

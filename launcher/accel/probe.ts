@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GUEST_FAILURES, PASS_VALUE, WORK_LIMIT_NS, exitStatusOf, probeRom, readProgress } from './guest.js';
-import type { Accelerator, AcceleratorReport, AcceleratorVerdict } from './types.js';
+import type { Accelerator, AcceleratorReport, AcceleratorVerdict } from '../../proto/accelerator.js';
 import { pdeathsigArgv } from '../../native/index.js';
 
-export type { Accelerator, AcceleratorChoice, AcceleratorReport, AcceleratorVerdict } from './types.js';
-export { chooseAccelerator } from './choose.js';
+export type { Accelerator, AcceleratorReport, AcceleratorVerdict } from '../../proto/accelerator.js';
 
 export const DEFAULT_QEMU = 'qemu-system-x86_64';
 /** Healthy KVM finishes the probe in well under 100 ms, QEMU's start included. */

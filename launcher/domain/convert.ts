@@ -5,7 +5,7 @@
 // VN_UNSUPPORTED for one KubeVirt runs and virtnode does not yet.
 
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
-import type { LaunchContext } from './context.js';
+import type { LaunchContext } from '../../proto/launch.js';
 import { guestAgentFromContext } from './devices/agent.js';
 import { balloonFromVMI } from './devices/balloon.js';
 import { bootFromVMI } from './devices/boot.js';
@@ -19,7 +19,8 @@ import { rngFromVMI } from './devices/rng.js';
 import type { Domain } from './types.js';
 import { hotplugPortIds } from './devices/hotplug.js';
 
-export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext): Domain {
+/** `tapFds`: interface name → the fd numbers QEMU inherits its opened taps at. */
+export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tapFds: Readonly<Record<string, number[]>> = {}): Domain {
   const rng = rngFromVMI(vmi);
   const balloon = balloonFromVMI(vmi);
   const serialSocket = serialSocketFromVMI(vmi, ctx);
@@ -27,7 +28,7 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext): Do
     ...machinePart(vmi, ctx),
     boot: bootFromVMI(vmi, ctx),
     disks: disksFromVMI(vmi, ctx),
-    interfaces: interfacesFromVMI(vmi, ctx),
+    interfaces: interfacesFromVMI(vmi, ctx, tapFds),
     ...(rng ? { rng } : {}),
     ...(balloon ? { balloon } : {}),
     qmpSocket: qmpSocketFromContext(ctx),

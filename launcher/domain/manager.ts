@@ -17,12 +17,13 @@ import { closeFd, openTap, pdeathsigArgv } from '../../native/index.js';
 import { vcpuCount } from '../../proto/vmi/resources.js';
 import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
 import { DhcpServer } from '../network/dhcp-server.js';
-import { NIC_MODELS, netdevObject, nicDeviceObject } from './devices/interface.js';
+import { netdevObject, nicDeviceObject } from './devices/interface.js';
+import { nicDevice } from '../../proto/vmi/devices.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
 import { ConsoleRelay } from '../console.js';
 import { buildArgv } from './argv.js';
 import { vmiToDomain } from './convert.js';
-import type { LaunchContext } from './context.js';
+import type { LaunchContext } from '../../proto/launch.js';
 import type { Domain, DomainInterface } from './types.js';
 import { checkOperation, checkTransition, isFinal, type State } from './state.js';
 
@@ -95,7 +96,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     let domain: Domain;
     let argv: string[];
     try {
-      domain = vmiToDomain(vmi, taps.ctx);
+      domain = vmiToDomain(vmi, ctx, taps.tapFds);
       argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
     } catch (e) {
       for (const fd of taps.fds) closeFd(fd);
@@ -137,8 +138,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       this.#log.debug('QMP connected');
       qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
       if (domain.serialSocket) await this.console.attach(domain.serialSocket);
-      await this.#startDhcp(taps.ctx);
-      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, taps.ctx) });
+      await this.#startDhcp(ctx);
+      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, ctx) });
       await qmp.execute('cont', undefined, { timeoutMs: QMP_TIMEOUT_MS });
     } catch (e) {
       // QEMU refused the argv or died on start: its stderr says why.
@@ -210,7 +211,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   async attachInterface(nic: HotplugInterface): Promise<void> {
     checkOperation(this.#state, 'hotplug');
     if (!this.#qmp) throw new VirtnodeError('VN_UNAVAILABLE', 'attach interface: QMP is not connected');
-    const model = NIC_MODELS[nic.model ?? 'virtio'];
+    const model = nicDevice(nic.model);
     if (!model) throw new VirtnodeError('VN_INVALID_SPEC', `interface ${nic.name}: unknown model ${JSON.stringify(nic.model)}`);
     const port = this.#freePorts.shift();
     if (!port) throw new VirtnodeError('VN_UNSUPPORTED', `interface ${nic.name}: no free PCIe port left for hot-plug`);
@@ -333,12 +334,12 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
 }
 
 /**
- * Opens every prepared interface's tap (one fd per queue) and returns the context
- * with the fd numbers QEMU will see them at: stdio takes 0-2, so 3 and up.
+ * Opens every prepared interface's tap (one fd per queue): `fds` are ours to hand to
+ * QEMU's spawn, `tapFds` the numbers QEMU sees them at (stdio takes 0-2, so 3 and up).
  */
-export function openInterfaceTaps(vmi: VirtualMachineInstance, ctx: LaunchContext): { ctx: LaunchContext; fds: number[] } {
+export function openInterfaceTaps(vmi: VirtualMachineInstance, ctx: LaunchContext): { tapFds: Record<string, number[]>; fds: number[] } {
   const fds: number[] = [];
-  const interfaces: NonNullable<LaunchContext['interfaces']> = {};
+  const tapFds: Record<string, number[]> = {};
   try {
     for (const [name, p] of Object.entries(ctx.interfaces ?? {})) {
       const queues = p.multiQueue ? Math.max(1, vcpuCount(vmi.spec)) : 1;
@@ -347,13 +348,13 @@ export function openInterfaceTaps(vmi: VirtualMachineInstance, ctx: LaunchContex
         fds.push(openTap(p.tapName, { multiQueue: p.multiQueue ?? false, vnetHdr: true }));
         numbers.push(2 + fds.length);
       }
-      interfaces[name] = { ...p, tapFds: numbers };
+      tapFds[name] = numbers;
     }
   } catch (e) {
     for (const fd of fds) closeFd(fd);
     throw new VirtnodeError('VN_SANDBOX', `opening the pod's tap: ${errorMessage(e)}`, { cause: e });
   }
-  return { ctx: { ...ctx, interfaces }, fds };
+  return { tapFds, fds };
 }
 
 /** status.interfaces as the launcher knows them: name, MAC and the address the VMI shows. */

@@ -4,7 +4,10 @@
 // in it is resolved: paths are absolute, defaults are applied, ids are chosen, so the
 // argv builder decides nothing and a test can pin a Domain to an argv exactly.
 
-export type Accelerator = 'kvm' | 'tcg';
+import type { Accelerator } from '../../proto/accelerator.js';
+import type { DiskFormat } from '../../proto/launch.js';
+
+export type { Accelerator, DiskFormat };
 
 export interface Domain {
   /** QEMU's guest name: "<namespace>_<name>", the libvirt domain name KubeVirt uses. */
@@ -55,8 +58,6 @@ export interface DomainBoot {
   /** Direct kernel boot: QEMU loads these instead of booting a disk. */
   kernel?: { path: string; initrd?: string; cmdline?: string };
 }
-
-export type DiskFormat = 'raw' | 'qcow2';
 
 export interface DiskImage {
   path: string;

@@ -3,16 +3,24 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { Command as _virtnode_launcher_v1_Command, Command__Output as _virtnode_launcher_v1_Command__Output } from './virtnode/launcher/v1/Command.js';
 import type { CommandResult as _virtnode_launcher_v1_CommandResult, CommandResult__Output as _virtnode_launcher_v1_CommandResult__Output } from './virtnode/launcher/v1/CommandResult.js';
+import type { DhcpOffer as _virtnode_launcher_v1_DhcpOffer, DhcpOffer__Output as _virtnode_launcher_v1_DhcpOffer__Output } from './virtnode/launcher/v1/DhcpOffer.js';
+import type { DiskImage as _virtnode_launcher_v1_DiskImage, DiskImage__Output as _virtnode_launcher_v1_DiskImage__Output } from './virtnode/launcher/v1/DiskImage.js';
 import type { DomainEvent as _virtnode_launcher_v1_DomainEvent, DomainEvent__Output as _virtnode_launcher_v1_DomainEvent__Output } from './virtnode/launcher/v1/DomainEvent.js';
 import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_launcher_v1_Empty__Output } from './virtnode/launcher/v1/Empty.js';
 import type { EventAck as _virtnode_launcher_v1_EventAck, EventAck__Output as _virtnode_launcher_v1_EventAck__Output } from './virtnode/launcher/v1/EventAck.js';
+import type { GuestLease as _virtnode_launcher_v1_GuestLease, GuestLease__Output as _virtnode_launcher_v1_GuestLease__Output } from './virtnode/launcher/v1/GuestLease.js';
+import type { GuestRoute as _virtnode_launcher_v1_GuestRoute, GuestRoute__Output as _virtnode_launcher_v1_GuestRoute__Output } from './virtnode/launcher/v1/GuestRoute.js';
 import type { HandlerMessage as _virtnode_launcher_v1_HandlerMessage, HandlerMessage__Output as _virtnode_launcher_v1_HandlerMessage__Output } from './virtnode/launcher/v1/HandlerMessage.js';
 import type { Hello as _virtnode_launcher_v1_Hello, Hello__Output as _virtnode_launcher_v1_Hello__Output } from './virtnode/launcher/v1/Hello.js';
 import type { InfoClient as _virtnode_launcher_v1_InfoClient, InfoDefinition as _virtnode_launcher_v1_InfoDefinition } from './virtnode/launcher/v1/Info.js';
+import type { KernelBoot as _virtnode_launcher_v1_KernelBoot, KernelBoot__Output as _virtnode_launcher_v1_KernelBoot__Output } from './virtnode/launcher/v1/KernelBoot.js';
+import type { LaunchContext as _virtnode_launcher_v1_LaunchContext, LaunchContext__Output as _virtnode_launcher_v1_LaunchContext__Output } from './virtnode/launcher/v1/LaunchContext.js';
 import type { LauncherClient as _virtnode_launcher_v1_LauncherClient, LauncherDefinition as _virtnode_launcher_v1_LauncherDefinition } from './virtnode/launcher/v1/Launcher.js';
 import type { LauncherMessage as _virtnode_launcher_v1_LauncherMessage, LauncherMessage__Output as _virtnode_launcher_v1_LauncherMessage__Output } from './virtnode/launcher/v1/LauncherMessage.js';
 import type { NegotiateRequest as _virtnode_launcher_v1_NegotiateRequest, NegotiateRequest__Output as _virtnode_launcher_v1_NegotiateRequest__Output } from './virtnode/launcher/v1/NegotiateRequest.js';
 import type { NegotiateResponse as _virtnode_launcher_v1_NegotiateResponse, NegotiateResponse__Output as _virtnode_launcher_v1_NegotiateResponse__Output } from './virtnode/launcher/v1/NegotiateResponse.js';
+import type { PreparedInterface as _virtnode_launcher_v1_PreparedInterface, PreparedInterface__Output as _virtnode_launcher_v1_PreparedInterface__Output } from './virtnode/launcher/v1/PreparedInterface.js';
+import type { PreparedVolume as _virtnode_launcher_v1_PreparedVolume, PreparedVolume__Output as _virtnode_launcher_v1_PreparedVolume__Output } from './virtnode/launcher/v1/PreparedVolume.js';
 import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from './virtnode/launcher/v1/Shutdown.js';
 import type { Sync as _virtnode_launcher_v1_Sync, Sync__Output as _virtnode_launcher_v1_Sync__Output } from './virtnode/launcher/v1/Sync.js';
 
@@ -26,17 +34,25 @@ export interface ProtoGrpcType {
       v1: {
         Command: MessageTypeDefinition<_virtnode_launcher_v1_Command, _virtnode_launcher_v1_Command__Output>
         CommandResult: MessageTypeDefinition<_virtnode_launcher_v1_CommandResult, _virtnode_launcher_v1_CommandResult__Output>
+        DhcpOffer: MessageTypeDefinition<_virtnode_launcher_v1_DhcpOffer, _virtnode_launcher_v1_DhcpOffer__Output>
+        DiskImage: MessageTypeDefinition<_virtnode_launcher_v1_DiskImage, _virtnode_launcher_v1_DiskImage__Output>
         DomainEvent: MessageTypeDefinition<_virtnode_launcher_v1_DomainEvent, _virtnode_launcher_v1_DomainEvent__Output>
         DomainState: EnumTypeDefinition
         Empty: MessageTypeDefinition<_virtnode_launcher_v1_Empty, _virtnode_launcher_v1_Empty__Output>
         EventAck: MessageTypeDefinition<_virtnode_launcher_v1_EventAck, _virtnode_launcher_v1_EventAck__Output>
+        GuestLease: MessageTypeDefinition<_virtnode_launcher_v1_GuestLease, _virtnode_launcher_v1_GuestLease__Output>
+        GuestRoute: MessageTypeDefinition<_virtnode_launcher_v1_GuestRoute, _virtnode_launcher_v1_GuestRoute__Output>
         HandlerMessage: MessageTypeDefinition<_virtnode_launcher_v1_HandlerMessage, _virtnode_launcher_v1_HandlerMessage__Output>
         Hello: MessageTypeDefinition<_virtnode_launcher_v1_Hello, _virtnode_launcher_v1_Hello__Output>
         Info: SubtypeConstructor<typeof grpc.Client, _virtnode_launcher_v1_InfoClient> & { service: _virtnode_launcher_v1_InfoDefinition }
+        KernelBoot: MessageTypeDefinition<_virtnode_launcher_v1_KernelBoot, _virtnode_launcher_v1_KernelBoot__Output>
+        LaunchContext: MessageTypeDefinition<_virtnode_launcher_v1_LaunchContext, _virtnode_launcher_v1_LaunchContext__Output>
         Launcher: SubtypeConstructor<typeof grpc.Client, _virtnode_launcher_v1_LauncherClient> & { service: _virtnode_launcher_v1_LauncherDefinition }
         LauncherMessage: MessageTypeDefinition<_virtnode_launcher_v1_LauncherMessage, _virtnode_launcher_v1_LauncherMessage__Output>
         NegotiateRequest: MessageTypeDefinition<_virtnode_launcher_v1_NegotiateRequest, _virtnode_launcher_v1_NegotiateRequest__Output>
         NegotiateResponse: MessageTypeDefinition<_virtnode_launcher_v1_NegotiateResponse, _virtnode_launcher_v1_NegotiateResponse__Output>
+        PreparedInterface: MessageTypeDefinition<_virtnode_launcher_v1_PreparedInterface, _virtnode_launcher_v1_PreparedInterface__Output>
+        PreparedVolume: MessageTypeDefinition<_virtnode_launcher_v1_PreparedVolume, _virtnode_launcher_v1_PreparedVolume__Output>
         Shutdown: MessageTypeDefinition<_virtnode_launcher_v1_Shutdown, _virtnode_launcher_v1_Shutdown__Output>
         Sync: MessageTypeDefinition<_virtnode_launcher_v1_Sync, _virtnode_launcher_v1_Sync__Output>
       }

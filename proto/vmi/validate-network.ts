@@ -3,19 +3,13 @@
 // in full now so enabling networking is a change of one option, not of these rules.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { INTERFACE_NAME, LONG_MAC_ADDRESS, MAC_ADDRESS, NIC_MODELS, normalizeMac } from './devices.js';
 import { isValidPortName } from './k8s-names.js';
 import { isObject } from './shape.js';
 import { fail, int, isSet, list, obj, quote, REQUIRED, str, type Ctx, type Obj } from './validate-context.js';
 
-// KubeVirt's valid models; igb needs QEMU 8.0, newer than the QEMU virtnode targets.
-const MODELS = ['virtio', 'e1000', 'e1000e', 'igb', 'ne2k_pci', 'pcnet', 'rtl8139'];
-const UNSUPPORTED_MODELS: Record<string, string> = { igb: 'not supported yet: model "igb" needs QEMU 8.0' };
 const BINDINGS = ['masquerade', 'bridge', 'sriov', 'passtBinding', 'binding'];
 const NETWORK_SOURCES = ['pod', 'multus', 'resourceClaim'];
-const IFACE_NAME = /^[A-Za-z0-9_-]+$/;
-// Go's net.ParseMAC forms for a 6-byte address.
-const MAC = /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$/;
-const LONG_MAC = /^([0-9A-Fa-f]{2}[:-]){7,}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){3,}[0-9A-Fa-f]{4}$/;
 // Masquerade gives this MAC to the in-pod bridge.
 const RESERVED_MAC = '02:00:00:00:00:00';
 
@@ -54,7 +48,7 @@ export function validateNetworking(spec: Obj, p: string, ctx: Ctx): void {
     if (!name) {
       if (!isSet(iface, 'name') || name === '') fail(ctx, `${ip}.name`, REQUIRED);
     } else {
-      if (!IFACE_NAME.test(name)) {
+      if (!INTERFACE_NAME.test(name)) {
         fail(ctx, `${ip}.name`, 'Network interface name can only contain alphabetical characters, numbers, dashes (-) or underscores (_)');
       }
       if (interfaceNames.has(name)) fail(ctx, `${ip}.name`, 'Only one interface can be connected to one specific network');
@@ -82,15 +76,16 @@ function validateInterface(iface: Obj, ip: string, network: Obj | undefined, ctx
 
   const model = str(iface, 'model');
   if (model !== undefined && model !== '') {
-    if (!MODELS.includes(model)) fail(ctx, `${ip}.model`, `interface ${ip}.name uses model ${model} that is not supported.`);
-    else if (UNSUPPORTED_MODELS[model]) fail(ctx, `${ip}.model`, UNSUPPORTED_MODELS[model]);
+    const known = Object.hasOwn(NIC_MODELS, model) ? NIC_MODELS[model] : undefined;
+    if (!known) fail(ctx, `${ip}.model`, `interface ${ip}.name uses model ${model} that is not supported.`);
+    else if ('unsupported' in known) fail(ctx, `${ip}.model`, known.unsupported);
   }
 
   const mac = str(iface, 'macAddress');
   if (mac !== undefined && mac !== '') {
-    if (LONG_MAC.test(mac)) fail(ctx, `${ip}.macAddress`, `too long MAC address (${mac})`);
-    else if (!MAC.test(mac)) fail(ctx, `${ip}.macAddress`, `malformed MAC address (${mac})`);
-    else if (isSet(iface, 'masquerade') && mac.toLowerCase().replaceAll('-', ':') === RESERVED_MAC) {
+    if (LONG_MAC_ADDRESS.test(mac)) fail(ctx, `${ip}.macAddress`, `too long MAC address (${mac})`);
+    else if (!MAC_ADDRESS.test(mac)) fail(ctx, `${ip}.macAddress`, `malformed MAC address (${mac})`);
+    else if (isSet(iface, 'masquerade') && normalizeMac(mac) === RESERVED_MAC) {
       fail(ctx, `${ip}.macAddress`, 'The requested MAC address is reserved for the in-pod bridge. Please choose another one.');
     }
   }

@@ -2,14 +2,13 @@
 // names, the disk ↔ volume mapping, one target per disk, one source per volume,
 // buses, boot order, serials, and the containerDisk / emptyDisk sources.
 
+import { DISK_BUSES, DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from './devices.js';
 import { isDNS1123Label } from './k8s-names.js';
 import { validateImage, validatePath } from './validate-compute.js';
 import { VOLUME_SOURCES } from './schema.js';
 import { isObject } from './shape.js';
 import { fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, type Ctx, type Obj } from './validate-context.js';
 
-const KNOWN_BUSES = ['virtio', 'sata', 'scsi', 'usb'];
-const CACHE_MODES = ['none', 'writethrough', 'writeback'];
 const SERIAL = /^[A-Za-z0-9_.+-]+$/;
 const SERIAL_MAX = 256;
 
@@ -51,11 +50,11 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
   if (targets.length > 1) fail(ctx, dp, 'can only have a single target type defined');
 
   const bus = str(obj(disk, 'disk'), 'bus');
-  if (bus !== undefined && bus !== '' && bus !== 'virtio') {
+  if (bus !== undefined && bus !== '' && !SUPPORTED_DISK_BUSES.includes(bus)) {
     const bp = `${dp}.disk.bus`;
     if (bus === 'ide') fail(ctx, bp, 'IDE bus is not supported');
-    else if (KNOWN_BUSES.includes(bus)) fail(ctx, bp, `not supported yet: bus ${JSON.stringify(bus)} (only virtio so far)`);
-    else fail(ctx, bp, `unrecognized bus ${bus}, must be one of: [${KNOWN_BUSES.join(' ')}]`);
+    else if ((DISK_BUSES as readonly string[]).includes(bus)) fail(ctx, bp, `not supported yet: bus ${JSON.stringify(bus)} (only ${SUPPORTED_DISK_BUSES.join(', ')} so far)`);
+    else fail(ctx, bp, `unrecognized bus ${bus}, must be one of: [${DISK_BUSES.join(' ')}]`);
   }
 
   const order = int(disk, 'bootOrder');
@@ -68,8 +67,8 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
   }
 
   const cache = str(disk, 'cache');
-  if (cache !== undefined && cache !== '' && !CACHE_MODES.includes(cache)) {
-    fail(ctx, `${dp}.cache`, `has invalid value ${cache}, must be one of: [${CACHE_MODES.join(' ')}]`);
+  if (cache !== undefined && cache !== '' && !(DISK_CACHE_MODES as readonly string[]).includes(cache)) {
+    fail(ctx, `${dp}.cache`, `has invalid value ${cache}, must be one of: [${DISK_CACHE_MODES.join(' ')}]`);
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
-import type { LaunchContext } from '../../launcher/domain/context.js';
+import type { LaunchContext } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { ConsoleClock, connectWhenReady } from './console-clock.js';
 

@@ -21,7 +21,7 @@ import type { ApplyResponse__Output } from '../../proto/generated/virtnode/handl
 import type { ConsoleInput } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
 import type { ConsoleOutput__Output } from '../../proto/generated/virtnode/handler/v1/ConsoleOutput.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
-import { TCG_TB_SIZE_MIB } from '../../launcher/domain/devices/machine.js';
+import { TCG_TB_SIZE_MIB } from '../../proto/launch.js';
 import type { TestHandler } from '../e2e/harness.js';
 import { prepareBareVm, runBareVm, type BareTimes } from './bare-qemu.js';
 import { ConsoleClock, connectWhenReady } from './console-clock.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Qmp, QmpClosedError, QmpCommandError, type QmpEvent } from '../../launcher/qmp/index.js';
 import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
-import type { LaunchContext } from '../../launcher/domain/context.js';
+import type { LaunchContext } from '../../proto/launch.js';
 import { lifecycleArgv, lifecycleFromVMI } from '../../launcher/domain/devices/panic.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { FIRMWARE_UUID, KERNEL_ARGS, context, gettingStarted, hostileDisk, kernelBoot, rngNoBalloonNoSerial, twoDisks } from '../unit/domain-fixtures.js';

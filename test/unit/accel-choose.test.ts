@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseAccelerator } from '../../launcher/accel/choose.js';
-import type { AcceleratorReport } from '../../launcher/accel/types.js';
+import { chooseAccelerator } from '../../handler/accelerator.js';
+import type { AcceleratorReport } from '../../proto/accelerator.js';
 import { VirtnodeError } from '../../proto/errors.js';
 
 const ok = { usable: true, reason: 'ok in 35 ms', durationMs: 35 };

@@ -131,7 +131,7 @@ test('what virtnode does not run yet is VN_UNSUPPORTED, naming the field', () =>
 test('an interface with a prepared tap: -netdev tap JSON with the inherited fd, NIC with its MAC', () => {
   const v = gettingStarted();
   v.spec.domain.devices.interfaces = [{ name: 'default', masquerade: {}, macAddress: '02:00:00:AA:BB:CC', bootOrder: 3 }];
-  const d = vmiToDomain(v, context(RUN, DISK, { interfaces: { default: { tapName: 'tap0', tapFds: [5] } } }));
+  const d = vmiToDomain(v, context(RUN, DISK, { interfaces: { default: { tapName: 'tap0' } } }), { default: [5] });
   assert.deepEqual(d.interfaces, [{ name: 'default', deviceId: 'ua-default', netdevId: 'netdev0', model: 'virtio-net-pci', mac: '02:00:00:aa:bb:cc', tap: { fds: [5] }, vhost: false, bootIndex: 3 }]);
   // An interface has a bootOrder, the disk none: the disk gets no bootindex.
   assert.equal(d.disks[0]!.bootIndex, undefined);
@@ -148,7 +148,7 @@ test('an interface with a prepared tap: -netdev tap JSON with the inherited fd, 
 test('a multi-queue tap: one fd per queue, and the NIC gets mq and its vectors', () => {
   const v = gettingStarted();
   v.spec.domain.devices.interfaces = [{ name: 'default', masquerade: {} }];
-  const argv = buildArgv(vmiToDomain(v, context(RUN, DISK, { interfaces: { default: { tapName: 'tap0', tapFds: [3, 4], mac: '02:00:00:00:00:01' } } })));
+  const argv = buildArgv(vmiToDomain(v, context(RUN, DISK, { interfaces: { default: { tapName: 'tap0', mac: '02:00:00:00:00:01' } } }), { default: [3, 4] }));
   const i = argv.indexOf('-netdev');
   assert.deepEqual(argv.slice(i, i + 4), [
     '-netdev', '{"type":"tap","id":"netdev0","vhost":false,"fds":"3:4"}',

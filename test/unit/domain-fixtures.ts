@@ -2,7 +2,7 @@
 // a handler would prepare for them, shared by the argv/convert unit tests and the
 // real-QEMU test.
 
-import type { LaunchContext } from '../../launcher/domain/context.js';
+import type { LaunchContext } from '../../proto/launch.js';
 import type { VirtualMachineInstance, VirtualMachineInstanceSpec } from '../../proto/vmi/types.js';
 
 export const UID = '6f1f0a3e-5d0c-4a8e-9a51-1b2c3d4e5f60';

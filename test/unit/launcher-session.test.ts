@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { pino } from 'pino';
 import { until } from './helpers/until.js';
-import { LauncherEndpoint } from '../../handler/api/launcher-endpoint.js';
+import { LauncherEndpoint } from '../../handler/controller/launcher-endpoint.js';
 import { HandlerSession } from '../../launcher/session.js';
 import { VirtnodeError } from '../../proto/errors.js';
 import type { Command__Output } from '../../proto/generated/virtnode/launcher/v1/Command.js';
@@ -147,7 +147,7 @@ test('a spare launcher that could not join its VM cgroup says hello but refuses 
   const [h] = await hello;
   assert.equal(h.pid, spare.pid);
   await assert.rejects(
-    ep.command({ sync: { vmiJson: JSON.stringify({ metadata: { uid, name: 'spare', namespace: 'default' }, spec: { domain: { devices: {} } } }), launchContextJson: JSON.stringify({ runDir: dir }) } }),
+    ep.command({ sync: { vmiJson: JSON.stringify({ metadata: { uid, name: 'spare', namespace: 'default' }, spec: { domain: { devices: {} } } }), context: { runDir: dir, accelerator: 'tcg' } } }),
     (e: VirtnodeError) => e.code === 'VN_SANDBOX' && e.message.includes('could not join the VM cgroup') && e.message.includes('no-such-cgroup'),
   );
   let children = '';

@@ -2,15 +2,13 @@
 // (the name qemu-ga looks for in the guest) on a unix socket QEMU listens on. QEMU
 // reports the guest side opening it as VSERPORT_CHANGE{id: "channel0", open: true}.
 
-import { join } from 'node:path';
-import type { LaunchContext } from '../context.js';
+import { runDirLayout, type LaunchContext } from '../../../proto/launch.js';
 import { checkSocketPath, jsonOpt, serverSocketChardev } from '../qemu-opts.js';
 
-export const AGENT_SOCKET = 'agent.sock';
 export const AGENT_PORT_NAME = 'org.qemu.guest_agent.0';
 
 export function guestAgentFromContext(ctx: LaunchContext): { socket: string } {
-  return { socket: checkSocketPath('guest agent socket', join(ctx.runDir, AGENT_SOCKET)) };
+  return { socket: checkSocketPath('guest agent socket', runDirLayout(ctx.runDir).agentSocket) };
 }
 
 export function guestAgentArgv(a: { socket: string }): string[] {

@@ -5,7 +5,7 @@
 
 import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
-import type { LaunchContext } from '../context.js';
+import type { LaunchContext } from '../../../proto/launch.js';
 import type { DomainBoot } from '../types.js';
 
 export function bootFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): DomainBoot {

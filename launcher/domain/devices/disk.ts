@@ -4,12 +4,12 @@
 // Paths and serials are JSON values, never pieces of a comma-joined option.
 
 import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
+import { DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from '../../../proto/vmi/devices.js';
+import { isDNS1123Label } from '../../../proto/vmi/k8s-names.js';
 import type { Disk, VirtualMachineInstance } from '../../../proto/vmi/types.js';
-import type { LaunchContext } from '../context.js';
+import type { LaunchContext } from '../../../proto/launch.js';
 import { MAX_NODE_NAME, checkId, jsonOpt } from '../qemu-opts.js';
 import type { DiskCache, DiskImage, DomainDisk } from '../types.js';
-
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
  * Every VMI disk as a DomainDisk, in spec order. Boot order: the disks' bootOrder
@@ -22,10 +22,10 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): D
   const anyBootOrder = disks.some((d) => d.bootOrder !== undefined) || (vmi.spec.domain.devices.interfaces ?? []).some((i) => i.bootOrder !== undefined);
   return disks.map((disk, i) => {
     const path = `spec.domain.devices.disks[${i}]`;
-    if (!NAME.test(disk.name)) throw new InvalidSpecError([{ path: `${path}.name`, message: `${JSON.stringify(disk.name)} is not a DNS label` }]);
+    if (isDNS1123Label(disk.name).length) throw new InvalidSpecError([{ path: `${path}.name`, message: `${JSON.stringify(disk.name)} is not a DNS label` }]);
     if (disk.cdrom || disk.lun) throw new VirtnodeError('VN_UNSUPPORTED', `${path}: ${disk.cdrom ? 'cdrom' : 'lun'} disks are not supported yet; use disk`);
     const bus = disk.disk?.bus ?? 'virtio';
-    if (bus !== 'virtio') throw new VirtnodeError('VN_UNSUPPORTED', `${path}.disk.bus: ${JSON.stringify(bus)} is not supported yet; use virtio`);
+    if (!SUPPORTED_DISK_BUSES.includes(bus)) throw new VirtnodeError('VN_UNSUPPORTED', `${path}.disk.bus: ${JSON.stringify(bus)} is not supported yet; use virtio`);
     if (!volumes.has(disk.name)) throw new InvalidSpecError([{ path: `${path}.name`, message: `no volume named ${JSON.stringify(disk.name)}` }]);
     const prepared = ctx.volumes[disk.name];
     if (!prepared) throw new VirtnodeError('VN_INTERNAL', `${path}: the handler prepared no image for volume ${JSON.stringify(disk.name)}`);
@@ -53,8 +53,8 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): D
 /** KubeVirt's default: "none" (O_DIRECT) where the filesystem takes it, else "writethrough". */
 function diskCache(disk: Disk, directIo: boolean, path: string): DiskCache {
   if (disk.cache === undefined) return directIo ? 'none' : 'writethrough';
-  if (disk.cache !== 'none' && disk.cache !== 'writethrough' && disk.cache !== 'writeback') {
-    throw new InvalidSpecError([{ path: `${path}.cache`, message: `${JSON.stringify(disk.cache)} is not one of none, writethrough, writeback` }]);
+  if (!(DISK_CACHE_MODES as readonly string[]).includes(disk.cache)) {
+    throw new InvalidSpecError([{ path: `${path}.cache`, message: `has invalid value ${disk.cache}, must be one of: [${DISK_CACHE_MODES.join(' ')}]` }]);
   }
   return disk.cache;
 }

@@ -1,36 +1,40 @@
-// Network interfaces: a tap the handler opened, passed to QEMU as an fd, under a NIC
-// device. The handler's networking fills LaunchContext.interfaces; an interface
-// without a prepared tap is refused, never dropped.
+// Network interfaces: a tap the handler made, opened by the launcher and passed to
+// QEMU as an fd, under a NIC device. The handler's networking fills
+// LaunchContext.interfaces; an interface without a prepared tap is refused, never
+// dropped. Names, models and MACs are admission's (proto/vmi/devices.ts): what
+// passed Apply is built here, never re-judged by another rule.
 
 import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
+import { INTERFACE_NAME, MAC_ADDRESS, nicDevice, normalizeMac } from '../../../proto/vmi/devices.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
-import type { LaunchContext } from '../context.js';
+import type { LaunchContext } from '../../../proto/launch.js';
 import { checkId, jsonOpt } from '../qemu-opts.js';
 import type { DomainInterface } from '../types.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
-/** KubeVirt's interface models and the QEMU devices behind them. */
-export const NIC_MODELS: Record<string, string> = { virtio: 'virtio-net-pci', e1000: 'e1000', e1000e: 'e1000e', rtl8139: 'rtl8139', pcnet: 'pcnet' };
-
-export function interfacesFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): DomainInterface[] {
+/**
+ * Every VMI interface as a DomainInterface. `tapFds`: interface name → the fd numbers
+ * QEMU inherits its opened tap queues at (the launcher opens them, see manager.ts).
+ */
+export function interfacesFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext, tapFds: Readonly<Record<string, number[]>> = {}): DomainInterface[] {
   return (vmi.spec.domain.devices.interfaces ?? []).map((iface, i) => {
     const path = `spec.domain.devices.interfaces[${i}]`;
-    if (!NAME.test(iface.name)) throw new InvalidSpecError([{ path: `${path}.name`, message: `${JSON.stringify(iface.name)} is not a DNS label` }]);
-    const model = NIC_MODELS[iface.model ?? 'virtio'];
-    if (!model) throw new InvalidSpecError([{ path: `${path}.model`, message: `${JSON.stringify(iface.model)} is not one of ${Object.keys(NIC_MODELS).join(', ')}` }]);
+    if (!INTERFACE_NAME.test(iface.name)) throw new InvalidSpecError([{ path: `${path}.name`, message: `${JSON.stringify(iface.name)} is not an interface name` }]);
+    const model = nicDevice(iface.model);
+    if (!model) throw new InvalidSpecError([{ path: `${path}.model`, message: `interface ${path}.name uses model ${iface.model} that is not supported.` }]);
     const prepared = ctx.interfaces?.[iface.name];
     if (!prepared) throw new VirtnodeError('VN_UNSUPPORTED', `${path}: no network was prepared for interface ${JSON.stringify(iface.name)}`);
-    if (!prepared.tapFds?.length) throw new VirtnodeError('VN_INTERNAL', `${path}: the tap ${prepared.tapName} of interface ${JSON.stringify(iface.name)} was not opened`);
-    const mac = iface.macAddress ?? prepared.mac;
-    if (mac !== undefined && !MAC.test(mac)) throw new InvalidSpecError([{ path: `${path}.macAddress`, message: `${JSON.stringify(mac)} is not a MAC address` }]);
+    const fds = tapFds[iface.name];
+    if (!fds?.length) throw new VirtnodeError('VN_INTERNAL', `${path}: the tap ${prepared.tapName} of interface ${JSON.stringify(iface.name)} was not opened`);
+    // The handler's MAC is the spec's, normalised (or, for the bridge binding, the pod's).
+    const mac = prepared.mac ?? iface.macAddress;
+    if (mac !== undefined && !MAC_ADDRESS.test(mac)) throw new InvalidSpecError([{ path: `${path}.macAddress`, message: `malformed MAC address (${mac})` }]);
     return {
       name: iface.name,
       deviceId: `ua-${iface.name}`,
       netdevId: `netdev${i}`,
       model,
-      ...(mac !== undefined ? { mac: mac.toLowerCase() } : {}),
-      tap: { fds: prepared.tapFds },
+      ...(mac !== undefined ? { mac: normalizeMac(mac) } : {}),
+      tap: { fds },
       vhost: prepared.vhost ?? false,
       ...(iface.bootOrder !== undefined ? { bootIndex: iface.bootOrder } : {}),
     };

@@ -4,7 +4,7 @@
 
 import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
-import type { LaunchContext } from '../context.js';
+import { TCG_TB_SIZE_MIB, type LaunchContext } from '../../../proto/launch.js';
 import { escapeOptValue } from '../qemu-opts.js';
 import { quantityToBytes } from '../quantity.js';
 import type { Accelerator, Domain, DomainCpu, DomainMachine } from '../types.js';
@@ -86,9 +86,6 @@ export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pi
     ...(serial !== undefined ? { smbios: { serial } } : {}),
   };
 }
-
-/** MiB of translated code TCG may keep (`-accel tcg,tb-size=`). */
-export const TCG_TB_SIZE_MIB = 128;
 
 /** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m. */
 export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'>): string[] {

@@ -1,14 +1,12 @@
 // The QMP monitor: a unix socket QEMU listens on from its first moments, before the
 // guest runs (-S), so the launcher can connect, watch, and then `cont`.
 
-import { join } from 'node:path';
-import type { LaunchContext } from '../context.js';
+import { runDirLayout, type LaunchContext } from '../../../proto/launch.js';
 import { checkSocketPath, serverSocketChardev } from '../qemu-opts.js';
 
-export const QMP_SOCKET = 'qmp.sock';
 
 export function qmpSocketFromContext(ctx: LaunchContext): string {
-  return checkSocketPath('QMP socket', join(ctx.runDir, QMP_SOCKET));
+  return checkSocketPath('QMP socket', runDirLayout(ctx.runDir).qmpSocket);
 }
 
 /** -chardev + -mon rather than -qmp unix:PATH, whose PATH has no escaping. */

@@ -1,16 +1,13 @@
 // Original file: launcher.proto
 
+import type { LaunchContext as _virtnode_launcher_v1_LaunchContext, LaunchContext__Output as _virtnode_launcher_v1_LaunchContext__Output } from '../../../virtnode/launcher/v1/LaunchContext.js';
 
 export interface Sync {
   /**
    * The VMI as stored by the handler (defaulted and validated kubevirt.io/v1 JSON).
    */
   'vmiJson'?: (string);
-  /**
-   * What the handler prepared for it (launcher/domain LaunchContext as JSON):
-   * disk paths, kernel, accelerator, socket directory.
-   */
-  'launchContextJson'?: (string);
+  'context'?: (_virtnode_launcher_v1_LaunchContext | null);
 }
 
 export interface Sync__Output {
@@ -18,9 +15,5 @@ export interface Sync__Output {
    * The VMI as stored by the handler (defaulted and validated kubevirt.io/v1 JSON).
    */
   'vmiJson': (string);
-  /**
-   * What the handler prepared for it (launcher/domain LaunchContext as JSON):
-   * disk paths, kernel, accelerator, socket directory.
-   */
-  'launchContextJson': (string);
+  'context': (_virtnode_launcher_v1_LaunchContext__Output | null);
 }

@@ -1,3 +1,7 @@
+// The accelerator contract: what the node's probe reports (the launcher's
+// accel/cli.js prints it as JSON; the handler reads it) and what the handler chose
+// for a VMI. The policy that chooses lives in handler/accelerator.ts.
+
 export type Accelerator = 'kvm' | 'tcg';
 
 /** Whether one accelerator ran the probe guest to the end, and in words why (not). */

@@ -1,0 +1,193 @@
+// The handler ↔ launcher launch contract beside launcher.proto: what the handler
+// prepares for one VMI (LaunchContext) in the shape both sides code against, its
+// wire form (the LaunchContext message of Sync) with every field checked on
+// arrival, and the facts both sides must agree on without saying them on the wire:
+// the run directory's layout and the TCG translation cache the memory overhead
+// budgets for.
+
+import { join } from 'node:path';
+import { VirtnodeError } from './errors.js';
+import type { Accelerator } from './accelerator.js';
+import type { LaunchContext as LaunchContextMessage, LaunchContext__Output } from './generated/virtnode/launcher/v1/LaunchContext.js';
+import type { GuestLease__Output } from './generated/virtnode/launcher/v1/GuestLease.js';
+
+export type DiskFormat = 'raw' | 'qcow2';
+export const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2'];
+
+export interface LaunchContext {
+  /** The VM's run directory: QEMU's sockets are made here (layout: runDirLayout). */
+  runDir: string;
+  accelerator: Accelerator;
+  /** volume name → the image the disk of that name opens. */
+  volumes: Record<string, PreparedVolume>;
+  /**
+   * The kernel and initrd of firmware.kernelBoot, extracted from its container image
+   * (KubeVirt requires only one of kernelPath/initrdPath; QEMU needs the kernel).
+   */
+  kernelBoot?: { kernel?: string; initrd?: string };
+  /** interface name → its tap (the handler's pod networking fills this in). */
+  interfaces?: Record<string, PreparedInterface>;
+  /**
+   * The pod's network namespace (a path under /run/netns). A spare launcher is handed
+   * its VM before the pod network exists, and enters it here, before the domain starts.
+   */
+  netns?: string;
+}
+
+export interface PreparedVolume {
+  path: string;
+  format: DiskFormat;
+  /** The read-only image under a qcow2 overlay (a containerDisk), opened explicitly. */
+  backing?: { path: string; format: DiskFormat };
+  /** The file's filesystem takes O_DIRECT (tmpfs does not): KubeVirt's default cache is "none" only then. */
+  directIo?: boolean;
+}
+
+export interface PreparedInterface {
+  /** The persistent tap the handler made in the pod's network namespace; the launcher opens it by name. */
+  tapName: string;
+  multiQueue?: boolean;
+  /** The MAC the guest NIC gets, normalised (lower case, colons); for the bridge binding, the pod's own. */
+  mac?: string;
+  vhost?: boolean;
+  /** What the guest's DHCP client is told, by the launcher's DHCP server on `bridge`. */
+  dhcp?: { bridge: string; serverIp: string; lease: GuestLease };
+  /** The address the VMI status shows for this interface (the pod IP, as KubeVirt shows it). */
+  statusIP?: string;
+}
+
+/** The one lease a VM's DHCP server hands out on one interface. */
+export interface GuestLease {
+  /** The guest NIC's MAC: the only client the server answers. */
+  mac: string;
+  ip: string;
+  prefixLength: number;
+  gateway?: string;
+  dns: string[];
+  searchDomains: string[];
+  hostname?: string;
+  mtu?: number;
+  routes?: { dest: string; prefixLen: number; gateway: string }[];
+}
+
+/** MiB of translated code TCG may keep (`-accel tcg,tb-size=`); the VM cgroup's overhead budgets exactly this. */
+export const TCG_TB_SIZE_MIB = 128;
+
+/** The names in a VM's run directory: the handler makes the directory, both sides use the names. */
+export const RUN_DIR_FILES = {
+  /** The handler listens here for the launcher's session. */
+  handlerSocket: 'handler.sock',
+  /** The launcher relays the serial console here. */
+  consoleSocket: 'console.sock',
+  /** QEMU listens here for QMP. */
+  qmpSocket: 'qmp.sock',
+  /** QEMU listens here for ttyS0. */
+  serialSocket: 'serial0.sock',
+  /** QEMU listens here for the guest agent's virtio-serial port. */
+  agentSocket: 'agent.sock',
+} as const;
+
+export type RunDirLayout = { -readonly [K in keyof typeof RUN_DIR_FILES]: string };
+
+export function runDirLayout(runDir: string): RunDirLayout {
+  const out = {} as RunDirLayout;
+  for (const [k, name] of Object.entries(RUN_DIR_FILES)) out[k as keyof RunDirLayout] = join(runDir, name);
+  return out;
+}
+
+/** The wire form: unset optional fields are left out (the message's empty defaults). */
+export function encodeLaunchContext(ctx: LaunchContext): LaunchContextMessage {
+  const volumes: NonNullable<LaunchContextMessage['volumes']> = {};
+  for (const [name, v] of Object.entries(ctx.volumes)) {
+    volumes[name] = { path: v.path, format: v.format, backing: v.backing ?? null, directIo: v.directIo ?? false };
+  }
+  const interfaces: NonNullable<LaunchContextMessage['interfaces']> = {};
+  for (const [name, i] of Object.entries(ctx.interfaces ?? {})) {
+    interfaces[name] = {
+      tapName: i.tapName,
+      multiQueue: i.multiQueue ?? false,
+      mac: i.mac ?? '',
+      vhost: i.vhost ?? false,
+      statusIp: i.statusIP ?? '',
+      dhcp: i.dhcp ? { bridge: i.dhcp.bridge, serverIp: i.dhcp.serverIp, lease: { ...i.dhcp.lease, gateway: i.dhcp.lease.gateway ?? '', hostname: i.dhcp.lease.hostname ?? '', mtu: i.dhcp.lease.mtu ?? 0, routes: i.dhcp.lease.routes ?? [] } } : null,
+    };
+  }
+  return {
+    runDir: ctx.runDir,
+    accelerator: ctx.accelerator,
+    volumes,
+    kernelBoot: ctx.kernelBoot ? { kernel: ctx.kernelBoot.kernel ?? '', initrd: ctx.kernelBoot.initrd ?? '' } : null,
+    interfaces,
+    netns: ctx.netns ?? '',
+  };
+}
+
+/**
+ * The launch context of a Sync, checked: a field the launcher cannot use is an error
+ * naming it (VN_PROTOCOL), never a guess. A handler of another build could send it.
+ */
+export function decodeLaunchContext(m: LaunchContext__Output | null | undefined): LaunchContext {
+  if (!m) throw protocol('context', 'missing');
+  const abs = (path: string, v: string): string => {
+    if (!v.startsWith('/')) throw protocol(path, `must be an absolute path, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const format = (path: string, v: string): DiskFormat => {
+    if (!(DISK_FORMATS as readonly string[]).includes(v)) throw protocol(path, `must be one of ${DISK_FORMATS.join(', ')}, got ${JSON.stringify(v)}`);
+    return v as DiskFormat;
+  };
+  if (m.accelerator !== 'kvm' && m.accelerator !== 'tcg') throw protocol('context.accelerator', `must be kvm or tcg, got ${JSON.stringify(m.accelerator)}`);
+  const ctx: LaunchContext = { runDir: abs('context.runDir', m.runDir), accelerator: m.accelerator, volumes: {} };
+  for (const [name, v] of Object.entries(m.volumes ?? {})) {
+    const p = `context.volumes[${name}]`;
+    ctx.volumes[name] = {
+      path: abs(`${p}.path`, v.path),
+      format: format(`${p}.format`, v.format),
+      ...(v.backing ? { backing: { path: abs(`${p}.backing.path`, v.backing.path), format: format(`${p}.backing.format`, v.backing.format) } } : {}),
+      ...(v.directIo ? { directIo: true } : {}),
+    };
+  }
+  if (m.kernelBoot) {
+    ctx.kernelBoot = {
+      ...(m.kernelBoot.kernel ? { kernel: abs('context.kernelBoot.kernel', m.kernelBoot.kernel) } : {}),
+      ...(m.kernelBoot.initrd ? { initrd: abs('context.kernelBoot.initrd', m.kernelBoot.initrd) } : {}),
+    };
+  }
+  const interfaces = Object.entries(m.interfaces ?? {});
+  if (interfaces.length) {
+    ctx.interfaces = {};
+    for (const [name, i] of interfaces) {
+      const p = `context.interfaces[${name}]`;
+      if (!i.tapName) throw protocol(`${p}.tapName`, 'missing');
+      ctx.interfaces[name] = {
+        tapName: i.tapName,
+        ...(i.multiQueue ? { multiQueue: true } : {}),
+        ...(i.mac ? { mac: i.mac } : {}),
+        ...(i.vhost ? { vhost: true } : {}),
+        ...(i.statusIp ? { statusIP: i.statusIp } : {}),
+        ...(i.dhcp ? { dhcp: { bridge: i.dhcp.bridge, serverIp: i.dhcp.serverIp, lease: decodeLease(`${p}.dhcp.lease`, i.dhcp.lease) } } : {}),
+      };
+    }
+  }
+  if (m.netns) ctx.netns = abs('context.netns', m.netns);
+  return ctx;
+}
+
+function decodeLease(path: string, l: GuestLease__Output | null): GuestLease {
+  if (!l) throw protocol(path, 'missing');
+  return {
+    mac: l.mac,
+    ip: l.ip,
+    prefixLength: l.prefixLength,
+    ...(l.gateway ? { gateway: l.gateway } : {}),
+    dns: l.dns,
+    searchDomains: l.searchDomains,
+    ...(l.hostname ? { hostname: l.hostname } : {}),
+    ...(l.mtu ? { mtu: l.mtu } : {}),
+    ...(l.routes.length ? { routes: l.routes.map((r) => ({ dest: r.dest, prefixLen: r.prefixLen, gateway: r.gateway })) } : {}),
+  };
+}
+
+function protocol(path: string, message: string): VirtnodeError {
+  return new VirtnodeError('VN_PROTOCOL', `Sync ${path}: ${message}`);
+}
