@@ -4,34 +4,23 @@
 // so stopping or upgrading it never disturbs a guest.
 
 import { EventEmitter } from 'node:events';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig, type HandlerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { Store } from './store/store.js';
 import { ImageService } from './images/index.js';
 import { detectCgroups, type CgroupLayout } from './sandbox/cgroup.js';
-import { VmiController, type AcceleratorChoice } from './controller/vmi.js';
+import { VmiController } from './controller/vmi.js';
 import { VmController } from './controller/vm.js';
 import { startApiServer } from './api/server.js';
 import { PodNetworking } from './network/index.js';
 import { LauncherPool } from './sandbox/pool.js';
-import { chooseAccelerator, type AcceleratorReport } from '../launcher/accel/probe.js';
+import { standaloneSandboxes } from './sandbox/sandbox.js';
+import { chooseAccelerator, probeNode } from './accelerator.js';
+import type { AcceleratorChoice } from '../proto/accelerator.js';
 import { PROTOCOL_VERSIONS } from '../proto/rpc.js';
 import { errorMessage } from '../proto/errors.js';
-
-export const VERSION = '0.1.0';
-
-/** Runs the accelerator probe in a child process once; the verdict holds for the node. */
-async function probe(cfg: HandlerConfig, log: Logger): Promise<AcceleratorReport> {
-  const started = Date.now();
-  const cli = join(cfg.launcherCommand.at(-1)!, '..', 'accel', 'cli.js');
-  const { stdout } = await promisify(execFile)(cfg.launcherCommand[0]!, [cli], { timeout: 60_000 });
-  const report = JSON.parse(stdout) as AcceleratorReport;
-  log.info({ report, ms: Date.now() - started }, 'accelerator probe done');
-  return report;
-}
+import { VERSION } from '../proto/version.js';
 
 export interface Handler {
   cfg: HandlerConfig;
@@ -62,17 +51,19 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   const network = await PodNetworking.open({ stateDir: join(cfg.stateDir, 'network'), node: cfg.network, log: log.child({ component: 'network' }) });
   await network.ensureNode();
 
-  const report = probe(cfg, log);
+  // Once, at start, in a child process: the verdict holds for the node.
+  const report = probeNode(cfg.launcherCommand, log);
   report.catch((e) => log.error({ err: errorMessage(e) }, 'accelerator probe failed'));
   const choose = async (): Promise<AcceleratorChoice> => chooseAccelerator(await report, cfg.allowEmulation);
 
+  const launcherEnv = { ...process.env, VIRTNODE_LOG_LEVEL: cfg.logLevel };
   let pool: LauncherPool | undefined;
   if (cfg.mode === 'standalone' && cfg.spareLaunchers > 0) {
     pool = new LauncherPool({
       command: cfg.launcherCommand,
       size: cfg.spareLaunchers,
       logFile: join(cfg.stateDir, 'spare-launchers.log'),
-      env: { ...process.env, VIRTNODE_LOG_LEVEL: cfg.logLevel },
+      env: launcherEnv,
       log: log.child({ component: 'launcher-pool' }),
     });
     pool.start();
@@ -83,11 +74,10 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   const vmis = new VmiController({
     store,
     log,
-    cfg,
+    nodeName: cfg.nodeName,
     images,
-    cgroups,
     network,
-    pool,
+    sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool } }),
     chooseAccelerator: choose,
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),

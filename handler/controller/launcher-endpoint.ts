@@ -11,13 +11,13 @@ import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
-import { callProtocol, infoService, launcherPackage } from '../../proto/rpc.js';
+import { infoService, launcherPackage, requireProtocol } from '../../proto/rpc.js';
 import type { Command } from '../../proto/generated/virtnode/launcher/v1/Command.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
 import type { HandlerMessage } from '../../proto/generated/virtnode/launcher/v1/HandlerMessage.js';
 import type { LauncherMessage__Output } from '../../proto/generated/virtnode/launcher/v1/LauncherMessage.js';
-import { TimeoutError, VirtnodeError, type ErrorCode } from '../../proto/errors.js';
+import { isErrorCode, TimeoutError, VirtnodeError } from '../../proto/errors.js';
 
 export type CommandOp = Omit<Command, 'id' | 'op'>;
 
@@ -55,7 +55,7 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     return this.#call !== undefined;
   }
 
-  /** The launcher's last Hello (its pid, whether a domain already runs). */
+  /** The Hello of the current session (its pid, whether a domain already runs), once it came. */
   get hello(): Hello__Output | undefined {
     return this.#hello;
   }
@@ -107,8 +107,9 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
   }
 
   #onSession(call: SessionCall): void {
-    if (callProtocol(call.metadata) === undefined) {
-      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+    const refused = requireProtocol(call.metadata);
+    if (refused) {
+      call.emit('error', refused);
       return;
     }
     // A launcher that reconnects replaces its earlier session.
@@ -139,7 +140,12 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
       this.#pending.delete(Number(m.result.commandId));
       clearTimeout(p.timer);
       if (m.result.ok) p.resolve();
-      else p.reject(new VirtnodeError((m.result.errorCode || 'VN_INTERNAL') as ErrorCode, m.result.errorMessage || `${p.op} failed`));
+      else {
+        // A code this build does not know (a newer launcher's) is reported, not trusted.
+        const code = isErrorCode(m.result.errorCode) ? m.result.errorCode : 'VN_INTERNAL';
+        const detail = code === m.result.errorCode ? '' : ` (launcher error code ${JSON.stringify(m.result.errorCode)})`;
+        p.reject(new VirtnodeError(code, `${m.result.errorMessage || `${p.op} failed`}${detail}`));
+      }
     }
   }
 
@@ -147,6 +153,7 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     const call = this.#call;
     if (!call) return;
     this.#call = undefined;
+    this.#hello = undefined;
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
       p.reject(new VirtnodeError('VN_UNAVAILABLE', `launcher session lost before ${p.op} completed: ${why}`));

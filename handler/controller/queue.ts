@@ -2,12 +2,23 @@
 // never processed by two workers at once, and processed again if it was queued
 // while in flight. Reconcilers are level-triggered: they read the current state
 // for a key and act, so coalescing many notifications into one run is correct.
+// A key whose reconcile fails comes back after a delay that doubles with each
+// failure in a row (client-go's per-item exponential backoff), so a VMI that keeps
+// failing neither spins nor waits long once its cause is gone.
 
 export type Reconcile = (key: string) => Promise<void>;
 
+export interface Backoff {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** 0.5 s, 1 s, 2 s, ... at most 5 min. */
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 500, maxMs: 300_000 };
+
 export class WorkQueue {
   #fn: Reconcile;
-  #onError: (key: string, e: unknown) => void;
+  #onError: (key: string, e: unknown, retryInMs: number) => void;
   #concurrency: number;
   #queued: string[] = [];
   #queuedSet = new Set<string>();
@@ -17,11 +28,21 @@ export class WorkQueue {
   #running = 0;
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
+  #backoff: Backoff;
+  /** Failures in a row, per key. */
+  #failures = new Map<string, number>();
 
-  constructor(fn: Reconcile, opts: { concurrency?: number; onError: (key: string, e: unknown) => void }) {
+  /** `onError` hears of every failure, with the delay after which the key comes back. */
+  constructor(fn: Reconcile, opts: { concurrency?: number; backoff?: Backoff; onError: (key: string, e: unknown, retryInMs: number) => void }) {
     this.#fn = fn;
     this.#onError = opts.onError;
     this.#concurrency = opts.concurrency ?? 4;
+    this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /** The delay before the next retry of `key` after `failures` failures in a row. */
+  retryDelay(failures: number): number {
+    return Math.min(this.#backoff.baseMs * 2 ** Math.max(0, failures - 1), this.#backoff.maxMs);
   }
 
   add(key: string): void {
@@ -68,7 +89,16 @@ export class WorkQueue {
       this.#inFlight.add(key);
       this.#running++;
       void this.#fn(key)
-        .catch((e) => this.#onError(key, e))
+        .then(
+          () => this.#failures.delete(key),
+          (e) => {
+            const n = (this.#failures.get(key) ?? 0) + 1;
+            this.#failures.set(key, n);
+            const delay = this.retryDelay(n);
+            this.#onError(key, e, delay);
+            this.addAfter(key, delay);
+          },
+        )
         .finally(() => {
           this.#running--;
           this.#inFlight.delete(key);

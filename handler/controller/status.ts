@@ -3,14 +3,9 @@
 // QEMU crash or guest panic → Failed with a reason, a paused domain keeps the
 // Running phase with a Paused condition. Pure functions, unit-tested.
 
-import type { Condition, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus, VMIPhase, VMPrintableStatus } from '../../proto/vmi/types.js';
+import type { Condition, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus, VMPrintableStatus } from '../../proto/vmi/types.js';
+import { isFinalPhase, setPhase } from './vmi-phase.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
-
-export const FINAL_PHASES: readonly VMIPhase[] = ['Succeeded', 'Failed'];
-
-export function isFinalPhase(p: VMIPhase | undefined): boolean {
-  return p !== undefined && FINAL_PHASES.includes(p);
-}
 
 /** Sets or replaces one condition; lastTransitionTime moves only when status changes. */
 export function setCondition(conds: Condition[], c: Omit<Condition, 'lastTransitionTime' | 'lastProbeTime'>, now = new Date()): Condition[] {
@@ -29,16 +24,6 @@ export function removeCondition(conds: Condition[], type: string): Condition[] {
 
 export function getCondition(vmi: VirtualMachineInstance, type: string): Condition | undefined {
   return vmi.status?.conditions.find((c) => c.type === type);
-}
-
-/** Moves a VMI to `phase`, recording the transition time as KubeVirt does. */
-export function setPhase(vmi: VirtualMachineInstance, phase: VMIPhase, reason?: string, now = new Date()): void {
-  const st = (vmi.status ??= { phase: 'Pending', conditions: [] });
-  if (st.phase !== phase) {
-    st.phase = phase;
-    (st.phaseTransitionTimestamps ??= []).push({ phase, phaseTransitionTimestamp: now.toISOString() });
-  }
-  if (reason !== undefined) st.reason = reason;
 }
 
 export interface EventNote {
@@ -60,6 +45,8 @@ export function applyDomainEvent(vmi: VirtualMachineInstance, ev: DomainEvent__O
   const notes: EventNote[] = [];
   switch (ev.state) {
     case 'STARTING':
+      // The launcher has the VM: QEMU is being started.
+      if (st.phase === 'Scheduling') setPhase(vmi, 'Scheduled', undefined, now);
       break;
     case 'RUNNING': {
       const wasPaused = getCondition(vmi, 'Paused')?.status === 'True';

@@ -18,7 +18,8 @@ import { vmiFromVM } from '../../proto/vmi/index.js';
 import type { RunStrategy, VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change, Store } from '../store/store.js';
 import { WorkQueue } from './queue.js';
-import { isFinalPhase, setCondition, vmPrintableStatus } from './status.js';
+import { setCondition, vmPrintableStatus } from './status.js';
+import { isFinalPhase } from './vmi-phase.js';
 import type { VmiController } from './vmi.js';
 
 const VM = 'VirtualMachine';
@@ -58,10 +59,7 @@ export class VmController {
     this.#vmis = deps.vmis;
     this.#queue = new WorkQueue((k) => this.#reconcile(k), {
       concurrency: 4,
-      onError: (k, e) => {
-        this.#log.error({ key: k, err: errorMessage(e) }, 'VM reconcile failed; retrying');
-        this.#queue.addAfter(k, 1000);
-      },
+      onError: (k, e, retryInMs) => this.#log.error({ key: k, err: errorMessage(e), retryInMs }, 'VM reconcile failed; retrying'),
     });
   }
 

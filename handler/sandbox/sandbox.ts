@@ -1,23 +1,29 @@
 // A VM's sandbox in standalone mode: what kubelet would have made for the
 // virt-launcher pod. A run directory for sockets, a state directory for disks and
 // the launcher's log, the VM's own cgroup, and the launcher process started inside
-// it. `destroy()` removes all of it, whatever state it is in; the handler calls it
-// for every way a VM can end.
+// it (a spare from the pool, or a new one in the pod's network namespace).
+// `destroy()` removes all of it, whatever state it is in; the handler calls it for
+// every way a VM can end. `standaloneSandboxes` is the SandboxProvider the VMI
+// controller is given in standalone mode.
 //
 // The runtime record (runtime.json) is how a restarted handler finds the
 // sandbox again: the launcher pid and its start time (so a reused pid is never
 // mistaken for our launcher) and the last domain event it has applied.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, openSync, promises as fs, readFileSync, readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
+import { runDirLayout, type LaunchContext } from '../../proto/launch.js';
+import { closeFd, pidfdOpen, pidfdSendSignal } from '../../native/index.js';
 import { atomicWrite } from '../store/fsutil.js';
-import type { LaunchContext } from '../../launcher/domain/context.js';
+import { netnsArgv } from '../network/index.js';
 import { VmCgroup, type CgroupLayout, type VmCgroupLimits } from './cgroup.js';
-import type { Spare } from './pool.js';
+import type { LauncherPool } from './pool.js';
+import type { LauncherProcess, SandboxProvider, VmSandbox } from './provider.js';
 
 export interface SandboxPaths {
   runDir: string;
@@ -53,15 +59,44 @@ export interface RuntimeRecord {
 export function sandboxPaths(runRoot: string, stateRoot: string, uid: string): SandboxPaths {
   const runDir = join(runRoot, 'vmis', uid);
   const stateDir = join(stateRoot, 'vmis', uid);
+  const layout = runDirLayout(runDir);
   return {
     runDir,
     stateDir,
     diskDir: join(stateDir, 'disks'),
-    handlerSocket: join(runDir, 'handler.sock'),
-    consoleSocket: join(runDir, 'console.sock'),
+    handlerSocket: layout.handlerSocket,
+    consoleSocket: layout.consoleSocket,
     launcherLog: join(stateDir, 'launcher.log'),
     runtimeFile: join(stateDir, 'runtime.json'),
   };
+}
+
+/** How launchers are started: the command (the handler appends the launcher's flags), its environment, the spares. */
+export interface LauncherStart {
+  command: string[];
+  env: NodeJS.ProcessEnv;
+  pool?: LauncherPool;
+}
+
+/** The standalone SandboxProvider: sandboxes under the handler's run and state directories. */
+export function standaloneSandboxes(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; launcher: LauncherStart }): SandboxProvider {
+  const { runRoot, stateRoot, cgroups, launcher } = opts;
+  return {
+    create: (o) => Sandbox.create({ runRoot, stateRoot, cgroups, launcher, ...o }),
+    open: (uid, log) => Sandbox.open({ runRoot, stateRoot, cgroups, launcher, uid, log }),
+    destroyLeftovers: (uid, o) => Sandbox.destroyLeftovers({ runRoot, stateRoot, cgroups, uid, all: o?.all }),
+    list: () => Sandbox.list(stateRoot),
+  };
+}
+
+/** A launcher child's end, in words for a status message. */
+function childExit(child: ChildProcess): Promise<string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(describeExit(child.exitCode, child.signalCode));
+  return once(child, 'exit').then(([code, signal]) => describeExit(code as number | null, signal as NodeJS.Signals | null));
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by signal ${signal}` : `exited with code ${code}`;
 }
 
 /** Start time of a process in clock ticks since boot, or undefined when it is gone. */
@@ -75,17 +110,19 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-export class Sandbox {
+export class Sandbox implements VmSandbox {
   readonly paths: SandboxPaths;
   readonly runtime: RuntimeRecord;
   #cgroup: VmCgroup | undefined;
   #log: Logger;
+  #launcher: LauncherStart;
   #saves: Promise<void> = Promise.resolve();
 
-  private constructor(paths: SandboxPaths, runtime: RuntimeRecord, cgroup: VmCgroup | undefined, log: Logger) {
+  private constructor(paths: SandboxPaths, runtime: RuntimeRecord, cgroup: VmCgroup | undefined, launcher: LauncherStart, log: Logger) {
     this.paths = paths;
     this.runtime = runtime;
     this.#cgroup = cgroup;
+    this.#launcher = launcher;
     this.#log = log;
   }
 
@@ -94,6 +131,7 @@ export class Sandbox {
     runRoot: string;
     stateRoot: string;
     cgroups: CgroupLayout | undefined;
+    launcher: LauncherStart;
     vmi: { uid: string; namespace: string; name: string };
     limits: VmCgroupLimits;
     log: Logger;
@@ -114,13 +152,13 @@ export class Sandbox {
       await fs.rm(paths.stateDir, { recursive: true, force: true });
       throw new VirtnodeError('VN_SANDBOX', `creating the sandbox of ${namespace}/${name}: ${errorMessage(e)}`, { cause: e });
     }
-    const sb = new Sandbox(paths, { uid, namespace, name, lastEventSeq: 0, synced: false }, cgroup, opts.log);
+    const sb = new Sandbox(paths, { uid, namespace, name, lastEventSeq: 0, synced: false }, cgroup, opts.launcher, opts.log);
     await sb.save();
     return sb;
   }
 
   /** The sandbox of `uid` as a previous handler left it, or undefined if there is none. */
-  static async open(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; uid: string; log: Logger }): Promise<Sandbox | undefined> {
+  static async open(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; launcher: LauncherStart; uid: string; log: Logger }): Promise<Sandbox | undefined> {
     const paths = sandboxPaths(opts.runRoot, opts.stateRoot, opts.uid);
     let runtime: RuntimeRecord;
     try {
@@ -128,7 +166,7 @@ export class Sandbox {
     } catch {
       return undefined;
     }
-    return new Sandbox(paths, runtime, opts.cgroups && VmCgroup.find(opts.cgroups, opts.uid), opts.log);
+    return new Sandbox(paths, runtime, opts.cgroups && VmCgroup.find(opts.cgroups, opts.uid), opts.launcher, opts.log);
   }
 
   /**
@@ -172,16 +210,19 @@ export class Sandbox {
   }
 
   /**
-   * Starts the launcher inside the VM's cgroup, detached from the handler (its own
-   * session, output to a log file) so that a handler restart never touches it.
+   * Starts the launcher inside the VM's cgroup and the pod's network namespace,
+   * detached from the handler (its own session, output to a log file) so that a
+   * handler restart never touches it.
    */
-  async spawnLauncher(command: string[], args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-    const argv = [...command, ...args];
+  async spawnLauncher(netnsPath: string): Promise<LauncherProcess> {
+    const { uid, namespace, name } = this.runtime;
+    const flags = ['--namespace', namespace, '--name', name, '--uid', uid, '--run-dir', this.paths.runDir, '--handler-socket', this.paths.handlerSocket];
+    const argv = [...netnsArgv(netnsPath, this.#launcher.command), ...flags];
     const wrapped = this.#cgroup ? this.#cgroup.enterArgv(argv) : argv;
     const out = openSync(this.paths.launcherLog, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(wrapped[0]!, wrapped.slice(1), { detached: true, stdio: ['ignore', out, out], env });
+      child = spawn(wrapped[0]!, wrapped.slice(1), { detached: true, stdio: ['ignore', out, out], env: this.#launcher.env });
     } finally {
       closeSync(out);
     }
@@ -193,7 +234,7 @@ export class Sandbox {
     this.runtime.launcherPid = child.pid!;
     this.runtime.launcherStartTime = processStartTime(child.pid!);
     await this.save();
-    return child;
+    return { pid: child.pid!, exited: childExit(child) };
   }
 
   /**
@@ -204,16 +245,20 @@ export class Sandbox {
    * it dials in and the pod network is made; it waits for the join before it starts
    * QEMU, and refuses Sync if the join failed.
    */
-  adoptSpare(spare: Spare, assignment: { namespace: string; name: string; uid: string; runDir: string; handlerSocket: string }): ChildProcess {
+  adoptSpare(): LauncherProcess | undefined {
+    const spare = this.#launcher.pool?.take();
+    if (!spare) return undefined;
     const child = spare.child;
     normalPriority(spare.pid);
+    const { uid, namespace, name } = this.runtime;
+    const assignment = { namespace, name, uid, runDir: this.paths.runDir, handlerSocket: this.paths.handlerSocket };
     child.stdin!.end(`${JSON.stringify({ ...assignment, logFile: this.paths.launcherLog, cgroupProcs: this.#cgroup?.procsFiles() ?? [] })}\n`);
     child.stdout!.destroy();
     child.unref();
     this.runtime.launcherPid = spare.pid;
     this.runtime.launcherStartTime = processStartTime(spare.pid);
     this.runtime.launcherJoinsCgroup = true;
-    return child;
+    return { pid: spare.pid, exited: childExit(child) };
   }
 
   /**
@@ -224,6 +269,11 @@ export class Sandbox {
     if (!this.#cgroup || this.#cgroup.holds(pid)) return;
     this.#log.warn({ launcherPid: pid }, 'the launcher is not in its cgroup; moving it');
     await this.#cgroup.addProcess(pid);
+  }
+
+  /** Without a cgroup to kill, the launcher alone (it takes QEMU along: pdeathsig). */
+  #killLauncher(): void {
+    killRecorded(this.runtime.launcherPid, this.runtime.launcherStartTime);
   }
 
   /**
@@ -240,12 +290,8 @@ export class Sandbox {
       } catch (e) {
         errors.push(errorMessage(e));
       }
-    } else if (this.launcherAlive()) {
-      try {
-        process.kill(this.runtime.launcherPid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+    } else {
+      this.#killLauncher();
     }
     await fs.rm(this.paths.runDir, { recursive: true, force: true });
     await fs.rm(this.paths.diskDir, { recursive: true, force: true });
@@ -255,6 +301,28 @@ export class Sandbox {
       this.#log.error({ errors }, 'sandbox teardown incomplete');
       throw new VirtnodeError('VN_SANDBOX', `tearing down the sandbox of ${this.runtime.namespace}/${this.runtime.name}: ${errors.join('; ')}`);
     }
+  }
+}
+
+/**
+ * SIGKILLs the recorded launcher through a pidfd: the fd is opened first and the
+ * start time checked after, so the signal reaches the process that record names,
+ * never a later one that got its pid (kill(2) after a /proc check could).
+ */
+function killRecorded(pid: number | undefined, startTime: string | undefined): void {
+  if (!pid) return;
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch {
+    return; // no such process
+  }
+  try {
+    if (startTime !== undefined && processStartTime(pid) === startTime) pidfdSendSignal(fd, 'SIGKILL');
+  } catch {
+    /* it exited meanwhile */
+  } finally {
+    closeFd(fd);
   }
 }
 

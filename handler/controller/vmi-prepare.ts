@@ -1,0 +1,170 @@
+// Preparation: everything a VMI needs on the node before its launcher is told what
+// to run — what kubelet and a CNI plugin make for a virt-launcher pod, and what
+// virt-handler adds: the sandbox (directories, cgroup), a launcher (a spare at once,
+// or one started in the pod's network namespace), the pod network with its binding,
+// the disks from containerDisk images, the kernel of kernelBoot. It ends with the
+// LaunchContext the launcher gets in Sync; the controller sends that.
+
+import type { Logger } from 'pino';
+import type { AcceleratorChoice } from '../../proto/accelerator.js';
+import type { LaunchContext } from '../../proto/launch.js';
+import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
+import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import { podNetworkRequest, type PodNetwork } from '../network/index.js';
+import { memoryLimitBytes } from '../sandbox/overhead.js';
+import type { VmSandbox } from '../sandbox/provider.js';
+import type { LauncherHandle } from './launcher-handle.js';
+import type { VmiControllerDeps, VmiRuntime } from './vmi-runtime.js';
+
+export interface Prepared {
+  accel: AcceleratorChoice;
+  context: LaunchContext;
+}
+
+export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress'> {
+  log: Logger;
+  /** A handle for the launcher of `rt`, whose socket is `sandbox`'s. */
+  launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/**
+ * Makes what `vmi` needs and starts its launcher; `rt` holds each part as soon as it
+ * exists, so a failure or an abort (`rt.abort`) leaves everything for the teardown
+ * to find. Independent steps run side by side and all settle before anything is
+ * judged, so a failure never races a step still making things.
+ */
+export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, rt: VmiRuntime): Promise<Prepared> {
+  // Milliseconds after the start each step settled (debug log): where a slow start went.
+  const t0 = performance.now();
+  const took: Record<string, number> = {};
+  const timed = <T>(step: string, p: Promise<T>): Promise<T> =>
+    p.finally(() => {
+      took[step] = Math.round(performance.now() - t0);
+    });
+
+  const accel = await timed('accelerator', env.chooseAccelerator());
+  const sandbox = await timed('sandbox', env.sandboxes.create({ vmi: { uid: rt.uid, namespace: rt.namespace, name: rt.name }, limits: cgroupLimits(vmi, accel), log: env.log }));
+  rt.sandbox = sandbox;
+  rt.abort.signal.throwIfAborted();
+  // The launcher's socket first: a spare launcher is handed the VM at once and dials
+  // in, joins the cgroup and finishes its handshake while the rest is made; it
+  // enters the pod's network namespace when Sync brings the launch context.
+  const launcher = env.launcherFor(rt, sandbox);
+  rt.launcher = launcher;
+  await timed('endpoint', launcher.listen());
+  const spare = sandbox.adoptSpare();
+  if (spare) launcher.attach(spare);
+
+  const steps = await Promise.allSettled([
+    timed('network', env.network.createPodNetwork(podNetworkRequest(vmi, sandbox.paths.runDir))),
+    timed('volumes', prepareVolumes(env, vmi, rt, sandbox.paths.diskDir)),
+    timed('kernel', prepareKernel(env, vmi, rt)),
+  ] as const);
+  for (const st of steps) if (st.status === 'rejected') throw st.reason;
+  const [pod, volumes, kernelBoot] = steps.map((st) => (st as PromiseFulfilledResult<unknown>).value) as [PodNetwork, LaunchContext['volumes'], LaunchContext['kernelBoot']];
+  rt.abort.signal.throwIfAborted();
+
+  // The launcher (and so QEMU and its DHCP server) lives in the pod's network
+  // namespace: a spare enters it on Sync, a new one is started in it.
+  const context: LaunchContext = {
+    runDir: sandbox.paths.runDir,
+    accelerator: accel.accelerator,
+    volumes,
+    ...(kernelBoot ? { kernelBoot } : {}),
+    interfaces: preparedInterfaces(pod),
+    netns: pod.netnsPath,
+  };
+  sandbox.runtime.launchContext = context;
+  if (spare) await sandbox.save();
+  else launcher.attach(await timed('launcher', sandbox.spawnLauncher(pod.netnsPath)));
+  env.log.debug({ ms: took, spare: spare !== undefined }, 'preparation timings');
+  return { accel, context };
+}
+
+/** The VM cgroup's limits: guest memory plus virtnode's overhead, KubeVirt's CPU defaults. */
+function cgroupLimits(vmi: VirtualMachineInstance, accel: AcceleratorChoice): Parameters<VmiControllerDeps['sandboxes']['create']>[0]['limits'] {
+  const vcpus = vcpuCount(vmi.spec);
+  const res = vmi.spec.domain.resources;
+  const limit = res?.limits?.memory;
+  return {
+    memoryBytes: memoryLimitBytes({
+      guestBytes: Number(guestMemoryBytes(vmi.spec)),
+      vcpus,
+      accelerator: accel.accelerator,
+      limitBytes: limit !== undefined ? Number(quantityToBytes(limit, 'spec.domain.resources.limits.memory')) : undefined,
+    }),
+    cpuRequestMillis: res?.requests?.cpu !== undefined ? quantityToMillis(res.requests.cpu, 'spec.domain.resources.requests.cpu') : 100 * vcpus,
+    cpuLimitMillis: res?.limits?.cpu !== undefined ? quantityToMillis(res.limits.cpu, 'spec.domain.resources.limits.cpu') : undefined,
+    pidsMax: 4096,
+  };
+}
+
+/** Pulls each containerDisk and makes the VM's overlay over it; empty disks too. */
+async function prepareVolumes(env: PrepareEnv, vmi: VirtualMachineInstance, rt: VmiRuntime, diskDir: string): Promise<LaunchContext['volumes']> {
+  const volumes: LaunchContext['volumes'] = {};
+  for (const v of vmi.spec.volumes ?? []) {
+    rt.abort.signal.throwIfAborted();
+    if (v.containerDisk) {
+      const started = Date.now();
+      env.event('Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
+      const pulled = await env.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
+        path: v.containerDisk.path,
+        holder: rt.uid,
+        onProgress: (p) => env.onPullProgress?.(vmi, p),
+      });
+      env.event('Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
+      rt.abort.signal.throwIfAborted();
+      const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
+      volumes[v.name] = { path: overlay.path, format: 'qcow2' };
+    } else if (v.emptyDisk) {
+      const size = Number(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`));
+      const disk = await env.images.createEmptyDisk(`${diskDir}/${v.name}.qcow2`, size);
+      volumes[v.name] = { path: disk.path, format: 'qcow2' };
+    }
+  }
+  return volumes;
+}
+
+/** firmware.kernelBoot: the kernel and initrd out of their container image. */
+async function prepareKernel(env: PrepareEnv, vmi: VirtualMachineInstance, rt: VmiRuntime): Promise<LaunchContext['kernelBoot']> {
+  const kb = vmi.spec.domain.firmware?.kernelBoot;
+  if (!kb?.container) return undefined;
+  env.event('Normal', 'Pulling', `Pulling image "${kb.container.image}"`);
+  const pulled = await env.images.pullKernelBoot(kb.container.image, kb.container.imagePullPolicy, kb.container.kernelPath, kb.container.initrdPath, { holder: rt.uid });
+  env.event('Normal', 'Pulled', `Successfully pulled image "${kb.container.image}" (${pulled.digest})`);
+  return { kernel: pulled.kernel, initrd: pulled.initrd };
+}
+
+/** What the launcher needs to run each interface: its tap, MAC, DHCP lease and status address. */
+function preparedInterfaces(pod: PodNetwork): LaunchContext['interfaces'] {
+  const out: NonNullable<LaunchContext['interfaces']> = {};
+  for (const i of pod.interfaces) {
+    const g = i.guest;
+    out[i.name] = {
+      tapName: i.tapName,
+      multiQueue: i.multiQueue,
+      mac: g.mac,
+      statusIP: pod.podIP,
+      dhcp: {
+        bridge: i.bridgeName,
+        serverIp: g.dhcpServerIP,
+        lease: {
+          mac: g.mac,
+          ip: g.ip,
+          prefixLength: g.prefixLength,
+          gateway: g.gateway,
+          dns: g.dns,
+          searchDomains: g.searchDomains,
+          hostname: g.hostname,
+          mtu: g.mtu,
+          routes: g.routes.map((r) => {
+            const [dest, len] = r.destination.split('/');
+            return { dest: dest!, prefixLen: Number(len ?? 32), gateway: r.gateway };
+          }),
+        },
+      },
+    };
+  }
+  return out;
+}
