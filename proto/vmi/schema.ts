@@ -1,11 +1,16 @@
-// The kubevirt.io/v1 field names, per object type, as in KubeVirt's OpenAPI schema
-// (api/openapi-spec/swagger.json), each marked with what virtnode does with it.
-// The shape walker (shape.ts) reads this table: a name missing here is not in
-// kubevirt.io/v1 at all ("unknown field", as kubectl's strict decoding says); a name
-// marked NO is real KubeVirt API that virtnode does not implement yet. Supporting a
-// field later is a one-word change here plus its rule in a validate-*.ts module.
+// virtnode's side of the kubevirt.io/v1 field names: per object type, each field
+// marked with what virtnode does with it. The shape walker (shape.ts) reads this
+// table beside KubeVirt's own schema (kubevirt-openapi.ts, derived from its
+// swagger.json): a name listed here is checked as marked; a name not listed is
+// "not supported yet" when KubeVirt's type has it and "unknown field" (kubectl's
+// strict decoding words) when it does not. A name marked NO is real KubeVirt API
+// that virtnode does not implement yet. Supporting a field later is a one-word
+// change here plus its rule in a validate-*.ts module. test/unit/vmi-schema.test.ts
+// checks every name here against KubeVirt's schema.
 //
 // Only the types virtnode descends into are listed: below a NO field nothing is read.
+
+import { kubevirtFields } from './kubevirt-schema.js';
 
 /** Options the walker consults for gated fields. */
 export interface GateOptions {
@@ -252,7 +257,7 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
 };
 
 /** Every volume source kubevirt.io/v1 knows: a volume must set exactly one. */
-export const VOLUME_SOURCES = Object.keys(SCHEMA.Volume!).filter((k) => k !== 'name');
+export const VOLUME_SOURCES = Object.keys(kubevirtFields('v1.Volume')).filter((k) => k !== 'name');
 
 /** Resource names virtnode reads from requests/limits; others are real but not implemented. */
 export const RESOURCE_NAMES = ['cpu', 'memory'] as const;
