@@ -61,7 +61,7 @@ function checkObject(value: unknown, type: string, kvType: string, path: string,
 function checkField(v: unknown, kind: FieldKind, kvField: string | undefined, path: string, gates: GateOptions, errors: FieldError[]): void {
   if ('ignored' in kind) return;
   if ('no' in kind) {
-    errors.push({ path, message: kind.why ?? 'not supported yet' });
+    errors.push({ path, message: kind.why });
     return;
   }
   if ('gone' in kind) {
