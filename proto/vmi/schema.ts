@@ -1,11 +1,17 @@
-// The kubevirt.io/v1 field names, per object type, as in KubeVirt's OpenAPI schema
-// (api/openapi-spec/swagger.json), each marked with what virtnode does with it.
-// The shape walker (shape.ts) reads this table: a name missing here is not in
-// kubevirt.io/v1 at all ("unknown field", as kubectl's strict decoding says); a name
-// marked NO is real KubeVirt API that virtnode does not implement yet. Supporting a
-// field later is a one-word change here plus its rule in a validate-*.ts module.
+// virtnode's side of the kubevirt.io/v1 field names: per object type, each field
+// marked with what virtnode does with it. The shape walker (shape.ts) reads this
+// table beside KubeVirt's own schema (kubevirt-openapi.ts, derived from its
+// swagger.json): a name listed here is checked as marked; a name not listed is
+// "not supported yet" when KubeVirt's type has it and "unknown field" (kubectl's
+// strict decoding words) when it does not. So a field virtnode does not implement
+// needs no entry, unless its refusal says more (no('...')). Supporting a field
+// later is an entry here plus its rule in a validate-*.ts module.
+// test/unit/vmi-schema.test.ts checks every name here against KubeVirt's schema.
 //
-// Only the types virtnode descends into are listed: below a NO field nothing is read.
+// Only the types virtnode descends into are listed: below a field not implemented
+// nothing is read.
+
+import { kubevirtFields } from './kubevirt-schema.js';
 
 /** Options the walker consults for gated fields. */
 export interface GateOptions {
@@ -18,8 +24,8 @@ export type FieldKind =
   | { leaf: Leaf }
   | { obj: string }
   | { list: string; gate?: keyof GateOptions }
-  /** Known to kubevirt.io/v1, not implemented by virtnode yet. */
-  | { no: true; why?: string }
+  /** Known to kubevirt.io/v1, not implemented by virtnode yet, refused with a reason. */
+  | { no: true; why: string }
   /** Set by the server (or a reader's `get -o yaml`): dropped on input, never an error. */
   | { ignored: true }
   /** Removed from KubeVirt; refused with KubeVirt's own words. */
@@ -31,7 +37,6 @@ const I: FieldKind = { leaf: 'int' };
 const Q: FieldKind = { leaf: 'quantity' };
 const MAP: FieldKind = { leaf: 'stringMap' };
 const RES: FieldKind = { leaf: 'resourceList' };
-const NO: FieldKind = { no: true };
 const IGN: FieldKind = { ignored: true };
 const obj = (t: string): FieldKind => ({ obj: t });
 const list = (t: string, gate?: keyof GateOptions): FieldKind => (gate ? { list: t, gate } : { list: t });
@@ -64,32 +69,11 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     // The handler's store assigns uids; one given on input is accepted and replaced there.
     uid: S,
     ...serverSetMeta,
-    generateName: NO,
-    finalizers: NO,
-    ownerReferences: NO,
   },
-  // spec.template.metadata: the VMI takes its name and namespace from the VM.
-  TemplateMeta: {
-    labels: MAP,
-    annotations: MAP,
-    ...serverSetMeta,
-    name: NO,
-    namespace: NO,
-    uid: NO,
-    generateName: NO,
-    finalizers: NO,
-    ownerReferences: NO,
-  },
+  // spec.template.metadata: the VMI takes its name, namespace and uid from the VM.
+  TemplateMeta: { labels: MAP, annotations: MAP, ...serverSetMeta },
 
-  VirtualMachineSpec: {
-    runStrategy: S,
-    running: B,
-    template: obj('VirtualMachineInstanceTemplateSpec'),
-    dataVolumeTemplates: NO,
-    instancetype: NO,
-    preference: NO,
-    updateVolumesStrategy: NO,
-  },
+  VirtualMachineSpec: { runStrategy: S, running: B, template: obj('VirtualMachineInstanceTemplateSpec') },
   VirtualMachineInstanceTemplateSpec: { metadata: obj('TemplateMeta'), spec: obj('VirtualMachineInstanceSpec') },
 
   VirtualMachineInstanceSpec: {
@@ -102,20 +86,6 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     nodeSelector: MAP,
     evictionStrategy: S,
     architecture: S,
-    accessCredentials: NO,
-    affinity: NO,
-    dnsConfig: NO,
-    dnsPolicy: NO,
-    livenessProbe: NO,
-    readinessProbe: NO,
-    priorityClassName: NO,
-    resourceClaims: NO,
-    schedulerName: NO,
-    serviceAccountName: NO,
-    startStrategy: NO,
-    tolerations: NO,
-    topologySpreadConstraints: NO,
-    utilityVolumes: NO,
   },
 
   DomainSpec: {
@@ -126,34 +96,17 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     firmware: obj('Firmware'),
     features: obj('Features'),
     devices: obj('Devices'),
-    chassis: NO,
-    clock: NO,
-    ioThreads: NO,
-    ioThreadsPolicy: NO,
-    launchSecurity: NO,
-    rebootPolicy: NO,
   },
   ResourceRequirements: { requests: RES, limits: RES, overcommitGuestOverhead: B },
-  CPU: {
-    cores: I,
-    sockets: I,
-    threads: I,
-    model: S,
-    dedicatedCpuPlacement: NO,
-    features: NO,
-    isolateEmulatorThread: NO,
-    maxSockets: NO,
-    numa: NO,
-    realtime: NO,
-  },
-  Memory: { guest: Q, hugepages: NO, maxGuest: NO, reservedOverhead: NO },
+  CPU: { cores: I, sockets: I, threads: I, model: S },
+  Memory: { guest: Q },
   Machine: { type: S },
-  Firmware: { uuid: S, serial: S, bootloader: obj('Bootloader'), kernelBoot: obj('KernelBoot'), acpi: NO },
+  Firmware: { uuid: S, serial: S, bootloader: obj('Bootloader'), kernelBoot: obj('KernelBoot') },
   Bootloader: { bios: obj('BIOS'), efi: no('not supported yet: only BIOS (SeaBIOS) boots so far') },
-  BIOS: { useSerial: NO },
+  BIOS: {},
   KernelBoot: { container: obj('KernelBootContainer'), kernelArgs: S },
-  KernelBootContainer: { image: S, imagePullPolicy: S, kernelPath: S, initrdPath: S, imagePullSecret: NO },
-  Features: { acpi: obj('FeatureState'), apic: NO, hyperv: NO, hypervPassthrough: NO, kvm: NO, pvspinlock: NO, smm: NO },
+  KernelBootContainer: { image: S, imagePullPolicy: S, kernelPath: S, initrdPath: S },
+  Features: { acpi: obj('FeatureState') },
   FeatureState: { enabled: B },
 
   Devices: {
@@ -165,41 +118,9 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     autoattachSerialConsole: B,
     autoattachMemBalloon: B,
     networkInterfaceMultiqueue: B,
-    autoattachInputDevice: NO,
-    autoattachVSOCK: NO,
-    blockMultiQueue: NO,
-    clientPassthrough: NO,
-    disableHotplug: NO,
-    downwardMetrics: NO,
-    filesystems: NO,
-    gpus: NO,
-    hostDevices: NO,
-    inputs: NO,
-    logSerialConsole: NO,
-    panicDevices: NO,
-    sound: NO,
-    tpm: NO,
-    useVirtioTransitional: NO,
-    video: NO,
-    watchdog: NO,
   },
-  Disk: {
-    name: S,
-    disk: obj('DiskTarget'),
-    bootOrder: I,
-    serial: S,
-    cache: S,
-    cdrom: NO,
-    lun: NO,
-    blockSize: NO,
-    changedBlockTracking: NO,
-    dedicatedIOThread: NO,
-    errorPolicy: NO,
-    io: NO,
-    shareable: NO,
-    tag: NO,
-  },
-  DiskTarget: { bus: S, readonly: B, pciAddress: NO },
+  Disk: { name: S, disk: obj('DiskTarget'), bootOrder: I, serial: S, cache: S },
+  DiskTarget: { bus: S, readonly: B },
   Rng: {},
 
   Interface: {
@@ -209,50 +130,22 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     masquerade: obj('Empty'),
     bridge: obj('Empty'),
     ports: list('Port'),
-    acpiIndex: NO,
-    binding: NO,
-    bootOrder: NO,
-    dhcpOptions: NO,
-    passtBinding: NO,
-    pciAddress: NO,
-    portRanges: NO,
-    sriov: NO,
-    state: NO,
-    tag: NO,
     slirp: { gone: 'Slirp interface support has been discontinued since v1.3' },
     passt: { gone: 'Passt network binding has been discontinued since v1.3' },
     macvtap: { gone: 'Macvtap network binding has been discontinued since v1.3' },
   },
   Port: { name: S, port: I, protocol: S },
-  Network: { name: S, pod: obj('PodNetwork'), multus: NO, resourceClaim: NO },
+  Network: { name: S, pod: obj('PodNetwork') },
   PodNetwork: { vmNetworkCIDR: S, vmIPv6NetworkCIDR: no('not supported yet: virtnode pod networks are IPv4 only') },
   Empty: {},
 
-  Volume: {
-    name: S,
-    containerDisk: obj('ContainerDiskSource'),
-    emptyDisk: obj('EmptyDiskSource'),
-    cloudInitConfigDrive: NO,
-    cloudInitNoCloud: NO,
-    configMap: NO,
-    containerPath: NO,
-    dataVolume: NO,
-    downwardAPI: NO,
-    downwardMetrics: NO,
-    ephemeral: NO,
-    hostDisk: NO,
-    memoryDump: NO,
-    persistentVolumeClaim: NO,
-    secret: NO,
-    serviceAccount: NO,
-    sysprep: NO,
-  },
-  ContainerDiskSource: { image: S, imagePullPolicy: S, path: S, imagePullSecret: NO },
+  Volume: { name: S, containerDisk: obj('ContainerDiskSource'), emptyDisk: obj('EmptyDiskSource') },
+  ContainerDiskSource: { image: S, imagePullPolicy: S, path: S },
   EmptyDiskSource: { capacity: Q },
 };
 
 /** Every volume source kubevirt.io/v1 knows: a volume must set exactly one. */
-export const VOLUME_SOURCES = Object.keys(SCHEMA.Volume!).filter((k) => k !== 'name');
+export const VOLUME_SOURCES = Object.keys(kubevirtFields('v1.Volume')).filter((k) => k !== 'name');
 
 /** Resource names virtnode reads from requests/limits; others are real but not implemented. */
 export const RESOURCE_NAMES = ['cpu', 'memory'] as const;
