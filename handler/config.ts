@@ -68,7 +68,7 @@ export function defaultConfig(): HandlerConfig {
 
 const USAGE = `usage: virtnode-handler [flags]
   --config FILE             YAML or JSON with the same keys as below (camelCase)
-  --mode standalone|daemonset
+  --mode standalone         (the DaemonSet mode is not implemented yet)
   --node-name NAME
   --state-dir DIR           (default /var/lib/virtnode)
   --run-dir DIR             (default /run/virtnode)
@@ -158,8 +158,7 @@ export function loadConfig(argv: string[]): HandlerConfig {
   const one = (f: string): string | undefined => flags.get(f)?.at(-1);
   const mode = one('--mode');
   if (mode) {
-    if (mode !== 'standalone' && mode !== 'daemonset') bad(`--mode: "${mode}" is not standalone or daemonset`);
-    cfg.mode = mode;
+    cfg.mode = mode as HandlerConfig['mode'];
   }
   if (one('--node-name')) cfg.nodeName = one('--node-name')!;
   if (one('--state-dir')) cfg.stateDir = resolve(one('--state-dir')!);
@@ -193,6 +192,9 @@ export function loadConfig(argv: string[]): HandlerConfig {
     if (!certFile || !keyFile || !caFile) bad('--listen-tcp needs --tls-cert, --tls-key and --tls-ca (the TCP API is mTLS only)');
     cfg.tcp = { address: tcp, certFile, keyFile, caFile };
   }
+  if (cfg.mode !== 'standalone' && cfg.mode !== 'daemonset') bad(`mode (--mode): "${String(cfg.mode)}" is not standalone or daemonset`);
+  // Accepting it and running standalone anyway would mislead: refuse until it exists.
+  if (cfg.mode === 'daemonset') bad('mode (--mode): "daemonset" is not implemented yet; this handler runs standalone only');
   if (cfg.tcp && !parseListenAddress(String(cfg.tcp.address))) bad(`tcp.address (--listen-tcp): "${cfg.tcp.address}" must be host:port or [v6]:port, port 0-65535`);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(cfg.nodeName)) bad(`nodeName: "${cfg.nodeName}" is not a DNS-1123 name`);
   if (!/^[A-Za-z0-9_.-]+$/.test(cfg.cgroupRoot)) bad(`cgroupRoot: "${cfg.cgroupRoot}" must be a single path element`);

@@ -5,9 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import { AlreadyExistsError, InvalidSpecError, NotFoundError, VirtnodeError, type FieldError } from '../../proto/errors.js';
-import { callProtocol, handlerPackage } from '../../proto/rpc.js';
-import { applyDefaults, parseManifests, validate, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
+import { InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
+import { handlerPackage, requireProtocol } from '../../proto/rpc.js';
+import { KIND_VM, KIND_VMI, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import type { ApplyRequest__Output } from '../../proto/generated/virtnode/handler/v1/ApplyRequest.js';
 import type { ApplyResponse } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
 import type { ConsoleInput__Output } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
@@ -24,11 +24,11 @@ import type { OperationResponse } from '../../proto/generated/virtnode/handler/v
 import type { WatchEvent } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
 import type { WatchRequest__Output } from '../../proto/generated/virtnode/handler/v1/WatchRequest.js';
 import type { ImageService } from '../images/index.js';
-import { planPodNetwork, podNetworkRequest, type PodNetworking } from '../network/index.js';
-import { vmiFromVM } from '../../proto/vmi/index.js';
+import type { PodNetworking } from '../network/index.js';
 import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
+import { admit, namespaceOf } from './admission.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
 import type { StatusLike, StreamCall, UnaryCall } from './grpc-call.js';
@@ -44,9 +44,6 @@ export interface NodeServiceDeps {
   progress: EventEmitter;
   nodeInfo(): NodeInfo;
 }
-
-/** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
-const NETWORKING = { podNetworking: true } as const;
 
 const KINDS: Record<string, Kind> = {
   virtualmachine: KIND_VM,
@@ -74,8 +71,9 @@ type Unary<Req, Res> = (call: UnaryCall<Req>, cb: (err: StatusLike | null, res?:
 /** Wraps a unary handler: protocol check, then errors mapped once. */
 function unary<Req, Res>(fn: (req: Req, call: UnaryCall<Req>) => Promise<Res> | Res): Unary<Req, Res> {
   return (call, cb) => {
-    if (callProtocol(call.metadata) === undefined) {
-      cb({ code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+    const refused = requireProtocol(call.metadata);
+    if (refused) {
+      cb(refused);
       return;
     }
     Promise.resolve()
@@ -87,9 +85,7 @@ function unary<Req, Res>(fn: (req: Req, call: UnaryCall<Req>) => Promise<Res> | 
   };
 }
 
-function ns(n: string | undefined): string {
-  return n || 'default';
-}
+const ns = namespaceOf;
 
 export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   const { store, vms, vmis } = d;
@@ -116,39 +112,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
-    const { objects, warnings } = parseManifests(req.manifest);
-    if (objects.length === 0) throw new InvalidSpecError([{ path: 'manifest', message: 'no objects found' }]);
-    // Everything is validated before anything is stored: nothing half-made.
-    const defaulted: KubeVirtObject[] = [];
-    const errors: FieldError[] = [];
-    objects.forEach((o, i) => {
-      const prefix = objects.length > 1 ? `[${i}] ${o.kind} ${o.metadata?.name ?? ''}: ` : '';
-      try {
-        warnings.push(...validate(o, NETWORKING).warnings);
-        const obj = applyDefaults(o, NETWORKING);
-        // What only this node can judge: its pod CIDR against the VM's network.
-        // (A VM has no uid before it is stored; planning needs none.)
-        const uid = obj.metadata.uid ?? '00000000-0000-0000-0000-000000000000';
-        const planned = { ...obj, metadata: { ...obj.metadata, uid } };
-        const vmi = obj.kind === KIND_VM ? vmiFromVM(planned as VirtualMachine, uid) : (planned as VirtualMachineInstance);
-        try {
-          planPodNetwork(podNetworkRequest(vmi, '/'), d.network.node);
-        } catch (e) {
-          if (!(e instanceof InvalidSpecError) || obj.kind !== KIND_VM) throw e;
-          throw new InvalidSpecError(e.fields.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })));
-        }
-        const cur = store.get<StoredObject>(obj.kind, ns(obj.metadata.namespace), obj.metadata.name);
-        if (cur && obj.kind === KIND_VMI && JSON.stringify(cur.spec) !== JSON.stringify(obj.spec)) {
-          throw new InvalidSpecError([{ path: 'spec', message: 'a VirtualMachineInstance spec cannot be changed after creation; delete it and create it again, or use a VirtualMachine' }]);
-        }
-        if (cur?.metadata.deletionTimestamp) throw new AlreadyExistsError(`${obj.kind} ${ns(obj.metadata.namespace)}/${obj.metadata.name} is being deleted;`);
-        defaulted.push(obj);
-      } catch (e) {
-        if (e instanceof InvalidSpecError) errors.push(...e.fields.map((f) => ({ path: `${prefix}${f.path}`, message: f.message })));
-        else throw e;
-      }
-    });
-    if (errors.length) throw new InvalidSpecError(errors);
+    const { objects: defaulted, warnings } = admit(req.manifest, store, d.network.node);
     const results: string[] = [];
     const out: WireObject[] = [];
     const resource = (k: string): string => (k === KIND_VM ? 'virtualmachine.kubevirt.io' : 'virtualmachineinstance.kubevirt.io');
@@ -181,8 +145,9 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   function watch(call: StreamCall<WatchRequest__Output, WatchEvent>): void {
-    if (callProtocol(call.metadata) === undefined) {
-      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+    const refused = requireProtocol(call.metadata);
+    if (refused) {
+      call.emit('error', refused);
       return;
     }
     const req = call.request;
@@ -244,8 +209,9 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   function console_(call: StreamCall<undefined, ConsoleOutput>): void {
-    if (callProtocol(call.metadata) === undefined) {
-      call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'call Info.Negotiate first and send the virtnode-protocol header' });
+    const refused = requireProtocol(call.metadata);
+    if (refused) {
+      call.emit('error', refused);
       return;
     }
     let sock: Socket | undefined;
@@ -356,7 +322,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       const images = await d.images.list();
       return {
         images: images.map((i) => ({ reference: i.references.join(', '), digest: i.digest, sizeBytes: i.bytes, users: i.holders.length, pulledAt: i.pulledAt })),
-        pulls: [],
+        pulls: d.images.pulls(),
       };
     }),
     GetNodeInfo: unary<unknown, NodeInfo>(() => d.nodeInfo()),

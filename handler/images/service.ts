@@ -90,6 +90,8 @@ export class ImageService {
   private readonly imageListeners = new Map<string, Set<ProgressCallback>>();
   /** Byte listeners of everyone waiting on a blob download, by digest. */
   private readonly blobListeners = new Map<string, Set<BytesListener>>();
+  /** Image pulls in flight, by flight key: bytes per layer, for ListImages. */
+  private readonly inFlight = new Map<string, { reference: string; layers: Map<string, { done: number; total: number }> }>();
 
   constructor(opts: ImageServiceOptions) {
     validateMirrors(opts.mirrors ?? {});
@@ -204,6 +206,19 @@ export class ImageService {
     return out.sort((a, b) => a.pulledAt.localeCompare(b.pulledAt));
   }
 
+  /** Pulls in flight: bytes fetched so far of the layers that have started. */
+  pulls(): { reference: string; bytesDone: number; bytesTotal: number }[] {
+    return [...this.inFlight.values()].map(({ reference, layers }) => {
+      let bytesDone = 0;
+      let bytesTotal = 0;
+      for (const l of layers.values()) {
+        bytesDone += l.done;
+        bytesTotal += l.total;
+      }
+      return { reference, bytesDone, bytesTotal };
+    });
+  }
+
   // ---- the pull itself ----
 
   private async pull(image: string, policy: PullPolicy | undefined, reqs: FileRequest[], opts: PullOptions): Promise<{ ref: ImageReference; img: StoredImage; paths: string[] }> {
@@ -223,9 +238,18 @@ export class ImageService {
       if (listener) listeners.add(listener);
       let img: StoredImage;
       try {
-        img = await this.imageFlights.run(key, () => this.ensureImage(store, ref, name, pol, (p) => {
-          for (const l of this.imageListeners.get(key) ?? []) l(p);
-        }));
+        img = await this.imageFlights.run(key, async () => {
+          const layers = new Map<string, { done: number; total: number }>();
+          this.inFlight.set(key, { reference: name, layers });
+          try {
+            return await this.ensureImage(store, ref, name, pol, (p) => {
+              layers.set(p.layer, { done: p.bytesDone, total: p.bytesTotal });
+              for (const l of this.imageListeners.get(key) ?? []) l(p);
+            });
+          } finally {
+            this.inFlight.delete(key);
+          }
+        });
       } finally {
         if (listener) listeners.delete(listener);
         if (listeners.size === 0 && this.imageListeners.get(key) === listeners) this.imageListeners.delete(key);

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, parseListenAddress } from '../../handler/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('parseListenAddress: host:port, [v6]:port and :port; anything else is refused', () => {
   assert.deepEqual(parseListenAddress('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });
@@ -14,4 +17,18 @@ test('--listen-tcp with a malformed address is refused at start, naming the fiel
   const tls = ['--tls-cert', '/c', '--tls-key', '/k', '--tls-ca', '/ca'];
   assert.throws(() => loadConfig(['--listen-tcp', '0.0.0.0:99999', ...tls]), /tcp\.address \(--listen-tcp\): "0\.0\.0\.0:99999" must be host:port/);
   assert.equal(loadConfig(['--listen-tcp', '0.0.0.0:8443', ...tls]).tcp?.address, '0.0.0.0:8443');
+});
+
+test('the DaemonSet mode is refused until it exists, from a flag or a config file', () => {
+  assert.throws(() => loadConfig(['--mode', 'daemonset']), /mode \(--mode\): "daemonset" is not implemented yet/);
+  const dir = mkdtempSync(join(tmpdir(), 'vn-cfg-'));
+  try {
+    writeFileSync(join(dir, 'c.yaml'), 'mode: daemonset\n');
+    assert.throws(() => loadConfig(['--config', join(dir, 'c.yaml')]), /"daemonset" is not implemented yet/);
+    writeFileSync(join(dir, 'c.yaml'), 'mode: cluster\n');
+    assert.throws(() => loadConfig(['--config', join(dir, 'c.yaml')]), /"cluster" is not standalone or daemonset/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(loadConfig(['--mode', 'standalone']).mode, 'standalone');
 });

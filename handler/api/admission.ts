@@ -1,0 +1,74 @@
+// Admission of an Apply, as KubeVirt's validating and mutating webhooks and the API
+// server do it on create: parse the manifest, validate every object, apply
+// defaults, check what only this node can judge (its pod network against the VM's
+// interfaces), and refuse changes to what cannot change (a VMI's spec, an object
+// being deleted). Every document is judged before any is stored: a rejected
+// manifest changes nothing.
+
+import { AlreadyExistsError, InvalidSpecError, type FieldError } from '../../proto/errors.js';
+import { applyDefaults, parseManifests, validate, vmiFromVM, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
+import { planPodNetwork, podNetworkRequest, type ResolvedNodeNetwork } from '../network/index.js';
+import type { Store, StoredObject } from '../store/store.js';
+
+/** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
+const NETWORKING = { podNetworking: true } as const;
+
+/** A uid for planning: a VM has none before it is stored, and planning needs none. */
+const PLANNING_UID = '00000000-0000-0000-0000-000000000000';
+
+export interface Admitted {
+  /** The objects as they would be stored: validated and defaulted, in manifest order. */
+  objects: KubeVirtObject[];
+  warnings: string[];
+}
+
+export function namespaceOf(n: string | undefined): string {
+  return n || 'default';
+}
+
+/** Judges every object of `manifest`; throws one InvalidSpecError naming every bad field. */
+export function admit(manifest: string, store: Store, node: ResolvedNodeNetwork): Admitted {
+  const { objects, warnings } = parseManifests(manifest);
+  if (objects.length === 0) throw new InvalidSpecError([{ path: 'manifest', message: 'no objects found' }]);
+  const admitted: KubeVirtObject[] = [];
+  const errors: FieldError[] = [];
+  objects.forEach((o, i) => {
+    const prefix = objects.length > 1 ? `[${i}] ${o.kind} ${o.metadata?.name ?? ''}: ` : '';
+    try {
+      warnings.push(...validate(o, NETWORKING).warnings);
+      const obj = applyDefaults(o, NETWORKING);
+      checkPodNetwork(obj, node);
+      checkMutable(obj, store);
+      admitted.push(obj);
+    } catch (e) {
+      if (e instanceof InvalidSpecError) errors.push(...e.fields.map((f) => ({ path: `${prefix}${f.path}`, message: f.message })));
+      else throw e;
+    }
+  });
+  if (errors.length) throw new InvalidSpecError(errors);
+  return { objects: admitted, warnings };
+}
+
+/** What only this node can judge: its pod CIDR and bindings against the VM's network. */
+function checkPodNetwork(obj: KubeVirtObject, node: ResolvedNodeNetwork): void {
+  const uid = obj.metadata.uid ?? PLANNING_UID;
+  const planned = { ...obj, metadata: { ...obj.metadata, uid } };
+  const vmi = obj.kind === KIND_VM ? vmiFromVM(planned as VirtualMachine, uid) : (planned as VirtualMachineInstance);
+  try {
+    planPodNetwork(podNetworkRequest(vmi, '/'), node);
+  } catch (e) {
+    if (!(e instanceof InvalidSpecError) || obj.kind !== KIND_VM) throw e;
+    // The plan speaks of the VMI; the user wrote the VM's template.
+    throw new InvalidSpecError(e.fields.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })));
+  }
+}
+
+/** A VMI's spec is immutable, as in KubeVirt; nothing may be applied over an object being deleted. */
+function checkMutable(obj: KubeVirtObject, store: Store): void {
+  const ns = namespaceOf(obj.metadata.namespace);
+  const cur = store.get<StoredObject>(obj.kind, ns, obj.metadata.name);
+  if (cur && obj.kind === KIND_VMI && JSON.stringify(cur.spec) !== JSON.stringify(obj.spec)) {
+    throw new InvalidSpecError([{ path: 'spec', message: 'a VirtualMachineInstance spec cannot be changed after creation; delete it and create it again, or use a VirtualMachine' }]);
+  }
+  if (cur?.metadata.deletionTimestamp) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name} is being deleted;`);
+}
