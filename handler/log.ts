@@ -17,8 +17,3 @@ export function createLogger(opts: { level?: string; destination?: number | stri
     dest,
   );
 }
-
-/** A child logger bound to one VMI (or VM). */
-export function forObject(log: Logger, meta: { namespace?: string; name: string; uid?: string }, kind = 'VirtualMachineInstance'): Logger {
-  return log.child({ kind, namespace: meta.namespace ?? 'default', name: meta.name, uid: meta.uid });
-}

@@ -59,8 +59,3 @@ export function nodeNft(script: string): Promise<string> {
 export function podNft(netnsPath: string, script: string): Promise<string> {
   return run('nsenter', [`--net=${netnsPath}`, 'nft', '-f', '-'], { input: script });
 }
-
-/** "does not exist" in any of iproute2's and nft's words. */
-export function isMissing(stderr: string): boolean {
-  return /cannot find device|does not exist|no such (file|device|process)|not found/i.test(stderr);
-}
