@@ -167,7 +167,7 @@ async function main(): Promise<void> {
 
   manager.on('state', (c) => {
     const final = isFinal(c.state);
-    session.emit({ state: c.state, reason: c.reason, message: c.message, qemuPid: c.qemuPid, accelerator: c.accelerator, interfaces: c.interfaces, final });
+    session.emit({ state: c.state, reason: c.reason, message: c.message, qemuPid: c.qemuPid, accelerator: c.accelerator, interfaces: c.interfaces, resolved: c.resolved, final });
     if (final) void finish(0);
   });
 

@@ -32,6 +32,7 @@ export interface DomainEventInput {
   accelerator?: string;
   final?: boolean;
   interfaces?: unknown[];
+  resolved?: { machineType: string; guestMemoryBytes: number; volumes: { name: string; target: string; sizeBytes: number }[] };
 }
 
 export interface SessionCallbacks {
@@ -116,6 +117,9 @@ export class HandlerSession {
       accelerator: e.accelerator ?? '',
       final: e.final ?? false,
       interfacesJson: e.interfaces ? JSON.stringify(e.interfaces) : '',
+      machineType: e.resolved?.machineType ?? '',
+      guestMemoryBytes: e.resolved?.guestMemoryBytes ?? 0,
+      volumes: e.resolved?.volumes ?? [],
     };
     this.#unacked.push(ev);
     this.#send({ event: ev });

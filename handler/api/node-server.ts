@@ -28,6 +28,7 @@ import type { PodNetworking } from '../network/index.js';
 import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
+import { keepHandlerAnnotations } from '../../proto/vmi/annotations.js';
 import { admit, namespaceOf } from './admission.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
@@ -124,16 +125,21 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     for (const o of defaulted) {
       const cur = store.get<StoredObject>(o.kind, ns(o.metadata.namespace), o.metadata.name);
       if (!cur) {
-        const r = store.create(o);
+        const annotations = keepHandlerAnnotations(o.metadata.annotations, undefined);
+        const r = store.create({ ...o, metadata: { ...o.metadata, annotations } });
         durable.push(r.durable);
         out.push(wire(r.object));
         store.recordEvent({ reason: 'Created', message: `${o.kind} defined`, object: r.object });
         results.push(`${resource(o.kind)}/${o.metadata.name} created`);
-      } else if (JSON.stringify(cur.spec) === JSON.stringify(o.spec) && JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(o.metadata.labels ?? {}) && JSON.stringify(cur.metadata.annotations ?? {}) === JSON.stringify(o.metadata.annotations ?? {})) {
+        continue;
+      }
+      // virtnode.io/ annotations are the handler's: kept from the stored object, never taken from a manifest.
+      const annotations = keepHandlerAnnotations(o.metadata.annotations, cur.metadata.annotations);
+      if (JSON.stringify(cur.spec) === JSON.stringify(o.spec) && JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(o.metadata.labels ?? {}) && JSON.stringify(cur.metadata.annotations ?? {}) === JSON.stringify(annotations ?? {})) {
         out.push(wire(cur));
         results.push(`${resource(o.kind)}/${o.metadata.name} unchanged`);
       } else {
-        const next = { ...cur, spec: o.spec, metadata: { ...cur.metadata, labels: o.metadata.labels, annotations: o.metadata.annotations } } as StoredObject;
+        const next = { ...cur, spec: o.spec, metadata: { ...cur.metadata, labels: o.metadata.labels, annotations } } as StoredObject;
         const r = store.update(next);
         durable.push(r.durable);
         out.push(wire(r.object));

@@ -1,7 +1,8 @@
 // Human output for the CLI: kubectl-style tables and ages.
 
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
-import type { KubeEvent } from '../store/store.js';
+import type { KubeEvent } from '../store/store.js';import { launcherPid, qemuPid, vmiAccelerator } from '../../proto/vmi/annotations.js';
+
 
 /** kubectl's age: 45s, 3m12s, 2h5m, 4d. */
 export function age(from: string | undefined, now = Date.now()): string {
@@ -36,10 +37,10 @@ export function vmiRows(vmis: VirtualMachineInstance[], wide: boolean, allNamesp
       v.metadata.name,
       age(v.metadata.creationTimestamp),
       v.metadata.deletionTimestamp ? 'Terminating' : (v.status?.phase ?? 'Pending') + (paused ? ' (Paused)' : ''),
-      v.status?.interfaces?.[0]?.ip ?? '',
+      v.status?.interfaces?.[0]?.ipAddress ?? '',
       v.status?.nodeName ?? '',
       ready ? 'True' : 'False',
-      ...(wide ? [v.status?.accelerator ?? '', String(v.status?.launcherPid ?? ''), String(v.status?.qemuPid ?? ''), v.status?.reason ?? ''] : []),
+      ...(wide ? [vmiAccelerator(v) ?? '', String(launcherPid(v) ?? ''), String(qemuPid(v) ?? ''), v.status?.reason ?? ''] : []),
     ];
   });
   return table(headers, rows);

@@ -3,7 +3,9 @@
 // QEMU crash or guest panic → Failed with a reason, a paused domain keeps the
 // Running phase with a Paused condition. Pure functions, unit-tested.
 
-import type { Condition, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus, VMPrintableStatus } from '../../proto/vmi/types.js';
+import { ACCELERATOR_ANNOTATION, QEMU_PID_ANNOTATION, setAnnotation } from '../../proto/vmi/annotations.js';
+import { compareQuantities, cpuTopology, tryParseQuantity } from '../../proto/vmi/index.js';
+import type { Condition, QosClass, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus, VMPrintableStatus } from '../../proto/vmi/types.js';
 import { isFinalPhase, setPhase } from './vmi-phase.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 
@@ -39,9 +41,10 @@ export interface EventNote {
 export function applyDomainEvent(vmi: VirtualMachineInstance, ev: DomainEvent__Output, now = new Date()): EventNote[] {
   const st = (vmi.status ??= { phase: 'Pending', conditions: [] });
   if (isFinalPhase(st.phase)) return []; // a finished VMI never comes back
-  if (ev.qemuPid) st.qemuPid = ev.qemuPid;
-  if (ev.accelerator === 'kvm' || ev.accelerator === 'tcg') st.accelerator = ev.accelerator;
+  if (ev.qemuPid) setAnnotation(vmi.metadata, QEMU_PID_ANNOTATION, ev.qemuPid);
+  if (ev.accelerator === 'kvm' || ev.accelerator === 'tcg') setAnnotation(vmi.metadata, ACCELERATOR_ANNOTATION, ev.accelerator);
   if (ev.interfacesJson) st.interfaces = JSON.parse(ev.interfacesJson) as VMIInterfaceStatus[];
+  if (ev.machineType) applyResolved(vmi, ev);
   const notes: EventNote[] = [];
   switch (ev.state) {
     case 'STARTING':
@@ -102,8 +105,50 @@ export function applyDomainEvent(vmi: VirtualMachineInstance, ev: DomainEvent__O
     default:
       break;
   }
-  if (isFinalPhase(st.phase)) delete st.qemuPid;
+  if (isFinalPhase(st.phase)) setAnnotation(vmi.metadata, QEMU_PID_ANNOTATION, undefined);
   return notes;
+}
+
+/**
+ * What QEMU made of the domain, as virt-handler reports it once the domain exists:
+ * the resolved machine type, the vCPU topology, memory (asked, at boot, now) and
+ * where each volume shows up in the guest.
+ */
+function applyResolved(vmi: VirtualMachineInstance, ev: DomainEvent__Output): void {
+  const st = vmi.status!;
+  const d = vmi.spec.domain;
+  st.machine = { type: ev.machineType };
+  st.currentCPUTopology = cpuTopology(vmi.spec);
+  const asked = d.memory?.guest ?? d.resources?.requests?.memory ?? d.resources?.limits?.memory;
+  st.memory = {
+    ...(asked !== undefined ? { guestRequested: String(asked), guestAtBoot: String(asked) } : {}),
+    ...(ev.guestMemoryBytes ? { guestCurrent: binaryQuantity(Number(ev.guestMemoryBytes)) } : {}),
+  };
+  st.volumeStatus = ev.volumes.map((v) => ({ name: v.name, target: v.target, ...(v.sizeBytes ? { size: Number(v.sizeBytes) } : {}) }));
+}
+
+/** Bytes the way Kubernetes writes a binary quantity: the largest of Ki, Mi, Gi, ... that divides it. */
+export function binaryQuantity(bytes: number): string {
+  const suffixes = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
+  let i = 0;
+  while (i < suffixes.length - 1 && bytes !== 0 && bytes % 1024 ** (i + 1) === 0) i++;
+  return `${bytes / 1024 ** i}${suffixes[i]}`;
+}
+
+/**
+ * The Kubernetes QoS class of the VM's pod: Guaranteed when CPU and memory limits
+ * are set and the requests (if given) equal them; the pod always requests memory
+ * (guest plus overhead), so never BestEffort.
+ */
+export function qosClassOf(vmi: VirtualMachineInstance): QosClass {
+  const r = vmi.spec.domain.resources;
+  const same = (k: 'cpu' | 'memory'): boolean => {
+    const limit = tryParseQuantity(r?.limits?.[k]);
+    if (!limit) return false;
+    const request = r?.requests?.[k] === undefined ? limit : tryParseQuantity(r.requests[k]);
+    return request !== undefined && compareQuantities(request, limit) === 0;
+  };
+  return same('cpu') && same('memory') ? 'Guaranteed' : 'Burstable';
 }
 
 /** Marks a VMI Failed for a reason found outside the domain (launcher died, sandbox failed). */
@@ -113,7 +158,7 @@ export function failVmi(vmi: VirtualMachineInstance, reason: string, message: st
   setPhase(vmi, 'Failed', reason, now);
   st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason, message }, now);
   st.conditions = removeCondition(st.conditions, 'Paused');
-  delete st.qemuPid;
+  setAnnotation(vmi.metadata, QEMU_PID_ANNOTATION, undefined);
   return [{ type: 'Warning', reason, message }];
 }
 

@@ -14,7 +14,7 @@
 
 import type { Logger } from 'pino';
 import { errorMessage, IllegalTransitionError, NotFoundError } from '../../proto/errors.js';
-import { vmiFromVM } from '../../proto/vmi/index.js';
+import { vmiFromVM, VM_GENERATION_ANNOTATION } from '../../proto/vmi/index.js';
 import type { RunStrategy, VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change, Store } from '../store/store.js';
 import { WorkQueue } from './queue.js';
@@ -30,13 +30,7 @@ const FAST_FAILURE_MS = 60_000;
 const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_MAX_MS = 300_000;
 
-export interface StartFailure {
-  consecutiveFailCount: number;
-  retryAfterTimestamp: string;
-  lastFailedVMIUID: string;
-}
-
-type VMStatusExt = NonNullable<VirtualMachine['status']> & { startFailure?: StartFailure };
+type VMStatus = NonNullable<VirtualMachine['status']>;
 
 export function runStrategyOf(vm: VirtualMachine): RunStrategy {
   if (vm.spec.runStrategy) return vm.spec.runStrategy;
@@ -289,14 +283,23 @@ export class VmController {
     const created = vmi !== undefined && !isFinalPhase(vmi.status?.phase);
     // A VMI that has run for a while ends a crash loop.
     const resetFailure = failure && vmi?.status?.phase === 'Running' && Date.now() - Date.parse(vmi.metadata.creationTimestamp ?? '') > FAST_FAILURE_MS;
+    const runStrategy = runStrategyOf(vm);
+    const desiredGeneration = vm.metadata.generation;
+    // The generation the running VMI was made from (KubeVirt's observedGeneration).
+    const made = Number(vmi?.metadata.annotations?.[VM_GENERATION_ANNOTATION]);
+    const observedGeneration = Number.isSafeInteger(made) && made > 0 ? made : undefined;
     const cur = this.#status(vm);
-    if (cur.printableStatus === printable && cur.ready === ready && cur.created === created && !resetFailure) return;
+    if (cur.printableStatus === printable && cur.ready === ready && cur.created === created && cur.runStrategy === runStrategy
+      && cur.desiredGeneration === desiredGeneration && (observedGeneration === undefined || cur.observedGeneration === observedGeneration) && !resetFailure) return;
     try {
       await this.#mutate(vm.metadata.namespace!, vm.metadata.name, (o) => {
         const s = this.#status(o);
         s.printableStatus = printable;
         s.ready = ready;
         s.created = created;
+        s.runStrategy = runStrategy;
+        if (desiredGeneration !== undefined) s.desiredGeneration = desiredGeneration;
+        if (observedGeneration !== undefined) s.observedGeneration = observedGeneration;
         s.conditions = setCondition(s.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? undefined : printable });
         if (resetFailure) delete s.startFailure;
       });
@@ -310,9 +313,9 @@ export class VmController {
     return vmi && isOwnedBy(vmi, vm) ? vmi : undefined;
   }
 
-  #status(vm: VirtualMachine): VMStatusExt {
+  #status(vm: VirtualMachine): VMStatus {
     vm.status ??= { printableStatus: 'Stopped', ready: false, created: false, conditions: [] };
-    return vm.status as VMStatusExt;
+    return vm.status;
   }
 
   async #mutate(ns: string, name: string, fn: (vm: VirtualMachine) => void): Promise<void> {

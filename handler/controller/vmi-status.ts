@@ -8,6 +8,7 @@ import type { DomainEvent__Output } from '../../proto/generated/virtnode/launche
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Store } from '../store/store.js';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
+import { LAUNCHER_PID_ANNOTATION, setAnnotation } from '../../proto/vmi/annotations.js';
 import { applyDomainEvent, failVmi, setCondition, type EventNote } from './status.js';
 import { KIND } from './vmi-runtime.js';
 
@@ -35,7 +36,7 @@ export class VmiStatusWriter {
   /** The launcher runs: its pid, and KubeVirt's SoftwareEmulation condition when the guest gets TCG. */
   launcherStarted(vmi: VirtualMachineInstance, launcherPid: number | undefined, accel: AcceleratorChoice): Promise<void> {
     return this.update(vmi, (o) => {
-      o.status!.launcherPid = launcherPid;
+      setAnnotation(o.metadata, LAUNCHER_PID_ANNOTATION, launcherPid);
       if (!accel.softwareEmulation) return;
       o.status!.conditions = setCondition(o.status!.conditions, {
         type: 'SoftwareEmulation',

@@ -16,6 +16,7 @@ import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change } from '../store/store.js';
 import type { CommandOp } from './launcher-endpoint.js';
 import { WorkQueue } from './queue.js';
+import { qosClassOf } from './status.js';
 import { isFinalPhase, setPhase } from './vmi-phase.js';
 import { launcherFor, startDomain, type LaunchEnv } from './vmi-launch.js';
 import { prepareVmi } from './vmi-prepare.js';
@@ -221,6 +222,7 @@ export class VmiController {
     this.#status.update(vmi, (o) => {
       setPhase(o, 'Scheduling');
       o.status!.nodeName = this.#d.nodeName;
+      o.status!.qosClass = qosClassOf(o);
     });
     try {
       const { accel, context } = await prepareVmi({ ...this.#d, log, launcherFor: (r, sb) => launcherFor(this.#launchEnv(), r, sb), event: (t, r, m) => this.#status.event(vmi, t, r, m) }, vmi, rt);

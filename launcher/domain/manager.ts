@@ -35,6 +35,15 @@ export interface StateChange {
   accelerator?: string;
   /** The domain's interfaces as the launcher sees them (sent with STARTING). */
   interfaces?: VMIInterfaceStatus[];
+  /** What QEMU made of the domain (sent with STARTING, once QEMU runs). */
+  resolved?: ResolvedDomain;
+}
+
+/** What QEMU made of the domain: its machine type, guest RAM and disks as the guest sees them. */
+export interface ResolvedDomain {
+  machineType: string;
+  guestMemoryBytes: number;
+  volumes: { name: string; target: string; sizeBytes: number }[];
 }
 
 /** A NIC to add to a running domain (its tap already exists in this netns). */
@@ -138,8 +147,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       this.#log.debug('QMP connected');
       qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
       if (domain.serialSocket) await this.console.attach(domain.serialSocket);
-      await this.#startDhcp(ctx);
-      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, ctx) });
+      const [resolved] = await Promise.all([resolveDomain(qmp, domain), this.#startDhcp(ctx)]);
+      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, ctx), resolved });
       await qmp.execute('cont', undefined, { timeoutMs: QMP_TIMEOUT_MS });
     } catch (e) {
       // QEMU refused the argv or died on start: its stderr says why.
@@ -361,6 +370,26 @@ export function openInterfaceTaps(vmi: VirtualMachineInstance, ctx: LaunchContex
 function interfaceStatus(d: Domain, ctx: LaunchContext): VMIInterfaceStatus[] {
   return d.interfaces.map((i) => {
     const ip = ctx.interfaces?.[i.name]?.statusIP;
-    return { name: i.name, ...(i.mac ? { mac: i.mac } : {}), ...(ip ? { ip, ips: [ip] } : {}), infoSource: 'domain' };
+    return { name: i.name, ...(i.mac ? { mac: i.mac } : {}), ...(ip ? { ipAddress: ip, ipAddresses: [ip] } : {}), infoSource: 'domain' };
   });
+}
+
+/**
+ * Asks QEMU what it made of the domain: the versioned machine type behind an alias
+ * (status.machine.type), the guest RAM (status.memory) and each disk's size.
+ */
+async function resolveDomain(qmp: Qmp, d: Domain): Promise<ResolvedDomain> {
+  const opts = { timeoutMs: QMP_TIMEOUT_MS };
+  const [machines, memory, blocks] = await Promise.all([
+    qmp.execute('query-machines', undefined, opts),
+    qmp.execute('query-memory-size-summary', undefined, opts),
+    qmp.execute('query-block', undefined, opts),
+  ]);
+  const machine = machines.find((m) => m.name === d.machine.type || m.alias === d.machine.type);
+  const size = new Map(blocks.map((b) => [b.qdev?.split('/')[3], b.inserted?.image['virtual-size']]));
+  return {
+    machineType: machine?.name ?? d.machine.type,
+    guestMemoryBytes: memory['base-memory'],
+    volumes: d.disks.map((k) => ({ name: k.name, target: k.target, sizeBytes: size.get(k.deviceId) ?? 0 })),
+  };
 }

@@ -80,6 +80,8 @@ export interface DomainDisk {
    */
   backing?: DiskImage;
   bus: 'virtio';
+  /** The guest device name libvirt would give it (vda, vdb, ...): KubeVirt's VolumeStatus.target. */
+  target: string;
   readonly: boolean;
   cache: DiskCache;
   io?: 'native' | 'threads';

@@ -97,6 +97,16 @@ export interface VersionInfo {
   package: string;
 }
 
+/** One machine type QEMU knows (machine.json MachineInfo; only the fields virtnode reads). */
+export interface MachineInfo {
+  name: string;
+  /** "q35" on the versioned machine that alias resolves to. */
+  alias?: string;
+  'is-default'?: boolean;
+  'cpu-max': number;
+  deprecated: boolean;
+}
+
 export interface MemorySizeSummary {
   'base-memory': number;
   'plugged-memory'?: number;
@@ -228,6 +238,7 @@ export interface QmpCommands {
   'query-name': { args: NoArgs; ret: { name?: string } };
   'query-uuid': { args: NoArgs; ret: { UUID: string } };
   'query-memory-size-summary': { args: NoArgs; ret: MemorySizeSummary };
+  'query-machines': { args: NoArgs; ret: MachineInfo[] };
   'query-commands': { args: NoArgs; ret: { name: string }[] };
   /** Takes the fd that came with this command's message (SCM_RIGHTS); see Qmp.sendFd. */
   getfd: { args: { fdname: string }; ret: Empty };

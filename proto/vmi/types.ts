@@ -189,20 +189,40 @@ export interface Condition {
 
 export interface VMIInterfaceStatus {
   name?: string;
+  /** The guest's name for it (from the guest agent). */
   interfaceName?: string;
-  ip?: string;
-  ips?: string[];
+  ipAddress?: string;
+  ipAddresses?: string[];
   mac?: string;
+  /** Where the entry came from, a comma list: "domain", "guest-agent", "domain, guest-agent". */
   infoSource?: string;
 }
 
 export interface VolumeStatus {
   name: string;
+  /** The guest device: vda, vdb, ... */
   target?: string;
+  /** Bytes. */
+  size?: number;
   containerDiskVolume?: { checksum?: number };
   reason?: string;
   message?: string;
 }
+
+export interface CpuTopologyStatus {
+  sockets: number;
+  cores: number;
+  threads: number;
+}
+
+/** Quantities as KubeVirt writes them ("64M" stays "64M"; what QEMU reports is in bytes). */
+export interface MemoryStatus {
+  guestAtBoot?: string;
+  guestCurrent?: string;
+  guestRequested?: string;
+}
+
+export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 export interface VirtualMachineInstanceStatus {
   phase: VMIPhase;
@@ -212,11 +232,13 @@ export interface VirtualMachineInstanceStatus {
   interfaces?: VMIInterfaceStatus[];
   volumeStatus?: VolumeStatus[];
   phaseTransitionTimestamps?: { phase: VMIPhase; phaseTransitionTimestamp: string }[];
-  /** Where the guest really runs: "kvm" or "tcg" (virtnode's addition). */
-  accelerator?: 'kvm' | 'tcg';
-  /** Process ids on the node (virtnode's addition: KubeVirt reports pods instead). */
-  launcherPid?: number;
-  qemuPid?: number;
+  /** The machine type QEMU resolved ("q35" → "pc-q35-7.2"). */
+  machine?: { type: string };
+  currentCPUTopology?: CpuTopologyStatus;
+  memory?: MemoryStatus;
+  qosClass?: QosClass;
+  /** DaemonSet mode: the launcher image the VMI runs with. */
+  launcherContainerImageVersion?: string;
 }
 
 export interface VirtualMachineInstance {
@@ -264,6 +286,19 @@ export interface VirtualMachineStatus {
   conditions: Condition[];
   /** Why the VMI is wanted or not right now (start/stop requests as KubeVirt keeps them). */
   stateChangeRequests?: { action: 'Start' | 'Stop'; uid?: string }[];
+  /** The runStrategy in force (spec.running mapped to Always/Halted). */
+  runStrategy?: RunStrategy;
+  /** metadata.generation of the VM, and the generation its running VMI was made from. */
+  desiredGeneration?: number;
+  observedGeneration?: number;
+  /** A crash loop's back-off (KubeVirt's VirtualMachineStartFailure). */
+  startFailure?: StartFailure;
+}
+
+export interface StartFailure {
+  consecutiveFailCount: number;
+  retryAfterTimestamp: string;
+  lastFailedVMIUID: string;
 }
 
 export interface VirtualMachine {

@@ -9,6 +9,7 @@
 // with millisecond timestamps), compared with Date.now() at the Apply call — one
 // host clock. Everything else is performance.now() in this process.
 
+import { launcherPid } from '../../proto/vmi/annotations.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,7 +146,7 @@ class VirtnodePeer {
     }
     for (const p of vmi.status?.phaseTransitionTimestamps ?? []) mark(`status: phase ${p.phase}`, Date.parse(p.phaseTransitionTimestamp));
     mark('API: Running seen on Watch', running.at);
-    const launcherMem = withMem && vmi.status?.launcherPid ? procMem(vmi.status.launcherPid) : undefined;
+    const launcherMem = withMem && launcherPid(vmi) ? procMem(launcherPid(vmi)!) : undefined;
 
     await this.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 });
     await this.watch.gone(name, 60_000);

@@ -2,6 +2,7 @@
 // reach Running, log in on its serial console, then the lifecycle verbs one by
 // one, each checked against what really happens to the guest.
 
+import { launcherPid, qemuPid, vmiAccelerator } from '../../proto/vmi/annotations.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -21,14 +22,14 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   assert.match(apply.stderr, /Warning: .*apiVersion/, 'the missing apiVersion line is defaulted with a warning');
 
   const vmi = await h.waitPhase('vm-cirros', 'Running', 120_000);
-  assert.equal(vmi.status?.accelerator, 'tcg');
+  assert.equal(vmiAccelerator(vmi), 'tcg');
   assert.ok(vmi.status?.conditions.some((c) => c.type === 'SoftwareEmulation' && c.status === 'True'), 'SoftwareEmulation condition');
-  assert.ok(vmi.status?.launcherPid && vmi.status?.qemuPid, 'launcher and QEMU pids in status');
+  assert.ok(launcherPid(vmi) && qemuPid(vmi), 'launcher and QEMU pids in status');
   // The VM's own cgroup holds the launcher and QEMU, limited to guest memory + overhead.
   const layout = detectCgroups({ root: h.cgroupRoot });
   for (const hier of layout.hierarchies.filter((x) => x.controllers.length > 0)) {
     const procs = readFileSync(join(hier.vmRootDir, vmi.metadata.uid!, 'cgroup.procs'), 'utf8').split('\n').map(Number);
-    assert.ok(procs.includes(vmi.status!.launcherPid!) && procs.includes(vmi.status!.qemuPid!), `launcher and QEMU in ${hier.vmRootDir}`);
+    assert.ok(procs.includes(launcherPid(vmi)!) && procs.includes(qemuPid(vmi)!), `launcher and QEMU in ${hier.vmRootDir}`);
   }
   const mem = layout.hierarchies.find((x) => x.controllers.includes('memory'))!;
   const limitFile = join(mem.vmRootDir, vmi.metadata.uid!, layout.version === 2 ? 'memory.max' : 'memory.limit_in_bytes');

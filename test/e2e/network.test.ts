@@ -63,7 +63,7 @@ function vm(name: string, iface: string, grace = 0): string {
 async function startAndLogIn(name: string, yaml: string) {
   assert.equal((await h.cli(['apply', '-f', '-'], yaml)).code, 0);
   const v = await h.waitPhase(name, 'Running', 120_000);
-  const podIP = v.status!.interfaces![0]!.ip!;
+  const podIP = v.status!.interfaces![0]!.ipAddress!;
   const con = h.console(name);
   await con.login('root');
   return { v, podIP, con };
@@ -84,7 +84,7 @@ test('the guide\'s VM, unchanged: DHCP from the launcher, out through masquerade
   assert.match(yaml, /masquerade: \{\}/);
   assert.equal((await h.cli(['apply', '-f', join(ROOT, 'examples', 'vm-cirros.yaml')])).code, 0);
   const v = await h.waitPhase('vm-cirros', 'Running', 120_000);
-  const podIP = v.status!.interfaces![0]!.ip!;
+  const podIP = v.status!.interfaces![0]!.ipAddress!;
   assert.ok(podIP.startsWith(h.net.gateway.replace(/\.1$/, '.')), `status shows the pod IP (${podIP}) from ${h.net.cidr}`);
   assert.equal(v.status!.interfaces![0]!.name, 'default');
   assert.match(v.status!.interfaces![0]!.mac!, /^52:54:00:/);

@@ -2,6 +2,7 @@
 // running guest and loses no event; a launcher or QEMU that dies fails its VMI
 // with a reason and leaves nothing behind.
 
+import { launcherPid, qemuPid } from '../../proto/vmi/annotations.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestHandler, cirrosVM, collectWatch, pgrepAll, sleep, useTestHandler } from './harness.js';
@@ -44,7 +45,7 @@ test('kill -9 of the handler: guests keep running, state and events survive', as
   })()).trim());
   const t0 = Date.now();
   await h.kill9();
-  const launcherA = a.status!.launcherPid!;
+  const launcherA = launcherPid(a)!;
   await sleep(12_000);
   assert.ok(pgrepAll(a.metadata.uid!).length > 0, 'the launcher of A still runs while the handler is down');
   process.kill(launcherA, 0);
@@ -53,8 +54,8 @@ test('kill -9 of the handler: guests keep running, state and events survive', as
   // Same VMs, same uids; A still Running with the same launcher and QEMU.
   const a2 = await h.waitPhase('keep-a', 'Running');
   assert.equal(a2.metadata.uid, a.metadata.uid);
-  assert.equal(a2.status?.launcherPid, launcherA);
-  assert.equal(a2.status?.qemuPid, a.status?.qemuPid);
+  assert.equal(launcherPid(a2), launcherA);
+  assert.equal(qemuPid(a2), qemuPid(a));
   // B's poweroff, buffered by its launcher, arrived: Succeeded, and RerunOnFailure leaves it off.
   const b2 = await h.waitPhase('keep-b', 'Succeeded', 60_000);
   assert.equal(b2.metadata.uid, b.metadata.uid);
@@ -88,7 +89,7 @@ test('kill -9 of the launcher: VMI Failed with a reason, nothing left behind', a
   assert.equal((await h.cli(['apply', '-f', '-'], cirrosVM('kill-launcher', { runStrategy: 'Manual' }))).code, 0);
   assert.equal((await h.cli(['start', 'kill-launcher'])).code, 0);
   const vmi = await h.waitPhase('kill-launcher', 'Running', 120_000);
-  process.kill(vmi.status!.launcherPid!, 'SIGKILL');
+  process.kill(launcherPid(vmi)!, 'SIGKILL');
   const failed = await h.waitPhase('kill-launcher', 'Failed', 30_000);
   assert.equal(failed.status?.reason, 'LauncherExited');
   assert.match(failed.status!.conditions.find((c) => c.type === 'Ready')!.message!, /launcher process \d+ .*unexpectedly/);
@@ -103,7 +104,7 @@ test('kill -9 of QEMU: VMI Failed with the signal as reason, nothing left behind
   assert.equal((await h.cli(['apply', '-f', '-'], cirrosVM('kill-qemu', { runStrategy: 'Manual' }))).code, 0);
   assert.equal((await h.cli(['start', 'kill-qemu'])).code, 0);
   const vmi = await h.waitPhase('kill-qemu', 'Running', 120_000);
-  process.kill(vmi.status!.qemuPid!, 'SIGKILL');
+  process.kill(qemuPid(vmi)!, 'SIGKILL');
   const failed = await h.waitPhase('kill-qemu', 'Failed', 30_000);
   assert.equal(failed.status?.reason, 'Crashed');
   assert.match(failed.status!.conditions.find((c) => c.type === 'Ready')!.message!, /QEMU was killed by signal SIGKILL/);

@@ -37,6 +37,7 @@ test('the getting-started VM as a Domain', () => {
         nodeName: 'disk0',
         image: { path: '/d/containerdisk.qcow2', format: 'qcow2' },
         bus: 'virtio',
+        target: 'vda',
         readonly: false,
         cache: 'writethrough',
         bootIndex: 1,
@@ -188,4 +189,10 @@ test('kernelBoot needs the kernel the handler pulled; kernelArgs become the comm
 
 test('a run directory too long for unix socket paths is refused before QEMU is started', () => {
   rejects(() => vmiToDomain(gettingStarted(), context(`/run/${'x'.repeat(100)}`, DISK)), 'VN_INTERNAL', /longer than a unix socket path may be/);
+});
+
+test("disk targets are libvirt's names: vda, vdb, ..., vdz, vdaa", async () => {
+  const { diskTarget } = await import('../../launcher/domain/devices/disk.js');
+  assert.deepEqual([0, 1, 25, 26, 27, 51, 52, 701, 702].map((i) => diskTarget('vd', i)), ['vda', 'vdb', 'vdz', 'vdaa', 'vdab', 'vdaz', 'vdba', 'vdzz', 'vdaaa']);
+  assert.deepEqual(vmiToDomain(twoDisks(), context(RUN, { data: { path: '/a.qcow2', format: 'qcow2' }, root: { path: '/b.raw', format: 'raw' } })).disks.map((d) => [d.name, d.target]), [['data', 'vda'], ['root', 'vdb']]);
 });

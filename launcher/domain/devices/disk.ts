@@ -41,6 +41,7 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): D
       image: { path: prepared.path, format: prepared.format },
       ...(prepared.backing ? { backing: { path: prepared.backing.path, format: prepared.backing.format } } : {}),
       bus: 'virtio',
+      target: diskTarget('vd', i),
       readonly: disk.disk?.readonly ?? false,
       cache,
       ...(disk.io !== undefined ? { io: disk.io } : {}),
@@ -48,6 +49,13 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): D
       ...(bootIndex !== undefined ? { bootIndex } : {}),
     };
   });
+}
+
+/** libvirt's device names: a prefix per bus, then a, b, ..., z, aa, ab, ... by index on that bus. */
+export function diskTarget(prefix: string, index: number): string {
+  let name = '';
+  for (let i = index; i >= 0; i = Math.floor(i / 26) - 1) name = String.fromCharCode(97 + (i % 26)) + name;
+  return prefix + name;
 }
 
 /** KubeVirt's default: "none" (O_DIRECT) where the filesystem takes it, else "writethrough". */

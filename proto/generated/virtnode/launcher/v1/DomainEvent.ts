@@ -1,6 +1,7 @@
 // Original file: launcher.proto
 
 import type { DomainState as _virtnode_launcher_v1_DomainState, DomainState__Output as _virtnode_launcher_v1_DomainState__Output } from '../../../virtnode/launcher/v1/DomainState.js';
+import type { VolumeTarget as _virtnode_launcher_v1_VolumeTarget, VolumeTarget__Output as _virtnode_launcher_v1_VolumeTarget__Output } from '../../../virtnode/launcher/v1/VolumeTarget.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DomainEvent {
@@ -24,6 +25,14 @@ export interface DomainEvent {
    * VirtualMachineInstanceNetworkInterface list, JSON); empty when unchanged.
    */
   'interfacesJson'?: (string);
+  /**
+   * What QEMU made of the domain, sent once it runs (empty/0/none otherwise): the
+   * machine type it resolved ("q35" is "pc-q35-7.2"), the guest RAM it gave, and
+   * each disk's guest device.
+   */
+  'machineType'?: (string);
+  'guestMemoryBytes'?: (number | string | Long);
+  'volumes'?: (_virtnode_launcher_v1_VolumeTarget)[];
 }
 
 export interface DomainEvent__Output {
@@ -47,4 +56,12 @@ export interface DomainEvent__Output {
    * VirtualMachineInstanceNetworkInterface list, JSON); empty when unchanged.
    */
   'interfacesJson': (string);
+  /**
+   * What QEMU made of the domain, sent once it runs (empty/0/none otherwise): the
+   * machine type it resolved ("q35" is "pc-q35-7.2"), the guest RAM it gave, and
+   * each disk's guest device.
+   */
+  'machineType': (string);
+  'guestMemoryBytes': (number);
+  'volumes': (_virtnode_launcher_v1_VolumeTarget__Output)[];
 }
