@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { VirtnodeError } from '../proto/errors.js';
+import { DEFAULT_SMBIOS, type SmbiosConfig } from '../proto/launch.js';
 import type { NodeNetworkConfig } from './network/index.js';
 
 export interface MirrorConfig {
@@ -44,6 +45,8 @@ export interface HandlerConfig {
   network: NodeNetworkConfig;
   /** Launchers started ahead of need, so a VM's start does not wait for Node's (0: none). */
   spareLaunchers: number;
+  /** SMBIOS type 1 fields every guest of the node shows (KubeVirt's smbios configuration). */
+  smbios: SmbiosConfig;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,6 +66,7 @@ export function defaultConfig(): HandlerConfig {
     logLevel: 'info',
     network: {},
     spareLaunchers: 1,
+    smbios: { ...DEFAULT_SMBIOS },
   };
 }
 
@@ -81,11 +85,23 @@ const USAGE = `usage: virtnode-handler [flags]
   --pod-nft-table NAME      the node nft table virtnode owns (default virtnode)
   --pod-name-prefix P       1-3 letters in front of per-VM netns/veth names (default vn)
   --spare-launchers N       launchers kept started ahead of need (default 1; 0: none)
+  --smbios FIELD=VALUE      SMBIOS type 1 of every guest: manufacturer, product, version, sku,
+                            family (repeatable; default KubeVirt's: KubeVirt / None / KubeVirt)
   --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
   --log-level LEVEL`;
 
 function bad(msg: string): never {
   throw new VirtnodeError('VN_INVALID_SPEC', `${msg}\n${USAGE}`);
+}
+
+/** SMBIOS fields are strings QEMU puts in the guest's firmware tables (at most 255 bytes each). */
+function checkSmbios(s: unknown): void {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) bad(`smbios: must be a map of ${Object.keys(DEFAULT_SMBIOS).join(', ')}`);
+  for (const [k, v] of Object.entries(s)) {
+    if (!Object.hasOwn(DEFAULT_SMBIOS, k)) bad(`smbios.${k} (--smbios): unknown field; known: ${Object.keys(DEFAULT_SMBIOS).join(', ')}`);
+    if (typeof v !== 'string') bad(`smbios.${k} (--smbios): must be a string`);
+    if (Buffer.byteLength(v) > 255 || /[\0-\x1f]/.test(v)) bad(`smbios.${k} (--smbios): at most 255 bytes, no control characters`);
+  }
 }
 
 /** host:port or [v6]:port (an empty host: every address) → its parts, or undefined when malformed. */
@@ -152,7 +168,8 @@ export function loadConfig(argv: string[]): HandlerConfig {
     for (const [k, val] of Object.entries(doc)) {
       if (!(k in cfg) && k !== 'tcp') bad(`${file}: unknown key "${k}"`);
       if (k === 'socketPath') socketSet = true;
-      (cfg as unknown as Record<string, unknown>)[k] = val;
+      // smbios fields not named keep KubeVirt's defaults.
+      (cfg as unknown as Record<string, unknown>)[k] = k === 'smbios' && typeof val === 'object' && val !== null ? { ...DEFAULT_SMBIOS, ...val } : val;
     }
   }
   const one = (f: string): string | undefined => flags.get(f)?.at(-1);
@@ -183,6 +200,11 @@ export function loadConfig(argv: string[]): HandlerConfig {
     if (!/^\d+$/.test(spares) || Number(spares) > 16) bad(`--spare-launchers: "${spares}" is not a number from 0 to 16`);
     cfg.spareLaunchers = Number(spares);
   }
+  for (const f of flags.get('--smbios') ?? []) {
+    const eq = f.indexOf('=');
+    (cfg.smbios as Record<string, string>)[eq > 0 ? f.slice(0, eq) : f] = eq > 0 ? f.slice(eq + 1) : '';
+  }
+  checkSmbios(cfg.smbios);
   if (one('--log-level')) cfg.logLevel = one('--log-level')!;
   const tcp = one('--listen-tcp');
   if (tcp) {

@@ -75,6 +75,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     store,
     log,
     nodeName: cfg.nodeName,
+    smbios: cfg.smbios,
     images,
     network,
     sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool } }),

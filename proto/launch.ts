@@ -32,7 +32,21 @@ export interface LaunchContext {
    * its VM before the pod network exists, and enters it here, before the domain starts.
    */
   netns?: string;
+  /** The node's SMBIOS system information (type 1); unset fields keep QEMU's. */
+  smbios?: SmbiosConfig;
 }
+
+/** KubeVirt's smbios configuration: SMBIOS type 1 fields every guest of the node shows. */
+export interface SmbiosConfig {
+  manufacturer?: string;
+  product?: string;
+  version?: string;
+  sku?: string;
+  family?: string;
+}
+
+/** KubeVirt's defaults (virt-config): what its guests read as sys_vendor, product_name, product_family. */
+export const DEFAULT_SMBIOS: Readonly<Required<SmbiosConfig>> = Object.freeze({ manufacturer: 'KubeVirt', product: 'None', version: '', sku: '', family: 'KubeVirt' });
 
 export interface PreparedVolume {
   path: string;
@@ -119,6 +133,7 @@ export function encodeLaunchContext(ctx: LaunchContext): LaunchContextMessage {
     kernelBoot: ctx.kernelBoot ? { kernel: ctx.kernelBoot.kernel ?? '', initrd: ctx.kernelBoot.initrd ?? '' } : null,
     interfaces,
     netns: ctx.netns ?? '',
+    smbios: ctx.smbios ? { manufacturer: '', product: '', version: '', sku: '', family: '', ...ctx.smbios } : null,
   };
 }
 
@@ -170,6 +185,11 @@ export function decodeLaunchContext(m: LaunchContext__Output | null | undefined)
     }
   }
   if (m.netns) ctx.netns = abs('context.netns', m.netns);
+  if (m.smbios) {
+    const s: SmbiosConfig = {};
+    for (const k of ['manufacturer', 'product', 'version', 'sku', 'family'] as const) if (m.smbios[k]) s[k] = m.smbios[k];
+    ctx.smbios = s;
+  }
   return ctx;
 }
 

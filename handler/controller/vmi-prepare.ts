@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
+import { alignedImageBytes } from '../../proto/vmi/devices.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { podNetworkRequest, type PodNetwork } from '../network/index.js';
 import { memoryLimitBytes } from '../sandbox/overhead.js';
@@ -21,7 +22,7 @@ export interface Prepared {
   context: LaunchContext;
 }
 
-export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress'> {
+export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios'> {
   log: Logger;
   /** A handle for the launcher of `rt`, whose socket is `sandbox`'s. */
   launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
@@ -74,6 +75,7 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
     ...(kernelBoot ? { kernelBoot } : {}),
     interfaces: preparedInterfaces(pod),
     netns: pod.netnsPath,
+    ...(env.smbios ? { smbios: env.smbios } : {}),
   };
   sandbox.runtime.launchContext = context;
   if (spare) await sandbox.save();
@@ -118,7 +120,8 @@ async function prepareVolumes(env: PrepareEnv, vmi: VirtualMachineInstance, rt: 
       const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
       volumes[v.name] = { path: overlay.path, format: 'qcow2' };
     } else if (v.emptyDisk) {
-      const size = Number(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`));
+      // Aligned down to 1 MiB, as KubeVirt makes every image (admission refused less than that).
+      const size = Number(alignedImageBytes(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`)));
       const disk = await env.images.createEmptyDisk(`${diskDir}/${v.name}.qcow2`, size);
       volumes[v.name] = { path: disk.path, format: 'qcow2' };
     }

@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
+import type { SmbiosConfig } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
@@ -43,6 +44,8 @@ export interface VmiControllerDeps {
   chooseAccelerator(): Promise<AcceleratorChoice>;
   /** Progress of image pulls, for watchers (not stored). */
   onPullProgress?(vmi: VirtualMachineInstance, p: { image: string; bytesDone: number; bytesTotal: number }): void;
+  /** SMBIOS type 1 fields every guest of the node shows. */
+  smbios?: SmbiosConfig;
   /** Retry delays of failed reconciles (tests make them short). */
   backoff?: { baseMs: number; maxMs: number };
 }

@@ -99,8 +99,15 @@ export class VmiController {
     });
   }
 
+  /** KubeVirt's rules: through the guest agent when connected, else ACPI; never on a paused VMI. */
   softReboot(ns: string, name: string): Promise<void> {
-    return this.#command(ns, name, { softReboot: {} }, 'soft reboot');
+    return this.#command(ns, name, { softReboot: {} }, 'soft reboot', (vmi) => {
+      if (paused(vmi)) throw new IllegalTransitionError('Paused', 'soft reboot', 'VMI is paused');
+      const agent = vmi.status?.conditions.some((c) => c.type === 'AgentConnected' && c.status === 'True');
+      if (!agent && vmi.spec.domain.features?.acpi?.enabled === false) {
+        throw new VirtnodeError('VN_ILLEGAL_TRANSITION', 'VMI neither have the agent connected nor the ACPI feature enabled');
+      }
+    });
   }
 
   reset(ns: string, name: string): Promise<void> {

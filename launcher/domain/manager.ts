@@ -72,6 +72,10 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   /** Why QEMU is going away, when we know better than its exit status. */
   #ending: { reason: string; message: string; crashed: boolean } | undefined;
   #pauseRequested = false;
+  /** A soft reboot over ACPI is under way: the guest's shutdown becomes a reset. */
+  #fakeReboot = false;
+  /** The next RESET is the end of a soft reboot. */
+  #rebooting = false;
   #shutdownTimer: NodeJS.Timeout | undefined;
   #dhcp: DhcpServer[] = [];
   #freePorts: string[] = [];
@@ -179,6 +183,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     checkOperation(this.#state, 'shutdown');
     if (gracePeriodSeconds <= 0) return this.kill();
     if (this.#state === 'SHUTTING_DOWN') return;
+    // The power button now means power off, even if a soft reboot pressed it before.
+    if (this.#fakeReboot) await this.#endFakeReboot();
     // A paused guest cannot see the power button.
     if (this.#state === 'PAUSED') await this.#exec('cont');
     this.#ending = { reason: 'Shutdown', message: 'The VirtualMachineInstance was shut down', crashed: false };
@@ -202,10 +208,38 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     await this.#exited;
   }
 
-  /** Reboot from inside the guest: the guest agent when present, else Ctrl-Alt-Del. */
+  /**
+   * KubeVirt's soft reboot where no guest agent answers: the ACPI power button,
+   * ending in a reset instead of a power-off (libvirt's "fake reboot"). QEMU is told
+   * to pause, not exit, on the guest's shutdown; that SHUTDOWN is answered with a
+   * reset and cont (#onEvent), and QEMU's own action is put back. A guest that
+   * ignores the button is not rebooted, as under KubeVirt.
+   */
   async softReboot(): Promise<void> {
     checkOperation(this.#state, 'softReboot');
-    await this.#exec('send-key', { keys: [{ type: 'qcode', data: 'ctrl' }, { type: 'qcode', data: 'alt' }, { type: 'qcode', data: 'delete' }] });
+    if (!this.#domain?.machine.acpi) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', 'VMI neither have the agent connected nor the ACPI feature enabled');
+    if (!this.#fakeReboot) await this.#exec('set-action', { shutdown: 'pause' });
+    this.#fakeReboot = true;
+    try {
+      await this.#exec('system_powerdown');
+    } catch (e) {
+      await this.#endFakeReboot().catch(() => undefined);
+      throw e;
+    }
+    this.#log.info('soft reboot: ACPI power button pressed; the guest\'s shutdown will reset it');
+  }
+
+  async #endFakeReboot(): Promise<void> {
+    this.#fakeReboot = false;
+    await this.#exec('set-action', { shutdown: this.#domain?.lifecycle.shutdown ?? 'poweroff' });
+  }
+
+  /** The guest shut down during a soft reboot: QEMU paused it; reset and run it again. */
+  async #finishSoftReboot(): Promise<void> {
+    this.#rebooting = true;
+    await this.#exec('system_reset');
+    await this.#endFakeReboot();
+    await this.#exec('cont');
   }
 
   async reset(): Promise<void> {
@@ -290,17 +324,27 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
         if (this.#state === 'STARTING' || this.#state === 'PAUSED') this.#set({ state: 'RUNNING', reason: this.#state === 'PAUSED' ? 'Unpaused' : 'Booted' });
         break;
       case 'STOP':
-        // After GUEST_PANICKED QEMU pauses the guest (-action panic=pause): that is the crash, not a pause.
-        if (this.#state === 'RUNNING' && !this.#ending?.crashed) {
+        // After GUEST_PANICKED QEMU pauses the guest (-action panic=pause): that is the
+        // crash, not a pause; during a soft reboot it is the guest's shutdown, held.
+        if (this.#state === 'RUNNING' && !this.#ending?.crashed && !this.#fakeReboot) {
           const byUser = this.#pauseRequested;
           this.#pauseRequested = false;
           this.#set({ state: 'PAUSED', reason: byUser ? 'User' : 'Unknown', message: byUser ? 'paused by user' : 'QEMU stopped the guest' });
         }
         break;
-      case 'RESET':
-        if (this.#state === 'RUNNING') this.#set({ state: 'RUNNING', reason: data.guest ? 'Rebooted' : 'Reset', message: data.guest ? 'The guest rebooted' : 'The VirtualMachineInstance was reset' });
+      case 'RESET': {
+        const soft = this.#rebooting;
+        this.#rebooting = false;
+        if (this.#state !== 'RUNNING') break;
+        if (soft) this.#set({ state: 'RUNNING', reason: 'Rebooted', message: 'The guest rebooted (soft reboot over ACPI)' });
+        else this.#set({ state: 'RUNNING', reason: data.guest ? 'Rebooted' : 'Reset', message: data.guest ? 'The guest rebooted' : 'The VirtualMachineInstance was reset' });
         break;
+      }
       case 'SHUTDOWN':
+        if (this.#fakeReboot && data.guest) {
+          this.#finishSoftReboot().catch((e) => this.#log.error({ err: errorMessage(e) }, 'soft reboot: resetting the guest failed'));
+          break;
+        }
         // A poweroff from inside the guest, or the end of our power-button shutdown.
         if (data.guest && !this.#ending) this.#ending = { reason: 'Shutdown', message: 'The guest powered off', crashed: false };
         break;

@@ -19,7 +19,8 @@ export interface Domain {
   cpu: DomainCpu;
   memory: { bytes: number };
   boot: DomainBoot;
-  smbios?: { serial?: string };
+  /** SMBIOS type 1: the node's fields and the VMI's firmware.serial. */
+  smbios?: DomainSmbios;
   disks: DomainDisk[];
   interfaces: DomainInterface[];
   rng?: DomainRng;
@@ -34,6 +35,15 @@ export interface Domain {
   lifecycle: DomainLifecycle;
   /** Empty PCIe root ports for devices hot-plugged later (their ids). */
   hotplugPorts: string[];
+}
+
+export interface DomainSmbios {
+  manufacturer?: string;
+  product?: string;
+  version?: string;
+  sku?: string;
+  family?: string;
+  serial?: string;
 }
 
 export interface DomainMachine {

@@ -263,6 +263,8 @@ export interface QmpCommands {
   'send-key': { args: { keys: KeyValue[]; 'hold-time'?: number }; ret: Empty };
   'qom-get': { args: { path: string; property: string }; ret: unknown };
   'qom-set': { args: { path: string; property: string; value: unknown }; ret: Empty };
+  /** What QEMU does on the guest's reboot/shutdown/panic from now on (-action at run time). */
+  'set-action': { args: { reboot?: 'reset' | 'shutdown'; shutdown?: 'poweroff' | 'pause'; panic?: 'pause' | 'shutdown' | 'exit-failure' | 'none' }; ret: Empty };
 }
 
 export type QmpCommandName = keyof QmpCommands;

@@ -22,6 +22,7 @@ import type { NegotiateResponse as _virtnode_launcher_v1_NegotiateResponse, Nego
 import type { PreparedInterface as _virtnode_launcher_v1_PreparedInterface, PreparedInterface__Output as _virtnode_launcher_v1_PreparedInterface__Output } from './virtnode/launcher/v1/PreparedInterface.js';
 import type { PreparedVolume as _virtnode_launcher_v1_PreparedVolume, PreparedVolume__Output as _virtnode_launcher_v1_PreparedVolume__Output } from './virtnode/launcher/v1/PreparedVolume.js';
 import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from './virtnode/launcher/v1/Shutdown.js';
+import type { Smbios as _virtnode_launcher_v1_Smbios, Smbios__Output as _virtnode_launcher_v1_Smbios__Output } from './virtnode/launcher/v1/Smbios.js';
 import type { Sync as _virtnode_launcher_v1_Sync, Sync__Output as _virtnode_launcher_v1_Sync__Output } from './virtnode/launcher/v1/Sync.js';
 import type { VolumeTarget as _virtnode_launcher_v1_VolumeTarget, VolumeTarget__Output as _virtnode_launcher_v1_VolumeTarget__Output } from './virtnode/launcher/v1/VolumeTarget.js';
 
@@ -55,6 +56,7 @@ export interface ProtoGrpcType {
         PreparedInterface: MessageTypeDefinition<_virtnode_launcher_v1_PreparedInterface, _virtnode_launcher_v1_PreparedInterface__Output>
         PreparedVolume: MessageTypeDefinition<_virtnode_launcher_v1_PreparedVolume, _virtnode_launcher_v1_PreparedVolume__Output>
         Shutdown: MessageTypeDefinition<_virtnode_launcher_v1_Shutdown, _virtnode_launcher_v1_Shutdown__Output>
+        Smbios: MessageTypeDefinition<_virtnode_launcher_v1_Smbios, _virtnode_launcher_v1_Smbios__Output>
         Sync: MessageTypeDefinition<_virtnode_launcher_v1_Sync, _virtnode_launcher_v1_Sync__Output>
         VolumeTarget: MessageTypeDefinition<_virtnode_launcher_v1_VolumeTarget, _virtnode_launcher_v1_VolumeTarget__Output>
       }

@@ -45,3 +45,14 @@ export const SUPPORTED_DISK_BUSES: readonly string[] = ['virtio'];
 
 export const DISK_CACHE_MODES = ['none', 'writethrough', 'writeback'] as const;
 export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
+
+/**
+ * KubeVirt aligns every disk image it creates down to 1 MiB (emptyDisk, hostDisk,
+ * blank DataVolumes): "1G" (10⁹ bytes) is a 999,292,928-byte disk. Anything smaller
+ * than the alignment would be an empty disk.
+ */
+export const IMAGE_ALIGNMENT_BYTES = 1n << 20n;
+
+export function alignedImageBytes(bytes: bigint): bigint {
+  return (bytes / IMAGE_ALIGNMENT_BYTES) * IMAGE_ALIGNMENT_BYTES;
+}

@@ -2,7 +2,8 @@
 // names, the disk ↔ volume mapping, one target per disk, one source per volume,
 // buses, boot order, serials, and the containerDisk / emptyDisk sources.
 
-import { DISK_BUSES, DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from './devices.js';
+import { alignedImageBytes, DISK_BUSES, DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from './devices.js';
+import { quantityToBytes } from './quantity.js';
 import { isDNS1123Label } from './k8s-names.js';
 import { validateImage, validatePath } from './validate-compute.js';
 import { VOLUME_SOURCES } from './schema.js';
@@ -104,6 +105,9 @@ function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx
     } else {
       const cap = quantity(emptyDisk, 'capacity', capPath);
       if (cap && cap.q.num <= 0n) fail(ctx, capPath, `${quote(cap.q.text)} must be greater than 0`);
+      else if (cap && alignedImageBytes(quantityToBytes(cap.q.text, capPath)) === 0n) {
+        fail(ctx, capPath, `${quote(cap.q.text)} is smaller than 1Mi: volume ${quote(str(volume, 'name') ?? '')} would be an empty disk (sizes are aligned down to 1Mi)`);
+      }
     }
   }
 }

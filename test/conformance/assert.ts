@@ -20,9 +20,13 @@ export function conformanceErrors(kind: string, obj: unknown): FieldError[] {
   return errors;
 }
 
+/** How many objects this process has checked, by kind (the e2e files print it). */
+export const checked = new Map<string, number>();
+
 /** Throws an AssertionError naming every path of `obj` that KubeVirt's schema refuses. */
 export function assertConformsToKubeVirt(kind: string, obj: unknown): void {
   const errors = conformanceErrors(kind, obj);
+  checked.set(kind, (checked.get(kind) ?? 0) + 1);
   if (errors.length === 0) return;
   const name = (obj as { metadata?: { name?: unknown } } | null)?.metadata?.name;
   throw new AssertionError({

@@ -66,7 +66,7 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   const c2 = Number((await con.run('cat /tmp/count')).trim());
   assert.ok(c2 > c1, `guest counter runs again after unpause (${c1} → ${c2})`);
 
-  // soft-reboot: Ctrl-Alt-Del reaches the guest's init, which reboots; same VMI.
+  // soft-reboot: the ACPI power button; the guest's poweroff is turned into a reset; same VMI.
   const uid = vmi.metadata.uid!;
   let from = con.output.length;
   assert.equal((await h.cli(['soft-reboot', 'vm-cirros'])).code, 0);

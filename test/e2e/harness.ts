@@ -18,6 +18,8 @@ import type { ConsoleOutput__Output } from '../../proto/generated/virtnode/handl
 import type { ConsoleInput } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
 import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/Object.js';
 import { ensureGuest, startRegistry, pushImage, type GuestPaths } from '../guest/index.js';
+import { assertConformsToKubeVirt, checked } from '../conformance/assert.js';
+import { KUBEVIRT_RELEASE } from '../../proto/vmi/kubevirt-schema.js';
 import { detectCgroups, VmCgroup } from '../../handler/sandbox/cgroup.js';
 import { podNames } from '../../handler/network/index.js';
 
@@ -76,6 +78,7 @@ export function useTestHandler(set: (h: TestHandler) => void, opts: { extraArgs?
   after(async () => {
     await h?.destroy();
     await stopRegistry();
+    if (checked.size) console.log(`# KubeVirt ${KUBEVIRT_RELEASE} conformance: ${[...checked].map(([k, n]) => `${n} ${k}`).join(', ')} objects checked`);
   });
 }
 
@@ -223,8 +226,21 @@ export class TestHandler {
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 
-  /** Runs the virtnode CLI against this handler. */
-  cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  /**
+   * Runs the virtnode CLI against this handler. What `get ... -o json` prints must
+   * conform to KubeVirt's schema.
+   */
+  async cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const r = await this.#cli(args, input);
+    const o = args.indexOf('-o');
+    if (r.code === 0 && args[0] === 'get' && args[o + 1] === 'json' && o > 0) {
+      const kind = /^vms?$|^virtualmachines?$/i.test(args[1] ?? '') ? 'VirtualMachine' : /^vmis?$|^virtualmachineinstances?$/i.test(args[1] ?? '') ? 'VirtualMachineInstance' : undefined;
+      if (kind) assertConformsToKubeVirt(kind, JSON.parse(r.stdout));
+    }
+    return r;
+  }
+
+  #cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const p = spawn(process.execPath, [CLI, '--socket', this.socket, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
@@ -239,7 +255,7 @@ export class TestHandler {
   async getVMI(name: string, ns = 'default'): Promise<VirtualMachineInstance | undefined> {
     try {
       const o = await this.client.call<unknown, Object__Output>('Get', { kind: 'vmi', namespace: ns, name });
-      return JSON.parse(o.json) as VirtualMachineInstance;
+      return conforming<VirtualMachineInstance>(o.json);
     } catch (e) {
       if ((e as { code?: string }).code === 'VN_NOT_FOUND') return undefined;
       throw e;
@@ -249,7 +265,7 @@ export class TestHandler {
   async getVM(name: string, ns = 'default'): Promise<VirtualMachine | undefined> {
     try {
       const o = await this.client.call<unknown, Object__Output>('Get', { kind: 'vm', namespace: ns, name });
-      return JSON.parse(o.json) as VirtualMachine;
+      return conforming<VirtualMachine>(o.json);
     } catch (e) {
       if ((e as { code?: string }).code === 'VN_NOT_FOUND') return undefined;
       throw e;
@@ -452,10 +468,23 @@ export class ConsoleSession {
   }
 }
 
+/**
+ * Parses an object the API returned, and holds it to KubeVirt's schema: every VM and
+ * VMI the e2e suite reads, in every phase it waits through, goes through here.
+ */
+export function conforming<T extends { kind: string }>(json: string): T {
+  const o = JSON.parse(json) as T;
+  assertConformsToKubeVirt(o.kind, o);
+  return o;
+}
+
 /** Watches node changes from `since`, collecting everything (for "no event lost" checks). */
 export function collectWatch(c: HandlerClient, sinceSeq: number, out: WatchEvent__Output[]): () => void {
   const s = c.node.Watch({ sinceSeq, kinds: [] }, c.md());
-  s.on('data', (e: WatchEvent__Output) => out.push(e));
+  s.on('data', (e: WatchEvent__Output) => {
+    if (e.kind === 'VirtualMachine' || e.kind === 'VirtualMachineInstance') conforming(e.json);
+    out.push(e);
+  });
   s.on('error', () => undefined);
   return () => s.cancel();
 }

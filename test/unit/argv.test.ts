@@ -105,6 +105,13 @@ test('(b) a disk path with "," and "=" stays one JSON value; serials cannot add 
   assert.deepEqual(smbios, [['type', '1'], ['uuid', FIRMWARE_UUID], ['serial', 'x,uuid=00000000-0000-0000-0000-000000000000']]);
 });
 
+test("SMBIOS: the node's type 1 fields, escaped, after the uuid; the VMI's serial last", () => {
+  const v = gettingStarted();
+  v.spec.domain.firmware = { uuid: FIRMWARE_UUID, serial: 'SN-1' };
+  const argv = buildArgv(vmiToDomain(v, context(RUN, { containerdisk: { path: '/d.qcow2', format: 'qcow2' } }, { smbios: { manufacturer: 'KubeVirt', product: 'None', version: '', family: 'Kube,Virt' } })));
+  assert.deepEqual(parseLegacyOpts(argv[argv.indexOf('-smbios') + 1]!), [['type', '1'], ['uuid', FIRMWARE_UUID], ['manufacturer', 'KubeVirt'], ['product', 'None'], ['family', 'Kube,Virt'], ['serial', 'SN-1']]);
+});
+
 test('(c) kernelBoot: -kernel/-initrd/-append carry the command line verbatim', () => {
   const d = vmiToDomain(kernelBoot(), context(RUN, { containerdisk: { path: `${RUN}/disks/containerdisk.qcow2`, format: 'qcow2' } }, { kernelBoot: { kernel: '/var/lib/vn/k,1=2/vmlinuz', initrd: '/var/lib/vn/k,1=2/initrd' } }));
   assert.deepEqual(buildArgv(d), [

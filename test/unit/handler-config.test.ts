@@ -32,3 +32,17 @@ test('the DaemonSet mode is refused until it exists, from a flag or a config fil
   }
   assert.equal(loadConfig(['--mode', 'standalone']).mode, 'standalone');
 });
+
+test("SMBIOS: KubeVirt's defaults, fields set by flag or config file, bad ones refused by name", () => {
+  assert.deepEqual(loadConfig([]).smbios, { manufacturer: 'KubeVirt', product: 'None', version: '', sku: '', family: 'KubeVirt' });
+  assert.deepEqual(loadConfig(['--smbios', 'manufacturer=ACME', '--smbios', 'version=2']).smbios, { manufacturer: 'ACME', product: 'None', version: '2', sku: '', family: 'KubeVirt' });
+  assert.throws(() => loadConfig(['--smbios', 'vendor=x']), /smbios\.vendor \(--smbios\): unknown field/);
+  assert.throws(() => loadConfig(['--smbios', `product=${'x'.repeat(256)}`]), /smbios\.product \(--smbios\): at most 255 bytes/);
+  const dir = mkdtempSync(join(tmpdir(), 'vn-cfg-'));
+  try {
+    writeFileSync(join(dir, 'c.yaml'), 'smbios:\n  family: Lab\n');
+    assert.deepEqual(loadConfig(['--config', join(dir, 'c.yaml')]).smbios, { manufacturer: 'KubeVirt', product: 'None', version: '', sku: '', family: 'Lab' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

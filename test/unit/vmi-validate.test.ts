@@ -298,6 +298,7 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'containerDisk path is not the root', break: (s) => (s.volumes[0].containerDisk.path = '/'), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must not point to root' }] },
   { name: 'emptyDisk capacity required', break: (s) => s.volumes.push({ name: 'e', emptyDisk: {} }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: 'Required value' }] },
   { name: 'emptyDisk capacity positive', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '0' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'0' must be greater than 0" }] },
+  { name: 'emptyDisk capacity of at least 1Mi (KubeVirt aligns images down to 1 MiB)', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '1048575' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'1048575' is smaller than 1Mi: volume 'e' would be an empty disk (sizes are aligned down to 1Mi)" }] },
   { name: 'emptyDisk capacity a quantity', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '1GB' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: '"1GB" is not a quantity' }] },
   {
     name: 'cloudInitNoCloud is not supported yet',

@@ -76,6 +76,7 @@ export function memoryFromVMI(vmi: VirtualMachineInstance): { bytes: number } {
 
 export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'> {
   const serial = vmi.spec.domain.firmware?.serial;
+  const smbios = { ...ctx.smbios, ...(serial !== undefined ? { serial } : {}) };
   return {
     name: domainName(vmi),
     uuid: domainUuid(vmi),
@@ -83,9 +84,12 @@ export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pi
     accelerator: ctx.accelerator,
     cpu: cpuFromVMI(vmi, ctx.accelerator),
     memory: memoryFromVMI(vmi),
-    ...(serial !== undefined ? { smbios: { serial } } : {}),
+    ...(Object.keys(smbios).length ? { smbios } : {}),
   };
 }
+
+/** SMBIOS type 1 fields in the order -smbios writes them. */
+const SMBIOS_FIELDS = ['manufacturer', 'product', 'version', 'sku', 'family', 'serial'] as const;
 
 /** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m. */
 export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'>): string[] {
@@ -96,9 +100,14 @@ export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accel
   }
   const { sockets, cores, threads } = d.cpu;
   const vcpus = sockets * cores * threads;
-  // Legacy options: no JSON form in 7.2. The serial is the one user string here,
-  // escaped, and last: were the escaping wrong, a forged ",uuid=" would win.
-  const smbios = `type=1,uuid=${d.uuid}${d.smbios?.serial !== undefined ? `,serial=${escapeOptValue(d.smbios.serial)}` : ''}`;
+  // Legacy options: no JSON form in 7.2. The SMBIOS strings (the node's and the VMI's
+  // serial) are escaped, and come after the uuid: were the escaping wrong, a forged
+  // ",uuid=" could still not replace the one given first.
+  let smbios = `type=1,uuid=${d.uuid}`;
+  for (const k of SMBIOS_FIELDS) {
+    const v = d.smbios?.[k];
+    if (v !== undefined && v !== '') smbios += `,${k}=${escapeOptValue(v)}`;
+  }
   return [
     '-name', `guest=${escapeOptValue(d.name)},debug-threads=on`,
     '-uuid', d.uuid,

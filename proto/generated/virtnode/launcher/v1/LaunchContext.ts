@@ -3,6 +3,7 @@
 import type { PreparedVolume as _virtnode_launcher_v1_PreparedVolume, PreparedVolume__Output as _virtnode_launcher_v1_PreparedVolume__Output } from '../../../virtnode/launcher/v1/PreparedVolume.js';
 import type { KernelBoot as _virtnode_launcher_v1_KernelBoot, KernelBoot__Output as _virtnode_launcher_v1_KernelBoot__Output } from '../../../virtnode/launcher/v1/KernelBoot.js';
 import type { PreparedInterface as _virtnode_launcher_v1_PreparedInterface, PreparedInterface__Output as _virtnode_launcher_v1_PreparedInterface__Output } from '../../../virtnode/launcher/v1/PreparedInterface.js';
+import type { Smbios as _virtnode_launcher_v1_Smbios, Smbios__Output as _virtnode_launcher_v1_Smbios__Output } from '../../../virtnode/launcher/v1/Smbios.js';
 
 /**
  * What the handler prepared for one VMI before its launcher runs: where the sockets
@@ -36,6 +37,11 @@ export interface LaunchContext {
    * its VM before the pod network exists, and enters it here, before the domain starts.
    */
   'netns'?: (string);
+  /**
+   * The node's SMBIOS system information (KubeVirt's smbios configuration): what
+   * every guest of this node reads in /sys/class/dmi/id.
+   */
+  'smbios'?: (_virtnode_launcher_v1_Smbios | null);
 }
 
 /**
@@ -70,4 +76,9 @@ export interface LaunchContext__Output {
    * its VM before the pod network exists, and enters it here, before the domain starts.
    */
   'netns': (string);
+  /**
+   * The node's SMBIOS system information (KubeVirt's smbios configuration): what
+   * every guest of this node reads in /sys/class/dmi/id.
+   */
+  'smbios': (_virtnode_launcher_v1_Smbios__Output | null);
 }

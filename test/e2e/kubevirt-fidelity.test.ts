@@ -1,0 +1,106 @@
+// What KubeVirt's own functional tests assert of a running VMI, read where KubeVirt
+// reads it: the status fields its handler sets, the SMBIOS a guest sees by default
+// ("test default SMBios"), an emptyDisk's size inside the guest, and how a soft
+// reboot is done (ACPI when no agent answers; refused when neither exists, or when
+// the VMI is paused).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestHandler, useTestHandler } from './harness.js';
+
+let h: TestHandler;
+useTestHandler((x) => (h = x));
+
+function vmi(name: string, opts: { acpi?: boolean; emptyDisk?: string } = {}): string {
+  return `apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: ${name}
+spec:
+  terminationGracePeriodSeconds: 0
+  domain:
+${opts.acpi === false ? '    features:\n      acpi:\n        enabled: false\n' : ''}    devices:
+      disks:
+      - name: containerdisk
+        disk:
+          bus: virtio
+${opts.emptyDisk ? '      - name: scratch\n        disk:\n          bus: virtio\n' : ''}    resources:
+      requests:
+        memory: 64M
+  volumes:
+  - name: containerdisk
+    containerDisk:
+      image: quay.io/kubevirt/cirros-container-disk-demo
+${opts.emptyDisk ? `  - name: scratch\n    emptyDisk:\n      capacity: ${opts.emptyDisk}\n` : ''}`;
+}
+
+test('a running VMI: KubeVirt status fields, default SMBIOS, emptyDisk aligned to 1 MiB, soft reboot over ACPI', async () => {
+  const r = await h.cli(['apply', '-f', '-'], vmi('fidelity', { emptyDisk: '1G' }));
+  assert.equal(r.code, 0, r.stderr);
+  const v = await h.waitPhase('fidelity', 'Running', 120_000);
+  const st = v.status!;
+  assert.match(st.machine?.type ?? '', /^pc-q35-\d+\.\d+$/, 'q35 resolved to its versioned machine');
+  assert.deepEqual(st.currentCPUTopology, { sockets: 1, cores: 1, threads: 1 });
+  assert.equal(st.memory?.guestRequested, '64M');
+  assert.equal(st.memory?.guestAtBoot, '64M');
+  assert.match(st.memory?.guestCurrent ?? '', /^\d+(Ki|Mi)?$/);
+  assert.equal(st.qosClass, 'Burstable');
+  assert.ok(st.nodeName, 'nodeName in standalone mode too');
+  assert.deepEqual(st.volumeStatus?.map((s) => [s.name, s.target]), [['containerdisk', 'vda'], ['scratch', 'vdb']]);
+  assert.equal(st.volumeStatus?.[1]?.size, 999_292_928, '1G aligned down to 1 MiB');
+  assert.deepEqual(Object.keys(st).filter((k) => ['accelerator', 'launcherPid', 'qemuPid'].includes(k)), [], 'no status field KubeVirt lacks');
+
+  const con = h.console('fidelity');
+  await con.login('root');
+  // KubeVirt's defaults, as its "test default SMBios" reads them.
+  assert.equal((await con.run('cat /sys/class/dmi/id/sys_vendor')).trim(), 'KubeVirt');
+  assert.equal((await con.run('cat /sys/class/dmi/id/product_name')).trim(), 'None');
+  assert.equal((await con.run('cat /sys/class/dmi/id/product_family')).trim(), 'KubeVirt');
+  assert.equal((await con.run('blockdev --getsize64 /dev/vdb')).trim(), '999292928');
+  const bootId = (await con.run('cat /proc/sys/kernel/random/boot_id')).trim();
+  assert.match(bootId, /^[0-9a-f-]{36}$/);
+
+  // A paused VMI is not rebooted.
+  assert.equal((await h.cli(['pause', 'fidelity'])).code, 0);
+  await h.waitVMI('fidelity', (x) => x?.status?.conditions.some((c) => c.type === 'Paused' && c.status === 'True') ?? false, 'paused');
+  const refused = await h.cli(['soft-reboot', 'fidelity']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /VMI is paused/);
+  assert.equal((await h.cli(['unpause', 'fidelity'])).code, 0);
+  await h.waitVMI('fidelity', (x) => !x?.status?.conditions.some((c) => c.type === 'Paused'), 'unpaused');
+
+  // No agent, ACPI on: the power button, and the guest's poweroff turned into a reset.
+  const from = con.output.length;
+  const soft = await h.cli(['soft-reboot', 'fidelity']);
+  assert.equal(soft.code, 0, soft.stderr);
+  await con.expect(/virtnode test guest/, 120_000, from);
+  await con.login('root');
+  const bootId2 = (await con.run('cat /proc/sys/kernel/random/boot_id')).trim();
+  assert.notEqual(bootId2, bootId, 'the guest booted again');
+  con.close();
+  const after = await h.getVMI('fidelity');
+  assert.equal(after?.metadata.uid, v.metadata.uid, 'the same VMI');
+  assert.equal(after?.status?.phase, 'Running', 'a soft reboot is not a power-off');
+  assert.match((await h.cli(['events'])).stdout, /Rebooted.*soft reboot over ACPI/);
+
+  const del = await h.cli(['delete', 'vmi', 'fidelity', '--wait']);
+  assert.equal(del.code, 0, del.stderr);
+  await h.nothingLeft(v.metadata.uid!);
+});
+
+test('soft reboot with neither an agent nor ACPI is refused with KubeVirt\'s words; a tiny emptyDisk is refused at Apply', async () => {
+  const small = await h.cli(['apply', '-f', '-'], vmi('tiny', { emptyDisk: '1000Ki' }));
+  assert.equal(small.code, 1);
+  assert.match(small.stderr, /spec\.volumes\[1\]\.emptyDisk\.capacity: '1000Ki' is smaller than 1Mi: volume 'scratch'/);
+  assert.equal(await h.getVMI('tiny'), undefined);
+
+  assert.equal((await h.cli(['apply', '-f', '-'], vmi('noacpi', { acpi: false }))).code, 0);
+  const v = await h.waitPhase('noacpi', 'Running', 120_000);
+  const r = await h.cli(['soft-reboot', 'noacpi']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /VMI neither have the agent connected nor the ACPI feature enabled/);
+  assert.equal((await h.getVMI('noacpi'))?.status?.phase, 'Running');
+  const del = await h.cli(['delete', 'vmi', 'noacpi', '--wait']);
+  assert.equal(del.code, 0, del.stderr);
+  await h.nothingLeft(v.metadata.uid!);
+});
