@@ -304,22 +304,22 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     }),
     Pause: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
       const vmi = needVmi(ns(req.namespace), req.name);
-      await vmis.pause(vmi.metadata.namespace!, vmi.metadata.name);
+      await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'pause');
       return { message: `VMI ${req.name} was scheduled to pause` };
     }),
     Unpause: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
       const vmi = needVmi(ns(req.namespace), req.name);
-      await vmis.unpause(vmi.metadata.namespace!, vmi.metadata.name);
+      await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'unpause');
       return { message: `VMI ${req.name} was scheduled to unpause` };
     }),
     SoftReboot: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
       const vmi = needVmi(ns(req.namespace), req.name);
-      await vmis.softReboot(vmi.metadata.namespace!, vmi.metadata.name);
+      await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'softReboot');
       return { message: `VMI ${req.name} was scheduled to soft reboot` };
     }),
     Reset: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
       const vmi = needVmi(ns(req.namespace), req.name);
-      await vmis.reset(vmi.metadata.namespace!, vmi.metadata.name);
+      await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'reset');
       return { message: `VMI ${req.name} was reset` };
     }),
     Watch: watch,

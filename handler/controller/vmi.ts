@@ -4,17 +4,16 @@
 // VMI needs before its launcher runs), vmi-launch.ts (Sync and domain events),
 // launcher-handle.ts (one launcher and its states), vmi-recover.ts (after a handler
 // restart), vmi-teardown.ts (every end), vmi-phase.ts (the phase table) and
-// vmi-status.ts (writing status and events).
+// vmi-status.ts (writing status and events) and vmi-verbs.ts (lifecycle verbs).
 //
 // Level-triggered: reconcile(key) reads the stored VMI and what runs for it and
 // closes the gap. The start path runs one way: prepare → launcher started → its
 // Hello → Sync → domain events. Domain events flow back: applied to the stored
 // status, made durable, then acknowledged, so the launcher can forget them.
 
-import { errorMessage, IllegalTransitionError, InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
+import { errorMessage, InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change } from '../store/store.js';
-import type { CommandOp } from './launcher-endpoint.js';
 import { WorkQueue } from './queue.js';
 import { qosClassOf } from './status.js';
 import { isFinalPhase, setPhase } from './vmi-phase.js';
@@ -24,6 +23,7 @@ import { recoverVmi, sweepLeftovers, type RecoverEnv } from './vmi-recover.js';
 import { KIND, keyOf, newRuntime, type VmiControllerDeps, type VmiRuntime } from './vmi-runtime.js';
 import { VmiStatusWriter } from './vmi-status.js';
 import { teardownVmi, releaseVmi } from './vmi-teardown.js';
+import { verbCommand, type Verb } from './vmi-verbs.js';
 
 export type { VmiControllerDeps } from './vmi-runtime.js';
 
@@ -87,31 +87,12 @@ export class VmiController {
 
   // ---- lifecycle verbs (API) ---------------------------------------------------
 
-  pause(ns: string, name: string): Promise<void> {
-    return this.#command(ns, name, { pause: {} }, 'pause', (vmi) => {
-      if (paused(vmi)) throw new IllegalTransitionError('Paused', 'Paused', 'VMI is already paused');
-    });
-  }
-
-  unpause(ns: string, name: string): Promise<void> {
-    return this.#command(ns, name, { unpause: {} }, 'unpause', (vmi) => {
-      if (!paused(vmi)) throw new IllegalTransitionError('Running', 'Running', 'VMI is not paused');
-    });
-  }
-
-  /** KubeVirt's rules: through the guest agent when connected, else ACPI; never on a paused VMI. */
-  softReboot(ns: string, name: string): Promise<void> {
-    return this.#command(ns, name, { softReboot: {} }, 'soft reboot', (vmi) => {
-      if (paused(vmi)) throw new IllegalTransitionError('Paused', 'soft reboot', 'VMI is paused');
-      const agent = vmi.status?.conditions.some((c) => c.type === 'AgentConnected' && c.status === 'True');
-      if (!agent && vmi.spec.domain.features?.acpi?.enabled === false) {
-        throw new VirtnodeError('VN_ILLEGAL_TRANSITION', 'VMI neither have the agent connected nor the ACPI feature enabled');
-      }
-    });
-  }
-
-  reset(ns: string, name: string): Promise<void> {
-    return this.#command(ns, name, { reset: {} }, 'reset');
+  /** pause, unpause, softReboot, reset: KubeVirt's rules in vmi-verbs.ts. */
+  async verb(ns: string, name: string, verb: Verb): Promise<void> {
+    const op = verbCommand(verb, this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name));
+    const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
+    if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected; try again`);
+    await launcher.command(op);
   }
 
   /**
@@ -140,17 +121,6 @@ export class VmiController {
       throw new VirtnodeError('VN_UNAVAILABLE', `VMI ${ns}/${name} is not running (phase ${vmi.status?.phase ?? 'Pending'})`);
     }
     return rt.sandbox.paths.consoleSocket;
-  }
-
-  async #command(ns: string, name: string, op: CommandOp, what: string, check?: (vmi: VirtualMachineInstance) => void): Promise<void> {
-    const vmi = this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name);
-    if (vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) {
-      throw new IllegalTransitionError(vmi.metadata.deletionTimestamp ? 'Terminating' : (vmi.status?.phase ?? 'Pending'), what, `VMI ${ns}/${name} is not running`);
-    }
-    check?.(vmi);
-    const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
-    if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected; try again`);
-    await launcher.command(op);
   }
 
   // ---- reconcile -----------------------------------------------------------------
@@ -270,6 +240,3 @@ export class VmiController {
   }
 }
 
-function paused(vmi: VirtualMachineInstance): boolean {
-  return vmi.status?.conditions.some((c) => c.type === 'Paused' && c.status === 'True') ?? false;
-}
