@@ -10,10 +10,14 @@
 // Services are added as grpc-js service definitions and implementations (see
 // grpc-call.ts for the call shapes), which is how the health and reflection
 // services attach.
+//
+// What grpc-js's Server kept, this one keeps too: keepalive pings that end the
+// calls of a vanished peer, and an idle timeout (the defaults below say why each value).
 
 import * as grpc from '@grpc/grpc-js';
 import http2, { type Http2Server, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import { VirtnodeError } from '../../proto/errors.js';
 import { Responder, StreamCall, UnaryCall, toStatus, type StatusLike } from './grpc-call.js';
 import { MessageReader, acceptsEncoding, parseTimeout, type WireMessage } from './grpc-wire.js';
 
@@ -21,6 +25,12 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
   /** Pre-encoded answers from this size on are sent gzip-compressed to clients that accept gzip. */
   compressMinBytes: number;
+  /** How often each session is pinged (grpc's keepalive_time). */
+  keepaliveTimeMs?: number;
+  /** A ping unanswered this long destroys its session, cancelling its calls (grpc's keepalive_timeout). */
+  keepaliveTimeoutMs?: number;
+  /** A session with no open stream this long is closed with GOAWAY (grpc's max_connection_idle). */
+  maxConnectionIdleMs?: number;
 }
 
 type Method = grpc.MethodDefinition<unknown, unknown>;
@@ -32,12 +42,80 @@ type Listener = Http2Server | Http2SecureServer;
 /** kube-apiserver compresses responses from 128 KiB on; the same line here. */
 export const DEFAULT_COMPRESS_MIN_BYTES = 128 << 10;
 
+/**
+ * Each session is pinged this often, calls open or not: a peer gone without a FIN
+ * (a node powered off, a partition) otherwise keeps its Watch subscribed to the store
+ * until TCP gives up retransmitting (some 15 minutes), or forever on a quiet socket.
+ * A peer that connects and never speaks HTTP/2 does not answer either, so its fd
+ * is freed as soon. 30 s is what the handler's own clients ping at (CHANNEL_OPTIONS),
+ * and a PING frame per 30 s per connection is nothing.
+ */
+export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
+/**
+ * A ping answer takes milliseconds on a local socket or a cluster network; 10 s leaves
+ * room for a client in a long GC pause on a busy node, and with the 30 s above a
+ * vanished peer's calls end within 40 s (grpc's default timeout is 20 s of a 2 h period).
+ */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
+/**
+ * A CLI command's connection lives seconds and a controller keeps a Watch open, so a
+ * session without a call for 5 minutes is a client that never closed it, holding an
+ * fd for nothing. grpc-js and grpc-go clients reconnect on
+ * their next call.
+ */
+export const DEFAULT_MAX_CONNECTION_IDLE_MS = 5 * 60_000;
+/** The largest timer setTimeout keeps (about 24.8 days). */
+const MAX_LIMIT = 2 ** 31 - 1;
+
 const HTTP2_OPTIONS = {
   // Node refuses new streams past 10 MB of buffered session memory by default; a
   // few watchers catching up on a List-sized snapshot reach that.
   maxSessionMemory: Number.MAX_SAFE_INTEGER,
   maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
 };
+
+type Limits = Required<Pick<GrpcServerOptions, 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'maxConnectionIdleMs'>>;
+
+/** Keepalive pings and the idle timeout of one session, as grpc's server keeps them. */
+function guardSession(session: Http2Session, limits: Limits): void {
+  let ping: NodeJS.Timeout | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  let open = 0;
+  const goIdle = (): void => {
+    idle = setTimeout(() => session.close(), limits.maxConnectionIdleMs).unref();
+  };
+  const schedulePing = (): void => {
+    ping = setTimeout(sendPing, limits.keepaliveTimeMs).unref();
+  };
+  function sendPing(): void {
+    let answered = false;
+    let sent = false;
+    try {
+      sent = session.ping((err) => {
+        answered = true;
+        clearTimeout(ping);
+        if (!err) schedulePing();
+      });
+    } catch {
+      // the session is already destroyed
+    }
+    if (!sent) return void session.destroy();
+    // When this process itself stalled past the timeout (a GC, a big List), timers
+    // run before the reads that waited, so an answer already in the socket would count
+    // as missing: the verdict waits for setImmediate, which runs after those reads.
+    ping = setTimeout(() => setImmediate(() => answered || session.destroy()), limits.keepaliveTimeoutMs).unref();
+  }
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    if (open++ === 0) clearTimeout(idle);
+    stream.once('close', () => --open === 0 && !session.closed && !session.destroyed && goIdle());
+  });
+  session.once('close', () => {
+    clearTimeout(ping);
+    clearTimeout(idle);
+  });
+  goIdle();
+  schedulePing();
+}
 
 /** gRPC's own request headers: the call's metadata is the rest. */
 const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-type', 'te', 'user-agent'];
@@ -55,12 +133,27 @@ function badRequest(e: unknown): StatusLike {
 
 export class GrpcServer {
   readonly #opts: GrpcServerOptions;
+  readonly #limits: Limits;
   readonly #methods = new Map<string, { def: Method; impl: Impl }>();
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<Http2Session>();
 
   constructor(opts: GrpcServerOptions) {
     this.#opts = opts;
+    this.#limits = {
+      keepaliveTimeMs: opts.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: opts.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+      maxConnectionIdleMs: opts.maxConnectionIdleMs ?? DEFAULT_MAX_CONNECTION_IDLE_MS,
+    };
+    // setTimeout takes anything past 2^31-1 ms (Infinity too) as 1 ms: "never" would ping without pause.
+    for (const [name, v] of Object.entries(this.#limits)) {
+      if (!Number.isInteger(v) || v < 1 || v > MAX_LIMIT) throw new VirtnodeError('VN_INVALID_SPEC', `GrpcServerOptions.${name}: ${v} is not a whole number from 1 to ${MAX_LIMIT}`);
+    }
+  }
+
+  /** Sessions open now, on all listeners. */
+  get sessionCount(): number {
+    return this.#sessions.size;
   }
 
   /** grpc-js's addService: a service definition and its implementation by method name. */
@@ -97,6 +190,7 @@ export class GrpcServer {
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
+      guardSession(session, this.#limits);
       session.on('error', () => undefined); // the session closes next; its calls see that
     });
     await new Promise<void>((resolve, reject) => {
