@@ -1,5 +1,6 @@
-// The API server against peers that vanish: keepalive pings end the calls of a peer
-// gone without a FIN, idle sessions are closed. Real unix sockets and real HTTP/2
+// The API server against peers that vanish or take too much: keepalive pings end the
+// calls of a peer gone without a FIN, idle sessions are closed, the connections of a
+// listener and the streams of a session are capped. Real unix sockets and real HTTP/2
 // (grpc-js clients and node:http2 ones); small timeouts keep the file to a few seconds.
 
 import { after, test } from 'node:test';
@@ -261,8 +262,61 @@ test('a session with no open stream is closed after the idle timeout; one with a
   assert.ok(busyClosedAt - t1 >= IDLE_MS - 20, `closed ${busyClosedAt - t1} ms after its last stream ended, before the idle timeout`);
 });
 
+test('a listener holds at most maxConnections: one more is closed at once and reported, and its place frees when one closes', async () => {
+  const reports: [number, string][] = [];
+  const s = await serve('cap', { maxConnections: 2, onConnectionsRefused: (n, listener) => reports.push([n, listener]) });
+  const a = h2(s.path);
+  const b = h2(s.path);
+  assert.equal(await rawGet(a, 'a'), '0');
+  assert.equal(await rawGet(b, 'b'), '0');
+
+  const c = h2(s.path);
+  let spoke = false;
+  c.once('remoteSettings', () => (spoke = true));
+  assert.ok((await closesWithin(c, 1000)) !== undefined, 'the connection past the cap is closed');
+  assert.equal(spoke, false, 'the server never spoke HTTP/2 on it');
+  assert.equal(s.server.refusedConnections, 1);
+  await until('the refusal to be reported', () => reports.length === 1);
+  assert.deepEqual(reports, [[1, s.path]]);
+  // More refusals within REFUSALS_REPORT_MS wait for the next report: a flood is not a flood of log lines.
+  const more = [h2(s.path), h2(s.path)];
+  for (const m of more) assert.ok((await closesWithin(m, 1000)) !== undefined);
+  assert.equal(s.server.refusedConnections, 3);
+  await sleep(50);
+  assert.equal(reports.length, 1);
+  assert.equal(await rawGet(a, 'a2'), '0', 'the connections under the cap go on');
+  assert.equal(await rawGet(b, 'b2'), '0');
+
+  a.close();
+  await until('the closed session to go', () => s.server.sessionCount === 1);
+  const d = h2(s.path);
+  assert.equal(await rawGet(d, 'd'), '0', 'a closed connection frees its place');
+  assert.equal(s.server.refusedConnections, 3);
+});
+
+test('a stream past maxConcurrentStreams is refused with REFUSED_STREAM; the earlier ones go on', async () => {
+  const s = await serve('streams', { maxConcurrentStreams: 3 });
+  const session = h2(s.path);
+  const settings = new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+  // Asked for before the server's SETTINGS arrive, as a client that ignores them would.
+  const watches = [0, 1, 2, 3].map((i) => rawWatch(session, `w${i}`));
+  assert.equal((await settings).maxConcurrentStreams, 3, 'the limit is announced in SETTINGS');
+  assert.equal(await watches[3]!.closed, http2.constants.NGHTTP2_REFUSED_STREAM);
+  await Promise.all(watches.slice(0, 3).map((w) => w.responded));
+  assert.equal(s.store.listenerCount('change'), 3, 'the refused stream never reached the service');
+
+  s.store.emit('change');
+  await until('an event on each earlier stream', () => watches.slice(0, 3).every((w) => w.messages === 2));
+  // A place freed is a place taken again, on the same session.
+  watches[0]!.req.close(http2.constants.NGHTTP2_CANCEL);
+  await until('the cancelled watch to unsubscribe', () => s.store.listenerCount('change') === 2);
+  const again = rawWatch(session, 'again');
+  await again.responded;
+  assert.equal(s.store.listenerCount('change'), 3);
+});
+
 test('a limit setTimeout cannot keep (Infinity, 0, past 2^31-1 ms) is refused by name, not turned into 1 ms pings', () => {
-  for (const bad of [{ keepaliveTimeMs: Infinity }, { keepaliveTimeoutMs: 0 }, { maxConnectionIdleMs: 2 ** 31 }]) {
+  for (const bad of [{ keepaliveTimeMs: Infinity }, { keepaliveTimeoutMs: 0 }, { maxConnectionIdleMs: 2 ** 31 }, { maxConnections: 1.5 }]) {
     const [name] = Object.keys(bad);
     assert.throws(() => new GrpcServer({ maxReceiveMessageBytes: 1, compressMinBytes: 1, ...bad }), (e: Error & { code?: string }) => e.code === 'VN_INVALID_SPEC' && e.message.includes(`GrpcServerOptions.${name}:`));
   }
