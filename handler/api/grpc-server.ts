@@ -10,10 +10,15 @@
 // Services are added as grpc-js service definitions and implementations (see
 // grpc-call.ts for the call shapes), which is how the health and reflection
 // services attach.
+//
+// What grpc-js's Server kept, this one keeps too: keepalive pings that end the
+// calls of a vanished peer, an idle timeout, a cap on streams per connection and on
+// connections per listener (the defaults below say why each value).
 
 import * as grpc from '@grpc/grpc-js';
 import http2, { type Http2Server, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import { VirtnodeError } from '../../proto/errors.js';
 import { Responder, StreamCall, UnaryCall, toStatus, type StatusLike } from './grpc-call.js';
 import { MessageReader, acceptsEncoding, parseTimeout, type WireMessage } from './grpc-wire.js';
 
@@ -21,6 +26,18 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
   /** Pre-encoded answers from this size on are sent gzip-compressed to clients that accept gzip. */
   compressMinBytes: number;
+  /** How often each session is pinged (grpc's keepalive_time). */
+  keepaliveTimeMs?: number;
+  /** A ping unanswered this long destroys its session, cancelling its calls (grpc's keepalive_timeout). */
+  keepaliveTimeoutMs?: number;
+  /** A session with no open stream this long is closed with GOAWAY (grpc's max_connection_idle). */
+  maxConnectionIdleMs?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS of every session: a stream past it is refused with REFUSED_STREAM. */
+  maxConcurrentStreams?: number;
+  /** Connections each listener holds at once; one more is closed as soon as it is accepted. */
+  maxConnections?: number;
+  /** Told of connections refused at the cap: how many since it was last told, at most once per REFUSALS_REPORT_MS per listener. */
+  onConnectionsRefused?: (refused: number, listener: string) => void;
 }
 
 type Method = grpc.MethodDefinition<unknown, unknown>;
@@ -32,12 +49,120 @@ type Listener = Http2Server | Http2SecureServer;
 /** kube-apiserver compresses responses from 128 KiB on; the same line here. */
 export const DEFAULT_COMPRESS_MIN_BYTES = 128 << 10;
 
-const HTTP2_OPTIONS = {
-  // Node refuses new streams past 10 MB of buffered session memory by default; a
-  // few watchers catching up on a List-sized snapshot reach that.
-  maxSessionMemory: Number.MAX_SAFE_INTEGER,
-  maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-};
+/**
+ * Each session is pinged this often, calls open or not: a peer gone without a FIN
+ * (a node powered off, a partition) otherwise keeps its Watch subscribed to the store
+ * until TCP gives up retransmitting (some 15 minutes), or forever on a quiet socket.
+ * A peer that connects and never speaks HTTP/2 does not answer either, so it loses
+ * its place under the connection cap as soon. 30 s is what the handler's own clients
+ * ping at (CHANNEL_OPTIONS), and a PING frame per 30 s is nothing at the cap.
+ */
+export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
+/**
+ * A ping answer takes milliseconds on a local socket or a cluster network; 10 s leaves
+ * room for a client in a long GC pause on a busy node, and with the 30 s above a
+ * vanished peer's calls end within 40 s (grpc's default timeout is 20 s of a 2 h period).
+ */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
+/**
+ * A CLI command's connection lives seconds and a controller keeps a Watch open, so a
+ * session without a call for 5 minutes is a client that never closed it, holding an
+ * fd and a place under the connection cap. grpc-js and grpc-go clients reconnect on
+ * their next call.
+ */
+export const DEFAULT_MAX_CONNECTION_IDLE_MS = 5 * 60_000;
+/**
+ * grpc-js clients put all their calls to one target on one connection, and Watch and
+ * Console streams never end by themselves: the scale benchmark holds 100 watches on
+ * one. A compliant client queues a call past the limit until a stream ends, so a
+ * limit near what clients use would stall their unary calls behind open watches.
+ * 1000 is ten times that, and still bounds what one connection can make the handler
+ * hold: 1000 open watches cost this server about 18 MB of RSS (measured here).
+ */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
+/**
+ * Per listener, so a flood on the TCP port cannot lock the root CLI out of its
+ * socket. A node's real clients are a few controllers (one connection each, see
+ * above) and the CLI commands running at the moment; 128 is ten times more than
+ * that, and both listeners full (256 fds) still fit a 1024 fd limit beside a
+ * launcher socket per VM.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 128;
+/** The largest timer setTimeout keeps (about 24.8 days); also plenty for the counts. */
+const MAX_LIMIT = 2 ** 31 - 1;
+/** Refusals at the connection cap are reported at most this often: a flood must not become a flood of log lines. */
+export const REFUSALS_REPORT_MS = 10_000;
+
+function http2Options(maxConcurrentStreams: number) {
+  return {
+    // Node refuses new streams past 10 MB of buffered session memory by default; a
+    // few watchers catching up on a List-sized snapshot reach that.
+    maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+    settings: { maxConcurrentStreams },
+  };
+}
+
+type Limits = Required<Pick<GrpcServerOptions, 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'maxConnectionIdleMs' | 'maxConcurrentStreams' | 'maxConnections'>>;
+
+/** Keepalive pings and the idle timeout of one session, as grpc's server keeps them. */
+function guardSession(session: Http2Session, limits: Limits): void {
+  let ping: NodeJS.Timeout | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  let open = 0;
+  const goIdle = (): void => {
+    idle = setTimeout(() => session.close(), limits.maxConnectionIdleMs).unref();
+  };
+  const schedulePing = (): void => {
+    ping = setTimeout(sendPing, limits.keepaliveTimeMs).unref();
+  };
+  function sendPing(): void {
+    let answered = false;
+    let sent = false;
+    try {
+      sent = session.ping((err) => {
+        answered = true;
+        clearTimeout(ping);
+        if (!err) schedulePing();
+      });
+    } catch {
+      // the session is already destroyed
+    }
+    if (!sent) return void session.destroy();
+    // When this process itself stalled past the timeout (a GC, a big List), timers
+    // run before the reads that waited, so an answer already in the socket would count
+    // as missing: the verdict waits for setImmediate, which runs after those reads.
+    ping = setTimeout(() => setImmediate(() => answered || session.destroy()), limits.keepaliveTimeoutMs).unref();
+  }
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    if (open++ === 0) clearTimeout(idle);
+    stream.once('close', () => --open === 0 && !session.closed && !session.destroyed && goIdle());
+  });
+  session.once('close', () => {
+    clearTimeout(ping);
+    clearTimeout(idle);
+  });
+  goIdle();
+  schedulePing();
+}
+
+/** Calls `report(n)` with the calls since the last report, at once and then at most every `everyMs`. */
+function throttled(report: (n: number) => void, everyMs: number): () => void {
+  let pending = 0;
+  let last = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    pending++;
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      last = Date.now();
+      const n = pending;
+      pending = 0;
+      report(n);
+    }, Math.max(0, last + everyMs - Date.now())).unref();
+  };
+}
 
 /** gRPC's own request headers: the call's metadata is the rest. */
 const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-type', 'te', 'user-agent'];
@@ -55,12 +180,35 @@ function badRequest(e: unknown): StatusLike {
 
 export class GrpcServer {
   readonly #opts: GrpcServerOptions;
+  readonly #limits: Limits;
   readonly #methods = new Map<string, { def: Method; impl: Impl }>();
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<Http2Session>();
+  #refused = 0;
 
   constructor(opts: GrpcServerOptions) {
     this.#opts = opts;
+    this.#limits = {
+      keepaliveTimeMs: opts.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: opts.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+      maxConnectionIdleMs: opts.maxConnectionIdleMs ?? DEFAULT_MAX_CONNECTION_IDLE_MS,
+      maxConcurrentStreams: opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    };
+    // setTimeout takes anything past 2^31-1 ms (Infinity too) as 1 ms: "never" would ping without pause.
+    for (const [name, v] of Object.entries(this.#limits)) {
+      if (!Number.isInteger(v) || v < 1 || v > MAX_LIMIT) throw new VirtnodeError('VN_INVALID_SPEC', `GrpcServerOptions.${name}: ${v} is not a whole number from 1 to ${MAX_LIMIT}`);
+    }
+  }
+
+  /** Connections refused at the cap since the server started, on all listeners. */
+  get refusedConnections(): number {
+    return this.#refused;
+  }
+
+  /** Sessions open now, on all listeners. */
+  get sessionCount(): number {
+    return this.#sessions.size;
   }
 
   /** grpc-js's addService: a service definition and its implementation by method name. */
@@ -76,16 +224,29 @@ export class GrpcServer {
 
   /** Plaintext HTTP/2 on a unix socket (the CLI's, whose file mode is the access control). */
   listenUnix(path: string): Promise<void> {
-    return this.#listen(http2.createServer(HTTP2_OPTIONS), (s, done) => s.listen(path, done)).then(() => undefined);
+    return this.#listen(http2.createServer(http2Options(this.#limits.maxConcurrentStreams)), (s, done) => s.listen(path, done)).then(() => undefined);
   }
 
   /** HTTP/2 over mutual TLS: clients must present a certificate signed by `ca`. Returns the bound port. */
   listenTls(at: { host: string; port: number }, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
-    const server = http2.createSecureServer({ ...HTTP2_OPTIONS, ...tls, requestCert: true, rejectUnauthorized: true });
+    const server = http2.createSecureServer({ ...http2Options(this.#limits.maxConcurrentStreams), ...tls, requestCert: true, rejectUnauthorized: true });
     return this.#listen(server, (s, done) => s.listen(at.port, at.host || undefined, done));
   }
 
   async #listen(server: Listener, listen: (s: Listener, done: () => void) => void): Promise<number> {
+    // net.Server closes a connection past maxConnections as it accepts it, before
+    // TLS or HTTP/2 spend anything on it, and says so with 'drop'.
+    server.maxConnections = this.#limits.maxConnections;
+    const report = this.#opts.onConnectionsRefused;
+    const where = (): string => {
+      const a = server.address();
+      return typeof a === 'string' ? a : a ? `${a.address}:${a.port}` : 'closed';
+    };
+    const reportRefused = report ? throttled((n) => report(n, where()), REFUSALS_REPORT_MS) : undefined;
+    server.on('drop', () => {
+      this.#refused++;
+      reportRefused?.();
+    });
     server.on('stream', (stream, headers) => {
       try {
         this.#onStream(stream, headers);
@@ -97,6 +258,7 @@ export class GrpcServer {
     server.on('session', (session: Http2Session) => {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
+      guardSession(session, this.#limits);
       session.on('error', () => undefined); // the session closes next; its calls see that
     });
     await new Promise<void>((resolve, reject) => {

@@ -24,7 +24,14 @@ export const MAX_RECEIVE_MESSAGE_BYTES = 16 << 20;
 
 export async function startApiServer(cfg: HandlerConfig, deps: NodeServiceDeps, log: Logger, opts: Partial<GrpcServerOptions> = {}): Promise<ApiServer> {
   const pkg = handlerPackage();
-  const server = new GrpcServer({ maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES, compressMinBytes: DEFAULT_COMPRESS_MIN_BYTES, ...opts });
+  const server = new GrpcServer({
+    maxReceiveMessageBytes: MAX_RECEIVE_MESSAGE_BYTES,
+    compressMinBytes: DEFAULT_COMPRESS_MIN_BYTES,
+    // Keepalive, idle timeout, streams per connection and connections per listener
+    // keep GrpcServer's defaults, which are chosen for this handler (why: grpc-server.ts).
+    onConnectionsRefused: (refused, listener) => log.warn({ listener, refused }, 'API connections refused: the listener is at its connection cap'),
+    ...opts,
+  });
   server.addService(pkg.Info.service, infoService('virtnode-handler'));
   server.addService(pkg.Node.service, nodeService(deps));
   const health = new HealthImplementation({ '': 'SERVING', 'virtnode.handler.v1.Node': 'SERVING' });
