@@ -23,7 +23,13 @@ export interface WireMessage {
   bytes: Buffer;
 }
 
-export class MessageTooLargeError extends Error {}
+/**
+ * A request message past the server's limit; the call ends RESOURCE_EXHAUSTED. It
+ * carries its code like a VirtnodeError without importing one (see above).
+ */
+export class MessageTooLargeError extends Error {
+  readonly code = 'VN_INVALID_SPEC' as const;
+}
 
 /** Cuts a request body (DATA frames, split anywhere) into messages. */
 export class MessageReader {
