@@ -146,10 +146,22 @@ export interface EmptyDiskSource {
   capacity: Quantity;
 }
 
+/** cloudInitNoCloud and cloudInitConfigDrive (KubeVirt's CloudInitNoCloudSource / CloudInitConfigDriveSource). */
+export interface CloudInitSource {
+  userData?: string;
+  userDataBase64?: string;
+  networkData?: string;
+  networkDataBase64?: string;
+  secretRef?: { name?: string };
+  networkDataSecretRef?: { name?: string };
+}
+
 export interface Volume {
   name: string;
   containerDisk?: ContainerDiskSource;
   emptyDisk?: EmptyDiskSource;
+  cloudInitNoCloud?: CloudInitSource;
+  cloudInitConfigDrive?: CloudInitSource;
 }
 
 export interface Network {
