@@ -191,6 +191,8 @@ test('the getting-started VMI runs under TCG, and a delete shuts it down gracefu
   assert.deepEqual(h.phasesOf(uid!), ['Pending', 'Scheduling', 'Scheduled', 'Running', 'Succeeded', 'deleted']);
   assert.deepEqual(launcher.commands, ['sync', 'shutdown'], 'a graceful shutdown, no kill');
   assert.deepEqual(h.eventsOf(uid!), ['Pulling', 'Pulled', 'Started', 'ShuttingDown', 'Stopped', 'Deleted']);
+  assert.ok(h.node.journal.includes(`launcher.exit ${uid} exited with code 0`), 'the launcher exited by itself after its final event');
+  assert.ok(at(h.node, 'launcher.exit', uid!) < at(h.node, 'sandbox.destroy', uid!), 'the sandbox went after the launcher ended');
   for (const what of ['sandbox.destroy', 'network.destroy', 'image.release']) at(h.node, what, uid!);
   assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
   assert.deepEqual(h.logs.filter((l) => l.level >= 50), []);
