@@ -15,7 +15,7 @@ import { VmiController } from '../../handler/controller/vmi.js';
 import { WorkQueue } from '../../handler/controller/queue.js';
 import { setPhase } from '../../handler/controller/vmi-phase.js';
 import { LauncherHandle } from '../../handler/controller/launcher-handle.js';
-import { FakeNode, type FakeLauncher } from './helpers/fake-node.js';
+import { FakeNode, Gate, type FakeLauncher } from './helpers/fake-node.js';
 import { GETTING_STARTED_VM } from './vmi-fixtures.js';
 import { until } from './helpers/until.js';
 
@@ -268,6 +268,31 @@ test('a VMI replaced in the store before the controller looks: the old one is to
   assert.equal(launcherOf(h, old).alive, false);
   assert.equal(launcherOf(h, fresh!).syncs, 1);
   assert.equal(h.get()!.status?.phase, 'Running');
+});
+
+// ---- 3. delete during an image pull ----------------------------------------------------
+
+test('a delete during an image pull does not wait for the pull, and leaves nothing', async (t) => {
+  const h = await Harness.start(t);
+  const gate = (h.node.pullGate = new Gate());
+  const { uid } = h.create(gettingStarted()).metadata;
+  await until('the pull to start', () => h.node.pullsInFlight === 1);
+  await h.untilPhase(uid!, 'Scheduling');
+
+  await h.ctl.requestDelete(NS, 'vm-cirros');
+  await h.untilGone(uid!, 3000);
+  assert.equal(h.node.pullsInFlight, 1, 'the pull is still running: the delete did not wait for it');
+  assert.deepEqual(h.phasesOf(uid!), ['Pending', 'Scheduling', 'Succeeded', 'deleted']);
+  assert.equal(h.node.launchersOf(uid!).length, 0, 'no launcher was started');
+  for (const what of ['sandbox.destroy', 'network.destroy']) at(h.node, what, uid!);
+  assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
+
+  // The pull ends later and takes its hold then: that hold must not outlive the VMI.
+  gate.open();
+  await until('the pull to end', () => h.node.pullsInFlight === 0);
+  await until('the late image hold to be released', () => h.node.leftovers(uid!, { deleted: true }).length === 0);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
 });
 
 // ---- 4. recovery after a handler restart -------------------------------------------------
