@@ -295,6 +295,31 @@ test('a delete during an image pull does not wait for the pull, and leaves nothi
   assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
 });
 
+test('a delete while the launcher starts, before it dialled in, does not wait for it', async (t) => {
+  const h = await Harness.start(t);
+  const dial = new Gate();
+  h.node.launcherBehaviour = { dialGate: dial };
+  const { uid } = h.create(gettingStarted()).metadata;
+  await until('the launcher to be started', () => h.node.launchersOf(uid!).length === 1);
+  await h.ctl.requestDelete(NS, 'vm-cirros');
+  await h.untilGone(uid!, 3000);
+  assert.deepEqual(h.phasesOf(uid!), ['Pending', 'Scheduling', 'Succeeded', 'deleted']);
+  assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
+  assert.equal(h.node.launchersOf(uid!)[0]!.syncs, 0);
+});
+
+test('a delete while Sync is in flight (the guest not resumed yet) tears the VMI down at once', async (t) => {
+  const h = await Harness.start(t);
+  const sync = new Gate();
+  h.node.launcherBehaviour = { syncGate: sync };
+  const { uid } = h.create(gettingStarted()).metadata;
+  await until('Sync to reach the launcher', () => h.node.launchersOf(uid!)[0]?.syncs === 1);
+  await h.ctl.requestDelete(NS, 'vm-cirros');
+  await h.untilGone(uid!, 3000);
+  assert.deepEqual(h.phasesOf(uid!), ['Pending', 'Scheduling', 'Succeeded', 'deleted']);
+  assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
+});
+
 // ---- 4. recovery after a handler restart -------------------------------------------------
 
 test('recovery: a preparation a handler restart interrupted is torn down and started over', async (t) => {
