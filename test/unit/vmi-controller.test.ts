@@ -391,6 +391,26 @@ test('recovery: a running VMI whose launcher died meanwhile fails with LauncherE
   assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
 });
 
+test('recovery: a VMI that ended before its teardown was done is torn down, image holds and pod network too', async (t) => {
+  let uid = '';
+  const h = await Harness.start(t, async (h) => {
+    // A handler that stored the guest's poweroff and stopped before its teardown.
+    const vmi = gettingStarted();
+    vmi.status = { phase: 'Succeeded', conditions: [], nodeName: 'node-1' };
+    uid = h.store.create(vmi).object.metadata.uid!;
+    await h.store.flush();
+    const sb = await h.node.sandboxes.create({ vmi: { uid, namespace: NS, name: 'vm-cirros' }, limits: { memoryBytes: 1 << 28, cpuRequestMillis: 100, pidsMax: 4096 }, log: h.node.log });
+    sb.runtime.synced = true;
+    await sb.save();
+    await h.node.network.createPodNetwork({ uid, namespace: NS, name: 'vm-cirros', interfaces: [{ name: 'default', masquerade: {} }], networks: [{ name: 'default', pod: {} }], runDir: sb.paths.runDir });
+    await h.node.images.pullContainerDisk('quay.io/kubevirt/cirros-container-disk-demo', 'Always', { holder: uid });
+  });
+  await h.ctl.idle();
+  assert.deepEqual(h.node.leftovers(uid), []);
+  assert.equal(h.get()!.status?.phase, 'Succeeded', 'the VMI itself is kept');
+  assert.equal(h.node.launchers.length, 0);
+});
+
 // ---- 5. Sync refused ---------------------------------------------------------------------
 
 test('a launcher that refuses Sync fails the VMI (SyncFailed) and its sandbox is torn down', async (t) => {
