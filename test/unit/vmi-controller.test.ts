@@ -565,3 +565,34 @@ test('LauncherHandle refuses an illegal state move, naming both states', async (
   assert.equal(handle.state, 'gone');
   assert.throws(() => handle.adoptRunning(), /invalid state transition "gone" to "running"/);
 });
+
+test('a LauncherHandle closed by a handler stop neither polls its launcher nor reports its end', async (t) => {
+  const node = await FakeNode.create();
+  t.after(() => node.close());
+  const socketPath = join(node.root, 'h.sock');
+  let alive = true;
+  let polls = 0;
+  const exits: string[] = [];
+  const handle = new LauncherHandle({
+    key: 'default/x',
+    socketPath,
+    log: pino({ level: 'silent' }),
+    alive: () => (polls++, alive),
+    onEvent: async () => undefined,
+    onExit: (how) => exits.push(how),
+  });
+  await handle.listen();
+  const launcher = node.startLauncher('6f1f0a3e-5d0c-4a8e-9a51-1b2c3d4e5f60', socketPath, false);
+  let exit!: (how: string) => void;
+  handle.attach({ pid: launcher.pid, exited: new Promise((r) => (exit = r)) });
+  await until('the launcher to dial in', () => handle.connected);
+
+  await handle.close(); // the handler stops; the launcher runs on, and later ends
+  polls = 0;
+  alive = false;
+  exit('exited with code 1');
+  await new Promise((r) => setTimeout(r, 500)); // more than two liveness periods
+  assert.equal(polls, 0, 'the closed handle still polls its launcher');
+  assert.deepEqual(exits, [], 'the closed handle reported the end of a launcher it let go of');
+  assert.equal(handle.state, 'starting');
+});
