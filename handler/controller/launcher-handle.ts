@@ -62,6 +62,8 @@ export class LauncherHandle {
   /** The grace period of the stop sent last. */
   #stopGrace: number | undefined;
   #gone: string | undefined;
+  /** close() was called: this handler has let go of the launcher. */
+  #closed = false;
 
   constructor(o: LauncherHandleOptions) {
     this.key = o.key;
@@ -190,7 +192,8 @@ export class LauncherHandle {
 
   /** The launcher process ended; told to `onExit` after the events received before. */
   exited(how: string): void {
-    if (this.#gone !== undefined) return;
+    // A handler that let go (stopped) no longer speaks for the launcher's VMI.
+    if (this.#gone !== undefined || this.#closed) return;
     this.#gone = how;
     const wasFinal = this.#state === 'final';
     this.#move('gone');
@@ -210,6 +213,7 @@ export class LauncherHandle {
    * a handler stop must not disturb it). `gone` also marks the launcher gone.
    */
   async close(opts: { gone?: string } = {}): Promise<void> {
+    this.#closed = true;
     this.#stopLiveness();
     clearTimeout(this.#forceTimer);
     if (opts.gone !== undefined && this.#gone === undefined) {
@@ -233,7 +237,8 @@ export class LauncherHandle {
 
   /** The session dropped: find out whether the launcher died or will dial again. */
   #watchLiveness(): void {
-    if (this.#liveness || this.#state === 'gone') return;
+    // Closed: the endpoint's own 'disconnect' on close must not start the poll again.
+    if (this.#liveness || this.#state === 'gone' || this.#closed) return;
     this.#liveness = setInterval(() => {
       if (this.#endpoint.connected) this.#stopLiveness();
       else if (!this.#o.alive()) this.exited('exited');

@@ -67,6 +67,11 @@ export function launcherFor(env: LaunchEnv, rt: VmiRuntime, sb: VmSandbox): Laun
 
 async function onDomainEvent(env: LaunchEnv, rt: VmiRuntime, sb: VmSandbox, ev: DomainEvent__Output): Promise<void> {
   const seq = Number(ev.seq);
+  const final = ev.final || ev.state === 'SHUTOFF' || ev.state === 'CRASHED';
+  // Final before the status says so: storing a final phase starts the teardown at
+  // once, and it must find the launcher final to wait for it to take this event's
+  // acknowledgement and exit by itself, rather than cut its session and kill it.
+  if (final) rt.launcher?.final();
   if (seq > sb.runtime.lastEventSeq) {
     await env.status.applyDomainEvent(rt.uid, rt.namespace, rt.name, ev);
     sb.runtime.lastEventSeq = seq;
@@ -75,8 +80,5 @@ async function onDomainEvent(env: LaunchEnv, rt: VmiRuntime, sb: VmSandbox, ev: 
     if (!rt.tornDown) await sb.save().catch((e) => env.log.warn({ key: rt.key, err: errorMessage(e) }, 'saving the runtime record failed'));
   }
   rt.launcher?.acknowledge(seq);
-  if (ev.final || ev.state === 'SHUTOFF' || ev.state === 'CRASHED') {
-    rt.launcher?.final();
-    env.requeue(rt.key);
-  }
+  if (final) env.requeue(rt.key);
 }

@@ -6,6 +6,7 @@
 // LaunchContext the launcher gets in Sync; the controller sends that.
 
 import type { Logger } from 'pino';
+import { errorMessage } from '../../proto/errors.js';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
@@ -110,11 +111,15 @@ async function prepareVolumes(env: PrepareEnv, vmi: VirtualMachineInstance, rt: 
     if (v.containerDisk) {
       const started = Date.now();
       env.event('Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
-      const pulled = await env.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
-        path: v.containerDisk.path,
-        holder: rt.uid,
-        onProgress: (p) => env.onPullProgress?.(vmi, p),
-      });
+      const pulled = await unlessAborted(
+        env,
+        rt,
+        env.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
+          path: v.containerDisk.path,
+          holder: rt.uid,
+          onProgress: (p) => env.onPullProgress?.(vmi, p),
+        }),
+      );
       env.event('Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
       rt.abort.signal.throwIfAborted();
       const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
@@ -134,9 +139,31 @@ async function prepareKernel(env: PrepareEnv, vmi: VirtualMachineInstance, rt: V
   const kb = vmi.spec.domain.firmware?.kernelBoot;
   if (!kb?.container) return undefined;
   env.event('Normal', 'Pulling', `Pulling image "${kb.container.image}"`);
-  const pulled = await env.images.pullKernelBoot(kb.container.image, kb.container.imagePullPolicy, kb.container.kernelPath, kb.container.initrdPath, { holder: rt.uid });
+  const pulled = await unlessAborted(env, rt, env.images.pullKernelBoot(kb.container.image, kb.container.imagePullPolicy, kb.container.kernelPath, kb.container.initrdPath, { holder: rt.uid }));
   env.event('Normal', 'Pulled', `Successfully pulled image "${kb.container.image}" (${pulled.digest})`);
   return { kernel: pulled.kernel, initrd: pulled.initrd };
+}
+
+/**
+ * A pull, given up on as soon as `rt` is aborted: the image service takes no signal,
+ * and a delete must not wait for a slow registry. The pull still ends in its own
+ * time and takes its hold for `rt.uid` then, after the teardown released the VMI's
+ * holds; that late hold is released here, or the image would be kept forever.
+ */
+function unlessAborted<T extends { digest: string }>(env: PrepareEnv, rt: VmiRuntime, pull: Promise<T>): Promise<T> {
+  const signal = rt.abort.signal;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason);
+      pull.then(
+        (p) => env.images.release(p.digest, rt.uid).catch((e: unknown) => env.log.warn({ err: errorMessage(e) }, 'releasing the hold of an abandoned pull failed')),
+        () => undefined,
+      );
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    pull.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** What the launcher needs to run each interface: its tap, MAC, DHCP lease and status address. */

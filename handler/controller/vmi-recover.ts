@@ -30,7 +30,13 @@ export async function recoverVmi(env: RecoverEnv, vmi: VirtualMachineInstance): 
   const log = env.log.child({ namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid });
   const sb = await env.sandboxes.open(vmi.metadata.uid!, log);
   if (phase === 'Pending' || isFinalPhase(phase)) {
-    if (sb && isFinalPhase(phase)) await sb.destroy().catch(() => undefined);
+    if (isFinalPhase(phase)) {
+      // It ended before its teardown was done (the handler stopped in between): finish
+      // it. Its pod network goes in sweepLeftovers; its image holds go here, or nothing
+      // would ever release them while the VMI is kept.
+      if (sb) await sb.destroy().catch(() => undefined);
+      await env.images.release(undefined, vmi.metadata.uid!).catch(() => undefined);
+    }
     return undefined;
   }
   const rt = newRuntime(vmi, sb);

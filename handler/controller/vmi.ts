@@ -160,7 +160,11 @@ export class VmiController {
     const grace = vmi.metadata.deletionGracePeriodSeconds ?? vmi.spec.terminationGracePeriodSeconds ?? 30;
     const launcher = rt?.launcher;
     const live = launcher !== undefined && launcher.state !== 'gone' && launcher.state !== 'final' && launcher.state !== 'absent';
-    if (!rt || !live || (!launcher.connected && !rt.sandbox?.launcherAlive())) {
+    // Not sent its VMI yet, or Sync in flight (QEMU, if started, is still paused):
+    // no guest runs that a shutdown could reach, and a stop sent now would be lost
+    // until the backstop kill (grace + 15 s).
+    const starting = launcher?.state === 'starting' || launcher?.state === 'syncing';
+    if (!rt || !live || starting || (!launcher.connected && !rt.sandbox?.launcherAlive())) {
       if (rt) await this.#teardown(rt);
       // Nothing runs: the VMI ends here.
       this.#status.update(vmi, (o) => {
