@@ -11,7 +11,7 @@
 // Hello → Sync → domain events. Domain events flow back: applied to the stored
 // status, made durable, then acknowledged, so the launcher can forget them.
 
-import { errorMessage, InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
+import { errorMessage, VirtnodeError } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change } from '../store/store.js';
 import { WorkQueue } from './queue.js';
@@ -220,8 +220,8 @@ export class VmiController {
       log.error({ err: errorMessage(e) }, 'preparing the VMI failed');
       const code = e instanceof VirtnodeError ? e.code : undefined;
       this.#status.fail(vmi, code === 'VN_IMAGE' ? 'ErrImagePull' : code === 'VN_UNSUPPORTED' ? 'Unschedulable' : 'FailedCreate', errorMessage(e));
+      // The VMI is Failed: a VM's runStrategy decides what comes next, with its own back-off.
       await this.#teardown(rt);
-      if (!(e instanceof InvalidSpecError || e instanceof NotFoundError)) throw e; // retried with backoff
     }
   }
 

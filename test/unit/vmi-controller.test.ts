@@ -3,6 +3,7 @@
 // pod networks and images. Each case asserts what the store says (phases,
 // conditions, Events) and what the node was asked to make and remove.
 
+import { launcherPid, qemuPid, vmiAccelerator } from '../../proto/vmi/annotations.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -164,9 +165,9 @@ test('the getting-started VMI runs under TCG, and a delete shuts it down gracefu
   const vmi = h.get()!;
   const launcher = launcherOf(h, uid!);
   assert.equal(vmi.status?.nodeName, 'node-1');
-  assert.equal(vmi.status?.launcherPid, launcher.pid);
-  assert.equal(vmi.status?.qemuPid, launcher.pid + 1);
-  assert.equal(vmi.status?.accelerator, 'tcg');
+  assert.equal(launcherPid(vmi), launcher.pid);
+  assert.equal(qemuPid(vmi), launcher.pid + 1);
+  assert.equal(vmiAccelerator(vmi), 'tcg');
   const cond = (type: string) => vmi.status?.conditions.find((c) => c.type === type);
   assert.equal(cond('SoftwareEmulation')?.status, 'True');
   assert.equal(cond('SoftwareEmulation')?.reason, 'KVMUnavailable');
@@ -206,7 +207,7 @@ test('a spare launcher is handed the VM at once and runs it the same way', async
   const launcher = launcherOf(h, uid!);
   assert.equal(launcher.spare, true);
   assert.equal(launcher.syncs, 1);
-  assert.equal(h.get()!.status?.launcherPid, launcher.pid);
+  assert.equal(launcherPid(h.get()!), launcher.pid);
   assert.ok(!h.node.journalOf(uid!).includes('launcher.spawn'), 'no second launcher started');
   assert.ok(!h.node.journalOf(uid!).includes('sandbox.place'), 'a spare joins its cgroup itself');
   assert.ok(at(h.node, 'launcher.start', uid!) < at(h.node, 'network.create', uid!), 'the spare was handed the VM before the pod network was made');
@@ -362,7 +363,7 @@ test('recovery: a running VMI whose launcher lives is re-attached without a seco
   assert.equal(h.node.journalOf(uid!).filter((w) => w === 'sandbox.create').length, 1);
 
   // The new controller drives it: unpause, then a graceful delete.
-  await h.ctl.unpause(NS, 'vm-cirros');
+  await h.ctl.verb(NS, 'vm-cirros', 'unpause');
   await until('unpaused', () => !(h.get()!.status?.conditions.some((c) => c.type === 'Paused') ?? true));
   await h.ctl.requestDelete(NS, 'vm-cirros');
   await h.untilGone(uid!);
@@ -381,7 +382,7 @@ test('recovery: a running VMI whose launcher died meanwhile fails with LauncherE
   const vmi = h.get()!;
   assert.equal(vmi.status?.reason, 'LauncherExited');
   assert.equal(vmi.status?.conditions.find((c) => c.type === 'Ready')?.reason, 'LauncherExited');
-  assert.equal(vmi.status?.qemuPid, undefined);
+  assert.equal(qemuPid(vmi), undefined);
   await until('the teardown', () => h.node.leftovers(uid!).length === 0);
   assert.ok(h.eventsOf(uid!).includes('LauncherExited'));
   assert.equal(launcher.syncs, 1);
