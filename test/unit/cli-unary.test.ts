@@ -23,7 +23,6 @@ import { handlerPackage, infoService } from '../../proto/rpc.js';
 import { isVirtnodeError } from '../../proto/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vn-cli-unary-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('HPACK: RFC 7541 C.4, three requests with Huffman strings sharing one dynamic table', () => {
   const d = new HpackDecoder();
@@ -197,6 +196,7 @@ after(async () => {
   unary?.close();
   reference?.close();
   await server?.close(100);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The same call through both clients: the same answer, or the same error (code and message). */
