@@ -98,8 +98,9 @@ export class H2Connection {
 
   constructor(socketPath: string) {
     this.#socket = connect(socketPath);
-    // Our windows are opened wide at once, so a List of any size flows without
-    // WINDOW_UPDATEs from us; server push is refused.
+    // Our windows are opened wide at once (2 GiB for the connection, far more than
+    // one CLI command reads), so answers flow without WINDOW_UPDATEs from us;
+    // server push is refused.
     const settings = Buffer.alloc(12);
     settings.writeUInt16BE(SETTINGS_ENABLE_PUSH, 0);
     settings.writeUInt32BE(0, 2);
