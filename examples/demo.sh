@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
+# As root, or through sudo: the handler makes cgroups, network namespaces and QEMU
+# sockets. (A root-only machine may have no sudo; nothing here calls it.)
+if [ "$(id -u)" != 0 ]; then
+  echo "demo: run as root (or prefix sudo): sudo npm run demo" >&2
+  exit 1
+fi
+
 bash test/setup.sh
 npm run build --silent
 
@@ -14,6 +21,8 @@ RUN=${VIRTNODE_RUN_DIR:-/run/virtnode}
 PORT=${VIRTNODE_DEMO_REGISTRY_PORT:-5055}
 mkdir -p "$DEMO"
 virtnode() { node "$ROOT/dist/handler/cli/main.js" --socket "$RUN/virtnode.sock" "$@"; }
+# How to call the CLI from a shell afterwards: test/setup.sh put `virtnode` on the PATH.
+if [ "$RUN" = /run/virtnode ]; then VN=virtnode; else VN="virtnode --socket $RUN/virtnode.sock"; fi
 
 # 1. A real OCI registry on loopback, holding the test guest as the demo image.
 if ! curl -fsS "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1; then
@@ -64,9 +73,9 @@ node --input-type=module -e '
 cat <<TXT
 
 vm-cirros is running. Try:
-  node dist/handler/cli/main.js console vm-cirros      (login: cirros / gocubsgo; Ctrl-] detaches)
-  node dist/handler/cli/main.js get vmis
-  node dist/handler/cli/main.js stop vm-cirros
+  $VN console vm-cirros      (login: cirros / gocubsgo; Ctrl-] detaches)
+  $VN get vmis
+  $VN stop vm-cirros
 Handler log: $DEMO/handler.log    Stop everything: kill \$(cat $DEMO/handler.pid) \$(cat $DEMO/registry.pid)
 (Stopping the handler leaves the VM running; delete the VM first to stop it.)
 TXT

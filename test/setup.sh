@@ -37,5 +37,22 @@ if [ ! -d node_modules/@grpc/grpc-js ] || [ package-lock.json -nt node_modules/.
   npm ci --no-audit --no-fund
 fi
 
+# `virtnode` on the PATH: a wrapper in /usr/local/bin (VIRTNODE_BIN_DIR) that runs
+# this checkout's CLI, dist/handler/cli/main.js once `npm run build` made it, with
+# this node by its full path (sudo's PATH may not have it). The checkout set up last
+# owns it; a `virtnode` this script did not write is left alone.
+bin_dir=${VIRTNODE_BIN_DIR:-/usr/local/bin}
+wrapper=$(printf '#!/bin/sh\n# virtnode CLI of %s (written by its test/setup.sh)\nexec %q %q "$@"' \
+  "$PWD" "$(command -v node)" "$PWD/dist/handler/cli/main.js")
+if [ -e "$bin_dir/virtnode" ] && ! grep -q '^# virtnode CLI of ' "$bin_dir/virtnode"; then
+  echo "setup: $bin_dir/virtnode was not written by virtnode's setup: left as it is" >&2
+elif [ "$(cat "$bin_dir/virtnode" 2>/dev/null)" != "$wrapper" ]; then
+  tmp=$(mktemp)
+  printf '%s\n' "$wrapper" > "$tmp"
+  $SUDO install -D -m 0755 "$tmp" "$bin_dir/virtnode"
+  rm -f "$tmp"
+  echo "setup: $bin_dir/virtnode runs the CLI of $PWD"
+fi
+
 # The test guest (kernel + busybox userland, disk image, kernelBoot pair, OCI layouts).
 bash test/guest/build.sh

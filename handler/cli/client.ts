@@ -1,5 +1,6 @@
-// A connection to the handler's Node API with the protocol version agreed first.
-// Used by the `virtnode` CLI, the tests and the benchmarks.
+// A connection to the handler's Node API with the protocol version agreed first,
+// on grpc-js. Used by the tests, the benchmarks and the CLI's streaming verbs (its
+// unary calls go through unary.ts, which starts without grpc-js).
 
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, PROTOCOL_VERSIONS, handlerPackage, pickVersion, protocolMetadata, unary } from '../../proto/rpc.js';
@@ -7,8 +8,9 @@ import type { NodeClient } from '../../proto/generated/virtnode/handler/v1/Node.
 import type { NegotiateRequest } from '../../proto/generated/virtnode/handler/v1/NegotiateRequest.js';
 import type { NegotiateResponse__Output } from '../../proto/generated/virtnode/handler/v1/NegotiateResponse.js';
 import { VirtnodeError, type ErrorCode } from '../../proto/errors.js';
+import { DEFAULT_SOCKET } from './unary.js';
 
-export const DEFAULT_SOCKET = process.env.VIRTNODE_SOCKET ?? '/run/virtnode/virtnode.sock';
+export { DEFAULT_SOCKET };
 
 export interface HandlerClient {
   node: NodeClient;

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // virtnode: the node-local CLI, kubectl's and virtctl's verbs against the
 // handler's root-only socket.
+//
+// A `get` must start in little more than a bare `node` (test/bench/cli-start.ts
+// measures it), so each verb loads what it needs when it needs it: unary calls go
+// through unary.ts (its own small HTTP/2 and protobuf code); grpc-js (client.ts)
+// is loaded only by the verbs that follow a stream (`-w`, `--wait`, `events`,
+// `console`), and yaml only for YAML output.
 
 import { readFileSync } from 'node:fs';
-import { stringify as toYaml } from 'yaml';
 import type * as grpc from '@grpc/grpc-js';
-import { connectHandler, serverError, DEFAULT_SOCKET, type HandlerClient } from './client.js';
+import type { HandlerClient } from './client.js';
+import { connectUnary, DEFAULT_SOCKET, type UnaryClient } from './unary.js';
 import { EVENT_HEADERS, eventRow, table, vmRows, vmiRows } from './format.js';
-import { runConsole } from './console.js';
 import { isVirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { KubeEvent } from '../store/store.js';
@@ -97,11 +102,16 @@ function kindOf(word: string): string {
   throw new Error(`unknown resource "${word}": use vms or vmis`);
 }
 
-function printObjects(objs: (VirtualMachine | VirtualMachineInstance)[], kind: string, output: string | undefined, allNs: boolean, single: boolean): void {
+async function toYaml(value: unknown): Promise<string> {
+  const { stringify } = await import('yaml');
+  return stringify(value);
+}
+
+async function printObjects(objs: (VirtualMachine | VirtualMachineInstance)[], kind: string, output: string | undefined, allNs: boolean, single: boolean): Promise<void> {
   if (output === 'json') {
     out(JSON.stringify(single ? objs[0] : { apiVersion: 'v1', kind: 'List', items: objs }, null, 2) + '\n');
   } else if (output === 'yaml') {
-    out(toYaml(single ? objs[0] : { apiVersion: 'v1', kind: 'List', items: objs }));
+    out(await toYaml(single ? objs[0] : { apiVersion: 'v1', kind: 'List', items: objs }));
   } else if (kind === 'VirtualMachine') {
     out(vmRows(objs as VirtualMachine[], allNs));
   } else {
@@ -109,7 +119,24 @@ function printObjects(objs: (VirtualMachine | VirtualMachineInstance)[], kind: s
   }
 }
 
-function watch(c: HandlerClient, req: { kinds?: string[]; namespace?: string; name?: string; sinceSeq?: number }, onEvent: (e: WatchEvent__Output) => void): Promise<void> {
+/**
+ * Whether the command follows a Watch or Console stream. Those run on grpc-js's
+ * client (client.ts); every other command makes unary calls only.
+ */
+function needsStreams(a: Args): boolean {
+  const [verb, what] = a.positional;
+  if (verb === 'console' || verb === 'events' || has(a, '--wait')) return true;
+  return verb === 'get' && (has(a, '-w', '--watch') || /^events?$/.test(what ?? ''));
+}
+
+/** The grpc-js client of a command that needsStreams. */
+function streaming(c: UnaryClient): HandlerClient {
+  if (!('node' in c)) throw new Error('internal error: a stream on the unary client');
+  return c as HandlerClient;
+}
+
+async function watch(c: HandlerClient, req: { kinds?: string[]; namespace?: string; name?: string; sinceSeq?: number }, onEvent: (e: WatchEvent__Output) => void): Promise<void> {
+  const { serverError } = await import('./client.js');
   return new Promise((resolve, reject) => {
     const stream: grpc.ClientReadableStream<WatchEvent__Output> = c.node.Watch(req, c.md());
     stream.on('data', onEvent);
@@ -123,6 +150,7 @@ function watch(c: HandlerClient, req: { kinds?: string[]; namespace?: string; na
 }
 
 async function waitFor(c: HandlerClient, ns: string, name: string, done: (vm: VirtualMachine | undefined, vmi: VirtualMachineInstance | undefined) => boolean, timeoutMs: number): Promise<void> {
+  const { serverError } = await import('./client.js');
   const seen: { vm?: VirtualMachine; vmi?: VirtualMachineInstance } = {};
   let lastProgress = '';
   await new Promise<void>((resolve, reject) => {
@@ -176,7 +204,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const ns = flag(a, '-n', '--namespace') ?? 'default';
   const allNs = has(a, '-A', '--all-namespaces');
-  const c = await connectHandler({ socket: flag(a, '--socket') });
+  const socket = flag(a, '--socket');
+  const c: UnaryClient = needsStreams(a) ? await (await import('./client.js')).connectHandler({ socket }) : await connectUnary({ socket });
   try {
     switch (verb) {
       case 'apply':
@@ -189,7 +218,7 @@ async function main(argv: string[]): Promise<number> {
         if (has(a, '--wait')) {
           for (const o of res.objects) {
             const obj = JSON.parse(o.json) as VirtualMachine | VirtualMachineInstance;
-            await waitFor(c, obj.metadata.namespace ?? ns, obj.metadata.name, (vm, vmi) => {
+            await waitFor(streaming(c), obj.metadata.namespace ?? ns, obj.metadata.name, (vm, vmi) => {
               if (vmi?.status?.phase === 'Failed') throw new Error(`${obj.metadata.name} failed: ${vmi.status.reason ?? ''}`);
               return vmi?.status?.phase === 'Running' || (vm !== undefined && vm.spec.runStrategy === 'Halted');
             }, Number(flag(a, '--timeout') ?? 300) * 1000);
@@ -201,24 +230,24 @@ async function main(argv: string[]): Promise<number> {
       case 'get': {
         const what = a.positional[1];
         if (!what) throw new Error('get needs a resource: vms or vmis');
-        if (/^events?$/.test(what)) return await events(c, a, ns);
+        if (/^events?$/.test(what)) return await events(streaming(c), a, ns);
         const kind = kindOf(what);
         const name = a.positional[2];
         const output = flag(a, '-o', '--output');
         const render = async (): Promise<void> => {
           if (name) {
             const o = await c.call<unknown, Object__Output>('Get', { kind, namespace: ns, name });
-            printObjects([JSON.parse(o.json)], kind, output, false, true);
+            await printObjects([JSON.parse(o.json)], kind, output, false, true);
           } else {
             const l = await c.call<unknown, ListResponse__Output>('List', { kind, namespace: allNs ? '' : ns });
             const objs = l.objects.map((o) => JSON.parse(o.json));
             if (objs.length === 0 && !output) out(`No resources found${allNs ? '' : ` in ${ns} namespace`}.\n`);
-            else printObjects(objs, kind, output, allNs, false);
+            else await printObjects(objs, kind, output, allNs, false);
           }
         };
         await render();
         if (has(a, '-w', '--watch')) {
-          await watch(c, { kinds: [kind], namespace: allNs ? '' : ns, name: name ?? '', sinceSeq: 0 }, (e) => {
+          await watch(streaming(c), { kinds: [kind], namespace: allNs ? '' : ns, name: name ?? '', sinceSeq: 0 }, (e) => {
             if (e.type === 'ADDED' || e.type === 'SNAPSHOT_END') return;
             const o = JSON.parse(e.json);
             const text = kind === 'VirtualMachine' ? vmRows([o], allNs) : vmiRows([o], output === 'wide', allNs);
@@ -241,7 +270,7 @@ async function main(argv: string[]): Promise<number> {
         for (const r of refs) {
           const res = await c.call<unknown, OperationResponse__Output>('Delete', { ref: r, gracePeriodSeconds: grace !== undefined ? Number(grace) : -1 });
           out(res.message + '\n');
-          if (has(a, '--wait')) await waitFor(c, r.namespace, r.name, (vm, vmi) => (r.kind === 'VirtualMachine' ? !vm : !vmi), Number(flag(a, '--timeout') ?? 300) * 1000);
+          if (has(a, '--wait')) await waitFor(streaming(c), r.namespace, r.name, (vm, vmi) => (r.kind === 'VirtualMachine' ? !vm : !vmi), Number(flag(a, '--timeout') ?? 300) * 1000);
         }
         return 0;
       }
@@ -259,10 +288,12 @@ async function main(argv: string[]): Promise<number> {
         out(res.message + '\n');
         return 0;
       }
-      case 'console':
-        return await runConsole(c, ns, target(a, verb));
+      case 'console': {
+        const { runConsole } = await import('./console.js');
+        return await runConsole(streaming(c), ns, target(a, verb));
+      }
       case 'events':
-        return await events(c, a, ns);
+        return await events(streaming(c), a, ns);
       case 'images': {
         const res = await c.call<unknown, ListImagesResponse__Output>('ListImages', {});
         out(
@@ -275,7 +306,7 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'node': {
         const n = await c.call<unknown, NodeInfo__Output>('GetNodeInfo', {});
-        out(toYaml({ nodeName: n.nodeName, mode: n.mode, version: n.version, protocolVersion: n.protocolVersion, allowEmulation: n.allowEmulation, accelerators: n.acceleratorJson ? JSON.parse(n.acceleratorJson) : undefined }));
+        out(await toYaml({ nodeName: n.nodeName, mode: n.mode, version: n.version, protocolVersion: n.protocolVersion, allowEmulation: n.allowEmulation, accelerators: n.acceleratorJson ? JSON.parse(n.acceleratorJson) : undefined }));
         return 0;
       }
       default:
@@ -288,6 +319,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function events(c: HandlerClient, a: Args, ns: string): Promise<number> {
+  const { serverError } = await import('./client.js');
   const name = a.positional[0] === 'events' ? a.positional[1] : a.positional[2];
   const follow = has(a, '-w', '--watch');
   const rows: string[][] = [];

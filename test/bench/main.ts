@@ -1,11 +1,13 @@
 // virtnode's benchmark suite: is the node path lighter and faster than bare QEMU
-// allows and than libvirt manages? Every figure is printed beside a baseline
-// measured in the same run (bare QEMU, libvirt, KubeVirt's published budgets), with
-// the ratio and the target it is held to. Nothing here asserts an absolute time.
+// allows and than libvirt manages, and does the CLI start about as fast as Node?
+// Every figure is printed beside a baseline measured in the same run (bare QEMU,
+// libvirt, KubeVirt's published budgets, `node -e 0`), with the ratio and the
+// target it is held to. Nothing here asserts an absolute time.
 //
-//   node dist/test/bench/main.js [--only start,overhead,scale,churn] [--rounds N] [--quick]
+//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli] [--rounds N] [--quick]
 //                                [--out FILE.json] [--overhead-counts 1,10,50]
 //                                [--scale-vmis 250] [--scale-real 10] [--churn-cycles 200]
+//                                [--cli-runs 40]
 //
 // Results go to test/bench/results/<date>-<parts>.json (and .txt, the table).
 
@@ -18,7 +20,7 @@ import { Report, machineInfo } from './report.js';
 import { runStart, type StartOptions } from './start.js';
 import { libvirtVersion } from './libvirt.js';
 
-const PARTS = ['start', 'overhead', 'scale', 'churn'] as const;
+const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -32,11 +34,12 @@ interface Options {
   churnCycles: number;
   churnConcurrency: number;
   coldRounds: number;
+  cliRuns: number;
 }
 
-const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn] [--rounds N] [--quick]
+const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli] [--rounds N] [--quick]
   [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10]
-  [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3]`;
+  [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -50,6 +53,7 @@ function parseArgs(argv: string[]): Options {
     churnCycles: 200,
     churnConcurrency: 4,
     coldRounds: 3,
+    cliRuns: 40,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -99,6 +103,9 @@ function parseArgs(argv: string[]): Options {
       case '--cold-rounds':
         o.coldRounds = int();
         break;
+      case '--cli-runs':
+        o.cliRuns = Math.max(1, int());
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -116,6 +123,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.has('--scale-real')) o.scaleReal = 2;
     if (!set.has('--churn-cycles')) o.churnCycles = 20;
     if (!set.has('--cold-rounds')) o.coldRounds = 1;
+    if (!set.has('--cli-runs')) o.cliRuns = 15;
   }
   return o;
 }
@@ -156,6 +164,10 @@ async function main(): Promise<number> {
     churn: async () => {
       const { runChurn } = await import('./churn.js');
       await runChurn(b, { cycles: o.churnCycles, concurrency: o.churnConcurrency });
+    },
+    cli: async () => {
+      const { runCliStart } = await import('./cli-start.js');
+      await runCliStart(b, { runs: o.cliRuns });
     },
   };
   try {

@@ -180,13 +180,16 @@ export async function startRegistry(): Promise<Registry> {
 /**
  * Pushes an OCI image layout to a registry with skopeo over plain HTTP:
  * `dest` is "HOST:PORT/repository:tag". Returns the manifest digest ("sha256:…").
+ * skopeo gets an auth file of its own (the test registry asks for none): the
+ * default one, /run/containers/<uid>/auth.json, is podman's and buildah's logins.
  */
 export function pushImage(layoutDir: string, dest: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'virtnode-push-'));
   const digestFile = join(dir, 'digest');
+  const env = { ...process.env, REGISTRY_AUTH_FILE: join(dir, 'auth.json') };
   return new Promise<string>((resolveDigest, reject) => {
     execFile('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--digestfile', digestFile,
-      `oci:${resolve(layoutDir)}`, `docker://${dest}`], { timeout: 120_000 }, (err, _stdout, stderr) => {
+      `oci:${resolve(layoutDir)}`, `docker://${dest}`], { timeout: 120_000, env }, (err, _stdout, stderr) => {
       try {
         if (err) reject(new VirtnodeError('VN_IMAGE', `skopeo copy ${layoutDir} to ${dest}: ${stderr || err.message}`));
         else resolveDigest(readFileSync(digestFile, 'utf8').trim());

@@ -266,7 +266,10 @@ const NOBODY = 65534;
 /**
  * `skopeo copy` a layout's tag into the registry (plain http). As root, skopeo
  * keeps a cache in /var/lib/containers; run as nobody with a throw-away HOME it
- * keeps it there instead, and the test leaves nothing behind.
+ * keeps it there instead, and the test leaves nothing behind. Its auth file is
+ * in that HOME too: by default it reads /run/containers/<uid>/auth.json, and
+ * where podman or buildah ran as root /run/containers is 0700, so nobody's
+ * skopeo failed with "permission denied" before it sent a byte.
  */
 export async function push(layoutDir: string, tag: string, reg: TestRegistry, repo: string, opts: { all?: boolean; creds?: string; format?: 'v2s2' | 'oci' } = {}): Promise<void> {
   const args = ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false'];
@@ -278,7 +281,7 @@ export async function push(layoutDir: string, tag: string, reg: TestRegistry, re
   const asRoot = process.getuid?.() === 0;
   try {
     if (asRoot) await chown(home, NOBODY, NOBODY);
-    const env = { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: home };
+    const env = { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: home, REGISTRY_AUTH_FILE: join(home, 'auth.json') };
     const cmd = asRoot ? 'setpriv' : 'skopeo';
     const argv = asRoot ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'skopeo', ...args] : args;
     await run(cmd, argv, { timeout: 60_000, env });
