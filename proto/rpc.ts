@@ -10,9 +10,9 @@ import { dirname, join } from 'node:path';
 import type { ProtoGrpcType as HandlerProto } from './generated/handler.js';
 import type { ProtoGrpcType as LauncherProto } from './generated/launcher.js';
 
-/** Protocol versions this build speaks, oldest first. */
-export const PROTOCOL_VERSIONS: readonly number[] = [1];
-export const PROTOCOL_HEADER = 'virtnode-protocol';
+import { PROTOCOL_HEADER, PROTOCOL_VERSIONS, pickVersion } from './version.js';
+
+export { PROTOCOL_HEADER, PROTOCOL_VERSIONS, pickVersion };
 
 // Compiled files live in dist/proto/; the .proto sources stay in proto/.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,11 +49,6 @@ export function launcherPackage(): LauncherProto['virtnode']['launcher']['v1'] {
   return launcherProto.virtnode.launcher.v1;
 }
 
-/** The highest version both sides list, or undefined when they share none. */
-export function pickVersion(ours: readonly number[], theirs: readonly number[]): number | undefined {
-  const common = theirs.filter((v) => ours.includes(v));
-  return common.length ? Math.max(...common) : undefined;
-}
 
 /**
  * The Info service both servers expose: picks the highest version both sides

@@ -7,7 +7,7 @@ import { CHANNEL_OPTIONS, PROTOCOL_VERSIONS, handlerPackage, pickVersion, protoc
 import type { NodeClient } from '../../proto/generated/virtnode/handler/v1/Node.js';
 import type { NegotiateRequest } from '../../proto/generated/virtnode/handler/v1/NegotiateRequest.js';
 import type { NegotiateResponse__Output } from '../../proto/generated/virtnode/handler/v1/NegotiateResponse.js';
-import { VirtnodeError, type ErrorCode } from '../../proto/errors.js';
+import { isErrorCode, VirtnodeError, type ErrorCode } from '../../proto/errors.js';
 import { DEFAULT_SOCKET } from './unary.js';
 
 export { DEFAULT_SOCKET };
@@ -25,7 +25,8 @@ export interface HandlerClient {
 /** The server's error code (from the trailer) on a failed call. */
 export function serverError(e: unknown): VirtnodeError {
   const se = e as grpc.ServiceError;
-  const code = (se.metadata?.get('virtnode-error-code')[0] as ErrorCode | undefined) ?? (se.code === grpc.status.UNAVAILABLE ? 'VN_UNAVAILABLE' : 'VN_INTERNAL');
+  const trailer = se.metadata?.get('virtnode-error-code')[0];
+  const code: ErrorCode = isErrorCode(trailer) ? trailer : se.code === grpc.status.UNAVAILABLE ? 'VN_UNAVAILABLE' : 'VN_INTERNAL';
   return new VirtnodeError(code, se.details || se.message, { cause: e });
 }
 

@@ -5,7 +5,8 @@
 // client.ts does: the handler's code from the `virtnode-error-code` trailer, its
 // message as the handler wrote it.
 
-import { VirtnodeError, type ErrorCode } from '../../proto/errors.js';
+import { isErrorCode, VirtnodeError, type ErrorCode } from '../../proto/errors.js';
+import { PROTOCOL_HEADER, PROTOCOL_VERSIONS, pickVersion } from '../../proto/version.js';
 import { H2Connection, H2ResetError, H2TimeoutError } from './h2.js';
 import type { HeaderList } from './hpack.js';
 import { NEGOTIATE, NODE_METHODS, decode, encode, type NodeMethodName, type UnaryMethod } from './wire.js';
@@ -13,11 +14,6 @@ import type { NegotiateResponse__Output } from '../../proto/generated/virtnode/h
 
 export const DEFAULT_SOCKET = process.env.VIRTNODE_SOCKET ?? '/run/virtnode/virtnode.sock';
 
-// proto/rpc.ts's PROTOCOL_VERSIONS and PROTOCOL_HEADER: loading rpc.ts loads
-// grpc-js and parses the .proto files. test/unit/cli-wire.test.ts fails when the
-// two differ.
-export const CLI_PROTOCOL_VERSIONS: readonly number[] = [1];
-export const CLI_PROTOCOL_HEADER = 'virtnode-protocol';
 
 /** The deadline of Negotiate, as client.ts's connectHandler has it. */
 const NEGOTIATE_TIMEOUT_MS = 5000;
@@ -111,7 +107,7 @@ async function call<Res>(conn: H2Connection, m: UnaryMethod, req: Record<string,
     throw new CallError(INTERNAL, 'the answer ended without a gRPC status');
   }
   const code = Number(header(status, 'grpc-status'));
-  if (code !== 0) throw new CallError(code, percentDecode(header(status, 'grpc-message') ?? ''), header(status, 'virtnode-error-code') as ErrorCode | undefined);
+  if (code !== 0) throw new CallError(code, percentDecode(header(status, 'grpc-message') ?? ''), errorCodeOf(header(status, 'virtnode-error-code')));
   return decode<Res>(m.response, await unframe(res.body, header(res.headers, 'grpc-encoding')));
 }
 
@@ -128,8 +124,8 @@ export async function connectUnary(opts: { socket?: string } = {}): Promise<Unar
   const conn = new H2Connection(socket);
   let version: number | undefined;
   try {
-    const res = await call<NegotiateResponse__Output>(conn, NEGOTIATE, { supportedVersions: [...CLI_PROTOCOL_VERSIONS], client: 'virtnode-cli' }, [], NEGOTIATE_TIMEOUT_MS);
-    version = CLI_PROTOCOL_VERSIONS.includes(res.version) ? res.version : undefined;
+    const res = await call<NegotiateResponse__Output>(conn, NEGOTIATE, { supportedVersions: [...PROTOCOL_VERSIONS], client: 'virtnode-cli' }, [], NEGOTIATE_TIMEOUT_MS);
+    version = pickVersion(PROTOCOL_VERSIONS, [res.version]);
   } catch (e) {
     conn.close();
     throw new VirtnodeError('VN_UNAVAILABLE', `cannot reach the handler at unix:${socket}: ${(e as Error).message}`, { cause: e });
@@ -138,7 +134,7 @@ export async function connectUnary(opts: { socket?: string } = {}): Promise<Unar
     conn.close();
     throw new VirtnodeError('VN_PROTOCOL', 'the handler speaks no protocol version this client knows');
   }
-  const metadata: HeaderList = [[CLI_PROTOCOL_HEADER, String(version)]];
+  const metadata: HeaderList = [[PROTOCOL_HEADER, String(version)]];
   return {
     version,
     call: async <Req, Res>(name: NodeMethodName, req: Req) => {
@@ -150,4 +146,9 @@ export async function connectUnary(opts: { socket?: string } = {}): Promise<Unar
     },
     close: () => conn.close(),
   };
+}
+
+/** A trailer's error code, checked: a code this build does not know reads as none. */
+function errorCodeOf(v: string | undefined): ErrorCode | undefined {
+  return isErrorCode(v) ? v : undefined;
 }

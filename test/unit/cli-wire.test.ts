@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NEGOTIATE, NODE_METHODS, decode, encode, type MessageType, type UnaryMethod } from '../../handler/cli/wire.js';
-import { CLI_PROTOCOL_HEADER, CLI_PROTOCOL_VERSIONS } from '../../handler/cli/unary.js';
-import { PROTOCOL_HEADER, PROTOCOL_VERSIONS, handlerPackage, handlerPackageDefinition } from '../../proto/rpc.js';
+import { handlerPackage, handlerPackageDefinition } from '../../proto/rpc.js';
 
 interface FieldDescriptor {
   name: string;
@@ -48,11 +47,6 @@ test('every unary method: the path, request and answer of handler.proto', () => 
 test('the Node service has no unary method the CLI lacks', () => {
   const unary = Object.entries(services.Node).filter(([, d]) => !d.requestStream && !d.responseStream).map(([n]) => n);
   assert.deepEqual(Object.keys(NODE_METHODS).sort(), unary.sort());
-});
-
-test('protocol version and header: the same as proto/rpc.ts', () => {
-  assert.deepEqual(CLI_PROTOCOL_VERSIONS, PROTOCOL_VERSIONS);
-  assert.equal(CLI_PROTOCOL_HEADER, PROTOCOL_HEADER);
 });
 
 /** Requests as the CLI builds them, with the edge values a user can type. */

@@ -199,7 +199,7 @@ test('vmiFromVM: the VMI the VM controller makes', () => {
     name: 'vm-cirros',
     namespace: 'default',
     uid: 'vmi-uid-1',
-    labels: { 'kubevirt.io/vm': 'vm-cirros' },
+    labels: { 'kubevirt.io/size': 'small', 'kubevirt.io/domain': 'vm-cirros' },
     annotations: { note: 'x', 'kubevirt.io/vm-generation': '4' },
     ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm-cirros', uid: 'vm-uid-1', controller: true, blockOwnerDeletion: true }],
   });

@@ -2,42 +2,13 @@
 // field at a time, and an assertion on the exact field errors of a rejection.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidSpecError, type FieldError } from '../../proto/errors.js';
 import { validate, type ValidateOptions } from '../../proto/vmi/index.js';
 
-/** KubeVirt's getting-started VM, verbatim: note the missing apiVersion line. */
-export const GETTING_STARTED_VM = `kind: VirtualMachine
-metadata:
-  name: vm-cirros
-  labels:
-    kubevirt.io/vm: vm-cirros
-spec:
-  runStrategy: Always
-  template:
-    metadata:
-      labels:
-        kubevirt.io/vm: vm-cirros
-    spec:
-      domain:
-        devices:
-          disks:
-          - name: containerdisk
-            disk:
-              bus: virtio
-          interfaces:
-          - name: default
-            masquerade: {}
-        resources:
-          requests:
-            memory: 64M
-      networks:
-      - name: default
-        pod: {}
-      volumes:
-      - name: containerdisk
-        containerDisk:
-          image: quay.io/kubevirt/cirros-container-disk-demo
-`;
+/** KubeVirt's getting-started VM as examples/vm-cirros.yaml holds it, verbatim: note the missing apiVersion line. */
+export const GETTING_STARTED_VM = readFileSync(join(import.meta.dirname, '..', '..', '..', 'examples', 'vm-cirros.yaml'), 'utf8');
 
 // Fixtures are broken on purpose in every way: loosely typed by design.
 export type Json = Record<string, any>;
