@@ -2,9 +2,11 @@
 // to run — what kubelet and a CNI plugin make for a virt-launcher pod, and what
 // virt-handler adds: the sandbox (directories, cgroup), a launcher (a spare at once,
 // or one started in the pod's network namespace), the pod network with its binding,
-// the disks from containerDisk images, the kernel of kernelBoot. It ends with the
-// LaunchContext the launcher gets in Sync; the controller sends that.
+// the disks (containerDisk overlays, empty disks, cloud-init ISOs), the kernel of
+// kernelBoot. It ends with the LaunchContext the launcher gets in Sync; the
+// controller sends that.
 
+import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../proto/errors.js';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
@@ -12,6 +14,8 @@ import type { LaunchContext } from '../../proto/launch.js';
 import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
 import { alignedImageBytes } from '../../proto/vmi/devices.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import { cloudInitImage } from '../cloudinit/data.js';
+import { buildIso } from '../cloudinit/iso9660.js';
 import { podNetworkRequest, type PodNetwork } from '../network/index.js';
 import { memoryLimitBytes } from '../sandbox/overhead.js';
 import type { VmSandbox } from '../sandbox/provider.js';
@@ -124,6 +128,12 @@ async function prepareVolumes(env: PrepareEnv, vmi: VirtualMachineInstance, rt: 
       rt.abort.signal.throwIfAborted();
       const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
       volumes[v.name] = { path: overlay.path, format: 'qcow2' };
+    } else if (v.cloudInitNoCloud || v.cloudInitConfigDrive) {
+      // Made here, per VM start, as virt-launcher makes it; gone with the sandbox.
+      const image = cloudInitImage(vmi, v);
+      const path = `${diskDir}/${v.name}.iso`;
+      await writeFile(path, buildIso({ volumeId: image.label, files: image.files }), { mode: 0o600 });
+      volumes[v.name] = { path, format: 'raw' };
     } else if (v.emptyDisk) {
       // Aligned down to 1 MiB, as KubeVirt makes every image (admission refused less than that).
       const size = Number(alignedImageBytes(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`)));
