@@ -7,6 +7,7 @@ import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import { quantityToBytes } from '../../launcher/domain/quantity.js';
 import { InvalidSpecError, VirtnodeError } from '../../proto/errors.js';
+import { validate } from '../../proto/vmi/index.js';
 import { FIRMWARE_UUID, UID, context, gettingStarted, kernelBoot, twoDisks } from './domain-fixtures.js';
 
 const RUN = '/run/virtnode/vms/x';
@@ -184,6 +185,16 @@ test('kernelBoot needs the kernel the handler pulled; kernelArgs become the comm
   rejects(() => vmiToDomain(kernelBoot(), context(RUN, DISK, { kernelBoot: { initrd: '/k/initrd' } })), 'VN_INVALID_SPEC', /kernelBoot\.container\.kernelPath: required/);
   const d = vmiToDomain(kernelBoot(), context(RUN, DISK, { kernelBoot: { kernel: '/k/vmlinuz' } }));
   assert.deepEqual(d.boot, { firmware: 'bios', kernel: { path: '/k/vmlinuz', cmdline: 'console=ttyS0 root=/dev/vda rw  quiet,loglevel=3 vn.x="a,b c"' } });
+});
+
+test('a kernelBoot without a container boots from the disks, as KubeVirt does (admission takes it)', () => {
+  const v = gettingStarted();
+  v.spec.domain.firmware = { uuid: FIRMWARE_UUID, kernelBoot: {} };
+  assert.deepEqual(validate(v, { podNetworking: true }).warnings, []);
+  const d = vmiToDomain(v, context(RUN, DISK));
+  assert.deepEqual(d.boot, { firmware: 'bios' });
+  assert.equal(d.disks[0]!.bootIndex, 1);
+  assert.ok(!buildArgv(d).includes('-kernel'));
 });
 
 test('a run directory too long for unix socket paths is refused before QEMU is started', () => {
