@@ -58,6 +58,7 @@ function defaultVM(vm: VirtualMachine): void {
 
 /** The defaults of a VMI spec, in place. */
 export function defaultVMISpec(spec: VirtualMachineInstanceSpec, opts: DefaultsOptions): void {
+  dropUnset(spec as unknown as Record<string, unknown>);
   const domain = spec.domain;
   domain.machine = { ...domain.machine, type: domain.machine?.type || DEFAULT_MACHINE_TYPE };
   defaultResources(spec);
@@ -76,6 +77,25 @@ export function defaultVMISpec(spec: VirtualMachineInstanceSpec, opts: DefaultsO
   // KubeVirt's Features.ACPI is a value, not a pointer: ACPI is on unless disabled.
   domain.features = { ...domain.features, acpi: { enabled: domain.features?.acpi?.enabled ?? true } };
   spec.terminationGracePeriodSeconds ??= DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
+}
+
+/**
+ * Admission reads JSON null and, for an optional string, "" as unset, as Kubernetes'
+ * decoding and KubeVirt's `omitempty` types do; the defaulted spec then holds one
+ * form, so the launcher and the handler never meet `cache: ""` or `cpu: null`. Map
+ * values (nodeSelector) are data, where "" is a value.
+ */
+function dropUnset(o: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (v === null || v === undefined || v === '') delete o[k];
+    else if (k === 'nodeSelector') continue;
+    else if (Array.isArray(v)) v.forEach((item) => isRecord(item) && dropUnset(item));
+    else if (isRecord(v)) dropUnset(v);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function defaultResources(spec: VirtualMachineInstanceSpec): void {
