@@ -7,6 +7,7 @@
 // derives a VM's stable one; the launcher uses the VMI uid for a bare VMI, where
 // KubeVirt would draw a random one).
 
+import { tryParseQuantity } from './quantity.js';
 import { cpuTopology } from './resources.js';
 import { API_VERSION, KIND_VM, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstanceSpec } from './types.js';
 import type { GateOptions } from './schema.js';
@@ -98,9 +99,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A zero request or limit is unset (KubeVirt's Quantity.IsZero() in admission), so it neither sizes nor limits anything. */
+function dropZeroQuantities(list: Record<string, unknown> | undefined): void {
+  for (const [k, q] of Object.entries(list ?? {})) if (tryParseQuantity(q)?.num === 0n) delete list![k];
+}
+
 function defaultResources(spec: VirtualMachineInstanceSpec): void {
   const domain = spec.domain;
   const r = domain.resources;
+  dropZeroQuantities(r?.requests);
+  dropZeroQuantities(r?.limits);
   if (r?.limits) {
     // KubeVirt copies a CPU limit into the request; Kubernetes does the same for
     // memory when a container gives only a limit, and the launcher pod would get it.

@@ -204,6 +204,16 @@ test('"" and null are unset, as admission reads them: the defaulted spec holds n
   assert.ok(argv.includes('qemu64,+arat'));
 });
 
+test('a zero request or limit is unset, as admission reads it: it neither sizes the guest nor limits the cgroup', () => {
+  let s = defaultedSpec((s) => (s.domain.resources = { requests: { memory: '0', cpu: 0 }, limits: { memory: '128Mi', cpu: '0' } }));
+  assert.deepEqual(s.domain.resources, { requests: { memory: '128Mi' }, limits: { memory: '128Mi' } });
+  assert.equal(s.domain.memory?.guest, '128Mi');
+  assert.equal(guestMemoryBytes(s), 134217728n);
+  s = defaultedSpec((s) => (s.domain.resources = { requests: { memory: '64M', cpu: '2' }, limits: { cpu: '0m' } }));
+  assert.deepEqual(s.domain.resources, { requests: { memory: '64M', cpu: '2' }, limits: {} });
+  assert.deepEqual(s.domain.cpu, { sockets: 2, cores: 1, threads: 1 });
+});
+
 test('defaults are idempotent and their result still validates', () => {
   const objects: Json[] = [vmi(), vm(), parseManifests(GETTING_STARTED_VM).objects[0] as Json];
   for (const podNetworking of [false, true]) {
