@@ -31,6 +31,8 @@ export function applyDefaults<T extends KubeVirtObject>(object: T, options: Part
   o.metadata ??= { name: '' };
   stripServerSet(o.metadata as unknown as Record<string, unknown>);
   o.metadata.namespace ||= DEFAULT_NAMESPACE;
+  // An empty uid is no uid: the store assigns one (a VM needs one before its VMI is made).
+  if (!o.metadata.uid) delete o.metadata.uid;
   if (o.kind === KIND_VM) defaultVM(o as VirtualMachine);
   else defaultVMISpec(o.spec as VirtualMachineInstanceSpec, opts);
   return o;

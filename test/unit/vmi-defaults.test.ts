@@ -214,6 +214,17 @@ test('a zero request or limit is unset, as admission reads it: it neither sizes 
   assert.deepEqual(s.domain.cpu, { sockets: 2, cores: 1, threads: 1 });
 });
 
+test('an empty metadata.uid is no uid: Apply plans the VM and the store gives it one', () => {
+  const o = vm();
+  o.metadata.uid = '';
+  assert.deepEqual(validate(o).warnings, []);
+  const d = applyDefaults(o as VirtualMachine);
+  assert.equal(Object.hasOwn(d.metadata, 'uid'), false);
+  // As Apply plans a VM before the store has given it a uid.
+  const uid = d.metadata.uid ?? '00000000-0000-0000-0000-000000000000';
+  assert.equal(vmiFromVM({ ...d, metadata: { ...d.metadata, uid } }, uid).metadata.ownerReferences?.[0]?.uid, uid);
+});
+
 test('defaults are idempotent and their result still validates', () => {
   const objects: Json[] = [vmi(), vm(), parseManifests(GETTING_STARTED_VM).objects[0] as Json];
   for (const podNetworking of [false, true]) {
