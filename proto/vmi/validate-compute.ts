@@ -155,6 +155,8 @@ function validateFirmware(domain: Obj, p: string, ctx: Ctx): void {
   const kernelPath = str(container, 'kernelPath');
   const initrdPath = str(container, 'initrdPath');
   if (!kernelPath && !initrdPath) fail(ctx, cp, 'must be defined with at least one of the following: kernelPath, initrdPath');
+  // KubeVirt takes an initrd alone and libvirt then fails to start QEMU, which loads an initrd only with a kernel.
+  else if (!kernelPath) fail(ctx, `${cp}.kernelPath`, 'not supported yet: an initrd without a kernel (QEMU loads an initrd only with -kernel)');
   if (kernelPath) validatePath(kernelPath, `${cp}.kernelPath`, ctx);
   if (initrdPath) validatePath(initrdPath, `${cp}.initrdPath`, ctx);
 }

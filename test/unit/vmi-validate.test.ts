@@ -325,6 +325,11 @@ const SPEC_RULES: SpecRule[] = [
     errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container`, message: 'must be defined with at least one of the following: kernelPath, initrdPath' }],
   },
   {
+    name: 'an initrd alone is not supported yet: QEMU boots an initrd only with a kernel',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1', initrdPath: '/boot/initrd' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.kernelPath`, message: 'not supported yet: an initrd without a kernel (QEMU loads an initrd only with -kernel)' }],
+  },
+  {
     name: 'kernelPath is absolute',
     break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1', kernelPath: 'boot/vmlinuz' } } }),
     errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.kernelPath`, message: 'must be an absolute path to a file without relative components' }],
