@@ -45,3 +45,13 @@ export const SUPPORTED_DISK_BUSES: readonly string[] = ['virtio'];
 
 export const DISK_CACHE_MODES = ['none', 'writethrough', 'writeback'] as const;
 export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
+
+/** The machine types virtnode runs: q35 and QEMU's versioned pc-q35-X.Y, never any string with the prefix. */
+export const MACHINE_TYPE = /^(q35|pc-q35-\d+\.\d+)$/;
+
+/**
+ * A QEMU -cpu model name (qemu64, Skylake-Client-v4, EPYC-IBPB): no ',' (QEMU's
+ * option separator), no '+' or '=' (its feature syntax). host-model and
+ * host-passthrough are KubeVirt's words for the host's CPU and match too.
+ */
+export const CPU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

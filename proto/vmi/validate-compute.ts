@@ -4,6 +4,7 @@
 
 import { posix } from 'node:path';
 import { isDNS1123Label, isDNS1123Subdomain } from './k8s-names.js';
+import { CPU_MODEL_NAME, MACHINE_TYPE } from './devices.js';
 import { parseImageReference } from './image-ref.js';
 import { compareQuantities, exceedsInt64, tryParseQuantity, type ParsedQuantity } from './quantity.js';
 import { validateLabels } from './validate-meta.js';
@@ -25,12 +26,7 @@ import {
 
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 const EVICTION_STRATEGIES = ['LiveMigrate', 'LiveMigrateIfPossible', 'None', 'External'];
-// KubeVirt's default emulated machines for amd64 are q35* and pc-q35*; virtnode
-// takes the versioned names QEMU really has, not any string with that prefix.
-const MACHINE_TYPE = /^(q35|pc-q35-\d+\.\d+)$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-// host-model, host-passthrough, or a QEMU model name (qemu64, Skylake-Client-v4, EPYC-IBPB).
-const CPU_MODEL = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 // QEMU's q35 maximum (max_cpus) in the versions virtnode drives.
 const Q35_MAX_VCPUS = 288;
 const ONE_MEGA = tryParseQuantity('1M')!;
@@ -122,8 +118,11 @@ function validateCpu(domain: Obj, p: string, ctx: Ctx): void {
     fail(ctx, `${p}.domain.cpu`, `sockets × cores × threads is ${vcpus}: a q35 machine takes at most ${Q35_MAX_VCPUS} vCPUs`);
   }
   const model = str(cpu, 'model');
-  if (model !== undefined && model !== '' && !CPU_MODEL.test(model)) {
+  if (model !== undefined && model !== '' && !CPU_MODEL_NAME.test(model)) {
     fail(ctx, `${p}.domain.cpu.model`, `${JSON.stringify(model)} is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)`);
+  } else if (model === 'host') {
+    // QEMU's own "host" runs only under KVM, and libvirt (so KubeVirt) has no such model.
+    fail(ctx, `${p}.domain.cpu.model`, '"host" is not a CPU model name: host-passthrough gives the guest the host\'s CPU');
   }
 }
 

@@ -187,6 +187,27 @@ test('kernelBoot needs the kernel the handler pulled; kernelArgs become the comm
   assert.deepEqual(d.boot, { firmware: 'bios', kernel: { path: '/k/vmlinuz', cmdline: 'console=ttyS0 root=/dev/vda rw  quiet,loglevel=3 vn.x="a,b c"' } });
 });
 
+test('CPU models and machine types: what admission takes the launcher builds', () => {
+  const models = ['host-model', 'host-passthrough', 'qemu64', 'Skylake-Client-v4', 'EPYC-IBPB', 'Opteron_G5', '486', 'Foo+bar', 'qemu64,+vmx', 'x=y', 'host'];
+  const machines = ['q35', 'pc-q35-7.2', 'pc-q35-7', 'pc-i440fx-7.2', 'Q35'];
+  for (const [model, type] of models.flatMap((m) => machines.map((t) => [m, t] as const))) {
+    const v = gettingStarted();
+    v.spec.domain.cpu = { ...v.spec.domain.cpu, model };
+    v.spec.domain.machine = { type };
+    let admitted = true;
+    try {
+      validate(v, { podNetworking: true });
+    } catch (e) {
+      assert.ok(e instanceof InvalidSpecError, String(e));
+      admitted = false;
+    }
+    if (!admitted) continue;
+    for (const accelerator of ['tcg', 'kvm'] as const) {
+      assert.doesNotThrow(() => buildArgv(vmiToDomain(v, { ...context(RUN, DISK), accelerator })), `${model} on ${type} (${accelerator})`);
+    }
+  }
+});
+
 test('a kernelBoot without a container boots from the disks, as KubeVirt does (admission takes it)', () => {
   const v = gettingStarted();
   v.spec.domain.firmware = { uuid: FIRMWARE_UUID, kernelBoot: {} };

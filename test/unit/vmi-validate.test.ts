@@ -155,6 +155,16 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.cpu = { model: 'bad model' }),
     errors: (p) => [{ path: `${p}.domain.cpu.model`, message: '"bad model" is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)' }],
   },
+  {
+    name: "cpu model: QEMU's feature syntax is not a model name",
+    break: (s) => (s.domain.cpu = { model: 'Foo+bar' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: '"Foo+bar" is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)' }],
+  },
+  {
+    name: 'cpu model: "host" is host-passthrough in KubeVirt words',
+    break: (s) => (s.domain.cpu = { model: 'host' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: `"host" is not a CPU model name: host-passthrough gives the guest the host's CPU` }],
+  },
   { name: 'dedicated CPUs are not supported yet', break: (s) => (s.domain.cpu = { dedicatedCpuPlacement: true }), errors: (p) => [{ path: `${p}.domain.cpu.dedicatedCpuPlacement`, message: NOT_YET }] },
 
   // machine
