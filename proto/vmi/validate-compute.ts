@@ -30,6 +30,13 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 // QEMU's q35 maximum (max_cpus) in the versions virtnode drives.
 const Q35_MAX_VCPUS = 288;
 const ONE_MEGA = tryParseQuantity('1M')!;
+/**
+ * An x86-64 guest addresses at most 2^52 bytes (QEMU's largest phys-bits): more
+ * memory can never run, and the handler's byte counts (cgroup limit = memory plus
+ * overhead) stay exact below it.
+ */
+export const MAX_GUEST_MEMORY = tryParseQuantity('4Pi')!;
+const MAX_CPU = tryParseQuantity(Q35_MAX_VCPUS)!;
 
 export function validateComputeSpec(spec: Obj, p: string, ctx: Ctx): void {
   const domain = obj(spec, 'domain');
@@ -77,6 +84,11 @@ function validateMemory(domain: Obj, p: string, ctx: Ctx): void {
     else guest = positiveOrUnset(guestAt, ctx);
   }
 
+  for (const [q, path] of [[req, reqPath], [lim, limPath], [guest, guestPath]] as const) {
+    if (q && compareQuantities(q, MAX_GUEST_MEMORY) > 0) {
+      fail(ctx, path, `${quote(q.text)} must be at most ${MAX_GUEST_MEMORY.text}: an x86-64 guest addresses at most 2^52 bytes`);
+    }
+  }
   if (req && compareQuantities(req, ONE_MEGA) < 0) fail(ctx, reqPath, `${quote(req.text)} must be greater than or equal to 1M`);
   if (guest && compareQuantities(guest, ONE_MEGA) < 0) fail(ctx, guestPath, `${quote(guest.text)} must be greater than or equal to 1M`);
   if (lim && req && compareQuantities(req, lim) > 0) {
@@ -102,6 +114,11 @@ function validateCpu(domain: Obj, p: string, ctx: Ctx): void {
   const limPath = `${p}.domain.resources.limits.cpu`;
   const req = positiveOrUnset(quantity(obj(res, 'requests'), 'cpu', reqPath), ctx);
   const lim = positiveOrUnset(quantity(obj(res, 'limits'), 'cpu', limPath), ctx);
+  // Without sockets/cores/threads the limit (else the request) is the vCPU count
+  // (cpuTopology); with them, more CPU than the most vCPUs could use is a mistake.
+  for (const [q, path] of [[req, reqPath], [lim, limPath]] as const) {
+    if (q && compareQuantities(q, MAX_CPU) > 0) fail(ctx, path, `${quote(q.text)} is more CPU than ${Q35_MAX_VCPUS} vCPUs, the most a q35 machine takes`);
+  }
   if (req && lim && compareQuantities(req, lim) > 0) {
     fail(ctx, reqPath, `${quote(req.text)} is greater than ${limPath} ${quote(lim.text)}`);
   }

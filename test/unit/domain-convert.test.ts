@@ -7,7 +7,9 @@ import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import { quantityToBytes } from '../../launcher/domain/quantity.js';
 import { InvalidSpecError, VirtnodeError } from '../../proto/errors.js';
-import { validate } from '../../proto/vmi/index.js';
+import { applyDefaults, guestMemoryBytes, validate, vcpuCount } from '../../proto/vmi/index.js';
+import { limitWrites } from '../../handler/sandbox/cgroup-limits.js';
+import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
 import { FIRMWARE_UUID, UID, context, gettingStarted, kernelBoot, twoDisks } from './domain-fixtures.js';
 
 const RUN = '/run/virtnode/vms/x';
@@ -206,6 +208,19 @@ test('CPU models and machine types: what admission takes the launcher builds', (
       assert.doesNotThrow(() => buildArgv(vmiToDomain(v, { ...context(RUN, DISK), accelerator })), `${model} on ${type} (${accelerator})`);
     }
   }
+});
+
+test("at admission's bounds (4Pi of memory, 288 CPUs) the launcher builds and the cgroup limits stay exact", () => {
+  const o = { ...gettingStarted(), metadata: { name: 'big', uid: UID } };
+  o.spec.domain = { devices: { disks: [{ name: 'containerdisk' }], autoattachPodInterface: false }, resources: { requests: { memory: '4Pi', cpu: '288' }, limits: { memory: '4Pi', cpu: '288' } } };
+  assert.deepEqual(validate(o, { podNetworking: true }).warnings, []);
+  const v = applyDefaults(o, { podNetworking: true });
+  const argv = buildArgv(vmiToDomain(v, context(RUN, DISK)));
+  assert.ok(argv.includes('288,sockets=288,cores=1,threads=1'));
+  assert.ok(argv.includes(`size=${2 ** 52}b`));
+  const memoryBytes = memoryLimitBytes({ guestBytes: Number(guestMemoryBytes(v.spec)), vcpus: vcpuCount(v.spec), accelerator: 'tcg', limitBytes: 2 ** 52 });
+  assert.ok(Number.isSafeInteger(memoryBytes));
+  assert.doesNotThrow(() => limitWrites(2, { memoryBytes, cpuRequestMillis: 288000, cpuLimitMillis: 288000 }));
 });
 
 test('a kernelBoot without a container boots from the disks, as KubeVirt does (admission takes it)', () => {

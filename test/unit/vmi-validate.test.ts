@@ -121,6 +121,16 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.resources = { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } }),
     errors: (p) => [{ path: MEM_REQ(p), message: `'2Gi' is greater than ${MEM_LIM(p)} '1Gi'` }],
   },
+  {
+    name: 'memory at most 4Pi, what an x86-64 guest can address',
+    break: (s) => Object.assign(s.domain, { memory: { guest: '8Pi' }, resources: { requests: { memory: '5Pi' }, limits: { memory: '7Ei' } } }),
+    errors: (p) => [
+      { path: MEM_REQ(p), message: "'5Pi' must be at most 4Pi: an x86-64 guest addresses at most 2^52 bytes" },
+      { path: MEM_LIM(p), message: "'7Ei' must be at most 4Pi: an x86-64 guest addresses at most 2^52 bytes" },
+      { path: `${p}.domain.memory.guest`, message: "'8Pi' must be at most 4Pi: an x86-64 guest addresses at most 2^52 bytes" },
+    ],
+  },
+  { name: 'memory of 4Pi is accepted', break: (s) => (s.domain.resources = { requests: { memory: '4Pi' }, limits: { memory: 4503599627370496 } }), errors: () => [] },
   { name: 'a limit alone is enough memory', break: (s) => (s.domain.resources = { limits: { memory: '128Mi' } }), errors: () => [] },
   { name: 'guest alone is enough memory', break: (s) => Object.assign(s.domain, { resources: {}, memory: { guest: '128Mi' } }), errors: () => [] },
   {
@@ -149,6 +159,15 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.resources.limits = { cpu: '-1' }),
     errors: (p) => [{ path: `${p}.domain.resources.limits.cpu`, message: "'-1' must be greater than or equal to 0" }],
   },
+  {
+    name: 'cpu requests and limits at most the 288 vCPUs of q35',
+    break: (s) => Object.assign(s.domain.resources, { requests: { memory: '64M', cpu: '289' }, limits: { cpu: '1e16' } }),
+    errors: (p) => [
+      { path: `${p}.domain.resources.requests.cpu`, message: "'289' is more CPU than 288 vCPUs, the most a q35 machine takes" },
+      { path: `${p}.domain.resources.limits.cpu`, message: "'1e16' is more CPU than 288 vCPUs, the most a q35 machine takes" },
+    ],
+  },
+  { name: 'a cpu limit of 288 is accepted', break: (s) => (s.domain.resources.limits = { cpu: 288 }), errors: () => [] },
   { name: 'cpu a quantity', break: (s) => (s.domain.resources.requests.cpu = 'two'), errors: (p) => [{ path: `${p}.domain.resources.requests.cpu`, message: '"two" is not a quantity' }] },
   {
     name: 'cpu model syntax',
