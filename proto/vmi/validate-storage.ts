@@ -4,6 +4,7 @@
 
 import { DISK_BUSES, DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from './devices.js';
 import { isDNS1123Label } from './k8s-names.js';
+import { compareQuantities, tryParseQuantity } from './quantity.js';
 import { validateImage, validatePath } from './validate-compute.js';
 import { VOLUME_SOURCES } from './schema.js';
 import { isObject } from './shape.js';
@@ -11,6 +12,8 @@ import { fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, type Ctx, 
 
 const SERIAL = /^[A-Za-z0-9_.+-]+$/;
 const SERIAL_MAX = 256;
+/** An empty disk is a qcow2 image: qemu-img makes them at most 2 PiB (64 KiB clusters), as KubeVirt's are. */
+export const MAX_EMPTY_DISK = tryParseQuantity('2Pi')!;
 
 /** Boot orders taken so far, shared with the interfaces: order → the field that took it. */
 export type BootOrders = Map<number, string>;
@@ -104,6 +107,7 @@ function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx
     } else {
       const cap = quantity(emptyDisk, 'capacity', capPath);
       if (cap && cap.q.num <= 0n) fail(ctx, capPath, `${quote(cap.q.text)} must be greater than 0`);
+      else if (cap && compareQuantities(cap.q, MAX_EMPTY_DISK) > 0) fail(ctx, capPath, `${quote(cap.q.text)} must be at most ${MAX_EMPTY_DISK.text}, the largest qcow2 image`);
     }
   }
 }

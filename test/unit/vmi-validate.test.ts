@@ -327,6 +327,8 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'containerDisk path is not the root', break: (s) => (s.volumes[0].containerDisk.path = '/'), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must not point to root' }] },
   { name: 'emptyDisk capacity required', break: (s) => s.volumes.push({ name: 'e', emptyDisk: {} }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: 'Required value' }] },
   { name: 'emptyDisk capacity positive', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '0' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'0' must be greater than 0" }] },
+  { name: 'emptyDisk capacity at most 2Pi, the largest qcow2 image', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '7Ei' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'7Ei' must be at most 2Pi, the largest qcow2 image" }] },
+  { name: 'emptyDisk capacity of 2Pi is accepted', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: 2 ** 51 } }), errors: () => [] },
   { name: 'emptyDisk capacity a quantity', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '1GB' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: '"1GB" is not a quantity' }] },
   {
     name: 'cloudInitNoCloud is not supported yet',
