@@ -542,6 +542,25 @@ const NETWORK_RULES: SpecRule[] = [
   { name: 'MAC address syntax', break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '02:00:00:00:00:zz' }), errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'malformed MAC address (02:00:00:00:00:zz)' }], opts: NET },
   { name: 'MAC address length', break: (s) => withNet(s, { name: 'default', bridge: {}, macAddress: '02:00:00:00:00:00:00:01' }), errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'too long MAC address (02:00:00:00:00:00:00:01)' }], opts: NET },
   {
+    name: 'a multicast MAC is not a NIC address (libvirt refuses it where KubeVirt launches)',
+    break: (s) => withNet(s, { name: 'default', bridge: {}, macAddress: '01-00-5E-00-00-01' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: "expected unicast mac address, found multicast '01-00-5E-00-00-01'" }],
+    opts: NET,
+  },
+  {
+    name: 'the broadcast MAC is multicast too',
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: 'ffff.ffff.ffff' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: "expected unicast mac address, found multicast 'ffff.ffff.ffff'" }],
+    opts: NET,
+  },
+  {
+    name: 'the zero MAC is not a NIC address: QEMU replaces it',
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '00:00:00:00:00:00' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: '00:00:00:00:00:00 is not a NIC address: QEMU would give the NIC one of its own' }],
+    opts: NET,
+  },
+  { name: 'a locally administered unicast MAC in dotted form is accepted', break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '0200.0000.0001' }), errors: () => [], opts: NET },
+  {
     name: "the masquerade bridge's MAC is reserved",
     break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '02-00-00-00-00-00' }),
     errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'The requested MAC address is reserved for the in-pod bridge. Please choose another one.' }],
