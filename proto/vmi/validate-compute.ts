@@ -4,7 +4,7 @@
 
 import { posix } from 'node:path';
 import { isDNS1123Label, isDNS1123Subdomain } from './k8s-names.js';
-import { CPU_MODEL_NAME, MACHINE_TYPE } from './devices.js';
+import { CPU_MODEL_NAME, MACHINE_TYPES } from './devices.js';
 import { parseImageReference } from './image-ref.js';
 import { compareQuantities, exceedsInt64, tryParseQuantity, type ParsedQuantity } from './quantity.js';
 import { validateLabels } from './validate-meta.js';
@@ -145,8 +145,9 @@ function validateCpu(domain: Obj, p: string, ctx: Ctx): void {
 
 function validateMachine(domain: Obj, p: string, ctx: Ctx): void {
   const type = str(obj(domain, 'machine'), 'type');
-  if (type && !MACHINE_TYPE.test(type)) {
-    fail(ctx, `${p}.domain.machine.type`, `not supported yet: ${JSON.stringify(type)} (allowed values: q35, pc-q35-<version>)`);
+  if (type && !MACHINE_TYPES.includes(type)) {
+    const versioned = MACHINE_TYPES.filter((t) => t !== 'q35');
+    fail(ctx, `${p}.domain.machine.type`, `not supported yet: ${JSON.stringify(type)} (allowed values: q35, ${versioned[0]} to ${versioned[versioned.length - 1]})`);
   }
 }
 

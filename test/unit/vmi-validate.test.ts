@@ -190,7 +190,12 @@ const SPEC_RULES: SpecRule[] = [
   {
     name: 'machine type q35 only',
     break: (s) => (s.domain.machine = { type: 'pc-i440fx-7.2' }),
-    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-i440fx-7.2" (allowed values: q35, pc-q35-<version>)' }],
+    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-i440fx-7.2" (allowed values: q35, pc-q35-2.4 to pc-q35-7.2)' }],
+  },
+  {
+    name: "a q35 version the node's QEMU 7.2 lacks fails at launch, so at admission",
+    break: (s) => (s.domain.machine = { type: 'pc-q35-8.0' }),
+    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-q35-8.0" (allowed values: q35, pc-q35-2.4 to pc-q35-7.2)' }],
   },
   { name: 'versioned q35 is accepted', break: (s) => (s.domain.machine = { type: 'pc-q35-7.2' }), errors: () => [] },
 
