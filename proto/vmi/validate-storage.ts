@@ -75,10 +75,17 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
   }
 }
 
-/** Boot orders start at 1 and are unique across disks and interfaces. */
+/** QEMU's bootindex is an int32: a larger boot order fails at launch ("expects int32_t"). */
+export const MAX_BOOT_ORDER = 2 ** 31 - 1;
+
+/** Boot orders start at 1, fit QEMU's bootindex, and are unique across disks and interfaces. */
 export function claimBootOrder(order: number, path: string, ctx: Ctx, bootOrders: BootOrders): void {
   if (order < 1) {
     fail(ctx, path, `must have a boot order > 0, if supplied (got ${order})`);
+    return;
+  }
+  if (order > MAX_BOOT_ORDER) {
+    fail(ctx, path, `must be at most ${MAX_BOOT_ORDER}, the largest bootindex QEMU takes (got ${order})`);
     return;
   }
   const first = bootOrders.get(order);

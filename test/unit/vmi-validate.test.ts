@@ -260,6 +260,12 @@ const SPEC_RULES: SpecRule[] = [
     errors: (p) => [{ path: `${p}.domain.devices.disks[0].bootOrder`, message: 'must have a boot order > 0, if supplied (got 0)' }],
   },
   {
+    name: "boot order fits QEMU's int32 bootindex",
+    break: (s) => (s.domain.devices.disks[0].bootOrder = 2 ** 31),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].bootOrder`, message: 'must be at most 2147483647, the largest bootindex QEMU takes (got 2147483648)' }],
+  },
+  { name: 'boot order 2147483647 is accepted', break: (s) => (s.domain.devices.disks[0].bootOrder = 2 ** 31 - 1), errors: () => [] },
+  {
     name: 'boot orders are unique',
     break: (s) => {
       s.domain.devices.disks[0].bootOrder = 1;
