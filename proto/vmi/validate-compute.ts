@@ -4,7 +4,7 @@
 
 import { posix } from 'node:path';
 import { isDNS1123Label, isDNS1123Subdomain } from './k8s-names.js';
-import { CPU_MODEL_NAME, MACHINE_TYPES } from './devices.js';
+import { CPU_MODEL_NAME, MACHINE_TYPES, QEMU_CPU_MODELS } from './devices.js';
 import { parseImageReference } from './image-ref.js';
 import { compareQuantities, exceedsInt64, tryParseQuantity, type ParsedQuantity } from './quantity.js';
 import { validateLabels } from './validate-meta.js';
@@ -140,6 +140,9 @@ function validateCpu(domain: Obj, p: string, ctx: Ctx): void {
   } else if (model === 'host') {
     // QEMU's own "host" runs only under KVM, and libvirt (so KubeVirt) has no such model.
     fail(ctx, `${p}.domain.cpu.model`, '"host" is not a CPU model name: host-passthrough gives the guest the host\'s CPU');
+  } else if (model !== undefined && model !== '' && model !== 'host-model' && model !== 'host-passthrough' && !QEMU_CPU_MODELS.has(model)) {
+    // KubeVirt would leave such a VMI unscheduled (no node labels the model); a node of its own has only its QEMU.
+    fail(ctx, `${p}.domain.cpu.model`, `not supported yet: CPU model ${JSON.stringify(model)} (the node's QEMU 7.2 has no such model: host-model, host-passthrough, or one of qemu-system-x86_64 -cpu help)`);
   }
 }
 

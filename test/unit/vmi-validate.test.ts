@@ -184,6 +184,12 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.cpu = { model: 'host' }),
     errors: (p) => [{ path: `${p}.domain.cpu.model`, message: `"host" is not a CPU model name: host-passthrough gives the guest the host's CPU` }],
   },
+  {
+    name: "a CPU model the node's QEMU lacks fails at launch, so at admission",
+    break: (s) => (s.domain.cpu = { model: 'Cascadelake-Server_v2' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: `not supported yet: CPU model "Cascadelake-Server_v2" (the node's QEMU 7.2 has no such model: host-model, host-passthrough, or one of qemu-system-x86_64 -cpu help)` }],
+  },
+  { name: 'a versioned QEMU CPU model is accepted', break: (s) => (s.domain.cpu = { model: 'Cascadelake-Server-v2' }), errors: () => [] },
   { name: 'dedicated CPUs are not supported yet', break: (s) => (s.domain.cpu = { dedicatedCpuPlacement: true }), errors: (p) => [{ path: `${p}.domain.cpu.dedicatedCpuPlacement`, message: NOT_YET }] },
 
   // machine
