@@ -47,6 +47,16 @@ export const DISK_CACHE_MODES = ['none', 'writethrough', 'writeback'] as const;
 export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
 
 /**
+ * Queues of one multi-queue tap: one per vCPU, at most MAX_TAP_QUEUES (the kernel's
+ * tun driver, MAX_TAP_QUEUES in drivers/net/tun.c), as KubeVirt caps them
+ * (CalculateNetworkQueues). Without multi-queue, one.
+ */
+export const MAX_TAP_QUEUES = 256;
+export function tapQueueCount(multiQueue: boolean, vcpus: number): number {
+  return multiQueue ? Math.min(Math.max(1, vcpus), MAX_TAP_QUEUES) : 1;
+}
+
+/**
  * The machine types virtnode runs: q35 and the versioned pc-q35-X.Y machines of the
  * node's QEMU 7.2 (`qemu-system-x86_64 -machine help`; the property test compares
  * them with the binary when it is installed). A version QEMU lacks fails at launch.
