@@ -262,7 +262,8 @@ export class VmController {
       }
     }
     if (this.#store.get(VMI, ns, name)) return; // a VMI of that name not owned by us: leave it
-    const vmi = vmiFromVM(vm);
+    // With the networking defaults, as a VMI applied on its own gets them at Apply.
+    const vmi = vmiFromVM(vm, undefined, { podNetworking: true });
     const { object, durable } = this.#store.create(vmi);
     await durable;
     this.#store.recordEvent({ reason: 'SuccessfulCreate', message: `Started the virtual machine by creating the new virtual machine instance ${object.metadata.name}`, object: vm });

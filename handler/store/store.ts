@@ -144,15 +144,19 @@ export class Store extends EventEmitter {
     return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name));
   }
 
-  /** Stores a new object: assigns uid, creationTimestamp, generation and resourceVersion. */
+  /**
+   * Stores a new object: assigns uid, creationTimestamp, generation and resourceVersion,
+   * whatever the object says, as an API server does (a uid copied from another
+   * object would name the other's pod network and sandbox).
+   */
   create<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
     const ns = obj.metadata.namespace ?? 'default';
     const k = key(obj.kind, ns, obj.metadata.name);
     if (this.#objects.has(k)) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name}`);
     const o = clone(obj);
     o.metadata.namespace = ns;
-    o.metadata.uid ??= randomUUID();
-    o.metadata.creationTimestamp ??= new Date().toISOString();
+    o.metadata.uid = randomUUID();
+    o.metadata.creationTimestamp = new Date().toISOString();
     o.metadata.generation = 1;
     const durable = this.#commit('ADDED', o);
     return { object: clone(o), durable };

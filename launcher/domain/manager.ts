@@ -18,7 +18,7 @@ import { vcpuCount } from '../../proto/vmi/resources.js';
 import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
 import { DhcpServer } from '../network/dhcp-server.js';
 import { netdevObject, nicDeviceObject } from './devices/interface.js';
-import { nicDevice } from '../../proto/vmi/devices.js';
+import { nicDevice, tapQueueCount } from '../../proto/vmi/devices.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
 import { ConsoleRelay } from '../console.js';
 import { buildArgv } from './argv.js';
@@ -395,7 +395,7 @@ export function openInterfaceTaps(vmi: VirtualMachineInstance, ctx: LaunchContex
   const tapFds: Record<string, number[]> = {};
   try {
     for (const [name, p] of Object.entries(ctx.interfaces ?? {})) {
-      const queues = p.multiQueue ? Math.max(1, vcpuCount(vmi.spec)) : 1;
+      const queues = tapQueueCount(p.multiQueue ?? false, vcpuCount(vmi.spec));
       const numbers: number[] = [];
       for (let q = 0; q < queues; q++) {
         fds.push(openTap(p.tapName, { multiQueue: p.multiQueue ?? false, vnetHdr: true }));

@@ -7,6 +7,7 @@
 // derives a VM's stable one; the launcher uses the VMI uid for a bare VMI, where
 // KubeVirt would draw a random one).
 
+import { tryParseQuantity } from './quantity.js';
 import { cpuTopology } from './resources.js';
 import { API_VERSION, KIND_VM, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstanceSpec } from './types.js';
 import type { GateOptions } from './schema.js';
@@ -30,6 +31,8 @@ export function applyDefaults<T extends KubeVirtObject>(object: T, options: Part
   o.metadata ??= { name: '' };
   stripServerSet(o.metadata as unknown as Record<string, unknown>);
   o.metadata.namespace ||= DEFAULT_NAMESPACE;
+  // An empty uid is no uid: the store assigns one (a VM needs one before its VMI is made).
+  if (!o.metadata.uid) delete o.metadata.uid;
   if (o.kind === KIND_VM) defaultVM(o as VirtualMachine);
   else defaultVMISpec(o.spec as VirtualMachineInstanceSpec, opts);
   return o;
@@ -58,6 +61,7 @@ function defaultVM(vm: VirtualMachine): void {
 
 /** The defaults of a VMI spec, in place. */
 export function defaultVMISpec(spec: VirtualMachineInstanceSpec, opts: DefaultsOptions): void {
+  dropUnset(spec as unknown as Record<string, unknown>);
   const domain = spec.domain;
   domain.machine = { ...domain.machine, type: domain.machine?.type || DEFAULT_MACHINE_TYPE };
   defaultResources(spec);
@@ -78,9 +82,35 @@ export function defaultVMISpec(spec: VirtualMachineInstanceSpec, opts: DefaultsO
   spec.terminationGracePeriodSeconds ??= DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
 }
 
+/**
+ * Admission reads JSON null and, for an optional string, "" as unset, as Kubernetes'
+ * decoding and KubeVirt's `omitempty` types do; the defaulted spec then holds one
+ * form, so the launcher and the handler never meet `cache: ""` or `cpu: null`. Map
+ * values (nodeSelector) are data, where "" is a value.
+ */
+function dropUnset(o: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (v === null || v === undefined || v === '') delete o[k];
+    else if (k === 'nodeSelector') continue;
+    else if (Array.isArray(v)) v.forEach((item) => isRecord(item) && dropUnset(item));
+    else if (isRecord(v)) dropUnset(v);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A zero request or limit is unset (KubeVirt's Quantity.IsZero() in admission), so it neither sizes nor limits anything. */
+function dropZeroQuantities(list: Record<string, unknown> | undefined): void {
+  for (const [k, q] of Object.entries(list ?? {})) if (tryParseQuantity(q)?.num === 0n) delete list![k];
+}
+
 function defaultResources(spec: VirtualMachineInstanceSpec): void {
   const domain = spec.domain;
   const r = domain.resources;
+  dropZeroQuantities(r?.requests);
+  dropZeroQuantities(r?.limits);
   if (r?.limits) {
     // KubeVirt copies a CPU limit into the request; Kubernetes does the same for
     // memory when a container gives only a limit, and the launcher pod would get it.

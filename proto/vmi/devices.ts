@@ -56,3 +56,62 @@ export const IMAGE_ALIGNMENT_BYTES = 1n << 20n;
 export function alignedImageBytes(bytes: bigint): bigint {
   return (bytes / IMAGE_ALIGNMENT_BYTES) * IMAGE_ALIGNMENT_BYTES;
 }
+
+/**
+ * Queues of one multi-queue tap: one per vCPU, at most MAX_TAP_QUEUES (the kernel's
+ * tun driver, MAX_TAP_QUEUES in drivers/net/tun.c), as KubeVirt caps them
+ * (CalculateNetworkQueues). Without multi-queue, one.
+ */
+export const MAX_TAP_QUEUES = 256;
+export function tapQueueCount(multiQueue: boolean, vcpus: number): number {
+  return multiQueue ? Math.min(Math.max(1, vcpus), MAX_TAP_QUEUES) : 1;
+}
+
+/**
+ * The machine types virtnode runs: q35 and the versioned pc-q35-X.Y machines of the
+ * node's QEMU 7.2 (`qemu-system-x86_64 -machine help`; the property test compares
+ * them with the binary when it is installed). A version QEMU lacks fails at launch.
+ * QEMU's pc-q35-4.0.1 is left out: the launcher's machine type rule takes X.Y only.
+ */
+export const MACHINE_TYPES: readonly string[] = [
+  'q35',
+  ...['2.4', '2.5', '2.6', '2.7', '2.8', '2.9', '2.10', '2.11', '2.12', '3.0', '3.1', '4.0', '4.1', '4.2', '5.0', '5.1', '5.2', '6.0', '6.1', '6.2', '7.0', '7.1', '7.2'].map((v) => `pc-q35-${v}`),
+];
+
+/**
+ * The CPU models of the node's QEMU 7.2 (`qemu-system-x86_64 -cpu help`, less "host",
+ * which runs only under KVM; the property test compares them with the binary when it
+ * is installed). A model QEMU lacks fails at launch. KubeVirt's words for the host's
+ * own CPU, host-model and host-passthrough, are not QEMU models.
+ */
+export const QEMU_CPU_MODELS: ReadonlySet<string> = new Set(
+  `
+  486 486-v1 Broadwell Broadwell-IBRS Broadwell-noTSX Broadwell-noTSX-IBRS Broadwell-v1
+  Broadwell-v2 Broadwell-v3 Broadwell-v4 Cascadelake-Server Cascadelake-Server-noTSX
+  Cascadelake-Server-v1 Cascadelake-Server-v2 Cascadelake-Server-v3 Cascadelake-Server-v4
+  Cascadelake-Server-v5 Conroe Conroe-v1 Cooperlake Cooperlake-v1 Cooperlake-v2 Denverton
+  Denverton-v1 Denverton-v2 Denverton-v3 Dhyana Dhyana-v1 Dhyana-v2 EPYC EPYC-IBPB EPYC-Milan
+  EPYC-Milan-v1 EPYC-Rome EPYC-Rome-v1 EPYC-Rome-v2 EPYC-v1 EPYC-v2 EPYC-v3 Haswell Haswell-IBRS
+  Haswell-noTSX Haswell-noTSX-IBRS Haswell-v1 Haswell-v2 Haswell-v3 Haswell-v4 Icelake-Server
+  Icelake-Server-noTSX Icelake-Server-v1 Icelake-Server-v2 Icelake-Server-v3 Icelake-Server-v4
+  Icelake-Server-v5 Icelake-Server-v6 IvyBridge IvyBridge-IBRS IvyBridge-v1 IvyBridge-v2
+  KnightsMill KnightsMill-v1 Nehalem Nehalem-IBRS Nehalem-v1 Nehalem-v2 Opteron_G1 Opteron_G1-v1
+  Opteron_G2 Opteron_G2-v1 Opteron_G3 Opteron_G3-v1 Opteron_G4 Opteron_G4-v1 Opteron_G5
+  Opteron_G5-v1 Penryn Penryn-v1 SandyBridge SandyBridge-IBRS SandyBridge-v1 SandyBridge-v2
+  Skylake-Client Skylake-Client-IBRS Skylake-Client-noTSX-IBRS Skylake-Client-v1
+  Skylake-Client-v2 Skylake-Client-v3 Skylake-Client-v4 Skylake-Server Skylake-Server-IBRS
+  Skylake-Server-noTSX-IBRS Skylake-Server-v1 Skylake-Server-v2 Skylake-Server-v3
+  Skylake-Server-v4 Skylake-Server-v5 Snowridge Snowridge-v1 Snowridge-v2 Snowridge-v3
+  Snowridge-v4 Westmere Westmere-IBRS Westmere-v1 Westmere-v2 athlon athlon-v1 core2duo
+  core2duo-v1 coreduo coreduo-v1 kvm32 kvm32-v1 kvm64 kvm64-v1 n270 n270-v1 pentium pentium-v1
+  pentium2 pentium2-v1 pentium3 pentium3-v1 phenom phenom-v1 qemu32 qemu32-v1 qemu64 qemu64-v1
+  base max
+  `.trim().split(/\s+/),
+);
+
+/**
+ * A QEMU -cpu model name (qemu64, Skylake-Client-v4, EPYC-IBPB): no ',' (QEMU's
+ * option separator), no '+' or '=' (its feature syntax). host-model and
+ * host-passthrough are KubeVirt's words for the host's CPU and match too.
+ */
+export const CPU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

@@ -44,7 +44,7 @@ const no = (why: string): FieldKind => ({ no: true, why });
 
 /** Messages of the gates, keyed like GateOptions. */
 export const GATE_MESSAGES: Record<keyof GateOptions, string> = {
-  podNetworking: 'not supported yet: pod networking arrives in a later release',
+  podNetworking: 'not supported on this node: it provides no pod network',
 };
 
 const serverSetMeta = {

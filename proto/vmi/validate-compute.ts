@@ -4,6 +4,7 @@
 
 import { posix } from 'node:path';
 import { isDNS1123Label, isDNS1123Subdomain } from './k8s-names.js';
+import { CPU_MODEL_NAME, MACHINE_TYPES, QEMU_CPU_MODELS } from './devices.js';
 import { parseImageReference } from './image-ref.js';
 import { compareQuantities, exceedsInt64, tryParseQuantity, type ParsedQuantity } from './quantity.js';
 import { validateLabels } from './validate-meta.js';
@@ -25,15 +26,17 @@ import {
 
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 const EVICTION_STRATEGIES = ['LiveMigrate', 'LiveMigrateIfPossible', 'None', 'External'];
-// KubeVirt's default emulated machines for amd64 are q35* and pc-q35*; virtnode
-// takes the versioned names QEMU really has, not any string with that prefix.
-const MACHINE_TYPE = /^(q35|pc-q35-\d+\.\d+)$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-// host-model, host-passthrough, or a QEMU model name (qemu64, Skylake-Client-v4, EPYC-IBPB).
-const CPU_MODEL = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 // QEMU's q35 maximum (max_cpus) in the versions virtnode drives.
 const Q35_MAX_VCPUS = 288;
 const ONE_MEGA = tryParseQuantity('1M')!;
+/**
+ * An x86-64 guest addresses at most 2^52 bytes (QEMU's largest phys-bits): more
+ * memory can never run, and the handler's byte counts (cgroup limit = memory plus
+ * overhead) stay exact below it.
+ */
+export const MAX_GUEST_MEMORY = tryParseQuantity('4Pi')!;
+const MAX_CPU = tryParseQuantity(Q35_MAX_VCPUS)!;
 
 export function validateComputeSpec(spec: Obj, p: string, ctx: Ctx): void {
   const domain = obj(spec, 'domain');
@@ -81,6 +84,11 @@ function validateMemory(domain: Obj, p: string, ctx: Ctx): void {
     else guest = positiveOrUnset(guestAt, ctx);
   }
 
+  for (const [q, path] of [[req, reqPath], [lim, limPath], [guest, guestPath]] as const) {
+    if (q && compareQuantities(q, MAX_GUEST_MEMORY) > 0) {
+      fail(ctx, path, `${quote(q.text)} must be at most ${MAX_GUEST_MEMORY.text}: an x86-64 guest addresses at most 2^52 bytes`);
+    }
+  }
   if (req && compareQuantities(req, ONE_MEGA) < 0) fail(ctx, reqPath, `${quote(req.text)} must be greater than or equal to 1M`);
   if (guest && compareQuantities(guest, ONE_MEGA) < 0) fail(ctx, guestPath, `${quote(guest.text)} must be greater than or equal to 1M`);
   if (lim && req && compareQuantities(req, lim) > 0) {
@@ -106,6 +114,11 @@ function validateCpu(domain: Obj, p: string, ctx: Ctx): void {
   const limPath = `${p}.domain.resources.limits.cpu`;
   const req = positiveOrUnset(quantity(obj(res, 'requests'), 'cpu', reqPath), ctx);
   const lim = positiveOrUnset(quantity(obj(res, 'limits'), 'cpu', limPath), ctx);
+  // Without sockets/cores/threads the limit (else the request) is the vCPU count
+  // (cpuTopology); with them, more CPU than the most vCPUs could use is a mistake.
+  for (const [q, path] of [[req, reqPath], [lim, limPath]] as const) {
+    if (q && compareQuantities(q, MAX_CPU) > 0) fail(ctx, path, `${quote(q.text)} is more CPU than ${Q35_MAX_VCPUS} vCPUs, the most a q35 machine takes`);
+  }
   if (req && lim && compareQuantities(req, lim) > 0) {
     fail(ctx, reqPath, `${quote(req.text)} is greater than ${limPath} ${quote(lim.text)}`);
   }
@@ -122,15 +135,22 @@ function validateCpu(domain: Obj, p: string, ctx: Ctx): void {
     fail(ctx, `${p}.domain.cpu`, `sockets × cores × threads is ${vcpus}: a q35 machine takes at most ${Q35_MAX_VCPUS} vCPUs`);
   }
   const model = str(cpu, 'model');
-  if (model !== undefined && model !== '' && !CPU_MODEL.test(model)) {
+  if (model !== undefined && model !== '' && !CPU_MODEL_NAME.test(model)) {
     fail(ctx, `${p}.domain.cpu.model`, `${JSON.stringify(model)} is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)`);
+  } else if (model === 'host') {
+    // QEMU's own "host" runs only under KVM, and libvirt (so KubeVirt) has no such model.
+    fail(ctx, `${p}.domain.cpu.model`, '"host" is not a CPU model name: host-passthrough gives the guest the host\'s CPU');
+  } else if (model !== undefined && model !== '' && model !== 'host-model' && model !== 'host-passthrough' && !QEMU_CPU_MODELS.has(model)) {
+    // KubeVirt would leave such a VMI unscheduled (no node labels the model); a node of its own has only its QEMU.
+    fail(ctx, `${p}.domain.cpu.model`, `not supported yet: CPU model ${JSON.stringify(model)} (the node's QEMU 7.2 has no such model: host-model, host-passthrough, or one of qemu-system-x86_64 -cpu help)`);
   }
 }
 
 function validateMachine(domain: Obj, p: string, ctx: Ctx): void {
   const type = str(obj(domain, 'machine'), 'type');
-  if (type && !MACHINE_TYPE.test(type)) {
-    fail(ctx, `${p}.domain.machine.type`, `not supported yet: ${JSON.stringify(type)} (allowed values: q35, pc-q35-<version>)`);
+  if (type && !MACHINE_TYPES.includes(type)) {
+    const versioned = MACHINE_TYPES.filter((t) => t !== 'q35');
+    fail(ctx, `${p}.domain.machine.type`, `not supported yet: ${JSON.stringify(type)} (allowed values: q35, ${versioned[0]} to ${versioned[versioned.length - 1]})`);
   }
 }
 
@@ -155,6 +175,8 @@ function validateFirmware(domain: Obj, p: string, ctx: Ctx): void {
   const kernelPath = str(container, 'kernelPath');
   const initrdPath = str(container, 'initrdPath');
   if (!kernelPath && !initrdPath) fail(ctx, cp, 'must be defined with at least one of the following: kernelPath, initrdPath');
+  // KubeVirt takes an initrd alone and libvirt then fails to start QEMU, which loads an initrd only with a kernel.
+  else if (!kernelPath) fail(ctx, `${cp}.kernelPath`, 'not supported yet: an initrd without a kernel (QEMU loads an initrd only with -kernel)');
   if (kernelPath) validatePath(kernelPath, `${cp}.kernelPath`, ctx);
   if (initrdPath) validatePath(initrdPath, `${cp}.initrdPath`, ctx);
 }

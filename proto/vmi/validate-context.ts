@@ -10,8 +10,8 @@ import type { GateOptions } from './schema.js';
 
 export interface ValidateOptions extends GateOptions {
   /**
-   * Accept spec.domain.devices.interfaces and spec.networks. Off until virtnode's
-   * pod networking lands: every entry is then refused by path.
+   * The node provides a pod network: accept spec.domain.devices.interfaces and
+   * spec.networks (the handler always does). Off, every entry is refused by path.
    */
   podNetworking: boolean;
   /** The handler runs without Kubernetes: scheduling fields are accepted and ignored, with a warning. */

@@ -1,6 +1,6 @@
-// Interface and network rules (KubeVirt's pkg/network/admitter). They run only when
-// pod networking is enabled; until then shape.ts refuses every entry by path. Written
-// in full now so enabling networking is a change of one option, not of these rules.
+// Interface and network rules (KubeVirt's pkg/network/admitter). They run where the
+// node provides a pod network (the handler always passes podNetworking: true); where
+// it does not, shape.ts refuses every interface and network entry by path.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { INTERFACE_NAME, LONG_MAC_ADDRESS, MAC_ADDRESS, NIC_MODELS, normalizeMac } from './devices.js';
@@ -12,6 +12,7 @@ const BINDINGS = ['masquerade', 'bridge', 'sriov', 'passtBinding', 'binding'];
 const NETWORK_SOURCES = ['pod', 'multus', 'resourceClaim'];
 // Masquerade gives this MAC to the in-pod bridge.
 const RESERVED_MAC = '02:00:00:00:00:00';
+const ZERO_MAC = '00:00:00:00:00:00';
 
 export function validateNetworking(spec: Obj, p: string, ctx: Ctx): void {
   if (!ctx.opts.podNetworking) return;
@@ -87,6 +88,12 @@ function validateInterface(iface: Obj, ip: string, network: Obj | undefined, ctx
     else if (!MAC_ADDRESS.test(mac)) fail(ctx, `${ip}.macAddress`, `malformed MAC address (${mac})`);
     else if (isSet(iface, 'masquerade') && normalizeMac(mac) === RESERVED_MAC) {
       fail(ctx, `${ip}.macAddress`, 'The requested MAC address is reserved for the in-pod bridge. Please choose another one.');
+    } else if (parseInt(normalizeMac(mac).slice(0, 2), 16) & 1) {
+      // libvirt's words (KubeVirt fails there, at launch); QEMU would take it and the
+      // guest's driver refuse it, leaving the NIC on a MAC the DHCP server does not answer.
+      fail(ctx, `${ip}.macAddress`, `expected unicast mac address, found multicast '${mac}'`);
+    } else if (normalizeMac(mac) === ZERO_MAC) {
+      fail(ctx, `${ip}.macAddress`, `${mac} is not a NIC address: QEMU would give the NIC one of its own`);
     }
   }
 

@@ -5,6 +5,7 @@
 import { alignedImageBytes, DISK_BUSES, DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from './devices.js';
 import { quantityToBytes } from './quantity.js';
 import { isDNS1123Label } from './k8s-names.js';
+import { compareQuantities, tryParseQuantity } from './quantity.js';
 import { validateImage, validatePath } from './validate-compute.js';
 import { VOLUME_SOURCES } from './schema.js';
 import { isObject } from './shape.js';
@@ -12,6 +13,8 @@ import { fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, type Ctx, 
 
 const SERIAL = /^[A-Za-z0-9_.+-]+$/;
 const SERIAL_MAX = 256;
+/** An empty disk is a qcow2 image: qemu-img makes them at most 2 PiB (64 KiB clusters), as KubeVirt's are. */
+export const MAX_EMPTY_DISK = tryParseQuantity('2Pi')!;
 
 /** Boot orders taken so far, shared with the interfaces: order → the field that took it. */
 export type BootOrders = Map<number, string>;
@@ -73,10 +76,17 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
   }
 }
 
-/** Boot orders start at 1 and are unique across disks and interfaces. */
+/** QEMU's bootindex is an int32: a larger boot order fails at launch ("expects int32_t"). */
+export const MAX_BOOT_ORDER = 2 ** 31 - 1;
+
+/** Boot orders start at 1, fit QEMU's bootindex, and are unique across disks and interfaces. */
 export function claimBootOrder(order: number, path: string, ctx: Ctx, bootOrders: BootOrders): void {
   if (order < 1) {
     fail(ctx, path, `must have a boot order > 0, if supplied (got ${order})`);
+    return;
+  }
+  if (order > MAX_BOOT_ORDER) {
+    fail(ctx, path, `must be at most ${MAX_BOOT_ORDER}, the largest bootindex QEMU takes (got ${order})`);
     return;
   }
   const first = bootOrders.get(order);
@@ -105,6 +115,7 @@ function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx
     } else {
       const cap = quantity(emptyDisk, 'capacity', capPath);
       if (cap && cap.q.num <= 0n) fail(ctx, capPath, `${quote(cap.q.text)} must be greater than 0`);
+      else if (cap && compareQuantities(cap.q, MAX_EMPTY_DISK) > 0) fail(ctx, capPath, `${quote(cap.q.text)} must be at most ${MAX_EMPTY_DISK.text}, the largest qcow2 image`);
       else if (cap && alignedImageBytes(quantityToBytes(cap.q.text, capPath)) === 0n) {
         fail(ctx, capPath, `${quote(cap.q.text)} is smaller than 1Mi: volume ${quote(str(volume, 'name') ?? '')} would be an empty disk (sizes are aligned down to 1Mi)`);
       }

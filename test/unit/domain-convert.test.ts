@@ -7,6 +7,9 @@ import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import { quantityToBytes } from '../../launcher/domain/quantity.js';
 import { InvalidSpecError, VirtnodeError } from '../../proto/errors.js';
+import { applyDefaults, guestMemoryBytes, validate, vcpuCount } from '../../proto/vmi/index.js';
+import { limitWrites } from '../../handler/sandbox/cgroup-limits.js';
+import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
 import { FIRMWARE_UUID, UID, context, gettingStarted, kernelBoot, twoDisks } from './domain-fixtures.js';
 
 const RUN = '/run/virtnode/vms/x';
@@ -185,6 +188,50 @@ test('kernelBoot needs the kernel the handler pulled; kernelArgs become the comm
   rejects(() => vmiToDomain(kernelBoot(), context(RUN, DISK, { kernelBoot: { initrd: '/k/initrd' } })), 'VN_INVALID_SPEC', /kernelBoot\.container\.kernelPath: required/);
   const d = vmiToDomain(kernelBoot(), context(RUN, DISK, { kernelBoot: { kernel: '/k/vmlinuz' } }));
   assert.deepEqual(d.boot, { firmware: 'bios', kernel: { path: '/k/vmlinuz', cmdline: 'console=ttyS0 root=/dev/vda rw  quiet,loglevel=3 vn.x="a,b c"' } });
+});
+
+test('CPU models and machine types: what admission takes the launcher builds', () => {
+  const models = ['host-model', 'host-passthrough', 'qemu64', 'Skylake-Client-v4', 'EPYC-IBPB', 'Opteron_G5', '486', 'Foo+bar', 'qemu64,+vmx', 'x=y', 'host'];
+  const machines = ['q35', 'pc-q35-7.2', 'pc-q35-7', 'pc-i440fx-7.2', 'Q35'];
+  for (const [model, type] of models.flatMap((m) => machines.map((t) => [m, t] as const))) {
+    const v = gettingStarted();
+    v.spec.domain.cpu = { ...v.spec.domain.cpu, model };
+    v.spec.domain.machine = { type };
+    let admitted = true;
+    try {
+      validate(v, { podNetworking: true });
+    } catch (e) {
+      assert.ok(e instanceof InvalidSpecError, String(e));
+      admitted = false;
+    }
+    if (!admitted) continue;
+    for (const accelerator of ['tcg', 'kvm'] as const) {
+      assert.doesNotThrow(() => buildArgv(vmiToDomain(v, { ...context(RUN, DISK), accelerator })), `${model} on ${type} (${accelerator})`);
+    }
+  }
+});
+
+test("at admission's bounds (4Pi of memory, 288 CPUs) the launcher builds and the cgroup limits stay exact", () => {
+  const o = { ...gettingStarted(), metadata: { name: 'big', uid: UID } };
+  o.spec.domain = { devices: { disks: [{ name: 'containerdisk' }], autoattachPodInterface: false }, resources: { requests: { memory: '4Pi', cpu: '288' }, limits: { memory: '4Pi', cpu: '288' } } };
+  assert.deepEqual(validate(o, { podNetworking: true }).warnings, []);
+  const v = applyDefaults(o, { podNetworking: true });
+  const argv = buildArgv(vmiToDomain(v, context(RUN, DISK)));
+  assert.ok(argv.includes('288,sockets=288,cores=1,threads=1'));
+  assert.ok(argv.includes(`size=${2 ** 52}b`));
+  const memoryBytes = memoryLimitBytes({ guestBytes: Number(guestMemoryBytes(v.spec)), vcpus: vcpuCount(v.spec), accelerator: 'tcg', limitBytes: 2 ** 52 });
+  assert.ok(Number.isSafeInteger(memoryBytes));
+  assert.doesNotThrow(() => limitWrites(2, { memoryBytes, cpuRequestMillis: 288000, cpuLimitMillis: 288000 }));
+});
+
+test('a kernelBoot without a container boots from the disks, as KubeVirt does (admission takes it)', () => {
+  const v = gettingStarted();
+  v.spec.domain.firmware = { uuid: FIRMWARE_UUID, kernelBoot: {} };
+  assert.deepEqual(validate(v, { podNetworking: true }).warnings, []);
+  const d = vmiToDomain(v, context(RUN, DISK));
+  assert.deepEqual(d.boot, { firmware: 'bios' });
+  assert.equal(d.disks[0]!.bootIndex, 1);
+  assert.ok(!buildArgv(d).includes('-kernel'));
 });
 
 test('a run directory too long for unix socket paths is refused before QEMU is started', () => {

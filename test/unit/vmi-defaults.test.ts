@@ -15,6 +15,8 @@ import {
   type VirtualMachineInstance,
   type VirtualMachineInstanceSpec,
 } from '../../proto/vmi/index.js';
+import { buildArgv } from '../../launcher/domain/argv.js';
+import { vmiToDomain } from '../../launcher/domain/convert.js';
 import { GETTING_STARTED_VM, vm, vmi, vmiSpec, type Json } from './vmi-fixtures.js';
 
 function defaultedSpec(mutate: (s: Json) => void = () => {}, podNetworking = false): VirtualMachineInstanceSpec {
@@ -172,6 +174,55 @@ test('VM: runStrategy from the deprecated running; template kept but for the mac
   const expected = vmiSpec();
   expected.domain.machine = { type: 'q35' };
   assert.deepEqual(d.spec.template, { metadata: { labels: { app: 'test' } }, spec: expected });
+});
+
+test('"" and null are unset, as admission reads them: the defaulted spec holds neither, and the launcher builds it', () => {
+  const o = vmi();
+  o.metadata.uid = '6f1f0a3e-5d0c-4a8e-9a51-1b2c3d4e5f60';
+  o.spec.domain.devices.disks = [{ name: 'containerdisk', disk: { bus: '' }, cache: '', serial: '', bootOrder: null }];
+  o.spec.domain.cpu = { model: '', sockets: null };
+  o.spec.domain.firmware = { uuid: '', serial: '', kernelBoot: { kernelArgs: '' } };
+  o.spec.domain.resources.limits = { cpu: null };
+  o.spec.domain.devices.interfaces = [{ name: 'default', masquerade: {}, macAddress: '', model: '' }];
+  o.spec.networks = [{ name: 'default', pod: { vmNetworkCIDR: '' } }];
+  o.spec.hostname = '';
+  o.spec.nodeSelector = { 'example.com/empty': '' };
+  assert.deepEqual(validate(o, { podNetworking: true, standalone: false }).warnings, []);
+  const d = applyDefaults(o as VirtualMachineInstance, { podNetworking: true });
+  const s = d.spec;
+  assert.deepEqual(s.domain.devices.disks, [{ name: 'containerdisk', disk: { bus: 'virtio' } }]);
+  assert.deepEqual(s.domain.cpu, { sockets: 1, cores: 1, threads: 1 });
+  assert.deepEqual(s.domain.firmware, { kernelBoot: {} });
+  assert.deepEqual(s.domain.resources, { requests: { memory: '64M' }, limits: {} });
+  assert.deepEqual(s.domain.devices.interfaces, [{ name: 'default', masquerade: {}, model: 'virtio' }]);
+  assert.deepEqual(s.networks, [{ name: 'default', pod: {} }]);
+  assert.equal(s.hostname, undefined);
+  assert.deepEqual(s.nodeSelector, { 'example.com/empty': '' }, 'a map value is data');
+  const tap = { tapName: 'tap0', mac: '52:54:00:00:00:01' };
+  const ctx = { runDir: '/run/vn/x', accelerator: 'tcg' as const, volumes: { containerdisk: { path: '/d/c.qcow2', format: 'qcow2' as const } }, interfaces: { default: tap } };
+  const argv = buildArgv(vmiToDomain(d, ctx, { default: [3] }));
+  assert.ok(argv.includes('qemu64,+arat'));
+});
+
+test('a zero request or limit is unset, as admission reads it: it neither sizes the guest nor limits the cgroup', () => {
+  let s = defaultedSpec((s) => (s.domain.resources = { requests: { memory: '0', cpu: 0 }, limits: { memory: '128Mi', cpu: '0' } }));
+  assert.deepEqual(s.domain.resources, { requests: { memory: '128Mi' }, limits: { memory: '128Mi' } });
+  assert.equal(s.domain.memory?.guest, '128Mi');
+  assert.equal(guestMemoryBytes(s), 134217728n);
+  s = defaultedSpec((s) => (s.domain.resources = { requests: { memory: '64M', cpu: '2' }, limits: { cpu: '0m' } }));
+  assert.deepEqual(s.domain.resources, { requests: { memory: '64M', cpu: '2' }, limits: {} });
+  assert.deepEqual(s.domain.cpu, { sockets: 2, cores: 1, threads: 1 });
+});
+
+test('an empty metadata.uid is no uid: Apply plans the VM and the store gives it one', () => {
+  const o = vm();
+  o.metadata.uid = '';
+  assert.deepEqual(validate(o).warnings, []);
+  const d = applyDefaults(o as VirtualMachine);
+  assert.equal(Object.hasOwn(d.metadata, 'uid'), false);
+  // As Apply plans a VM before the store has given it a uid.
+  const uid = d.metadata.uid ?? '00000000-0000-0000-0000-000000000000';
+  assert.equal(vmiFromVM({ ...d, metadata: { ...d.metadata, uid } }, uid).metadata.ownerReferences?.[0]?.uid, uid);
 });
 
 test('defaults are idempotent and their result still validates', () => {

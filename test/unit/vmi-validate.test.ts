@@ -5,7 +5,7 @@ import { parseManifests, validate, type ValidateOptions } from '../../proto/vmi/
 import { assertRejected, GETTING_STARTED_VM, specOf, vm, vmi, type Json } from './vmi-fixtures.js';
 
 const NOT_YET = 'not supported yet';
-const GATE = 'not supported yet: pod networking arrives in a later release';
+const GATE = 'not supported on this node: it provides no pod network';
 
 test('the valid fixtures and KubeVirt-style VMIs are accepted', () => {
   assert.deepEqual(validate(vmi()), { warnings: [] });
@@ -121,6 +121,16 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.resources = { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } }),
     errors: (p) => [{ path: MEM_REQ(p), message: `'2Gi' is greater than ${MEM_LIM(p)} '1Gi'` }],
   },
+  {
+    name: 'memory at most 4Pi, what an x86-64 guest can address',
+    break: (s) => Object.assign(s.domain, { memory: { guest: '8Pi' }, resources: { requests: { memory: '5Pi' }, limits: { memory: '7Ei' } } }),
+    errors: (p) => [
+      { path: MEM_REQ(p), message: "'5Pi' must be at most 4Pi: an x86-64 guest addresses at most 2^52 bytes" },
+      { path: MEM_LIM(p), message: "'7Ei' must be at most 4Pi: an x86-64 guest addresses at most 2^52 bytes" },
+      { path: `${p}.domain.memory.guest`, message: "'8Pi' must be at most 4Pi: an x86-64 guest addresses at most 2^52 bytes" },
+    ],
+  },
+  { name: 'memory of 4Pi is accepted', break: (s) => (s.domain.resources = { requests: { memory: '4Pi' }, limits: { memory: 4503599627370496 } }), errors: () => [] },
   { name: 'a limit alone is enough memory', break: (s) => (s.domain.resources = { limits: { memory: '128Mi' } }), errors: () => [] },
   { name: 'guest alone is enough memory', break: (s) => Object.assign(s.domain, { resources: {}, memory: { guest: '128Mi' } }), errors: () => [] },
   {
@@ -149,19 +159,49 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.resources.limits = { cpu: '-1' }),
     errors: (p) => [{ path: `${p}.domain.resources.limits.cpu`, message: "'-1' must be greater than or equal to 0" }],
   },
+  {
+    name: 'cpu requests and limits at most the 288 vCPUs of q35',
+    break: (s) => Object.assign(s.domain.resources, { requests: { memory: '64M', cpu: '289' }, limits: { cpu: '1e16' } }),
+    errors: (p) => [
+      { path: `${p}.domain.resources.requests.cpu`, message: "'289' is more CPU than 288 vCPUs, the most a q35 machine takes" },
+      { path: `${p}.domain.resources.limits.cpu`, message: "'1e16' is more CPU than 288 vCPUs, the most a q35 machine takes" },
+    ],
+  },
+  { name: 'a cpu limit of 288 is accepted', break: (s) => (s.domain.resources.limits = { cpu: 288 }), errors: () => [] },
   { name: 'cpu a quantity', break: (s) => (s.domain.resources.requests.cpu = 'two'), errors: (p) => [{ path: `${p}.domain.resources.requests.cpu`, message: '"two" is not a quantity' }] },
   {
     name: 'cpu model syntax',
     break: (s) => (s.domain.cpu = { model: 'bad model' }),
     errors: (p) => [{ path: `${p}.domain.cpu.model`, message: '"bad model" is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)' }],
   },
+  {
+    name: "cpu model: QEMU's feature syntax is not a model name",
+    break: (s) => (s.domain.cpu = { model: 'Foo+bar' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: '"Foo+bar" is not a CPU model name (host-model, host-passthrough, or a QEMU model such as qemu64)' }],
+  },
+  {
+    name: 'cpu model: "host" is host-passthrough in KubeVirt words',
+    break: (s) => (s.domain.cpu = { model: 'host' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: `"host" is not a CPU model name: host-passthrough gives the guest the host's CPU` }],
+  },
+  {
+    name: "a CPU model the node's QEMU lacks fails at launch, so at admission",
+    break: (s) => (s.domain.cpu = { model: 'Cascadelake-Server_v2' }),
+    errors: (p) => [{ path: `${p}.domain.cpu.model`, message: `not supported yet: CPU model "Cascadelake-Server_v2" (the node's QEMU 7.2 has no such model: host-model, host-passthrough, or one of qemu-system-x86_64 -cpu help)` }],
+  },
+  { name: 'a versioned QEMU CPU model is accepted', break: (s) => (s.domain.cpu = { model: 'Cascadelake-Server-v2' }), errors: () => [] },
   { name: 'dedicated CPUs are not supported yet', break: (s) => (s.domain.cpu = { dedicatedCpuPlacement: true }), errors: (p) => [{ path: `${p}.domain.cpu.dedicatedCpuPlacement`, message: NOT_YET }] },
 
   // machine
   {
     name: 'machine type q35 only',
     break: (s) => (s.domain.machine = { type: 'pc-i440fx-7.2' }),
-    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-i440fx-7.2" (allowed values: q35, pc-q35-<version>)' }],
+    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-i440fx-7.2" (allowed values: q35, pc-q35-2.4 to pc-q35-7.2)' }],
+  },
+  {
+    name: "a q35 version the node's QEMU 7.2 lacks fails at launch, so at admission",
+    break: (s) => (s.domain.machine = { type: 'pc-q35-8.0' }),
+    errors: (p) => [{ path: `${p}.domain.machine.type`, message: 'not supported yet: "pc-q35-8.0" (allowed values: q35, pc-q35-2.4 to pc-q35-7.2)' }],
   },
   { name: 'versioned q35 is accepted', break: (s) => (s.domain.machine = { type: 'pc-q35-7.2' }), errors: () => [] },
 
@@ -225,6 +265,12 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.devices.disks[0].bootOrder = 0),
     errors: (p) => [{ path: `${p}.domain.devices.disks[0].bootOrder`, message: 'must have a boot order > 0, if supplied (got 0)' }],
   },
+  {
+    name: "boot order fits QEMU's int32 bootindex",
+    break: (s) => (s.domain.devices.disks[0].bootOrder = 2 ** 31),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].bootOrder`, message: 'must be at most 2147483647, the largest bootindex QEMU takes (got 2147483648)' }],
+  },
+  { name: 'boot order 2147483647 is accepted', break: (s) => (s.domain.devices.disks[0].bootOrder = 2 ** 31 - 1), errors: () => [] },
   {
     name: 'boot orders are unique',
     break: (s) => {
@@ -299,6 +345,8 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'emptyDisk capacity required', break: (s) => s.volumes.push({ name: 'e', emptyDisk: {} }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: 'Required value' }] },
   { name: 'emptyDisk capacity positive', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '0' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'0' must be greater than 0" }] },
   { name: 'emptyDisk capacity of at least 1Mi (KubeVirt aligns images down to 1 MiB)', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '1048575' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'1048575' is smaller than 1Mi: volume 'e' would be an empty disk (sizes are aligned down to 1Mi)" }] },
+  { name: 'emptyDisk capacity at most 2Pi, the largest qcow2 image', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '7Ei' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'7Ei' must be at most 2Pi, the largest qcow2 image" }] },
+  { name: 'emptyDisk capacity of 2Pi is accepted', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: 2 ** 51 } }), errors: () => [] },
   { name: 'emptyDisk capacity a quantity', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '1GB' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: '"1GB" is not a quantity' }] },
   {
     name: 'cloudInitNoCloud is not supported yet',
@@ -324,6 +372,11 @@ const SPEC_RULES: SpecRule[] = [
     name: 'kernelBoot container needs a kernel or an initrd',
     break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1' } } }),
     errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container`, message: 'must be defined with at least one of the following: kernelPath, initrdPath' }],
+  },
+  {
+    name: 'an initrd alone is not supported yet: QEMU boots an initrd only with a kernel',
+    break: (s) => (s.domain.firmware = { kernelBoot: { container: { image: 'kernels/k:1', initrdPath: '/boot/initrd' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.kernelPath`, message: 'not supported yet: an initrd without a kernel (QEMU loads an initrd only with -kernel)' }],
   },
   {
     name: 'kernelPath is absolute',
@@ -506,6 +559,25 @@ const NETWORK_RULES: SpecRule[] = [
   { name: 'port names valid', break: (s) => withNet(s, { name: 'default', masquerade: {}, ports: [{ name: 'HTTP', port: 80 }] }), errors: (p) => [{ path: `${IFACES(p)}[0].ports[0].name`, message: 'Invalid name of the port: HTTP' }], opts: NET },
   { name: 'MAC address syntax', break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '02:00:00:00:00:zz' }), errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'malformed MAC address (02:00:00:00:00:zz)' }], opts: NET },
   { name: 'MAC address length', break: (s) => withNet(s, { name: 'default', bridge: {}, macAddress: '02:00:00:00:00:00:00:01' }), errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: 'too long MAC address (02:00:00:00:00:00:00:01)' }], opts: NET },
+  {
+    name: 'a multicast MAC is not a NIC address (libvirt refuses it where KubeVirt launches)',
+    break: (s) => withNet(s, { name: 'default', bridge: {}, macAddress: '01-00-5E-00-00-01' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: "expected unicast mac address, found multicast '01-00-5E-00-00-01'" }],
+    opts: NET,
+  },
+  {
+    name: 'the broadcast MAC is multicast too',
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: 'ffff.ffff.ffff' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: "expected unicast mac address, found multicast 'ffff.ffff.ffff'" }],
+    opts: NET,
+  },
+  {
+    name: 'the zero MAC is not a NIC address: QEMU replaces it',
+    break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '00:00:00:00:00:00' }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].macAddress`, message: '00:00:00:00:00:00 is not a NIC address: QEMU would give the NIC one of its own' }],
+    opts: NET,
+  },
+  { name: 'a locally administered unicast MAC in dotted form is accepted', break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '0200.0000.0001' }), errors: () => [], opts: NET },
   {
     name: "the masquerade bridge's MAC is reserved",
     break: (s) => withNet(s, { name: 'default', masquerade: {}, macAddress: '02-00-00-00-00-00' }),

@@ -12,10 +12,9 @@ export function bootFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): Do
   const fw = vmi.spec.domain.firmware;
   if (fw?.bootloader?.efi) throw new VirtnodeError('VN_UNSUPPORTED', 'spec.domain.firmware.bootloader.efi: EFI firmware is not supported yet (no OVMF); use bios');
   const kb = fw?.kernelBoot;
-  if (!kb) return { firmware: 'bios' };
-  if (!kb.container) {
-    throw new InvalidSpecError([{ path: 'spec.domain.firmware.kernelBoot.container', message: 'required with kernelBoot' }]);
-  }
+  // KubeVirt boots a kernelBoot without a container from its disks, as if it were not
+  // there; admission has refused its kernelArgs (nothing to pass them to).
+  if (!kb?.container) return { firmware: 'bios' };
   if (!ctx.kernelBoot) throw new VirtnodeError('VN_INTERNAL', 'kernelBoot: the handler prepared no kernel for spec.domain.firmware.kernelBoot');
   if (ctx.kernelBoot.kernel === undefined) {
     throw new InvalidSpecError([{ path: 'spec.domain.firmware.kernelBoot.container.kernelPath', message: 'required: QEMU loads an initrd only with a kernel' }]);

@@ -5,13 +5,12 @@
 import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
 import { TCG_TB_SIZE_MIB, type LaunchContext } from '../../../proto/launch.js';
+import { CPU_MODEL_NAME, MACHINE_TYPES } from '../../../proto/vmi/devices.js';
 import { escapeOptValue } from '../qemu-opts.js';
 import { quantityToBytes } from '../quantity.js';
 import type { Accelerator, Domain, DomainCpu, DomainMachine } from '../types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const Q35 = /^(q35|pc-q35-\d+\.\d+)$/;
-const CPU_MODEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CPU_FEATURE = /^[+-][A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**
  * TCG's default model with an always-running APIC timer: without ARAT the guest
@@ -36,7 +35,7 @@ export function domainUuid(vmi: VirtualMachineInstance): string {
 
 export function machineFromVMI(vmi: VirtualMachineInstance): DomainMachine {
   const type = vmi.spec.domain.machine?.type ?? 'q35';
-  if (!Q35.test(type)) throw new VirtnodeError('VN_UNSUPPORTED', `spec.domain.machine.type: ${JSON.stringify(type)} is not supported; virtnode runs q35 machines ("q35" or "pc-q35-X.Y")`);
+  if (!MACHINE_TYPES.includes(type)) throw new VirtnodeError('VN_UNSUPPORTED', `spec.domain.machine.type: ${JSON.stringify(type)} is not supported; virtnode runs the q35 machines of QEMU 7.2 ("q35" or "pc-q35-X.Y")`);
   return { type, acpi: vmi.spec.domain.features?.acpi?.enabled ?? true };
 }
 
@@ -53,7 +52,7 @@ export function cpuFromVMI(vmi: VirtualMachineInstance, accelerator: Accelerator
     // Without KVM there is no host CPU to pass through: TCG emulates its own model.
     return { ...(accelerator === 'kvm' ? { model: 'host', features: [] } : TCG_CPU), ...topology };
   }
-  if (!CPU_MODEL.test(model)) throw new InvalidSpecError([{ path: 'spec.domain.cpu.model', message: `${JSON.stringify(model)} is not a CPU model name` }]);
+  if (!CPU_MODEL_NAME.test(model)) throw new InvalidSpecError([{ path: 'spec.domain.cpu.model', message: `${JSON.stringify(model)} is not a CPU model name` }]);
   return { model, features: [], ...topology };
 }
 
@@ -94,8 +93,8 @@ const SMBIOS_FIELDS = ['manufacturer', 'product', 'version', 'sku', 'family', 's
 /** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m. */
 export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'>): string[] {
   if (!UUID.test(d.uuid)) throw new VirtnodeError('VN_INTERNAL', `domain uuid ${JSON.stringify(d.uuid)} is not a UUID`);
-  if (!Q35.test(d.machine.type)) throw new VirtnodeError('VN_INTERNAL', `machine type ${JSON.stringify(d.machine.type)}`);
-  if (!CPU_MODEL.test(d.cpu.model) || !d.cpu.features.every((f) => CPU_FEATURE.test(f))) {
+  if (!MACHINE_TYPES.includes(d.machine.type)) throw new VirtnodeError('VN_INTERNAL', `machine type ${JSON.stringify(d.machine.type)}`);
+  if (!CPU_MODEL_NAME.test(d.cpu.model) || !d.cpu.features.every((f) => CPU_FEATURE.test(f))) {
     throw new VirtnodeError('VN_INTERNAL', `cpu ${JSON.stringify([d.cpu.model, ...d.cpu.features])}`);
   }
   const { sockets, cores, threads } = d.cpu;
