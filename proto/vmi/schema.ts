@@ -47,6 +47,16 @@ export const GATE_MESSAGES: Record<keyof GateOptions, string> = {
   podNetworking: 'not supported on this node: it provides no pod network',
 };
 
+/** cloudInitNoCloud and cloudInitConfigDrive take the same fields. */
+const CLOUD_INIT_SOURCE: Record<string, FieldKind> = {
+  userData: S,
+  userDataBase64: S,
+  networkData: S,
+  networkDataBase64: S,
+  secretRef: no('not supported yet: standalone virtnode has no Secrets yet; give the user data inline (userData or userDataBase64)'),
+  networkDataSecretRef: no('not supported yet: standalone virtnode has no Secrets yet; give the network data inline (networkData or networkDataBase64)'),
+};
+
 const serverSetMeta = {
   creationTimestamp: IGN,
   resourceVersion: IGN,
@@ -139,9 +149,17 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
   PodNetwork: { vmNetworkCIDR: S, vmIPv6NetworkCIDR: no('not supported yet: virtnode pod networks are IPv4 only') },
   Empty: {},
 
-  Volume: { name: S, containerDisk: obj('ContainerDiskSource'), emptyDisk: obj('EmptyDiskSource') },
+  Volume: {
+    name: S,
+    containerDisk: obj('ContainerDiskSource'),
+    emptyDisk: obj('EmptyDiskSource'),
+    cloudInitNoCloud: obj('CloudInitNoCloudSource'),
+    cloudInitConfigDrive: obj('CloudInitConfigDriveSource'),
+  },
   ContainerDiskSource: { image: S, imagePullPolicy: S, path: S },
   EmptyDiskSource: { capacity: Q },
+  CloudInitNoCloudSource: CLOUD_INIT_SOURCE,
+  CloudInitConfigDriveSource: CLOUD_INIT_SOURCE,
 };
 
 /** Every volume source kubevirt.io/v1 knows: a volume must set exactly one. */

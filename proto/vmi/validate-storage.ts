@@ -79,6 +79,48 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
 /** QEMU's bootindex is an int32: a larger boot order fails at launch ("expects int32_t"). */
 export const MAX_BOOT_ORDER = 2 ** 31 - 1;
 
+/** KubeVirt's limits on inline cloud-init data; more belongs in a Secret. */
+export const CLOUD_INIT_USER_DATA_MAX = 2048;
+export const CLOUD_INIT_NETWORK_DATA_MAX = 2048;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * KubeVirt's cloud-init rules (vmi-create-admitter.go), in its words: one source of
+ * user data and one of network data at most, at least one of the two, valid base64,
+ * and at most 2048 bytes of each inline.
+ */
+function validateCloudInit(source: Obj, path: string, ctx: Ctx): void {
+  const field = path.slice(path.lastIndexOf('.') + 1);
+  const one = (kind: 'user' | 'network'): number => {
+    const [raw, b64, ref] = kind === 'user' ? ['userData', 'userDataBase64', 'secretRef'] : ['networkData', 'networkDataBase64', 'networkDataSecretRef'];
+    let sources = 0;
+    let length = 0;
+    if (str(obj(source, ref), 'name')) sources++;
+    const encoded = str(source, b64);
+    if (encoded) {
+      sources++;
+      if (!BASE64.test(encoded)) fail(ctx, `${path}.${b64}`, `${path}.${b64}.${field}.${b64} is not a valid base64 value.`);
+      else length = Buffer.from(encoded, 'base64').length;
+    }
+    const text = str(source, raw);
+    if (text) {
+      sources++;
+      length = Buffer.byteLength(text);
+    }
+    const max = kind === 'user' ? CLOUD_INIT_USER_DATA_MAX : CLOUD_INIT_NETWORK_DATA_MAX;
+    if (sources > 1) fail(ctx, path, `${path} must have only one ${kind === 'user' ? 'userdatasource' : 'networkdata source'} set.`);
+    if (length > max) {
+      fail(ctx, path, kind === 'user'
+        ? `${path} userdata exceeds ${max} byte limit. Should use UserDataSecretRef for larger data.`
+        : `${path} networkdata exceeds ${max} byte limit. Should use NetworkDataSecretRef for larger data.`);
+    }
+    return sources;
+  };
+  const user = one('user');
+  const network = one('network');
+  if (user === 0 && network === 0) fail(ctx, path, `${path} must have at least one userdatasource or one networkdatasource set.`);
+}
+
 /** Boot orders start at 1, fit QEMU's bootindex, and are unique across disks and interfaces. */
 export function claimBootOrder(order: number, path: string, ctx: Ctx, bootOrders: BootOrders): void {
   if (order < 1) {
@@ -98,6 +140,10 @@ function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx
   validateName(volume, vp, names, ctx);
   const sources = VOLUME_SOURCES.filter((s) => isSet(volume, s));
   if (sources.length !== 1) fail(ctx, vp, 'must have exactly one source type set');
+  for (const kind of ['cloudInitNoCloud', 'cloudInitConfigDrive'] as const) {
+    const source = obj(volume, kind);
+    if (source) validateCloudInit(source, `${vp}.${kind}`, ctx);
+  }
 
   const containerDisk = obj(volume, 'containerDisk');
   if (containerDisk) {
