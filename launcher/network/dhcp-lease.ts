@@ -4,6 +4,7 @@
 // as the domain name (Windows resolves with it), the pod interface's MTU, and
 // classless routes with the default route last.
 import { InvalidSpecError, type FieldError } from '../../proto/errors.js';
+import type { GuestLease } from '../../proto/launch.js';
 import {
   Option, isIPv4, ipToNumber, prefixToMask, macToBytes, isSearchDomain,
   encodeIpList, encodeUint16, encodeUint32, encodeClasslessRoutes, encodeDomainSearch,
@@ -13,22 +14,15 @@ import {
 /** KubeVirt's "infinite" lease (999 days): long enough, and no client special-cases it as 0xffffffff. */
 export const DEFAULT_LEASE_SECONDS = 999 * 24 * 3600;
 
-export interface DhcpLease {
-  /** The guest NIC's MAC: the only client this server answers. */
-  mac: string;
-  ip: string;
-  prefixLength: number;
-  /** Option 3; for a gateway outside the subnet an on-link route to it is added (option 121). */
-  gateway?: string;
-  dns: string[];
-  searchDomains: string[];
-  /** Option 12 (KubeVirt sends the pod's hostname). */
-  hostname?: string;
+/**
+ * The lease the handler prepared (GuestLease: MAC, address, gateway → option 3 with
+ * an on-link route when off-subnet, DNS, search list, hostname → option 12, MTU,
+ * routes → option 121 with a default route via the gateway added when missing),
+ * and what only this server chooses.
+ */
+export interface DhcpLease extends GuestLease {
   /** Option 15; by default the longest search domain, as KubeVirt does. */
   domainName?: string;
-  mtu?: number;
-  /** Option 121. A default route via `gateway` is added when missing (clients that read 121 ignore option 3). */
-  routes?: ClasslessRoute[];
   leaseSeconds?: number;
   /** RFC 1035 name compression in option 119 (default true). */
   compressSearch?: boolean;

@@ -520,3 +520,42 @@ ${networks}      volumes:
           image: ${DEMO_IMAGE}
 `;
 }
+
+/** A disk and its volume beyond the containerDisk: the volume source as YAML lines (indented for it). */
+export interface ExtraDisk {
+  name: string;
+  /** e.g. "emptyDisk:\n      capacity: 1G", under "- name: <name>" in volumes. */
+  source: string;
+}
+
+/**
+ * A bare VMI of the test guest (64M, grace 0): the containerDisk, `disks` after it,
+ * one masquerade `nic` on the pod network when given, ACPI off on request.
+ */
+export function cirrosVMI(name: string, opts: { acpi?: boolean; nic?: { name: string; model?: string; mac?: string }; disks?: ExtraDisk[] } = {}): string {
+  const nic = opts.nic;
+  const lines = [
+    'apiVersion: kubevirt.io/v1',
+    'kind: VirtualMachineInstance',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  terminationGracePeriodSeconds: 0',
+    '  domain:',
+    ...(opts.acpi === false ? ['    features:', '      acpi:', '        enabled: false'] : []),
+    '    devices:',
+    '      disks:',
+    ...['containerdisk', ...(opts.disks ?? []).map((d) => d.name)].flatMap((d) => [`      - name: ${d}`, '        disk:', '          bus: virtio']),
+    ...(nic ? ['      interfaces:', `      - name: ${nic.name}`, '        masquerade: {}', ...(nic.model ? [`        model: ${nic.model}`] : []), ...(nic.mac ? [`        macAddress: "${nic.mac}"`] : [])] : []),
+    '    resources:',
+    '      requests:',
+    '        memory: 64M',
+    ...(nic ? ['  networks:', `  - name: ${nic.name}`, '    pod: {}'] : []),
+    '  volumes:',
+    '  - name: containerdisk',
+    '    containerDisk:',
+    `      image: ${DEMO_IMAGE}`,
+    ...(opts.disks ?? []).flatMap((d) => [`  - name: ${d.name}`, ...d.source.split('\n').map((l) => `    ${l}`)]),
+  ];
+  return lines.join('\n') + '\n';
+}

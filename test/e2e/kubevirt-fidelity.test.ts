@@ -6,32 +6,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestHandler, useTestHandler } from './harness.js';
+import { TestHandler, cirrosVMI, useTestHandler } from './harness.js';
 
 let h: TestHandler;
 useTestHandler((x) => (h = x));
 
+/** The test guest's VMI, with a 1G (or `emptyDisk`) scratch disk on request. */
 function vmi(name: string, opts: { acpi?: boolean; emptyDisk?: string } = {}): string {
-  return `apiVersion: kubevirt.io/v1
-kind: VirtualMachineInstance
-metadata:
-  name: ${name}
-spec:
-  terminationGracePeriodSeconds: 0
-  domain:
-${opts.acpi === false ? '    features:\n      acpi:\n        enabled: false\n' : ''}    devices:
-      disks:
-      - name: containerdisk
-        disk:
-          bus: virtio
-${opts.emptyDisk ? '      - name: scratch\n        disk:\n          bus: virtio\n' : ''}    resources:
-      requests:
-        memory: 64M
-  volumes:
-  - name: containerdisk
-    containerDisk:
-      image: quay.io/kubevirt/cirros-container-disk-demo
-${opts.emptyDisk ? `  - name: scratch\n    emptyDisk:\n      capacity: ${opts.emptyDisk}\n` : ''}`;
+  return cirrosVMI(name, { acpi: opts.acpi, disks: opts.emptyDisk ? [{ name: 'scratch', source: `emptyDisk:\n  capacity: ${opts.emptyDisk}` }] : [] });
 }
 
 test('a running VMI: KubeVirt status fields, default SMBIOS, emptyDisk aligned to 1 MiB, soft reboot over ACPI', async () => {

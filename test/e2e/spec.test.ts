@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KERNEL_IMAGE, TestHandler, cgroupRootDirs, cirrosVM, pgrepAll, sleep, useTestHandler } from './harness.js';
+import { KERNEL_IMAGE, TestHandler, cgroupRootDirs, cirrosVM, cirrosVMI, pgrepAll, sleep, useTestHandler } from './harness.js';
 
 let h: TestHandler;
 useTestHandler((x) => (h = x));
@@ -137,36 +137,6 @@ test('runStrategy: Always replaces a powered-off guest, RerunOnFailure and Once 
   for (const uid of Object.values(first)) await h.nothingLeft(uid);
 });
 
-/** A VMI with one masquerade interface on the pod network, its name, model and MAC as given. */
-function oneNic(name: string, nic: { name: string; model?: string; mac?: string }): string {
-  return `apiVersion: kubevirt.io/v1
-kind: VirtualMachineInstance
-metadata:
-  name: ${name}
-spec:
-  terminationGracePeriodSeconds: 0
-  domain:
-    devices:
-      disks:
-      - name: containerdisk
-        disk:
-          bus: virtio
-      interfaces:
-      - name: ${nic.name}
-        masquerade: {}
-${nic.model ? `        model: ${nic.model}\n` : ''}${nic.mac ? `        macAddress: "${nic.mac}"\n` : ''}    resources:
-      requests:
-        memory: 64M
-  networks:
-  - name: ${nic.name}
-    pod: {}
-  volumes:
-  - name: containerdisk
-    containerDisk:
-      image: quay.io/kubevirt/cirros-container-disk-demo
-`;
-}
-
 // Admission and the launcher used to disagree on these: Apply took them, then Sync
 // failed after the sandbox, pod network and image pull existed. Each must now run.
 test('what admission accepts runs: model ne2k_pci, MACs in dash and dot form, interface name Net_1', async () => {
@@ -177,7 +147,7 @@ test('what admission accepts runs: model ne2k_pci, MACs in dash and dot form, in
     { vmi: 'nic-name', nic: { name: 'Net_1' }, mac: undefined },
   ];
   for (const c of cases) {
-    const r = await h.cli(['apply', '-f', '-'], oneNic(c.vmi, c.nic));
+    const r = await h.cli(['apply', '-f', '-'], cirrosVMI(c.vmi, { nic: c.nic }));
     assert.equal(r.code, 0, `${c.vmi}: ${r.stderr}`);
     const v = await h.waitVMI(c.vmi, (x) => x?.status?.phase === 'Running' || x?.status?.phase === 'Failed', 'Running or Failed', 120_000);
     assert.equal(v!.status!.phase, 'Running', `${c.vmi} did not run: ${v!.status!.reason} ${JSON.stringify(v!.status!.conditions)}`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AlreadyExistsError, IllegalTransitionError, VirtnodeError } from '../../../proto/errors.js';
-import { decodeLaunchContext, runDirLayout, type LaunchContext } from '../../../proto/launch.js';
+import { decodeLaunchContext, type LaunchContext } from '../../../proto/launch.js';
 import type { AcceleratorChoice } from '../../../proto/accelerator.js';
 import type { Command__Output } from '../../../proto/generated/virtnode/launcher/v1/Command.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
@@ -22,7 +22,7 @@ import type { VmiImages, VmiNetwork } from '../../../handler/controller/vmi-runt
 import type { ContainerDiskPull, KernelBootPull } from '../../../handler/images/index.js';
 import { planPodNetwork, podNames, resolveNodeNetwork, type PodNetwork, type PodNetworkEntry, type PodNetworkRequest } from '../../../handler/network/index.js';
 import type { LauncherProcess, SandboxProvider, VmSandbox } from '../../../handler/sandbox/provider.js';
-import type { RuntimeRecord, SandboxPaths } from '../../../handler/sandbox/sandbox.js';
+import { sandboxPaths, type RuntimeRecord, type SandboxPaths } from '../../../handler/sandbox/sandbox.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -415,18 +415,7 @@ export class FakeNode {
   }
 
   paths(uid: string): SandboxPaths {
-    const runDir = join(this.root, 'r', uid);
-    const stateDir = join(this.root, 's', uid);
-    const layout = runDirLayout(runDir);
-    return {
-      runDir,
-      stateDir,
-      diskDir: join(stateDir, 'disks'),
-      handlerSocket: layout.handlerSocket,
-      consoleSocket: layout.consoleSocket,
-      launcherLog: join(stateDir, 'launcher.log'),
-      runtimeFile: join(stateDir, 'runtime.json'),
-    };
+    return sandboxPaths(join(this.root, 'r'), join(this.root, 's'), uid);
   }
 
   startLauncher(uid: string, socketPath: string, spare: boolean): FakeLauncher {
