@@ -1,8 +1,8 @@
 // Human output for the CLI: kubectl-style tables and ages.
 
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
-import type { KubeEvent } from '../store/store.js';import { launcherPid, qemuPid, vmiAccelerator } from '../../proto/vmi/annotations.js';
-
+import { launcherPid, qemuPid, vmiAccelerator } from '../../proto/vmi/annotations.js';
+import type { KubeEvent } from '../store/store.js';
 
 /** kubectl's age: 45s, 3m12s, 2h5m, 4d. */
 export function age(from: string | undefined, now = Date.now()): string {

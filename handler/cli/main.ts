@@ -35,9 +35,10 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   stop NAME [--grace-period N] [--force]
   restart NAME
   pause NAME | unpause NAME      (also: pause vm NAME, pause vmi NAME)
-  soft-reboot NAME               reboot from inside the guest (Ctrl-Alt-Del)
+  soft-reboot NAME               reboot the guest: ACPI power button, its poweroff made a reset
   reset NAME                     hard reset
   console NAME                   serial console; Ctrl-] detaches
+  describe vm|vmi NAME           status, conditions and events, like kubectl describe
   events [-w] [NAME]             node events, like kubectl get events
   images                         containerDisk images on this node
   node                           this node: mode, accelerator, version
@@ -125,7 +126,7 @@ async function printObjects(objs: (VirtualMachine | VirtualMachineInstance)[], k
  */
 function needsStreams(a: Args): boolean {
   const [verb, what] = a.positional;
-  if (verb === 'console' || verb === 'events' || has(a, '--wait')) return true;
+  if (verb === 'console' || verb === 'events' || verb === 'describe' || has(a, '--wait')) return true;
   return verb === 'get' && (has(a, '-w', '--watch') || /^events?$/.test(what ?? ''));
 }
 
@@ -294,6 +295,17 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'events':
         return await events(streaming(c), a, ns);
+      case 'describe': {
+        const what = a.positional[1];
+        const name = a.positional[2];
+        if (!what || !name) throw new Error('describe needs: describe vm|vmi NAME');
+        const kind = kindOf(what);
+        const o = await c.call<unknown, Object__Output>('Get', { kind, namespace: ns, name });
+        const evs = (await replayEvents(streaming(c), ns, name)).filter((e) => e.involvedObject.kind === kind);
+        const { describeVm, describeVmi } = await import('./describe.js');
+        out(kind === 'VirtualMachine' ? describeVm(JSON.parse(o.json), evs) : describeVmi(JSON.parse(o.json), evs));
+        return 0;
+      }
       case 'images': {
         const res = await c.call<unknown, ListImagesResponse__Output>('ListImages', {});
         out(
@@ -316,6 +328,34 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     c.close();
   }
+}
+
+/** The events the handler still holds of `name` in `ns`, oldest first. */
+async function replayEvents(c: HandlerClient, ns: string, name: string): Promise<KubeEvent[]> {
+  const { serverError } = await import('./client.js');
+  const got: KubeEvent[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = c.node.Watch({ kinds: ['Event'], namespace: ns, name, fromOldest: true }, c.md());
+    let idle: NodeJS.Timeout | undefined;
+    // The replay ends where live changes would begin: no message for a moment.
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => stream.cancel(), 150);
+    };
+    arm();
+    stream.on('data', (e: WatchEvent__Output) => {
+      if (e.type === 'EVENT') got.push(JSON.parse(e.json) as KubeEvent);
+      arm();
+    });
+    stream.on('error', (e) => {
+      clearTimeout(idle);
+      const code = (e as grpc.ServiceError).code;
+      if (code === 1 || code === 11) resolve();
+      else reject(serverError(e));
+    });
+    stream.on('end', () => resolve());
+  });
+  return got;
 }
 
 async function events(c: HandlerClient, a: Args, ns: string): Promise<number> {

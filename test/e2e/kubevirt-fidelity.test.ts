@@ -31,6 +31,13 @@ test('a running VMI: KubeVirt status fields, default SMBIOS, emptyDisk aligned t
   assert.deepEqual(st.volumeStatus?.map((s) => [s.name, s.target]), [['containerdisk', 'vda'], ['scratch', 'vdb']]);
   assert.equal(st.volumeStatus?.[1]?.size, 999_292_928, '1G aligned down to 1 MiB');
   assert.deepEqual(Object.keys(st).filter((k) => ['accelerator', 'launcherPid', 'qemuPid'].includes(k)), [], 'no status field KubeVirt lacks');
+  // describe shows the same fields by KubeVirt's names, and the VMI's events.
+  const described = await h.cli(['describe', 'vmi', 'fidelity']);
+  assert.equal(described.code, 0, described.stderr);
+  assert.match(described.stdout, /^Machine: +pc-q35-\d+\.\d+$/m);
+  assert.match(described.stdout, /^ {2}scratch: vdb, 999292928 bytes$/m);
+  assert.match(described.stdout, /^Accelerator: +tcg$/m);
+  assert.match(described.stdout, /Started +virtualmachineinstance\/fidelity/);
 
   const con = h.console('fidelity');
   await con.login('root');
