@@ -18,6 +18,7 @@
 import * as grpc from '@grpc/grpc-js';
 import http2, { type Http2Server, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import type { Socket } from 'node:net';
 import { VirtnodeError } from '../../proto/errors.js';
 import { Responder, StreamCall, UnaryCall, toStatus, type StatusLike } from './grpc-call.js';
 import { MessageReader, acceptsEncoding, parseTimeout, type WireMessage } from './grpc-wire.js';
@@ -222,9 +223,28 @@ export class GrpcServer {
     }
   }
 
-  /** Plaintext HTTP/2 on a unix socket (the CLI's, whose file mode is the access control). */
-  listenUnix(path: string): Promise<void> {
-    return this.#listen(http2.createServer(http2Options(this.#limits.maxConcurrentStreams)), (s, done) => s.listen(path, done)).then(() => undefined);
+  /**
+   * Plaintext HTTP/2 on a unix socket, whose file mode is the first access control.
+   * `admit`, when given, judges every connection as it is accepted, before HTTP/2
+   * reads a byte of it: a reason (string) refuses it, and the socket is destroyed.
+   */
+  listenUnix(path: string, admit?: (socket: Socket) => string | undefined, onRefused?: (reason: string) => void): Promise<void> {
+    const server = http2.createServer(http2Options(this.#limits.maxConcurrentStreams));
+    if (admit) {
+      // First in line, ahead of the HTTP/2 machinery's own listener.
+      server.prependListener('connection', (socket: Socket) => {
+        let reason: string | undefined;
+        try {
+          reason = admit(socket);
+        } catch (e) {
+          reason = `checking the peer failed: ${e instanceof Error ? e.message : String(e)}`;
+        }
+        if (reason === undefined) return;
+        socket.destroy();
+        onRefused?.(reason);
+      });
+    }
+    return this.#listen(server, (s, done) => s.listen(path, done)).then(() => undefined);
   }
 
   /** HTTP/2 over mutual TLS: clients must present a certificate signed by `ca`. Returns the bound port. */

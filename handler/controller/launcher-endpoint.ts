@@ -1,6 +1,9 @@
 // The handler's end of one launcher's session, on a unix socket made for that one
-// VMI. Which VMI a launcher acts for is decided here, by the socket it reached,
-// never by anything it sends.
+// VMI. Which VMI a launcher acts for is decided here, never by anything it sends: by
+// the socket it reached (root-only, in the VM's run directory), and by the kernel's
+// word on who connected (SO_PEERCRED, judged by `admitPeer` before a byte of the
+// connection is read). One session at a time: a second is refused while the first
+// lives.
 //
 // Commands carry ids and complete exactly once: with the launcher's result, when
 // the session drops, or on timeout. Domain events are surfaced in order and
@@ -10,6 +13,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
+import type { Socket } from 'node:net';
+import { getPeerCredentials, type PeerCredentials } from '../../native/index.js';
+import { GrpcServer } from '../api/grpc-server.js';
 import type { Logger } from 'pino';
 import { infoService, launcherPackage, requireProtocol } from '../../proto/rpc.js';
 import type { Command } from '../../proto/generated/virtnode/launcher/v1/Command.js';
@@ -22,6 +28,12 @@ import { isErrorCode, TimeoutError, VirtnodeError } from '../../proto/errors.js'
 export type CommandOp = Omit<Command, 'id' | 'op'>;
 
 type SessionCall = grpc.ServerDuplexStream<LauncherMessage__Output, HandlerMessage>;
+
+/** Judges who connected: undefined admits, a reason refuses (and is logged). */
+export type PeerCheck = (peer: PeerCredentials) => string | undefined;
+
+/** A launcher's messages are small: Hello, events, results. */
+const MAX_MESSAGE_BYTES = 4 << 20;
 
 interface Pending {
   resolve(): void;
@@ -39,16 +51,18 @@ export interface LauncherEndpointEvents {
 export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
   readonly socketPath: string;
   #log: Logger;
-  #server: grpc.Server | undefined;
+  #server: GrpcServer | undefined;
+  #admitPeer: PeerCheck | undefined;
   #call: SessionCall | undefined;
   #nextId = 1;
   #pending = new Map<number, Pending>();
   #hello: Hello__Output | undefined;
 
-  constructor(opts: { socketPath: string; log: Logger }) {
+  constructor(opts: { socketPath: string; log: Logger; admitPeer?: PeerCheck }) {
     super();
     this.socketPath = opts.socketPath;
     this.#log = opts.log;
+    this.#admitPeer = opts.admitPeer;
   }
 
   get connected(): boolean {
@@ -62,14 +76,15 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
 
   async listen(): Promise<void> {
     const pkg = launcherPackage();
-    // Not 'grpc.enable_channelz': 0 — grpc-js 1.14 then leaves out its session
-    // bookkeeping, and forceShutdown (close) no longer cuts open connections.
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 << 20 });
+    const server = new GrpcServer({ maxReceiveMessageBytes: MAX_MESSAGE_BYTES, compressMinBytes: Number.MAX_SAFE_INTEGER });
     server.addService(pkg.Info.service, infoService('virtnode-handler'));
     server.addService(pkg.Launcher.service, { Session: (call: SessionCall) => this.#onSession(call) });
     await fs.rm(this.socketPath, { force: true });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    const admit = this.#admitPeer;
+    await server.listenUnix(
+      this.socketPath,
+      admit && ((socket: Socket) => admit(peerOf(socket))),
+      (reason) => this.#log.warn({ socket: this.socketPath, reason }, 'refused a connection to the launcher socket'),
     );
     await fs.chmod(this.socketPath, 0o600);
     this.#server = server;
@@ -100,9 +115,9 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     this.#drop('handler closed the endpoint');
     const server = this.#server;
     this.#server = undefined;
-    // Not tryShutdown: it waits for the launcher to end its session, which a running
-    // launcher never does. Its session just drops; it will dial again.
-    server?.forceShutdown();
+    // No grace: a running launcher never ends its session by itself. Its session
+    // just drops; it will dial again.
+    await server?.close(0);
     await fs.rm(this.socketPath, { force: true });
   }
 
@@ -112,8 +127,13 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
       call.emit('error', refused);
       return;
     }
-    // A launcher that reconnects replaces its earlier session.
-    if (this.#call) this.#drop('replaced by a new session');
+    // One session per VMI: a launcher that dials again finds its old session gone (a
+    // unix socket's end is seen at once); anyone else must not take it over.
+    if (this.#call) {
+      this.#log.warn('refused a second launcher session while the first is open');
+      call.emit('error', { code: grpc.status.ALREADY_EXISTS, details: 'a launcher session for this VMI is open' });
+      return;
+    }
     this.#call = call;
     call.on('data', (m: LauncherMessage__Output) => this.#onMessage(m));
     const gone = (why: string): void => {
@@ -149,6 +169,11 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     }
   }
 
+  /** Ends the current session, failing its pending commands; the launcher may dial again. */
+  drop(why: string): void {
+    this.#drop(why);
+  }
+
   #drop(why: string): void {
     const call = this.#call;
     if (!call) return;
@@ -167,4 +192,11 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     this.#log.info({ why }, 'launcher session ended');
     this.emit('disconnect', why);
   }
+}
+
+/** SO_PEERCRED of an accepted unix socket (its libuv handle holds the fd). */
+function peerOf(socket: Socket): PeerCredentials {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('the connection has no file descriptor to ask the kernel about');
+  return getPeerCredentials(fd);
 }

@@ -19,7 +19,7 @@ import type { DomainEvent__Output } from '../../proto/generated/virtnode/launche
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
 import type { LaunchContext as LaunchContextMessage } from '../../proto/generated/virtnode/launcher/v1/LaunchContext.js';
 import type { LauncherProcess } from '../sandbox/provider.js';
-import { LauncherEndpoint, type CommandOp } from './launcher-endpoint.js';
+import { LauncherEndpoint, type CommandOp, type PeerCheck } from './launcher-endpoint.js';
 
 export type LauncherState = 'absent' | 'starting' | 'syncing' | 'running' | 'stopping' | 'final' | 'gone';
 
@@ -48,6 +48,10 @@ export interface LauncherHandleOptions {
   onEvent(ev: DomainEvent__Output): Promise<void>;
   /** The launcher ended (`how`, in words); `afterFinal`: it had reported its domain's final state. */
   onExit(how: string, afterFinal: boolean): void;
+  /** Who may speak on the launcher socket (see LauncherEndpoint). */
+  admitPeer?: PeerCheck;
+  /** The sequence number of the last event applied for this VMI (kept across handler restarts). */
+  appliedSeq(): number;
 }
 
 export class LauncherHandle {
@@ -68,7 +72,7 @@ export class LauncherHandle {
   constructor(o: LauncherHandleOptions) {
     this.key = o.key;
     this.#o = o;
-    this.#endpoint = new LauncherEndpoint({ socketPath: o.socketPath, log: o.log });
+    this.#endpoint = new LauncherEndpoint({ socketPath: o.socketPath, log: o.log, admitPeer: o.admitPeer });
     this.#endpoint.on('hello', (h) => {
       this.#stopLiveness();
       for (const w of this.#helloWaiters.splice(0)) w.resolve(h);
@@ -77,7 +81,7 @@ export class LauncherHandle {
       // Each link handles its own failure: the chain never rejects, so one bad event
       // neither stops the ones after it nor takes the handler down.
       this.#chain = this.#chain
-        .then(() => this.#o.onEvent(ev))
+        .then(() => (this.#inSequence(ev) ? this.#o.onEvent(ev) : undefined))
         .catch((e) => this.#o.log.error({ seq: Number(ev.seq), err: errorMessage(e) }, 'applying a domain event failed'));
     });
     this.#endpoint.on('disconnect', () => this.#watchLiveness());
@@ -222,6 +226,20 @@ export class LauncherHandle {
     }
     for (const w of this.#helloWaiters.splice(0)) w.reject(this.#goneError());
     await this.#endpoint.close();
+  }
+
+  /**
+   * Events come numbered from 1, in order, and are resent from the first one not
+   * acknowledged, so none may be more than one past the last applied: a launcher
+   * that skips ahead lost an event or lies, and its session ends (it may dial again).
+   */
+  #inSequence(ev: DomainEvent__Output): boolean {
+    const seq = Number(ev.seq);
+    const next = this.#o.appliedSeq() + 1;
+    if (Number.isSafeInteger(seq) && seq >= 1 && seq <= next) return true;
+    this.#o.log.warn({ seq, expected: next }, 'a launcher sent an event out of sequence; ending its session');
+    this.#endpoint.drop(`event ${seq} out of sequence (the next is ${next})`);
+    return false;
   }
 
   #goneError(): VirtnodeError {

@@ -54,6 +54,8 @@ export function launcherFor(env: LaunchEnv, rt: VmiRuntime, sb: VmSandbox): Laun
     socketPath: sb.paths.handlerSocket,
     log: env.log.child({ key: rt.key, component: 'launcher' }),
     alive: () => sb.launcherAlive(),
+    admitPeer: (peer) => sb.admitsLauncher(peer),
+    appliedSeq: () => sb.runtime.lastEventSeq,
     onEvent: (ev) => onDomainEvent(env, rt, sb, ev),
     onExit: (how, afterFinal) => {
       const vmi = env.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);

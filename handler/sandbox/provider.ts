@@ -4,6 +4,7 @@
 // DaemonSet mode will give it the pod that kubelet made.
 
 import type { Logger } from 'pino';
+import type { PeerCredentials } from '../../native/index.js';
 import type { VmCgroupLimits } from './cgroup.js';
 import type { RuntimeRecord, SandboxPaths } from './sandbox.js';
 
@@ -22,6 +23,11 @@ export interface VmSandbox {
   save(): Promise<void>;
   /** Whether the recorded launcher still runs (the same process, not a later one with its pid). */
   launcherAlive(): boolean;
+  /**
+   * Whether the process the kernel says connected to the launcher socket is this
+   * VMI's launcher: undefined if so, else why not.
+   */
+  admitsLauncher(peer: PeerCredentials): string | undefined;
   /** Hands the VM to a launcher started ahead of need, if one is ready. */
   adoptSpare(): LauncherProcess | undefined;
   /** Starts a launcher in the pod's network namespace. */

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import { runDirLayout, type LaunchContext } from '../../proto/launch.js';
-import { closeFd, pidfdOpen, pidfdSendSignal } from '../../native/index.js';
+import { closeFd, pidfdOpen, pidfdSendSignal, type PeerCredentials } from '../../native/index.js';
 import { atomicWrite } from '../store/fsutil.js';
 import { netnsArgv } from '../network/index.js';
 import { VmCgroup, type CgroupLayout, type VmCgroupLimits } from './cgroup.js';
@@ -207,6 +207,22 @@ export class Sandbox implements VmSandbox {
     if (!pid) return false;
     const st = processStartTime(pid);
     return st !== undefined && st === this.runtime.launcherStartTime;
+  }
+
+  /**
+   * The launcher's identity, from the kernel: the peer must be root, the very process
+   * this handler started or adopted (pid and start time: a later process with a
+   * reused pid is not it), and, unless it is a spare still joining by itself, in the
+   * VM's cgroup. QEMU and anything else in the VM's cgroup are not the launcher.
+   */
+  admitsLauncher(peer: PeerCredentials): string | undefined {
+    if (peer.uid !== 0) return `uid ${peer.uid} is not the launcher's (0)`;
+    const pid = this.runtime.launcherPid;
+    if (!pid) return `pid ${peer.pid}: no launcher has been started for this VMI`;
+    if (peer.pid !== pid) return `pid ${peer.pid} is not this VMI's launcher (pid ${pid})`;
+    if (processStartTime(pid) !== this.runtime.launcherStartTime) return `pid ${pid} is no longer the launcher this handler started`;
+    if (this.#cgroup && !this.runtime.launcherJoinsCgroup && !this.#cgroup.holds(pid)) return `pid ${pid} is not in the VM's cgroup`;
+    return undefined;
   }
 
   /**

@@ -22,6 +22,7 @@ import type { VmiImages, VmiNetwork } from '../../../handler/controller/vmi-runt
 import type { ContainerDiskPull, KernelBootPull } from '../../../handler/images/index.js';
 import { planPodNetwork, podNames, resolveNodeNetwork, type PodNetwork, type PodNetworkEntry, type PodNetworkRequest } from '../../../handler/network/index.js';
 import type { LauncherProcess, SandboxProvider, VmSandbox } from '../../../handler/sandbox/provider.js';
+import type { PeerCredentials } from '../../../native/index.js';
 import { sandboxPaths, type RuntimeRecord, type SandboxPaths } from '../../../handler/sandbox/sandbox.js';
 
 const quiet = pino({ level: 'silent' });
@@ -200,6 +201,11 @@ class FakeSandbox implements VmSandbox {
 
   launcherAlive(): boolean {
     return this.#node.launcherByPid(this.runtime.launcherPid)?.alive ?? false;
+  }
+
+  /** Fake launchers run in this process: the kernel names this process's pid. */
+  admitsLauncher(peer: PeerCredentials): string | undefined {
+    return peer.pid === process.pid ? undefined : `pid ${peer.pid} is not this test's process`;
   }
 
   adoptSpare(): LauncherProcess | undefined {
