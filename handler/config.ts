@@ -47,6 +47,12 @@ export interface HandlerConfig {
   spareLaunchers: number;
   /** SMBIOS type 1 fields every guest of the node shows (KubeVirt's smbios configuration). */
   smbios: SmbiosConfig;
+  /**
+   * Admit any root process on a VMI's launcher socket instead of only the launcher the
+   * handler started. For the scale benchmark alone, whose fake launchers all speak
+   * from one process; never on a real node (config file only, no flag).
+   */
+  insecureLauncherSocket: boolean;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,6 +73,7 @@ export function defaultConfig(): HandlerConfig {
     network: {},
     spareLaunchers: 1,
     smbios: { ...DEFAULT_SMBIOS },
+    insecureLauncherSocket: false,
   };
 }
 
@@ -129,11 +136,19 @@ export function parseMirror(spec: string, field: string): [string, MirrorConfig]
   return [host, { endpoints }];
 }
 
+/** Every flag the handler takes: a typo (--registry-mirorr) is refused, never ignored. */
+const VALUE_FLAGS = new Set([
+  '--config', '--mode', '--node-name', '--state-dir', '--run-dir', '--socket', '--registry-mirror', '--cgroup-root',
+  '--pod-cidr', '--pod-bridge', '--pod-nft-table', '--pod-name-prefix', '--spare-launchers', '--smbios', '--log-level',
+  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca',
+]);
+const BOOL_FLAGS = new Set(['--allow-emulation', '--help']);
+
 export function loadConfig(argv: string[]): HandlerConfig {
   const cfg = defaultConfig();
   let socketSet = false;
   const flags = new Map<string, string[]>();
-  const bools = new Set(['--allow-emulation', '--help']);
+  const bools = BOOL_FLAGS;
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
     let v: string | undefined;
@@ -144,12 +159,15 @@ export function loadConfig(argv: string[]): HandlerConfig {
     }
     if (!a.startsWith('--')) bad(`unexpected argument "${a}"`);
     if (bools.has(a)) {
+      if (v !== undefined) bad(`${a} takes no value`);
       flags.set(a, ['true']);
       continue;
     }
+    if (!VALUE_FLAGS.has(a)) bad(`unknown flag "${a}"`);
     if (v === undefined) {
       v = argv[++i];
-      if (v === undefined) bad(`${a} needs a value`);
+      // A value that looks like the next flag is a missing value: "--state-dir --run-dir x".
+      if (v === undefined || (VALUE_FLAGS.has(v) || BOOL_FLAGS.has(v))) bad(`${a} needs a value`);
     }
     flags.set(a, [...(flags.get(a) ?? []), v]);
   }
@@ -214,6 +232,7 @@ export function loadConfig(argv: string[]): HandlerConfig {
     if (!certFile || !keyFile || !caFile) bad('--listen-tcp needs --tls-cert, --tls-key and --tls-ca (the TCP API is mTLS only)');
     cfg.tcp = { address: tcp, certFile, keyFile, caFile };
   }
+  if (typeof cfg.insecureLauncherSocket !== 'boolean') bad(`insecureLauncherSocket: must be true or false`);
   if (cfg.mode !== 'standalone' && cfg.mode !== 'daemonset') bad(`mode (--mode): "${String(cfg.mode)}" is not standalone or daemonset`);
   // Accepting it and running standalone anyway would mislead: refuse until it exists.
   if (cfg.mode === 'daemonset') bad('mode (--mode): "daemonset" is not implemented yet; this handler runs standalone only');

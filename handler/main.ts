@@ -57,6 +57,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   const choose = async (): Promise<AcceleratorChoice> => chooseAccelerator(await report, cfg.allowEmulation);
 
   const launcherEnv = { ...process.env, VIRTNODE_LOG_LEVEL: cfg.logLevel };
+  if (cfg.insecureLauncherSocket) log.warn('insecureLauncherSocket: any root process may speak for a VMI on its launcher socket (benchmarks only)');
   let pool: LauncherPool | undefined;
   if (cfg.mode === 'standalone' && cfg.spareLaunchers > 0) {
     pool = new LauncherPool({
@@ -78,7 +79,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     smbios: cfg.smbios,
     images,
     network,
-    sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool } }),
+    sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool, anyRootPeer: cfg.insecureLauncherSocket } }),
     chooseAccelerator: choose,
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),

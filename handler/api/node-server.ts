@@ -200,6 +200,12 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       }
       call.write({ seq, type: 'SNAPSHOT_END', kind: '', json: '' });
       last = seq;
+    } else if (since > store.seq) {
+      // Kubernetes' "too large resource version": a watcher must not wait silently
+      // for changes it would then miss below the number it gave.
+      stop();
+      call.emit('error', { code: grpc.status.OUT_OF_RANGE, details: `too large resource version: sequence ${since}, the handler is at ${store.seq}; list and watch again` });
+      return;
     } else {
       const changes = store.since(since);
       if (!changes) {

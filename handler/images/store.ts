@@ -15,6 +15,7 @@ import { dirname, join, relative, isAbsolute } from 'node:path';
 import { VirtnodeError } from '../../proto/errors.js';
 import type { Descriptor } from './manifest.js';
 import { SHA256_DIGEST } from './reference.js';
+import { sweepTemporaries } from '../store/fsutil.js';
 import { silentLogger, type Logger } from './log.js';
 
 export type { DiskFormat } from '../../proto/launch.js';
@@ -114,6 +115,8 @@ export class ContentStore {
     await mkdir(s.disksDir, { recursive: true, mode: 0o755 });
     await rm(s.tmpDir, { recursive: true, force: true });
     await mkdir(s.tmpDir, { recursive: true, mode: 0o700 });
+    await sweepTemporaries(root); // an index write a kill cut short
+
     let text: string | undefined;
     try {
       text = await readFile(s.indexPath, 'utf8');

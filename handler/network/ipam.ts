@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { VirtnodeError } from '../../proto/errors.js';
-import { atomicWrite } from '../store/fsutil.js';
+import { atomicWrite, sweepTemporaries } from '../store/fsutil.js';
 import { broadcast, cidrSize, contains, formatCidr, formatIPv4, parseIPv4, type Cidr } from './ipv4.js';
 
 export interface Lease {
@@ -57,6 +57,7 @@ export class Ipam {
   static async open(file: string, cidr: Cidr, reserved: string[] = []): Promise<Ipam> {
     const ipam = new Ipam(file, cidr, reserved.map((r) => parseIPv4(r)!));
     await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await sweepTemporaries(dirname(file));
     await ipam.#locked(async () => {
       const data = await ipam.#read();
       if (data.cidr !== formatCidr(cidr)) {

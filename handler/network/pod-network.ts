@@ -5,6 +5,7 @@
 // tap). One instance per handler; every method may run concurrently with others,
 // each VMI's create and destroy are serialised.
 
+import { sweepTemporaries } from '../store/fsutil.js';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -48,7 +49,9 @@ export class PodNetworking {
   static async open(opts: PodNetworkingOptions): Promise<PodNetworking> {
     const node = resolveNodeNetwork(opts.node);
     const ipam = await Ipam.open(join(opts.stateDir, 'ipam.json'), node.podCIDR, [node.gateway]);
-    return new PodNetworking(node, new PodRecords(opts.stateDir), ipam, opts.log);
+    const records = new PodRecords(opts.stateDir);
+    await sweepTemporaries(records.dir);
+    return new PodNetworking(node, records, ipam, opts.log);
   }
 
   /** The node bridge, forwarding and NAT (idempotent; createPodNetwork runs it once if nobody has). */

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import { runDirLayout, type LaunchContext } from '../../proto/launch.js';
 import { closeFd, pidfdOpen, pidfdSendSignal, type PeerCredentials } from '../../native/index.js';
-import { atomicWrite } from '../store/fsutil.js';
+import { atomicWrite, sweepTemporaries } from '../store/fsutil.js';
 import { netnsArgv } from '../network/index.js';
 import { VmCgroup, type CgroupLayout, type VmCgroupLimits } from './cgroup.js';
 import type { LauncherPool } from './pool.js';
@@ -76,6 +76,8 @@ export interface LauncherStart {
   command: string[];
   env: NodeJS.ProcessEnv;
   pool?: LauncherPool;
+  /** Admit any root process on the launcher socket (HandlerConfig.insecureLauncherSocket). */
+  anyRootPeer?: boolean;
 }
 
 /** The standalone SandboxProvider: sandboxes under the handler's run and state directories. */
@@ -160,6 +162,7 @@ export class Sandbox implements VmSandbox {
   /** The sandbox of `uid` as a previous handler left it, or undefined if there is none. */
   static async open(opts: { runRoot: string; stateRoot: string; cgroups: CgroupLayout | undefined; launcher: LauncherStart; uid: string; log: Logger }): Promise<Sandbox | undefined> {
     const paths = sandboxPaths(opts.runRoot, opts.stateRoot, opts.uid);
+    await sweepTemporaries(paths.stateDir); // a runtime record a killed handler was writing
     let runtime: RuntimeRecord;
     try {
       runtime = JSON.parse(await fs.readFile(paths.runtimeFile, 'utf8')) as RuntimeRecord;
@@ -217,6 +220,7 @@ export class Sandbox implements VmSandbox {
    */
   admitsLauncher(peer: PeerCredentials): string | undefined {
     if (peer.uid !== 0) return `uid ${peer.uid} is not the launcher's (0)`;
+    if (this.#launcher.anyRootPeer) return undefined;
     const pid = this.runtime.launcherPid;
     if (!pid) return `pid ${peer.pid}: no launcher has been started for this VMI`;
     if (peer.pid !== pid) return `pid ${peer.pid} is not this VMI's launcher (pid ${pid})`;

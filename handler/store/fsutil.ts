@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
   mode?: number;
@@ -35,4 +35,24 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Ato
   } finally {
     await dir.close();
   }
+}
+
+/** What atomicWrite (and the image index) name their temporary files: <file>.<unique>.tmp. */
+const TEMPORARY = /\.[0-9a-f-]+\.tmp$/;
+
+/**
+ * Removes the temporary files a killed writer left in `dir` (its own, not its
+ * subdirectories'). Only at start, before this process writes there: a write in
+ * flight has one too.
+ */
+export async function sweepTemporaries(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const gone = names.filter((n) => TEMPORARY.test(n));
+  await Promise.all(gone.map((n) => fs.rm(join(dir, n), { force: true })));
+  return gone;
 }

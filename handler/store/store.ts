@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { Journal, changeRef, type ChangeType, type Change, type ChangeRef, type RecordedChange } from './journal.js';
-import { atomicWrite } from './fsutil.js';
+import { atomicWrite, sweepTemporaries } from './fsutil.js';
 
 export type Kind = 'VirtualMachine' | 'VirtualMachineInstance';
 export type StoredObject = VirtualMachine | VirtualMachineInstance;
@@ -88,8 +88,10 @@ export class Store extends EventEmitter {
         continue;
       }
       for (const ns of namespaces) {
+        // A handler killed mid-write leaves its temporary file beside the object's.
+        await sweepTemporaries(join(kdir, ns));
         for (const f of await fs.readdir(join(kdir, ns))) {
-          if (!f.endsWith('.json')) continue; // leftover temp files from a crash
+          if (!f.endsWith('.json')) continue;
           const text = await fs.readFile(join(kdir, ns, f), 'utf8');
           const obj = JSON.parse(text) as StoredObject;
           this.#objects.set(key(kind, ns, obj.metadata.name), obj);

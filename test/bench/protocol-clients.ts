@@ -9,6 +9,8 @@
 // here through a FIFO (`<pid> <uid> <namespace> <name> <handler socket>`) and then
 // idle. When the domain ends, this process acknowledges like a launcher and ends
 // the placeholder, so the handler sees its launcher exit after the final event.
+// The handler admits these sessions only because the scale benchmark's config sets
+// insecureLauncherSocket: they come from this process, not the placeholder's.
 //
 //   node protocol-clients.js <fifo>
 

@@ -96,7 +96,7 @@ export async function runScale(b: Bench, o: { vmis: number; real: number }): Pro
   chmodSync(script, 0o755);
   const clients = await startProtocolClients(b, dir, fifo);
   // Protocol clients stand in for launchers here, so no spare launchers either.
-  const { h, destroy } = await startHandler(b, { name: 'scale', logLevel: 'info', config: { launcherCommand: [script, join(ROOT, 'dist', 'launcher', 'main.js')], spareLaunchers: 0 } });
+  const { h, destroy } = await startHandler(b, { name: 'scale', logLevel: 'info', config: { launcherCommand: [script, join(ROOT, 'dist', 'launcher', 'main.js')], spareLaunchers: 0, insecureLauncherSocket: true } });
   const watch = new VmiWatch(() => h.client, { onLost: () => ensureHandler(b, h, PART, 'a watch') });
   b.cleanup.add('scale watch', () => watch.close());
   await watch.ready();

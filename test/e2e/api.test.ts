@@ -142,3 +142,20 @@ test('a Watch from the start lists only the kinds and the name it asks for', asy
   assert.deepEqual(await snapshot({ kinds: ['vm'] }), [{ kind: 'VirtualMachine', name: 'snap-a' }, { kind: 'VirtualMachine', name: 'snap-b' }]);
   assert.deepEqual(await snapshot({ kinds: [], name: 'snap-b' }), [{ kind: 'VirtualMachine', name: 'snap-b' }]);
 });
+
+test('a Watch from a sequence number the handler has not reached is refused, not left waiting', async () => {
+  const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
+    const s = h.client.node.Watch({ sinceSeq: 1_000_000_000_000, kinds: [] }, h.client.md());
+    const t = setTimeout(() => {
+      s.cancel();
+      reject(new Error('the Watch stayed open'));
+    }, 5000);
+    s.on('data', () => undefined);
+    s.on('error', (e: grpc.ServiceError) => {
+      clearTimeout(t);
+      resolve(e);
+    });
+  });
+  assert.equal(err.code, grpc.status.OUT_OF_RANGE);
+  assert.match(err.details, /too large resource version: sequence 1000000000000/);
+});

@@ -46,3 +46,12 @@ test("SMBIOS: KubeVirt's defaults, fields set by flag or config file, bad ones r
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an unknown flag, a flag without its value, or a value on a switch is refused by name', () => {
+  assert.throws(() => loadConfig(['--bogus-flag', 'x']), /unknown flag "--bogus-flag"/);
+  assert.throws(() => loadConfig(['--registry-mirorr', 'quay.io=http://127.0.0.1:5000']), /unknown flag "--registry-mirorr"/);
+  assert.throws(() => loadConfig(['--state-dir']), /--state-dir needs a value/);
+  assert.throws(() => loadConfig(['--state-dir', '--run-dir', '/run/x']), /--state-dir needs a value/);
+  assert.throws(() => loadConfig(['--allow-emulation=yes']), /--allow-emulation takes no value/);
+  assert.equal(loadConfig(['--state-dir=/var/lib/vn', '--allow-emulation']).stateDir, '/var/lib/vn');
+});
