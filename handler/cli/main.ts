@@ -162,7 +162,17 @@ async function waitFor(c: HandlerClient, ns: string, name: string, done: (vm: Vi
     }, timeoutMs);
     let snapshotDone = false;
     const check = (): void => {
-      if (snapshotDone && done(seen.vm, seen.vmi)) {
+      let finished: boolean;
+      try {
+        finished = snapshotDone && done(seen.vm, seen.vmi);
+      } catch (e) {
+        // The condition says it never will be met (a Failed VMI): one clear line, not a stack.
+        clearTimeout(timer);
+        stream.cancel();
+        reject(e);
+        return;
+      }
+      if (finished) {
         clearTimeout(timer);
         stream.cancel();
         resolve();
@@ -403,12 +413,20 @@ async function events(c: HandlerClient, a: Args, ns: string): Promise<number> {
   return 0;
 }
 
+/**
+ * Exits once stdout and stderr have taken everything written: on a pipe their
+ * writes are asynchronous, and process.exit() at once cut output at 64 KiB.
+ */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (e) => {
     const msg = errorMessage(e);
     if (isVirtnodeError(e) && e.code === 'VN_INVALID_SPEC') process.stderr.write(`error: the object is invalid: ${msg}\n`);
     else process.stderr.write(`error: ${msg}\n`);
-    process.exit(1);
+    exitAfterFlush(1);
   },
 );

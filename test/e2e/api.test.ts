@@ -159,3 +159,24 @@ test('a Watch from a sequence number the handler has not reached is refused, not
   assert.equal(err.code, grpc.status.OUT_OF_RANGE);
   assert.match(err.details, /too large resource version: sequence 1000000000000/);
 });
+
+test('the CLI writes everything into a pipe before it exits (an object over 64 KiB)', async () => {
+  // 150 KiB of annotations: within Kubernetes' 256 KiB for all of them.
+  const note = 'x'.repeat(50 * 1024);
+  const vm = `apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: big-vm\n  annotations:\n    a: ${note}\n    b: ${note}\n    c: ${note}\nspec:\n  runStrategy: Halted\n  template:\n    spec:\n      domain:\n        devices: {}\n        resources:\n          requests:\n            memory: 64M\n`;
+  assert.equal((await h.cli(['apply', '-f', '-'], vm)).code, 0);
+  const r = await h.cli(['get', 'vm', 'big-vm', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.length > 150 * 1024, `only ${r.stdout.length} bytes came through the pipe`);
+  assert.equal((JSON.parse(r.stdout) as { metadata: { annotations: Record<string, string> } }).metadata.annotations.c, note);
+  assert.equal((await h.cli(['delete', 'vm', 'big-vm', '--wait'])).code, 0);
+});
+
+test('apply --wait on a VMI that fails prints one clear line and exits 1', async () => {
+  const vmi = `apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: no-image\nspec:\n  domain:\n    devices:\n      disks:\n      - name: d\n        disk:\n          bus: virtio\n    resources:\n      requests:\n        memory: 64M\n  volumes:\n  - name: d\n    containerDisk:\n      image: quay.io/virtnode/no-such-image:v1\n`;
+  const r = await h.cli(['apply', '-f', '-', '--wait', '--timeout', '120'], vmi);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: no-image failed: ErrImagePull\n$/m);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal((await h.cli(['delete', 'vmi', 'no-image', '--wait'])).code, 0);
+});
