@@ -172,6 +172,13 @@ function validateFirmware(domain: Obj, p: string, ctx: Ctx): void {
   }
   const cp = `${kp}.container`;
   validateImage(container, cp, ctx);
+  const args = str(kb, 'kernelArgs');
+  if (args !== undefined) {
+    // QEMU hands -append to the kernel as one NUL-terminated string, at most x86's
+    // COMMAND_LINE_SIZE with its NUL; more is cut off, or QEMU refuses to start.
+    if (args.includes('\0')) fail(ctx, `${kp}.kernelArgs`, 'must not contain a NUL character');
+    else if (Buffer.byteLength(args) > MAX_KERNEL_ARGS_BYTES) fail(ctx, `${kp}.kernelArgs`, `must be at most ${MAX_KERNEL_ARGS_BYTES} bytes, the kernel's command line limit (got ${Buffer.byteLength(args)})`);
+  }
   const kernelPath = str(container, 'kernelPath');
   const initrdPath = str(container, 'initrdPath');
   if (!kernelPath && !initrdPath) fail(ctx, cp, 'must be defined with at least one of the following: kernelPath, initrdPath');
@@ -196,8 +203,15 @@ export function validateImage(container: Obj, path: string, ctx: Ctx): void {
   }
 }
 
-/** A path inside an image: absolute, not the root, no '.', '..' or '//' components. */
+/** x86's COMMAND_LINE_SIZE (2048) less its terminating NUL. */
+export const MAX_KERNEL_ARGS_BYTES = 2047;
+
+/** A path inside an image: absolute, not the root, no '.', '..' or '//' components, no NUL. */
 export function validatePath(path: string, field: string, ctx: Ctx): void {
+  if (path.includes('\0')) {
+    fail(ctx, field, 'must not contain a NUL character');
+    return;
+  }
   if (path === '/') {
     fail(ctx, field, 'must not point to root');
     return;

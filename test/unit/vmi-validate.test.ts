@@ -341,6 +341,7 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.volumes[0].containerDisk.path = '/disk/../etc/shadow'),
     errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must be an absolute path to a file without relative components' }],
   },
+  { name: 'containerDisk path without NUL', break: (s) => (s.volumes[0].containerDisk.path = '/disk/a\0b'), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must not contain a NUL character' }] },
   { name: 'containerDisk path is not the root', break: (s) => (s.volumes[0].containerDisk.path = '/'), errors: (p) => [{ path: `${p}.volumes[0].containerDisk.path`, message: 'must not point to root' }] },
   { name: 'emptyDisk capacity required', break: (s) => s.volumes.push({ name: 'e', emptyDisk: {} }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: 'Required value' }] },
   { name: 'emptyDisk capacity positive', break: (s) => s.volumes.push({ name: 'e', emptyDisk: { capacity: '0' } }), errors: (p) => [{ path: `${p}.volumes[1].emptyDisk.capacity`, message: "'0' must be greater than 0" }] },
@@ -411,6 +412,16 @@ const SPEC_RULES: SpecRule[] = [
     name: 'kernelArgs need kernelBoot.container',
     break: (s) => (s.domain.firmware = { kernelBoot: { kernelArgs: 'console=ttyS0' } }),
     errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.kernelArgs`, message: 'kernel arguments cannot be provided without an external kernel' }],
+  },
+  {
+    name: 'kernelArgs without NUL, within the kernel command line limit',
+    break: (s) => (s.domain.firmware = { kernelBoot: { kernelArgs: 'console=ttyS0\0x', container: { image: 'kernels/k:1', kernelPath: '/vmlinuz' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.kernelArgs`, message: 'must not contain a NUL character' }],
+  },
+  {
+    name: 'kernelArgs of at most 2047 bytes',
+    break: (s) => (s.domain.firmware = { kernelBoot: { kernelArgs: 'a'.repeat(2048), container: { image: 'kernels/k:1', kernelPath: '/vmlinuz' } } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.kernelArgs`, message: "must be at most 2047 bytes, the kernel's command line limit (got 2048)" }],
   },
   {
     name: 'kernelBoot image pull policy enum',
