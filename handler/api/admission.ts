@@ -1,14 +1,15 @@
 // Admission of an Apply, as KubeVirt's validating and mutating webhooks and the API
-// server do it on create: parse the manifest, validate every object, apply
-// defaults, check what only this node can judge (its pod network against the VM's
-// interfaces), and refuse changes to what cannot change (a VMI's spec, an object
-// being deleted). Every document is judged before any is stored: a rejected
-// manifest changes nothing.
+// server do it on create: read the manifest, validate every object and apply
+// defaults (proto/vmi/admit.ts, run by manifest-reader.ts), check what only this
+// node can judge (its pod network against the VM's interfaces), and refuse changes
+// to what cannot change (a VMI's spec, an object being deleted). Every document is
+// judged before any is stored: a rejected manifest changes nothing.
 
 import { AlreadyExistsError, InvalidSpecError, type FieldError } from '../../proto/errors.js';
-import { applyDefaults, parseManifests, validate, vmiFromVM, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
+import { vmiFromVM, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import { planPodNetwork, podNetworkRequest, type ResolvedNodeNetwork } from '../network/index.js';
 import type { Store, StoredObject } from '../store/store.js';
+import type { ManifestReader } from './manifest-reader.js';
 
 /** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
 const NETWORKING = { podNetworking: true } as const;
@@ -26,27 +27,30 @@ export function namespaceOf(n: string | undefined): string {
   return n || 'default';
 }
 
-/** Judges every object of `manifest`; throws one InvalidSpecError naming every bad field. */
-export function admit(manifest: string, store: Store, node: ResolvedNodeNetwork): Admitted {
-  const { objects, warnings } = parseManifests(manifest);
-  if (objects.length === 0) throw new InvalidSpecError([{ path: 'manifest', message: 'no objects found' }]);
+/**
+ * Admits an Apply's manifest: judged by `reader` (off the event loop when large),
+ * then checked against this node. Throws one InvalidSpecError naming every bad field.
+ */
+export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork): Promise<Admitted> {
+  const judged = await reader.read(text, NETWORKING);
   const admitted: KubeVirtObject[] = [];
   const errors: FieldError[] = [];
-  objects.forEach((o, i) => {
-    const prefix = objects.length > 1 ? `[${i}] ${o.kind} ${o.metadata?.name ?? ''}: ` : '';
+  for (const j of judged.objects) {
+    if (!j.object) {
+      errors.push(...j.errors);
+      continue;
+    }
     try {
-      warnings.push(...validate(o, NETWORKING).warnings);
-      const obj = applyDefaults(o, NETWORKING);
-      checkPodNetwork(obj, node);
-      checkMutable(obj, store);
-      admitted.push(obj);
+      checkPodNetwork(j.object, node);
+      checkMutable(j.object, store);
+      admitted.push(j.object);
     } catch (e) {
-      if (e instanceof InvalidSpecError) errors.push(...e.fields.map((f) => ({ path: `${prefix}${f.path}`, message: f.message })));
+      if (e instanceof InvalidSpecError) errors.push(...e.fields.map((f) => ({ path: `${j.prefix}${f.path}`, message: f.message })));
       else throw e;
     }
-  });
+  }
   if (errors.length) throw new InvalidSpecError(errors);
-  return { objects: admitted, warnings };
+  return { objects: admitted, warnings: judged.warnings };
 }
 
 /** What only this node can judge: its pod CIDR and bindings against the VM's network. */

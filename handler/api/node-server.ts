@@ -30,6 +30,7 @@ import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
 import { keepHandlerAnnotations } from '../../proto/vmi/annotations.js';
 import { admit, namespaceOf } from './admission.js';
+import { ManifestReader } from './manifest-reader.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
 import type { StatusLike, StreamCall, UnaryCall } from './grpc-call.js';
@@ -43,6 +44,8 @@ export interface NodeServiceDeps {
   network: PodNetworking;
   /** Transient notifications (image pull progress) that are not stored changes. */
   progress: EventEmitter;
+  /** Reads Apply's manifests; default: one of its own. */
+  manifests?: ManifestReader;
   nodeInfo(): NodeInfo;
 }
 
@@ -90,6 +93,7 @@ const ns = namespaceOf;
 
 export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   const { store, vms, vmis } = d;
+  const manifests = d.manifests ?? new ManifestReader();
   // Room for every object's Get answer on a full node and a few Lists.
   const encoded = new EncodedCache(1024);
   const service = handlerPackage().Node.service;
@@ -113,7 +117,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
-    const { objects: defaulted, warnings } = admit(req.manifest, store, d.network.node);
+    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node);
     const results: string[] = [];
     const out: WireObject[] = [];
     const resource = (k: string): string => (k === KIND_VM ? 'virtualmachine.kubevirt.io' : 'virtualmachineinstance.kubevirt.io');

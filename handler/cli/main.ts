@@ -421,9 +421,23 @@ function exitAfterFlush(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
+let settled = false;
+// A call that never answers leaves nothing for the event loop to wait on: without
+// this the CLI exited 0, having printed nothing.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write('error: the handler did not answer\n');
+  exitAfterFlush(1);
+});
+
 main(process.argv.slice(2)).then(
-  (code) => exitAfterFlush(code),
+  (code) => {
+    settled = true;
+    exitAfterFlush(code);
+  },
   (e) => {
+    settled = true;
     const msg = errorMessage(e);
     if (isVirtnodeError(e) && e.code === 'VN_INVALID_SPEC') process.stderr.write(`error: the object is invalid: ${msg}\n`);
     else process.stderr.write(`error: ${msg}\n`);

@@ -4,7 +4,7 @@
 // getting-started VM is often copied without it) and the old v1alpha3 name.
 // The objects are not validated here: validate() does that.
 
-import { parseAllDocuments } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { InvalidSpecError, type FieldError } from '../errors.js';
 import { isObject, show } from './shape.js';
 import { API_VERSION, KIND_VM, KIND_VMI, type KubeVirtObject } from './types.js';
@@ -17,12 +17,40 @@ export interface ParsedManifests {
 
 const ALIASES = new Set(['kubevirt.io/v1alpha3']);
 
+/** kube-apiserver's largest request body: a manifest past it is refused unread. */
+export const MAX_MANIFEST_BYTES = 3 * 1024 * 1024;
+
+/**
+ * Duplicate keys, found in one pass with a set per map. The yaml library's own check
+ * compares every key with every other (quadratic: 20,000 labels took 2.9 s here, and
+ * a manifest of 100,000 held the handler for minutes), so it is turned off.
+ */
+function duplicateKeys(doc: Document.Parsed, lines: LineCounter, errors: FieldError[]): void {
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const item of map.items) {
+        const key = isScalar(item.key) ? item.key.value : item.key;
+        if (!seen.has(key)) {
+          seen.add(key);
+          continue;
+        }
+        const at = isScalar(item.key) && item.key.range ? lines.linePos(item.key.range[0]) : undefined;
+        errors.push({ path: at ? `line ${at.line}, column ${at.col}` : 'manifest', message: `Map keys must be unique: ${show(String(key)).slice(0, 200)} is repeated` });
+      }
+    },
+  });
+}
+
 export function parseManifests(text: string): ParsedManifests {
   const errors: FieldError[] = [];
   const warnings: string[] = [];
   const docs: { index: number; value: Record<string, unknown> }[] = [];
 
-  const parsed = parseAllDocuments(text);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_MANIFEST_BYTES) throw new InvalidSpecError([{ path: 'manifest', message: `is ${bytes} bytes; at most ${MAX_MANIFEST_BYTES} (3 MiB, the Kubernetes API server's request limit)` }]);
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, { uniqueKeys: false, lineCounter: lines });
   // A stream that is only a '---' inside a block scalar, or binary junk, is not an array.
   const documents = Array.isArray(parsed) ? parsed : [parsed];
   documents.forEach((doc, i) => {
@@ -34,6 +62,9 @@ export function parseManifests(text: string): ParsedManifests {
       }
       return;
     }
+    const before = errors.length;
+    duplicateKeys(doc, lines, errors);
+    if (errors.length > before) return;
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return; // empty document: '---' twice, or comments only
     if (!isObject(value)) {

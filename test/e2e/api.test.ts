@@ -180,3 +180,39 @@ test('apply --wait on a VMI that fails prints one clear line and exits 1', async
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   assert.equal((await h.cli(['delete', 'vmi', 'no-image', '--wait'])).code, 0);
 });
+
+test('hostile Applies are refused with an answer that arrives, and the handler keeps answering meanwhile', async () => {
+  const base = (meta: string, spec = ''): string =>
+    `apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: hostile\n${meta}spec:\n  domain:\n    devices:\n${spec}    resources:\n      requests:\n        memory: 64M\n`;
+  const labels = Array.from({ length: 100_000 }, (_, i) => `    k${i}: v${i}`).join('\n');
+  const cases: [string, string, RegExp][] = [
+    ['100,000 labels and an unknown field', base(`  labels:\n${labels}\n  bogus: 1\n`), /metadata\.bogus: unknown field/],
+    ['a label value of 200 KB', base(`  labels:\n    a: ${'x'.repeat(200_000)}\n`), /metadata\.labels: Invalid value: "x+…/],
+    ['200 KB of random bytes', Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)).toString('latin1'), /error: /],
+    ['5000 pod interfaces', base('', `      interfaces:\n${Array.from({ length: 5000 }, (_, i) => `      - name: n${i}\n        masquerade: {}\n`).join('')}`), /… and [\d,]+ more/],
+    ['200,000 empty documents', '---\n'.repeat(200_000), /manifest: no objects found/],
+  ];
+  for (const [what, manifest, expected] of cases) {
+    // Get calls, one after another, for as long as the Apply is judged.
+    const latencies: number[] = [];
+    let applying = true;
+    const getter = (async () => {
+      while (applying) {
+        const t0 = performance.now();
+        await h.client.call('List', { kind: 'vmi', namespace: '' });
+        latencies.push(performance.now() - t0);
+      }
+    })();
+    const r = await h.cli(['apply', '-f', '-'], manifest);
+    applying = false;
+    await getter;
+    assert.equal(r.code, 1, `${what}: the CLI must fail: ${r.stderr.slice(0, 300)}`);
+    assert.match(r.stderr, expected, what);
+    assert.ok(r.stderr.length < 4096, `${what}: ${r.stderr.length} characters of error`);
+    const sorted = latencies.sort((a, b) => a - b);
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
+    console.log(`${what}: ${latencies.length} List calls meanwhile, p99 ${p99.toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms`);
+    assert.ok(p99 < 100, `${what}: List p99 ${p99.toFixed(0)} ms while the Apply was judged`);
+  }
+  assert.equal(await h.getVMI('hostile'), undefined, 'nothing was created');
+});

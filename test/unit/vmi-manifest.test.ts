@@ -93,7 +93,7 @@ test('YAML syntax errors give line and column', () => {
   assert.equal(fields[0]!.message, 'Nested mappings are not allowed in compact mappings');
   assert.doesNotMatch(fields[0]!.message, /line \d+/);
 
-  assert.deepEqual(refused('kind: VirtualMachine\nkind: VirtualMachineInstance\n'), [{ path: 'line 2, column 1', message: 'Map keys must be unique' }]);
+  assert.deepEqual(refused('kind: VirtualMachine\nkind: VirtualMachineInstance\n'), [{ path: 'line 2, column 1', message: 'Map keys must be unique: "kind" is repeated' }]);
   const flow = refused('kind: VirtualMachine\nspec: [1, 2\n');
   assert.match(flow[0]!.path, /^line \d+, column \d+$/);
 });
