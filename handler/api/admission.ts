@@ -1,13 +1,14 @@
 // Admission of an Apply, as KubeVirt's validating and mutating webhooks and the API
 // server do it on create: parse the manifest, validate every object, apply
 // defaults, check what only this node can judge (its pod network against the VM's
-// interfaces), and refuse changes to what cannot change (a VMI's spec, an object
+// interfaces, its host disk roots and files against the VM's hostDisks), and refuse changes to what cannot change (a VMI's spec, an object
 // being deleted). Every document is judged before any is stored: a rejected
 // manifest changes nothing.
 
 import { AlreadyExistsError, InvalidSpecError, type FieldError } from '../../proto/errors.js';
 import { applyDefaults, parseManifests, validate, vmiFromVM, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import { planPodNetwork, podNetworkRequest, type ResolvedNodeNetwork } from '../network/index.js';
+import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { Store, StoredObject } from '../store/store.js';
 
 /** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
@@ -27,7 +28,7 @@ export function namespaceOf(n: string | undefined): string {
 }
 
 /** Judges every object of `manifest`; throws one InvalidSpecError naming every bad field. */
-export function admit(manifest: string, store: Store, node: ResolvedNodeNetwork): Admitted {
+export function admit(manifest: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks): Admitted {
   const { objects, warnings } = parseManifests(manifest);
   if (objects.length === 0) throw new InvalidSpecError([{ path: 'manifest', message: 'no objects found' }]);
   const admitted: KubeVirtObject[] = [];
@@ -38,6 +39,7 @@ export function admit(manifest: string, store: Store, node: ResolvedNodeNetwork)
       warnings.push(...validate(o, NETWORKING).warnings);
       const obj = applyDefaults(o, NETWORKING);
       checkPodNetwork(obj, node);
+      if (hostDisks) checkHostDisks(obj, hostDisks);
       checkMutable(obj, store);
       admitted.push(obj);
     } catch (e) {
@@ -61,6 +63,20 @@ function checkPodNetwork(obj: KubeVirtObject, node: ResolvedNodeNetwork): void {
     // The plan speaks of the VMI; the user wrote the VM's template.
     throw new InvalidSpecError(e.fields.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })));
   }
+}
+
+/**
+ * What only this node can judge of the VM's hostDisks: a root of this node holds
+ * each path, the file is a regular file beneath it (or, for DiskOrCreate, its
+ * directory is), and no other VMI holds it writable. Preparation judges again.
+ */
+export function checkHostDisks(obj: KubeVirtObject, hostDisks: HostDisks): void {
+  const vmi = obj.kind === KIND_VM ? vmiFromVM({ ...obj, metadata: { ...obj.metadata, uid: obj.metadata.uid ?? PLANNING_UID } } as VirtualMachine, PLANNING_UID) : (obj as VirtualMachineInstance);
+  if (!vmi.spec.volumes?.some((v) => v.hostDisk)) return;
+  // A VM's VMI has the VM's name: re-applying a running VM is not a second holder.
+  const errors = hostDisks.check(vmi, { namespace: namespaceOf(obj.metadata.namespace), name: obj.metadata.name });
+  if (errors.length === 0) return;
+  throw new InvalidSpecError(obj.kind === KIND_VM ? errors.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })) : errors);
 }
 
 /** A VMI's spec is immutable, as in KubeVirt; nothing may be applied over an object being deleted. */
