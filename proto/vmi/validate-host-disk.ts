@@ -11,8 +11,8 @@ import { fail, isSet, quantity, quote, REQUIRED, str, type Ctx, type Obj } from 
 export const HOST_DISK_TYPES = ['Disk', 'DiskOrCreate'] as const;
 export type HostDiskType = (typeof HOST_DISK_TYPES)[number];
 
-/** The largest file DiskOrCreate makes: a size Node's ftruncate takes exactly (8 PiB). */
-export const MAX_HOST_DISK_BYTES = BigInt(Number.MAX_SAFE_INTEGER) & ~((1n << 20n) - 1n);
+/** The largest file DiskOrCreate makes (4 PiB): a size Node's ftruncate takes exactly. */
+export const MAX_HOST_DISK_BYTES = 1n << 52n;
 
 /** Why `path` cannot name a hostDisk file, or undefined when its form is fine. */
 export function hostDiskPathProblem(path: string): string | undefined {
@@ -60,5 +60,5 @@ export function validateHostDisk(hostDisk: Obj, vp: string, volumeName: string, 
   }
   const bytes = alignedImageBytes(quantityToBytes(cap.q.text, cp));
   if (bytes === 0n) fail(ctx, cp, `${quote(cap.q.text)} is smaller than 1Mi: volume ${quote(volumeName)} would be an empty disk (sizes are aligned down to 1Mi)`);
-  else if (bytes > MAX_HOST_DISK_BYTES) fail(ctx, cp, `${quote(cap.q.text)} must be at most 8Pi, the largest file virtnode makes`);
+  else if (bytes > MAX_HOST_DISK_BYTES) fail(ctx, cp, `${quote(cap.q.text)} must be at most 4Pi, the largest file virtnode makes`);
 }

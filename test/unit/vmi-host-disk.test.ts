@@ -38,7 +38,7 @@ const RULES: Rule[] = [
   { name: 'capacity is a quantity', hostDisk: { path: '/data/disk.img', type: 'DiskOrCreate', capacity: '1GB' }, errors: (hp) => [{ path: `${hp}.capacity`, message: '"1GB" is not a quantity' }] },
   { name: 'capacity is positive', hostDisk: { path: '/data/disk.img', type: 'DiskOrCreate', capacity: '0' }, errors: (hp) => [{ path: `${hp}.capacity`, message: "'0' must be greater than 0" }] },
   { name: 'capacity of at least 1Mi after alignment', hostDisk: { path: '/data/disk.img', type: 'DiskOrCreate', capacity: '1M' }, errors: (hp) => [{ path: `${hp}.capacity`, message: "'1M' is smaller than 1Mi: volume 'data' would be an empty disk (sizes are aligned down to 1Mi)" }] },
-  { name: 'capacity of at most 8Pi', hostDisk: { path: '/data/disk.img', type: 'DiskOrCreate', capacity: '9Pi' }, errors: (hp) => [{ path: `${hp}.capacity`, message: "'9Pi' must be at most 8Pi, the largest file virtnode makes" }] },
+  { name: 'capacity of at most 4Pi', hostDisk: { path: '/data/disk.img', type: 'DiskOrCreate', capacity: '9Pi' }, errors: (hp) => [{ path: `${hp}.capacity`, message: "'9Pi' must be at most 4Pi, the largest file virtnode makes" }] },
   { name: 'shared is a boolean', hostDisk: { path: '/data/disk.img', type: 'Disk', shared: 'yes' }, errors: (hp) => [{ path: `${hp}.shared`, message: 'must be a boolean (got "yes")' }] },
   { name: 'a misspelt field is unknown', hostDisk: { path: '/data/disk.img', type: 'Disk', size: '1Gi' }, errors: (hp) => [{ path: `${hp}.size`, message: 'unknown field' }] },
 ];
