@@ -1,9 +1,9 @@
 // The handler's configuration: defaults, then an optional YAML/JSON file, then
 // command-line flags. Every bad value is refused at start with its name.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { VirtnodeError } from '../proto/errors.js';
@@ -53,6 +53,12 @@ export interface HandlerConfig {
    * from one process; never on a real node (config file only, no flag).
    */
   insecureLauncherSocket: boolean;
+  /**
+   * Directories hostDisk volumes may use files beneath (canonical: realpath at
+   * start). None: hostDisk is refused, as KubeVirt refuses it without its HostDisk
+   * feature gate.
+   */
+  hostDiskRoots: string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -74,6 +80,7 @@ export function defaultConfig(): HandlerConfig {
     spareLaunchers: 1,
     smbios: { ...DEFAULT_SMBIOS },
     insecureLauncherSocket: false,
+    hostDiskRoots: [],
   };
 }
 
@@ -94,6 +101,8 @@ const USAGE = `usage: virtnode-handler [flags]
   --spare-launchers N       launchers kept started ahead of need (default 1; 0: none)
   --smbios FIELD=VALUE      SMBIOS type 1 of every guest: manufacturer, product, version, sku,
                             family (repeatable; default KubeVirt's: KubeVirt / None / KubeVirt)
+  --host-disk-root DIR      a directory hostDisk volumes may use files beneath (repeatable;
+                            replaces the config file's hostDiskRoots; default none: no hostDisk)
   --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
   --log-level LEVEL`;
 
@@ -109,6 +118,44 @@ function checkSmbios(s: unknown): void {
     if (typeof v !== 'string') bad(`smbios.${k} (--smbios): must be a string`);
     if (Buffer.byteLength(v) > 255 || /[\0-\x1f]/.test(v)) bad(`smbios.${k} (--smbios): at most 255 bytes, no control characters`);
   }
+}
+
+/**
+ * hostDiskRoots, canonical: absolute existing directories, realpath'd (so no later
+ * walk meets a symlink on a root's own way), without duplicates, and apart from the
+ * handler's own directories: a root holding the state or run directory would let a
+ * hostDisk name another VM's overlay or the store.
+ */
+export function canonicalHostDiskRoots(roots: unknown, own: { stateDir: string; runDir: string }): string[] {
+  const field = 'hostDiskRoots (--host-disk-root)';
+  if (!Array.isArray(roots)) bad(`${field}: must be a list of directories`);
+  const canonical = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+  const out: string[] = [];
+  for (const r of roots) {
+    if (typeof r !== 'string' || r === '') bad(`${field}: ${JSON.stringify(r)} is not a directory path`);
+    if (!isAbsolute(r)) bad(`${field}: "${r}" must be an absolute path`);
+    let real: string;
+    try {
+      real = realpathSync(r);
+      if (!statSync(real).isDirectory()) bad(`${field}: "${r}" is not a directory`);
+    } catch (e) {
+      if (e instanceof VirtnodeError) throw e;
+      bad(`${field}: "${r}" does not exist (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    for (const [name, dir] of [['state', own.stateDir], ['run', own.runDir]] as const) {
+      const d = canonical(dir);
+      if (inside(d, real) || inside(real, d)) bad(`${field}: "${r}" overlaps the handler's ${name} directory ${d}`);
+    }
+    if (!out.includes(real)) out.push(real);
+  }
+  return out;
 }
 
 /** host:port or [v6]:port (an empty host: every address) → its parts, or undefined when malformed. */
@@ -140,7 +187,7 @@ export function parseMirror(spec: string, field: string): [string, MirrorConfig]
 const VALUE_FLAGS = new Set([
   '--config', '--mode', '--node-name', '--state-dir', '--run-dir', '--socket', '--registry-mirror', '--cgroup-root',
   '--pod-cidr', '--pod-bridge', '--pod-nft-table', '--pod-name-prefix', '--spare-launchers', '--smbios', '--log-level',
-  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca',
+  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca', '--host-disk-root',
 ]);
 const BOOL_FLAGS = new Set(['--allow-emulation', '--help']);
 
@@ -223,6 +270,9 @@ export function loadConfig(argv: string[]): HandlerConfig {
     (cfg.smbios as Record<string, string>)[eq > 0 ? f.slice(0, eq) : f] = eq > 0 ? f.slice(eq + 1) : '';
   }
   checkSmbios(cfg.smbios);
+  const roots = flags.get('--host-disk-root');
+  if (roots) cfg.hostDiskRoots = roots;
+  cfg.hostDiskRoots = canonicalHostDiskRoots(cfg.hostDiskRoots, cfg);
   if (one('--log-level')) cfg.logLevel = one('--log-level')!;
   const tcp = one('--listen-tcp');
   if (tcp) {

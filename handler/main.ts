@@ -14,6 +14,7 @@ import { VmiController } from './controller/vmi.js';
 import { VmController } from './controller/vm.js';
 import { startApiServer } from './api/server.js';
 import { PodNetworking } from './network/index.js';
+import { HostDisks } from './hostdisk/host-disks.js';
 import { LauncherPool } from './sandbox/pool.js';
 import { standaloneSandboxes } from './sandbox/sandbox.js';
 import { chooseAccelerator, probeNode } from './accelerator.js';
@@ -70,6 +71,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     pool.start();
   }
 
+  const hostDisks = new HostDisks(cfg.hostDiskRoots);
   const progress = new EventEmitter();
   progress.setMaxListeners(0);
   const vmis = new VmiController({
@@ -77,6 +79,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     log,
     nodeName: cfg.nodeName,
     smbios: cfg.smbios,
+    hostDisks,
     images,
     network,
     sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool, anyRootPeer: cfg.insecureLauncherSocket } }),
@@ -98,6 +101,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       vmis,
       images,
       network,
+      hostDisks,
       progress,
       nodeInfo: () => ({
         nodeName: cfg.nodeName,
@@ -110,7 +114,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     },
     log,
   );
-  log.info({ mode: cfg.mode, node: cfg.nodeName, stateDir: cfg.stateDir, runDir: cfg.runDir }, 'handler started');
+  log.info({ mode: cfg.mode, node: cfg.nodeName, stateDir: cfg.stateDir, runDir: cfg.runDir, hostDiskRoots: cfg.hostDiskRoots }, 'handler started');
 
   return {
     cfg,

@@ -15,3 +15,11 @@ export { setCpuAffinity, getCpuAffinity } from './affinity.js';
 export { pdeathsigArgv, hasSetpriv, SETPRIV } from './pdeathsig.js';
 export { openUdp4Socket, bindToDevice, setSocketOption, SOL_SOCKET, SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE, type Udp4SocketOptions } from './sockopt.js';
 export { redirectStdoutStderr } from './stdio.js';
+export {
+  openat2, reopenFd, AT_FDCWD, O_PATH, O_DIRECT, O_CLOEXEC,
+  RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, RESOLVE_IN_ROOT, type OpenHow,
+} from './openat2.js';
+export {
+  openRoot, statBeneath, regularFileBeneath, openRegularBeneath, createSparseBeneath, takesDirectIo, fileKind,
+  BeneathError, type BeneathReason, type FileIdentity, type OpenedFile,
+} from './beneath.js';

@@ -10,6 +10,7 @@ import { VirtnodeError } from './errors.js';
 import type { Accelerator } from './accelerator.js';
 import type { LaunchContext as LaunchContextMessage, LaunchContext__Output } from './generated/virtnode/launcher/v1/LaunchContext.js';
 import type { GuestLease__Output } from './generated/virtnode/launcher/v1/GuestLease.js';
+import type { HostFile__Output } from './generated/virtnode/launcher/v1/HostFile.js';
 
 export type DiskFormat = 'raw' | 'qcow2';
 export const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2'];
@@ -55,6 +56,21 @@ export interface PreparedVolume {
   backing?: { path: string; format: DiskFormat };
   /** The file's filesystem takes O_DIRECT (tmpfs does not): KubeVirt's default cache is "none" only then. */
   directIo?: boolean;
+  /** A hostDisk: opened beneath `hostFile.root` by the launcher, and only if still that file. */
+  hostFile?: HostFile;
+}
+
+/**
+ * A file beneath a host disk root, by identity (dev and inode): what the handler
+ * vetted. dev and ino are decimal strings: exact beyond 2^53, and JSON (the
+ * sandbox's runtime record, logs) takes them as they are.
+ */
+export interface HostFile {
+  root: string;
+  /** Beneath `root`: relative, no '..'. */
+  path: string;
+  dev: string;
+  ino: string;
 }
 
 export interface PreparedInterface {
@@ -113,7 +129,8 @@ export function runDirLayout(runDir: string): RunDirLayout {
 export function encodeLaunchContext(ctx: LaunchContext): LaunchContextMessage {
   const volumes: NonNullable<LaunchContextMessage['volumes']> = {};
   for (const [name, v] of Object.entries(ctx.volumes)) {
-    volumes[name] = { path: v.path, format: v.format, backing: v.backing ?? null, directIo: v.directIo ?? false };
+    const hostFile = v.hostFile ? { ...v.hostFile } : null;
+    volumes[name] = { path: v.path, format: v.format, backing: v.backing ?? null, directIo: v.directIo ?? false, hostFile };
   }
   const interfaces: NonNullable<LaunchContextMessage['interfaces']> = {};
   for (const [name, i] of Object.entries(ctx.interfaces ?? {})) {
@@ -160,6 +177,7 @@ export function decodeLaunchContext(m: LaunchContext__Output | null | undefined)
       format: format(`${p}.format`, v.format),
       ...(v.backing ? { backing: { path: abs(`${p}.backing.path`, v.backing.path), format: format(`${p}.backing.format`, v.backing.format) } } : {}),
       ...(v.directIo ? { directIo: true } : {}),
+      ...(v.hostFile ? { hostFile: decodeHostFile(`${p}.hostFile`, v.hostFile) } : {}),
     };
   }
   if (m.kernelBoot) {
@@ -191,6 +209,16 @@ export function decodeLaunchContext(m: LaunchContext__Output | null | undefined)
     ctx.smbios = s;
   }
   return ctx;
+}
+
+function decodeHostFile(path: string, f: HostFile__Output): HostFile {
+  if (!f.root.startsWith('/')) throw protocol(`${path}.root`, `must be an absolute path, got ${JSON.stringify(f.root)}`);
+  if (f.path === '' || f.path.startsWith('/') || f.path.split('/').includes('..')) throw protocol(`${path}.path`, `must be a path beneath the root without '..', got ${JSON.stringify(f.path)}`);
+  const num = (field: 'dev' | 'ino'): string => {
+    if (!/^(0|[1-9]\d{0,19})$/.test(f[field]) || BigInt(f[field]) >= 1n << 64n) throw protocol(`${path}.${field}`, `must be a decimal number below 2^64, got ${JSON.stringify(f[field])}`);
+    return f[field];
+  };
+  return { root: f.root, path: f.path, dev: num('dev'), ino: num('ino') };
 }
 
 function decodeLease(path: string, l: GuestLease__Output | null): GuestLease {

@@ -1,13 +1,15 @@
 // Admission of an Apply, as KubeVirt's validating and mutating webhooks and the API
 // server do it on create: read the manifest, validate every object and apply
 // defaults (proto/vmi/admit.ts, run by manifest-reader.ts), check what only this
-// node can judge (its pod network against the VM's interfaces), and refuse changes
-// to what cannot change (a VMI's spec, an object being deleted). Every document is
-// judged before any is stored: a rejected manifest changes nothing.
+// node can judge (its pod network against the VM's interfaces, its host disk roots
+// and files against the VM's hostDisks), and refuse changes to what cannot change
+// (a VMI's spec, an object being deleted). Every document is judged before any is
+// stored: a rejected manifest changes nothing.
 
 import { AlreadyExistsError, InvalidSpecError, type FieldError } from '../../proto/errors.js';
 import { vmiFromVM, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import { planPodNetwork, podNetworkRequest, type ResolvedNodeNetwork } from '../network/index.js';
+import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { Store, StoredObject } from '../store/store.js';
 import type { ManifestReader } from './manifest-reader.js';
 
@@ -31,7 +33,7 @@ export function namespaceOf(n: string | undefined): string {
  * Admits an Apply's manifest: judged by `reader` (off the event loop when large),
  * then checked against this node. Throws one InvalidSpecError naming every bad field.
  */
-export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork): Promise<Admitted> {
+export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks): Promise<Admitted> {
   const judged = await reader.read(text, NETWORKING);
   const admitted: KubeVirtObject[] = [];
   const errors: FieldError[] = [];
@@ -42,6 +44,7 @@ export async function admit(reader: ManifestReader, text: string, store: Store, 
     }
     try {
       checkPodNetwork(j.object, node);
+      if (hostDisks) checkHostDisks(j.object, hostDisks);
       checkMutable(j.object, store);
       admitted.push(j.object);
     } catch (e) {
@@ -65,6 +68,20 @@ function checkPodNetwork(obj: KubeVirtObject, node: ResolvedNodeNetwork): void {
     // The plan speaks of the VMI; the user wrote the VM's template.
     throw new InvalidSpecError(e.fields.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })));
   }
+}
+
+/**
+ * What only this node can judge of the VM's hostDisks: a root of this node holds
+ * each path, the file is a regular file beneath it (or, for DiskOrCreate, its
+ * directory is), and no other VMI holds it writable. Preparation judges again.
+ */
+export function checkHostDisks(obj: KubeVirtObject, hostDisks: HostDisks): void {
+  const vmi = obj.kind === KIND_VM ? vmiFromVM({ ...obj, metadata: { ...obj.metadata, uid: obj.metadata.uid ?? PLANNING_UID } } as VirtualMachine, PLANNING_UID) : (obj as VirtualMachineInstance);
+  if (!vmi.spec.volumes?.some((v) => v.hostDisk)) return;
+  // A VM's VMI has the VM's name: re-applying a running VM is not a second holder.
+  const errors = hostDisks.check(vmi, { namespace: namespaceOf(obj.metadata.namespace), name: obj.metadata.name });
+  if (errors.length === 0) return;
+  throw new InvalidSpecError(obj.kind === KIND_VM ? errors.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })) : errors);
 }
 
 /** A VMI's spec is immutable, as in KubeVirt; nothing may be applied over an object being deleted. */

@@ -25,6 +25,7 @@ import type { WatchEvent } from '../../proto/generated/virtnode/handler/v1/Watch
 import type { WatchRequest__Output } from '../../proto/generated/virtnode/handler/v1/WatchRequest.js';
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
+import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
@@ -42,6 +43,8 @@ export interface NodeServiceDeps {
   vmis: VmiController;
   images: ImageService;
   network: PodNetworking;
+  /** The node's host disk roots and the hostDisk files VMIs hold (Apply judges hostDisks by them). */
+  hostDisks?: HostDisks;
   /** Transient notifications (image pull progress) that are not stored changes. */
   progress: EventEmitter;
   /** Reads Apply's manifests; default: one of its own. */
@@ -117,7 +120,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
-    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node);
+    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node, d.hostDisks);
     const results: string[] = [];
     const out: WireObject[] = [];
     const resource = (k: string): string => (k === KIND_VM ? 'virtualmachine.kubevirt.io' : 'virtualmachineinstance.kubevirt.io');

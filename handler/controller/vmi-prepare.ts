@@ -2,7 +2,8 @@
 // to run — what kubelet and a CNI plugin make for a virt-launcher pod, and what
 // virt-handler adds: the sandbox (directories, cgroup), a launcher (a spare at once,
 // or one started in the pod's network namespace), the pod network with its binding,
-// the disks (containerDisk overlays, empty disks, cloud-init ISOs), the kernel of
+// the disks (containerDisk overlays, empty disks, cloud-init ISOs, hostDisk files
+// judged again and made when missing: hostdisk/host-disks.ts), the kernel of
 // kernelBoot. It ends with the LaunchContext the launcher gets in Sync; the
 // controller sends that.
 
@@ -20,14 +21,18 @@ import { podNetworkRequest, type PodNetwork } from '../network/index.js';
 import { memoryLimitBytes } from '../sandbox/overhead.js';
 import type { VmSandbox } from '../sandbox/provider.js';
 import type { LauncherHandle } from './launcher-handle.js';
+import { HostDisks } from '../hostdisk/host-disks.js';
 import type { VmiControllerDeps, VmiRuntime } from './vmi-runtime.js';
+
+/** A node without host disk roots: every hostDisk is refused by the gate's words. */
+const NO_HOST_DISKS = new HostDisks([]);
 
 export interface Prepared {
   accel: AcceleratorChoice;
   context: LaunchContext;
 }
 
-export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios'> {
+export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios' | 'hostDisks'> {
   log: Logger;
   /** A handle for the launcher of `rt`, whose socket is `sandbox`'s. */
   launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
@@ -50,6 +55,8 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
     });
 
   const accel = await timed('accelerator', env.chooseAccelerator());
+  // Before any sandbox: a hostDisk that went bad since Apply leaves nothing made.
+  const hostVolumes = vmi.spec.volumes?.some((v) => v.hostDisk) ? (env.hostDisks ?? NO_HOST_DISKS).prepare(vmi) : {};
   const sandbox = await timed('sandbox', env.sandboxes.create({ vmi: { uid: rt.uid, namespace: rt.namespace, name: rt.name }, limits: cgroupLimits(vmi, accel), log: env.log }));
   rt.sandbox = sandbox;
   rt.abort.signal.throwIfAborted();
@@ -64,7 +71,7 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
 
   const steps = await Promise.allSettled([
     timed('network', env.network.createPodNetwork(podNetworkRequest(vmi, sandbox.paths.runDir))),
-    timed('volumes', prepareVolumes(env, vmi, rt, sandbox.paths.diskDir)),
+    timed('volumes', prepareVolumes(env, vmi, rt, sandbox.paths.diskDir).then((made) => ({ ...made, ...hostVolumes }))),
     timed('kernel', prepareKernel(env, vmi, rt)),
   ] as const);
   for (const st of steps) if (st.status === 'rejected') throw st.reason;

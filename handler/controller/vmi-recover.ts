@@ -14,7 +14,7 @@ import { isFinalPhase } from './vmi-phase.js';
 import { newRuntime, type VmiControllerDeps, type VmiRuntime } from './vmi-runtime.js';
 import { releaseVmi, teardownVmi } from './vmi-teardown.js';
 
-export interface RecoverEnv extends Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images'> {
+export interface RecoverEnv extends Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images' | 'hostDisks'> {
   log: Logger;
   launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
   /** Sends the VMI to a launcher that has not accepted it yet (see VmiController). */
@@ -51,6 +51,8 @@ export async function recoverVmi(env: RecoverEnv, vmi: VirtualMachineInstance): 
     env.fail(vmi, 'LauncherExited', 'the launcher is gone (found after a handler restart)');
     return rt;
   }
+  // Its QEMU holds its hostDisk files still: no other VMI may take them meanwhile.
+  env.hostDisks?.adopt(vmi, context.volumes);
   const launcher = env.launcherFor(rt, sb);
   rt.launcher = launcher;
   await launcher.listen();

@@ -8,6 +8,7 @@ import type { SmbiosConfig } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
+import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { SandboxProvider, VmSandbox } from '../sandbox/provider.js';
 import type { Store } from '../store/store.js';
 import type { LauncherHandle } from './launcher-handle.js';
@@ -46,6 +47,8 @@ export interface VmiControllerDeps {
   onPullProgress?(vmi: VirtualMachineInstance, p: { image: string; bytesDone: number; bytesTotal: number }): void;
   /** SMBIOS type 1 fields every guest of the node shows. */
   smbios?: SmbiosConfig;
+  /** hostDisk volumes: the node's roots and who holds which file (none: hostDisk is refused). */
+  hostDisks?: HostDisks;
   /** Retry delays of failed reconciles (tests make them short). */
   backoff?: { baseMs: number; maxMs: number };
 }

@@ -1,11 +1,11 @@
 // Removing what a VMI holds on the node, for every way it can end: the sandbox and
-// everything in it (processes, cgroup, sockets, disks), its pod network and its
-// image holds. Idempotent, and a step that fails does not stop the others.
+// everything in it (processes, cgroup, sockets, disks), its pod network, its image
+// holds and its hostDisk holds (the hostDisk files themselves are the user's: kept). Idempotent, and a step that fails does not stop the others.
 
 import type { VmSandbox } from '../sandbox/provider.js';
 import type { VmiControllerDeps, VmiRuntime } from './vmi-runtime.js';
 
-export type TeardownEnv = Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images'>;
+export type TeardownEnv = Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images' | 'hostDisks'>;
 
 /** A launcher that reported its final state exits by itself within moments: wait this long before killing it. */
 const FINAL_EXIT_GRACE_MS = 3000;
@@ -35,4 +35,6 @@ export async function releaseVmi(env: TeardownEnv, uid: string, sandbox: VmSandb
   else await env.sandboxes.destroyLeftovers(uid, { all: opts.all }).catch(failed('sandbox'));
   await env.network.destroyPodNetwork(uid).catch(failed('pod network'));
   await env.images.release(undefined, uid).catch(failed('image hold'));
+  // Last: the files are free for another VMI only once this one's QEMU is gone.
+  env.hostDisks?.release(uid);
 }

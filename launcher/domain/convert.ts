@@ -19,15 +19,18 @@ import { rngFromVMI } from './devices/rng.js';
 import type { Domain } from './types.js';
 import { hotplugPortIds } from './devices/hotplug.js';
 
-/** `tapFds`: interface name → the fd numbers QEMU inherits its opened taps at. */
-export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tapFds: Readonly<Record<string, number[]>> = {}): Domain {
+/**
+ * `tapFds`: interface name → the fd numbers QEMU inherits its opened taps at;
+ * `hostFds`: volume name → the fd number of its opened hostDisk file.
+ */
+export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tapFds: Readonly<Record<string, number[]>> = {}, hostFds: Readonly<Record<string, number>> = {}): Domain {
   const rng = rngFromVMI(vmi);
   const balloon = balloonFromVMI(vmi);
   const serialSocket = serialSocketFromVMI(vmi, ctx);
   return {
     ...machinePart(vmi, ctx),
     boot: bootFromVMI(vmi, ctx),
-    disks: disksFromVMI(vmi, ctx),
+    disks: disksFromVMI(vmi, ctx, hostFds),
     interfaces: interfacesFromVMI(vmi, ctx, tapFds),
     ...(rng ? { rng } : {}),
     ...(balloon ? { balloon } : {}),

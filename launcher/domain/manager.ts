@@ -22,6 +22,7 @@ import { nicDevice, tapQueueCount } from '../../proto/vmi/devices.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
 import { ConsoleRelay } from '../console.js';
 import { buildArgv } from './argv.js';
+import { openHostFiles } from './host-files.js';
 import { vmiToDomain } from './convert.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import type { Domain, DomainInterface } from './types.js';
@@ -104,15 +105,19 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   async start(vmi: VirtualMachineInstance, ctx: LaunchContext, opts: { consoleSocket: string; qemuBinary?: string }): Promise<void> {
     checkOperation(this.#state, 'start');
     // Taps are opened here, in the pod's network namespace, and handed to QEMU as
-    // inherited fds 3, 4, ... (QMP getfd is the way for NICs added later).
+    // inherited fds 3, 4, ... (QMP getfd is the way for NICs added later); hostDisk
+    // files after them, checked to be the files the handler vetted (host-files.ts).
     const taps = openInterfaceTaps(vmi, ctx);
+    const fds = [...taps.fds];
     let domain: Domain;
     let argv: string[];
     try {
-      domain = vmiToDomain(vmi, ctx, taps.tapFds);
+      const hostFiles = openHostFiles(vmi, ctx, 3 + fds.length);
+      fds.push(...hostFiles.fds);
+      domain = vmiToDomain(vmi, ctx, taps.tapFds, hostFiles.numbers);
       argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
     } catch (e) {
-      for (const fd of taps.fds) closeFd(fd);
+      for (const fd of fds) closeFd(fd);
       throw e;
     }
     this.#domain = domain;
@@ -124,10 +129,10 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#log.info({ argv }, 'starting QEMU');
     let qemu: ChildProcess;
     try {
-      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...taps.fds] });
+      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...fds] });
     } finally {
-      // QEMU has its own copies now (or never will): ours only keep the taps busy.
-      for (const fd of taps.fds) closeFd(fd);
+      // QEMU has its own copies now (or never will): ours only keep the taps and files busy.
+      for (const fd of fds) closeFd(fd);
     }
     this.#qemu = qemu;
     qemu.stderr!.setEncoding('utf8');

@@ -72,6 +72,11 @@ export interface DomainBoot {
 export interface DiskImage {
   path: string;
   format: DiskFormat;
+  /**
+   * An fd QEMU inherits (a hostDisk, opened by the launcher): put in fdset `set` by
+   * `-add-fd`, and opened by QEMU as /dev/fdset/<set>, never by `path`.
+   */
+  fdset?: { fd: number; set: number };
 }
 
 export type DiskCache = 'none' | 'writethrough' | 'writeback';
@@ -97,6 +102,8 @@ export interface DomainDisk {
   io?: 'native' | 'threads';
   serial?: string;
   bootIndex?: number;
+  /** Other VMs may write the image too (a shared hostDisk): QEMU's share-rw. */
+  shareRw?: boolean;
 }
 
 export interface DomainInterface {

@@ -12,6 +12,7 @@ import type { GuestLease as _virtnode_launcher_v1_GuestLease, GuestLease__Output
 import type { GuestRoute as _virtnode_launcher_v1_GuestRoute, GuestRoute__Output as _virtnode_launcher_v1_GuestRoute__Output } from './virtnode/launcher/v1/GuestRoute.js';
 import type { HandlerMessage as _virtnode_launcher_v1_HandlerMessage, HandlerMessage__Output as _virtnode_launcher_v1_HandlerMessage__Output } from './virtnode/launcher/v1/HandlerMessage.js';
 import type { Hello as _virtnode_launcher_v1_Hello, Hello__Output as _virtnode_launcher_v1_Hello__Output } from './virtnode/launcher/v1/Hello.js';
+import type { HostFile as _virtnode_launcher_v1_HostFile, HostFile__Output as _virtnode_launcher_v1_HostFile__Output } from './virtnode/launcher/v1/HostFile.js';
 import type { InfoClient as _virtnode_launcher_v1_InfoClient, InfoDefinition as _virtnode_launcher_v1_InfoDefinition } from './virtnode/launcher/v1/Info.js';
 import type { KernelBoot as _virtnode_launcher_v1_KernelBoot, KernelBoot__Output as _virtnode_launcher_v1_KernelBoot__Output } from './virtnode/launcher/v1/KernelBoot.js';
 import type { LaunchContext as _virtnode_launcher_v1_LaunchContext, LaunchContext__Output as _virtnode_launcher_v1_LaunchContext__Output } from './virtnode/launcher/v1/LaunchContext.js';
@@ -46,6 +47,7 @@ export interface ProtoGrpcType {
         GuestRoute: MessageTypeDefinition<_virtnode_launcher_v1_GuestRoute, _virtnode_launcher_v1_GuestRoute__Output>
         HandlerMessage: MessageTypeDefinition<_virtnode_launcher_v1_HandlerMessage, _virtnode_launcher_v1_HandlerMessage__Output>
         Hello: MessageTypeDefinition<_virtnode_launcher_v1_Hello, _virtnode_launcher_v1_Hello__Output>
+        HostFile: MessageTypeDefinition<_virtnode_launcher_v1_HostFile, _virtnode_launcher_v1_HostFile__Output>
         Info: SubtypeConstructor<typeof grpc.Client, _virtnode_launcher_v1_InfoClient> & { service: _virtnode_launcher_v1_InfoDefinition }
         KernelBoot: MessageTypeDefinition<_virtnode_launcher_v1_KernelBoot, _virtnode_launcher_v1_KernelBoot__Output>
         LaunchContext: MessageTypeDefinition<_virtnode_launcher_v1_LaunchContext, _virtnode_launcher_v1_LaunchContext__Output>

@@ -155,9 +155,11 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     emptyDisk: obj('EmptyDiskSource'),
     cloudInitNoCloud: obj('CloudInitNoCloudSource'),
     cloudInitConfigDrive: obj('CloudInitConfigDriveSource'),
+    hostDisk: obj('HostDisk'),
   },
   ContainerDiskSource: { image: S, imagePullPolicy: S, path: S },
   EmptyDiskSource: { capacity: Q },
+  HostDisk: { path: S, type: S, capacity: Q, shared: B },
   CloudInitNoCloudSource: CLOUD_INIT_SOURCE,
   CloudInitConfigDriveSource: CLOUD_INIT_SOURCE,
 };

@@ -156,10 +156,21 @@ export interface CloudInitSource {
   networkDataSecretRef?: { name?: string };
 }
 
+/** A file of the node (KubeVirt's HostDisk): one that exists (Disk), or one made once if missing (DiskOrCreate). */
+export interface HostDisk {
+  path: string;
+  type: 'Disk' | 'DiskOrCreate';
+  /** DiskOrCreate: the size of the file it makes (aligned down to 1 MiB). */
+  capacity?: Quantity;
+  /** Other VMIs may hold it writable too when they set shared as well. */
+  shared?: boolean;
+}
+
 export interface Volume {
   name: string;
   containerDisk?: ContainerDiskSource;
   emptyDisk?: EmptyDiskSource;
+  hostDisk?: HostDisk;
   cloudInitNoCloud?: CloudInitSource;
   cloudInitConfigDrive?: CloudInitSource;
 }

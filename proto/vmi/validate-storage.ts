@@ -7,6 +7,7 @@ import { quantityToBytes } from './quantity.js';
 import { isDNS1123Label } from './k8s-names.js';
 import { compareQuantities, tryParseQuantity } from './quantity.js';
 import { validateImage, validatePath } from './validate-compute.js';
+import { validateHostDisk } from './validate-host-disk.js';
 import { VOLUME_SOURCES } from './schema.js';
 import { isObject } from './shape.js';
 import { fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, type Ctx, type Obj } from './validate-context.js';
@@ -152,6 +153,9 @@ function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx
     const path = str(containerDisk, 'path');
     if (path) validatePath(path, `${cp}.path`, ctx);
   }
+
+  const hostDisk = obj(volume, 'hostDisk');
+  if (hostDisk) validateHostDisk(hostDisk, vp, str(volume, 'name') ?? '', ctx);
 
   const emptyDisk = obj(volume, 'emptyDisk');
   if (emptyDisk) {

@@ -4,10 +4,10 @@
 // libvirt, KubeVirt's published budgets, `node -e 0`), with the ratio and the
 // target it is held to. Nothing here asserts an absolute time.
 //
-//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli] [--rounds N] [--quick]
+//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk] [--rounds N] [--quick]
 //                                [--out FILE.json] [--overhead-counts 1,10,50]
 //                                [--scale-vmis 250] [--scale-real 10] [--churn-cycles 200]
-//                                [--cli-runs 40]
+//                                [--cli-runs 40] [--hostdisk-rounds 5] [--hostdisk-mib 512]
 //
 // Results go to test/bench/results/<date>-<parts>.json (and .txt, the table).
 
@@ -20,7 +20,7 @@ import { Report, machineInfo } from './report.js';
 import { runStart, type StartOptions } from './start.js';
 import { libvirtVersion } from './libvirt.js';
 
-const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli'] as const;
+const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -35,11 +35,14 @@ interface Options {
   churnConcurrency: number;
   coldRounds: number;
   cliRuns: number;
+  hostDiskRounds: number;
+  hostDiskMib: number;
 }
 
-const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli] [--rounds N] [--quick]
+const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk] [--rounds N] [--quick]
   [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10]
-  [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]`;
+  [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]
+  [--hostdisk-rounds 5] [--hostdisk-mib 512]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -54,6 +57,8 @@ function parseArgs(argv: string[]): Options {
     churnConcurrency: 4,
     coldRounds: 3,
     cliRuns: 40,
+    hostDiskRounds: 5,
+    hostDiskMib: 512,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -106,6 +111,12 @@ function parseArgs(argv: string[]): Options {
       case '--cli-runs':
         o.cliRuns = Math.max(1, int());
         break;
+      case '--hostdisk-rounds':
+        o.hostDiskRounds = Math.max(1, int());
+        break;
+      case '--hostdisk-mib':
+        o.hostDiskMib = Math.max(1, int());
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -124,6 +135,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.has('--churn-cycles')) o.churnCycles = 20;
     if (!set.has('--cold-rounds')) o.coldRounds = 1;
     if (!set.has('--cli-runs')) o.cliRuns = 15;
+    if (!set.has('--hostdisk-rounds')) o.hostDiskRounds = 1;
   }
   return o;
 }
@@ -168,6 +180,10 @@ async function main(): Promise<number> {
     cli: async () => {
       const { runCliStart } = await import('./cli-start.js');
       await runCliStart(b, { runs: o.cliRuns });
+    },
+    hostdisk: async () => {
+      const { runHostDisk } = await import('./host-disk.js');
+      await runHostDisk(b, { rounds: o.hostDiskRounds, mib: o.hostDiskMib });
     },
   };
   try {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem, hostname } from 'node:os';
 import type { Summary } from './stats.js';
 
-export type Unit = 'ms' | 'MiB' | '%' | '/s' | 'x' | 'n' | 's';
+export type Unit = 'ms' | 'MiB' | 'MiB/s' | '%' | '/s' | 'x' | 'n' | 's';
 
 export interface Figure {
   part: string;
@@ -144,6 +144,8 @@ export function fmt(v: number, unit: Unit): string {
       return v < 10 ? `${v.toFixed(2)} ms` : v < 100 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`;
     case 'MiB':
       return `${v.toFixed(1)} MiB`;
+    case 'MiB/s':
+      return `${v.toFixed(1)} MiB/s`;
     case '%':
       return `${v.toFixed(2)} %`;
     case '/s':

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, parseListenAddress } from '../../handler/config.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -54,4 +54,31 @@ test('an unknown flag, a flag without its value, or a value on a switch is refus
   assert.throws(() => loadConfig(['--state-dir', '--run-dir', '/run/x']), /--state-dir needs a value/);
   assert.throws(() => loadConfig(['--allow-emulation=yes']), /--allow-emulation takes no value/);
   assert.equal(loadConfig(['--state-dir=/var/lib/vn', '--allow-emulation']).stateDir, '/var/lib/vn');
+});
+
+test('host disk roots: none by default; absolute existing directories, realpath-ed, deduplicated; bad ones refused by name', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-cfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const state = ['--state-dir', join(dir, 'state'), '--run-dir', '/run/vn-cfg-test'];
+  mkdirSync(join(dir, 'disks', 'a'), { recursive: true });
+  symlinkSync(join(dir, 'disks'), join(dir, 'link'));
+  writeFileSync(join(dir, 'file'), '');
+  assert.deepEqual(loadConfig(state).hostDiskRoots, []);
+  const real = realpathSync(join(dir, 'disks'));
+  assert.deepEqual(loadConfig([...state, '--host-disk-root', join(dir, 'link'), '--host-disk-root', join(dir, 'disks/a/..')]).hostDiskRoots, [real]);
+  assert.deepEqual(loadConfig([...state, '--host-disk-root', join(dir, 'disks'), '--host-disk-root', join(dir, 'disks', 'a')]).hostDiskRoots, [real, join(real, 'a')]);
+  const refused = (args: string[], re: RegExp): void => assert.throws(() => loadConfig([...state, ...args]), (e: unknown) => re.test((e as Error).message) && /^hostDiskRoots \(--host-disk-root\): /.test((e as Error).message));
+  refused(['--host-disk-root', 'disks'], /"disks" must be an absolute path/);
+  refused(['--host-disk-root', join(dir, 'nope')], /nope" does not exist \(ENOENT\)/);
+  refused(['--host-disk-root', join(dir, 'file')], /file" is not a directory/);
+  refused(['--host-disk-root', dir], /overlaps the handler's state directory/);
+  refused(['--host-disk-root', '/'], /"\/" overlaps the handler's state directory/);
+  // A state directory beneath a root (the last --state-dir counts).
+  refused(['--host-disk-root', join(dir, 'disks'), '--state-dir', join(dir, 'disks', 'a', 'state')], /overlaps the handler's state directory/);
+  // The config file's key; a flag replaces the file's list.
+  writeFileSync(join(dir, 'c.yaml'), `hostDiskRoots:\n  - ${join(dir, 'disks', 'a')}\n`);
+  assert.deepEqual(loadConfig([...state, '--config', join(dir, 'c.yaml')]).hostDiskRoots, [join(real, 'a')]);
+  assert.deepEqual(loadConfig([...state, '--config', join(dir, 'c.yaml'), '--host-disk-root', join(dir, 'disks')]).hostDiskRoots, [real]);
+  writeFileSync(join(dir, 'c.yaml'), `hostDiskRoots: ${join(dir, 'disks')}\n`);
+  assert.throws(() => loadConfig([...state, '--config', join(dir, 'c.yaml')]), /hostDiskRoots \(--host-disk-root\): must be a list of directories/);
 });

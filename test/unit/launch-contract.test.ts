@@ -27,6 +27,8 @@ const FULL: LaunchContext = {
   volumes: {
     containerdisk: { path: '/var/lib/virtnode/vmis/u/disks/containerdisk.qcow2', format: 'qcow2', backing: { path: '/var/lib/virtnode/images/x/disk.img', format: 'raw' }, directIo: true },
     scratch: { path: '/var/lib/virtnode/vmis/u/disks/scratch.qcow2', format: 'qcow2' },
+    // dev and ino beyond 2^53 cross exactly.
+    data: { path: '/srv/disks/vm/data.img', format: 'raw', directIo: true, hostFile: { root: '/srv/disks', path: 'vm/data.img', dev: '18446744073709551615', ino: '9007199254740993' } },
   },
   kernelBoot: { kernel: '/k/vmlinuz' },
   interfaces: {
@@ -60,6 +62,10 @@ test('a context the launcher cannot use is refused, naming the field', () => {
   refuses({ ...FULL, runDir: 'relative' }, /context\.runDir: must be an absolute path/);
   refuses({ ...FULL, volumes: { d: { path: '/d', format: 'vmdk' } } }, /context\.volumes\[d\]\.format: must be one of raw, qcow2/);
   refuses({ ...FULL, volumes: { d: { path: '/d', format: 'qcow2', backing: { path: 'x', format: 'raw' } } } }, /context\.volumes\[d\]\.backing\.path/);
+  const host = (hostFile: object): unknown => ({ ...FULL, volumes: { d: { path: '/srv/d', format: 'raw', hostFile: { root: '/srv', path: 'd', dev: '1', ino: '2', ...hostFile } } } });
+  refuses(host({ root: 'srv' }), /context\.volumes\[d\]\.hostFile\.root: must be an absolute path/);
+  for (const path of ['', '/srv/d', '../d', 'a/../../d']) refuses(host({ path }), /context\.volumes\[d\]\.hostFile\.path: must be a path beneath the root without '\.\.'/);
+  for (const dev of ['', '-1', '0x10', '18446744073709551616', '01']) refuses(host({ dev }), /context\.volumes\[d\]\.hostFile\.dev: must be a decimal number below 2\^64/);
   refuses({ ...FULL, interfaces: { default: { tapName: '' } } }, /context\.interfaces\[default\]\.tapName: missing/);
   assert.throws(() => decodeLaunchContext(null), /Sync context: missing/);
 });

@@ -373,7 +373,7 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => addDisk(s, { name: 'ci', disk: { bus: 'virtio' } }, { name: 'ci', cloudInitNoCloud: { secretRef: { name: 'my-secret' } } }),
     errors: (p) => [{ path: `${p}.volumes[1].cloudInitNoCloud.secretRef`, message: 'not supported yet: standalone virtnode has no Secrets yet; give the user data inline (userData or userDataBase64)' }],
   },
-  ...['persistentVolumeClaim', 'dataVolume', 'hostDisk', 'configMap', 'secret', 'serviceAccount', 'sysprep', 'downwardAPI', 'memoryDump', 'ephemeral'].map(
+  ...['persistentVolumeClaim', 'dataVolume', 'configMap', 'secret', 'serviceAccount', 'sysprep', 'downwardAPI', 'memoryDump', 'ephemeral'].map(
     (src): SpecRule => ({
       name: `${src} volumes are not supported yet`,
       break: (s) => s.volumes.push({ name: 'v', [src]: { name: 'x' } }),

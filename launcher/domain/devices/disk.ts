@@ -1,7 +1,9 @@
 // Disks: each VMI disk on a virtio-blk device over a chain of named -blockdev nodes
 // (libvirt's layout): "<node>-file" (the file), "<node>" (its format), and for a
 // containerDisk overlay the read-only backing pair "<node>-base-file"/"<node>-base".
-// Paths and serials are JSON values, never pieces of a comma-joined option.
+// Paths and serials are JSON values, never pieces of a comma-joined option. A
+// hostDisk's file is an fd the launcher opened (host-files.ts): `-add-fd` and
+// /dev/fdset/N stand for its path.
 
 import { InvalidSpecError, VirtnodeError } from '../../../proto/errors.js';
 import { DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from '../../../proto/vmi/devices.js';
@@ -16,7 +18,7 @@ import type { DiskCache, DiskImage, DomainDisk } from '../types.js';
  * when any disk or interface has one, else the first disk, as libvirt's default
  * <boot dev='hd'/> that KubeVirt relies on.
  */
-export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): DomainDisk[] {
+export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext, hostFds: Readonly<Record<string, number>> = {}): DomainDisk[] {
   const disks = vmi.spec.domain.devices.disks ?? [];
   const volumes = new Map((vmi.spec.volumes ?? []).map((v) => [v.name, v]));
   const anyBootOrder = disks.some((d) => d.bootOrder !== undefined) || (vmi.spec.domain.devices.interfaces ?? []).some((i) => i.bootOrder !== undefined);
@@ -34,11 +36,13 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): D
       throw new InvalidSpecError([{ path: `${path}.io`, message: 'native I/O needs cache "none" (O_DIRECT)' }]);
     }
     const bootIndex = anyBootOrder ? disk.bootOrder : i === 0 ? 1 : undefined;
+    const hostFd = hostFds[disk.name];
+    if (prepared.hostFile && hostFd === undefined) throw new VirtnodeError('VN_INTERNAL', `${path}: the hostDisk of volume ${JSON.stringify(disk.name)} was not opened`);
     return {
       name: disk.name,
       deviceId: `ua-${disk.name}`,
       nodeName: `disk${i}`,
-      image: { path: prepared.path, format: prepared.format },
+      image: { path: prepared.path, format: prepared.format, ...(prepared.hostFile ? { fdset: { fd: hostFd!, set: i + 1 } } : {}) },
       ...(prepared.backing ? { backing: { path: prepared.backing.path, format: prepared.backing.format } } : {}),
       bus: 'virtio',
       target: diskTarget('vd', i),
@@ -47,6 +51,7 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext): D
       ...(disk.io !== undefined ? { io: disk.io } : {}),
       ...(disk.serial !== undefined ? { serial: disk.serial } : {}),
       ...(bootIndex !== undefined ? { bootIndex } : {}),
+      ...(volumes.get(disk.name)?.hostDisk?.shared ? { shareRw: true } : {}),
     };
   });
 }
@@ -81,7 +86,7 @@ function layer(nodeName: string, image: DiskImage, readOnly: boolean, direct: bo
   const file = {
     driver: 'file',
     'node-name': checkId('node name', `${nodeName}-file`, MAX_NODE_NAME),
-    filename: image.path,
+    filename: image.fdset ? `/dev/fdset/${image.fdset.set}` : image.path,
     'read-only': readOnly,
     ...(io ? { aio: io } : {}),
     cache,
@@ -95,7 +100,8 @@ function layer(nodeName: string, image: DiskImage, readOnly: boolean, direct: bo
     // The backing node opened explicitly; without it QEMU opens what the qcow2 header names.
     ...(backing !== undefined ? { backing } : {}),
   };
-  return ['-blockdev', jsonOpt(file), '-blockdev', jsonOpt(format)];
+  const fdset = image.fdset ? ['-add-fd', `fd=${image.fdset.fd},set=${image.fdset.set}`] : [];
+  return [...fdset, '-blockdev', jsonOpt(file), '-blockdev', jsonOpt(format)];
 }
 
 /** The -blockdev chain and the -device of one disk. */
@@ -116,6 +122,7 @@ export function diskArgv(d: DomainDisk): string[] {
     id: checkId('device id', d.deviceId),
     drive: d.nodeName,
     'write-cache': writeCache,
+    ...(d.shareRw ? { 'share-rw': true } : {}),
     ...(d.serial !== undefined ? { serial: d.serial } : {}),
     ...(d.bootIndex !== undefined ? { bootindex: d.bootIndex } : {}),
   };

@@ -1,6 +1,7 @@
 // Original file: launcher.proto
 
 import type { DiskImage as _virtnode_launcher_v1_DiskImage, DiskImage__Output as _virtnode_launcher_v1_DiskImage__Output } from '../../../virtnode/launcher/v1/DiskImage.js';
+import type { HostFile as _virtnode_launcher_v1_HostFile, HostFile__Output as _virtnode_launcher_v1_HostFile__Output } from '../../../virtnode/launcher/v1/HostFile.js';
 
 export interface PreparedVolume {
   'path'?: (string);
@@ -14,6 +15,12 @@ export interface PreparedVolume {
    * is "none" only then, "writethrough" otherwise.
    */
   'directIo'?: (boolean);
+  /**
+   * A hostDisk: the node's file as the handler vetted it. The launcher opens it
+   * beneath its root (never by `path`), checks it is still that file, and hands
+   * QEMU the fd.
+   */
+  'hostFile'?: (_virtnode_launcher_v1_HostFile | null);
 }
 
 export interface PreparedVolume__Output {
@@ -28,4 +35,10 @@ export interface PreparedVolume__Output {
    * is "none" only then, "writethrough" otherwise.
    */
   'directIo': (boolean);
+  /**
+   * A hostDisk: the node's file as the handler vetted it. The launcher opens it
+   * beneath its root (never by `path`), checks it is still that file, and hands
+   * QEMU the fd.
+   */
+  'hostFile': (_virtnode_launcher_v1_HostFile__Output | null);
 }
