@@ -188,7 +188,7 @@ if ! fresh "$ROOTFS/.stamp" "$PKG/.stamp" "$SELF" "$HERE/rootfs"; then
 		# Guest configuration (init, acpid, udhcpc, users).
 		cp -a "$HERE/rootfs/." .
 		chmod 0755 etc/init.d/rcS etc/init.d/rcK etc/acpi/PWRF/00000080 usr/libexec/qga-run \
-			usr/share/udhcpc/default.script
+			usr/libexec/cloud-init-lite usr/share/udhcpc/default.script
 		hash=$("$BB" mkpasswd -m sha512 "$PASSWORD" virtnodeguest)
 		printf 'root:%s:19000:0:99999:7:::\ncirros:%s:19000:0:99999:7:::\n' "$hash" "$hash" >etc/shadow
 		chmod 0600 etc/shadow
