@@ -52,7 +52,7 @@ GUEST_HOSTNAME=cirros
 # Modules of the root filesystem (dependencies are added from modules.dep) and
 # the ones the disk's initramfs loads (with their dependencies).
 ROOTFS_MODULES="virtio virtio_ring virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev
-	virtio_blk virtio_scsi sd_mod virtio_net virtio_console virtio-rng virtio_balloon
+	virtio_blk virtio_scsi sd_mod sr_mod virtio_net virtio_console virtio-rng virtio_balloon
 	pvpanic-pci button evdev isofs vmw_vsock_virtio_transport"
 INITRD_MODULES="virtio_pci virtio_blk"
 QGA_LIB_PACKAGES="libc6 libglib2.0-0 libnuma1 libudev1 liburing2 libpcre2-8-0"
@@ -188,7 +188,7 @@ if ! fresh "$ROOTFS/.stamp" "$PKG/.stamp" "$SELF" "$HERE/rootfs"; then
 		# Guest configuration (init, acpid, udhcpc, users).
 		cp -a "$HERE/rootfs/." .
 		chmod 0755 etc/init.d/rcS etc/init.d/rcK etc/acpi/PWRF/00000080 usr/libexec/qga-run \
-			usr/share/udhcpc/default.script
+			usr/libexec/cloud-init-lite usr/share/udhcpc/default.script
 		hash=$("$BB" mkpasswd -m sha512 "$PASSWORD" virtnodeguest)
 		printf 'root:%s:19000:0:99999:7:::\ncirros:%s:19000:0:99999:7:::\n' "$hash" "$hash" >etc/shadow
 		chmod 0600 etc/shadow

@@ -11,6 +11,15 @@
 // - Users cirros and root, password gocubsgo; prompt `$ ` / `# `; hostname cirros
 //   unless DHCP names it; qemu-ga runs on the virtio-serial port
 //   org.qemu.guest_agent.0 when present; the ACPI power button powers off.
+// - cloud-init, as on CirrOS: rcS runs /usr/libexec/cloud-init-lite, which reads a
+//   NoCloud ("cidata") or ConfigDrive ("config-2") ISO on a virtio disk or a
+//   virtio-scsi CD-ROM (not SATA: the kernel has no AHCI) and prints one
+//   `cloud-init: ...` console line per step before the login prompt, e.g.
+//   `cloud-init: instance-id <id> (first boot)` / `(seen before)`, ending with
+//   `cloud-init: done`; without an ISO only `cloud-init: no datasource`. Per-instance
+//   steps (user-data script, runcmd, write_files, passwords, ssh keys) run on the
+//   first boot of an instance id only. test/guest/cloud-init-check.mjs boots each
+//   case on bare QEMU and lists the lines.
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
