@@ -5,7 +5,8 @@
 //
 // The instance id is what tells cloud-init "first boot" from "reboot", so it must
 // stay the same for a VM across restarts: NoCloud's is the firmware UUID (stable per
-// VM), ConfigDrive's is "<name>.<namespace>" with the firmware UUID beside it.
+// VM), ConfigDrive's is "<name>.<namespace>" with the firmware UUID beside it (which
+// cloud-init's ConfigDrive source takes as the instance id).
 
 import { VirtnodeError } from '../../proto/errors.js';
 import type { CloudInitSource, VirtualMachineInstance, Volume } from '../../proto/vmi/types.js';
@@ -23,8 +24,10 @@ export function guestHostname(vmi: VirtualMachineInstance): string {
 
 /** The files of a cloud-init volume of `vmi`; admission has checked the source. */
 export function cloudInitImage(vmi: VirtualMachineInstance, volume: Volume): CloudInitImage {
-  const firmwareUuid = vmi.spec.domain.firmware?.uuid;
-  if (!firmwareUuid) throw new VirtnodeError('VN_INTERNAL', `VMI ${vmi.metadata.name} has no firmware UUID for cloud-init's instance id`);
+  // A VM's VMIs carry its stable firmware UUID; a bare VMI has none, and lives once:
+  // its uid is the system UUID its guest sees (launcher/domain/devices/machine.ts).
+  const firmwareUuid = vmi.spec.domain.firmware?.uuid || vmi.metadata.uid;
+  if (!firmwareUuid) throw new VirtnodeError('VN_INTERNAL', `VMI ${vmi.metadata.name} has neither a firmware UUID nor a uid for cloud-init's instance id`);
   const hostname = guestHostname(vmi);
   if (volume.cloudInitNoCloud) {
     const { userData, networkData } = readSource(volume.cloudInitNoCloud);

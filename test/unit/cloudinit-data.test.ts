@@ -62,3 +62,10 @@ test("the guest's hostname: spec.hostname, else the name up to its first dot, 63
   v.metadata.name = 'b'.repeat(70);
   assert.equal(guestHostname(v), 'b'.repeat(63));
 });
+
+test("a bare VMI, which has no firmware UUID, uses its uid: the system UUID its guest sees", () => {
+  const vol: Volume = { name: 'c', cloudInitNoCloud: { userData: 'x' } };
+  const v = vmi('55555555-5555-5555-5555-555555555555', vol);
+  delete v.spec.domain.firmware;
+  assert.equal(JSON.parse(files(v)['meta-data']!)['instance-id'], '55555555-5555-5555-5555-555555555555');
+});
