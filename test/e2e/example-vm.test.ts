@@ -40,6 +40,13 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   assert.match(table.stdout, /^vm-cirros\s+\S+\s+Running\s/m);
   const vms = await h.cli(['get', 'vms']);
   assert.match(vms.stdout, /^vm-cirros\s+\S+\s+Running\s+True/m);
+  // The VM's status as KubeVirt's controller keeps it: the strategy in force and the
+  // generation its running VMI was made from.
+  const vmNow = await h.waitVM('vm-cirros', (x) => x?.status?.observedGeneration !== undefined, 'observed');
+  assert.equal(vmNow?.status?.runStrategy, 'Always');
+  assert.equal(vmNow?.status?.desiredGeneration, vmNow?.metadata.generation);
+  assert.equal(vmNow?.status?.observedGeneration, vmNow?.metadata.generation);
+  assert.equal(vmi.metadata.annotations?.['kubevirt.io/vm-generation'], String(vmNow?.metadata.generation));
 
   const con = h.console('vm-cirros');
   await con.expect(/virtnode test guest/, 90_000);
