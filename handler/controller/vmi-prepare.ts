@@ -7,14 +7,14 @@
 // kernelBoot. It ends with the LaunchContext the launcher gets in Sync; the
 // controller sends that.
 
-import { writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../proto/errors.js';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
-import type { LaunchContext } from '../../proto/launch.js';
+import type { LaunchContext, PreparedVolume } from '../../proto/launch.js';
 import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
 import { alignedImageBytes } from '../../proto/vmi/devices.js';
-import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { VirtualMachineInstance, Volume } from '../../proto/vmi/types.js';
 import { cloudInitImage } from '../cloudinit/data.js';
 import { buildIso } from '../cloudinit/iso9660.js';
 import { podNetworkRequest, type PodNetwork } from '../network/index.js';
@@ -114,41 +114,72 @@ function cgroupLimits(vmi: VirtualMachineInstance, accel: AcceleratorChoice): Pa
   };
 }
 
-/** Pulls each containerDisk and makes the VM's overlay over it; empty disks too. */
+/**
+ * Makes every volume's image side by side (a cloud-init ISO is written while the
+ * containerDisk's overlay is made): each pulled containerDisk gets the VM's overlay,
+ * each emptyDisk a new image, each cloud-init volume its ISO. All settle before any
+ * failure is judged, as in prepareVmi.
+ */
 async function prepareVolumes(env: PrepareEnv, vmi: VirtualMachineInstance, rt: VmiRuntime, diskDir: string): Promise<LaunchContext['volumes']> {
+  const list = vmi.spec.volumes ?? [];
+  const made = await Promise.allSettled(list.map((v) => prepareVolume(env, vmi, rt, diskDir, v)));
   const volumes: LaunchContext['volumes'] = {};
-  for (const v of vmi.spec.volumes ?? []) {
-    rt.abort.signal.throwIfAborted();
-    if (v.containerDisk) {
-      const started = Date.now();
-      env.event('Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
-      const pulled = await unlessAborted(
-        env,
-        rt,
-        env.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
-          path: v.containerDisk.path,
-          holder: rt.uid,
-          onProgress: (p) => env.onPullProgress?.(vmi, p),
-        }),
-      );
-      env.event('Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
-      rt.abort.signal.throwIfAborted();
-      const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
-      volumes[v.name] = { path: overlay.path, format: 'qcow2' };
-    } else if (v.cloudInitNoCloud || v.cloudInitConfigDrive) {
-      // Made here, per VM start, as virt-launcher makes it; gone with the sandbox.
-      const image = cloudInitImage(vmi, v);
-      const path = `${diskDir}/${v.name}.iso`;
-      await writeFile(path, buildIso({ volumeId: image.label, files: image.files }), { mode: 0o600 });
-      volumes[v.name] = { path, format: 'raw' };
-    } else if (v.emptyDisk) {
-      // Aligned down to 1 MiB, as KubeVirt makes every image (admission refused less than that).
-      const size = Number(alignedImageBytes(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`)));
-      const disk = await env.images.createEmptyDisk(`${diskDir}/${v.name}.qcow2`, size);
-      volumes[v.name] = { path: disk.path, format: 'qcow2' };
-    }
-  }
+  made.forEach((r, i) => {
+    if (r.status === 'rejected') throw r.reason;
+    if (r.value) volumes[list[i]!.name] = r.value;
+  });
   return volumes;
+}
+
+async function prepareVolume(env: PrepareEnv, vmi: VirtualMachineInstance, rt: VmiRuntime, diskDir: string, v: Volume): Promise<PreparedVolume | undefined> {
+  rt.abort.signal.throwIfAborted();
+  if (v.containerDisk) {
+    const started = Date.now();
+    env.event('Normal', 'Pulling', `Pulling image "${v.containerDisk.image}"`);
+    const pulled = await unlessAborted(
+      env,
+      rt,
+      env.images.pullContainerDisk(v.containerDisk.image, v.containerDisk.imagePullPolicy, {
+        path: v.containerDisk.path,
+        holder: rt.uid,
+        onProgress: (p) => env.onPullProgress?.(vmi, p),
+      }),
+    );
+    env.event('Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
+    rt.abort.signal.throwIfAborted();
+    const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
+    return { path: overlay.path, format: 'qcow2' };
+  }
+  if (v.cloudInitNoCloud || v.cloudInitConfigDrive) {
+    // Made here, per VM start, as virt-launcher makes it; gone with the sandbox.
+    const image = cloudInitImage(vmi, v);
+    const path = `${diskDir}/${v.name}.iso`;
+    await writeSparse(path, buildIso({ volumeId: image.label, files: image.files }));
+    return { path, format: 'raw' };
+  }
+  if (v.emptyDisk) {
+    // Aligned down to 1 MiB, as KubeVirt makes every image (admission refused less than that).
+    const size = Number(alignedImageBytes(quantityToBytes(v.emptyDisk.capacity, `spec.volumes[${v.name}].emptyDisk.capacity`)));
+    const disk = await env.images.createEmptyDisk(`${diskDir}/${v.name}.qcow2`, size);
+    return { path: disk.path, format: 'qcow2' };
+  }
+  return undefined;
+}
+
+/**
+ * Writes `image` leaving its trailing zeros a hole: an ISO is padded to a whole MiB
+ * of which a few KiB hold data, and writing the zeros was most of its cost.
+ */
+async function writeSparse(path: string, image: Buffer): Promise<void> {
+  let end = image.length;
+  while (end > 0 && image[end - 1] === 0) end--;
+  const fh = await open(path, 'w', 0o600);
+  try {
+    await fh.write(image, 0, end, 0);
+    await fh.truncate(image.length);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** firmware.kernelBoot: the kernel and initrd out of their container image. */

@@ -38,9 +38,14 @@ export const VOLUME = 'containerdisk';
  * A request of one CPU gives its cgroup the CPU weight the peers' QEMUs have (the
  * default 100m would give it a tenth of theirs whenever the two cores are contended).
  */
-export function benchVMI(name: string, opts: { labels?: Record<string, string>; network?: boolean } = {}): string {
+export function benchVMI(name: string, opts: { labels?: Record<string, string>; network?: boolean; cloudInit?: boolean } = {}): string {
   const labels = opts.labels ? `  labels:\n${Object.entries(opts.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}\n` : '';
   const noNic = opts.network ? '' : '      autoattachPodInterface: false\n';
+  // A typical NoCloud volume: a password and a command, as KubeVirt's examples carry.
+  const ciDisk = opts.cloudInit ? '      - name: cloudinitdisk\n        disk:\n          bus: virtio\n' : '';
+  const ciVolume = opts.cloudInit
+    ? '  - name: cloudinitdisk\n    cloudInitNoCloud:\n      userData: |\n        #cloud-config\n        password: gocubsgo\n        chpasswd: { expire: False }\n        runcmd:\n          - echo hello\n'
+    : '';
   return `apiVersion: kubevirt.io/v1
 kind: VirtualMachineInstance
 metadata:
@@ -53,7 +58,7 @@ ${noNic}      disks:
       - name: ${VOLUME}
         disk:
           bus: virtio
-    resources:
+${ciDisk}    resources:
       requests:
         memory: ${GUEST_MEMORY}
         cpu: "1"
@@ -62,7 +67,7 @@ ${noNic}      disks:
     containerDisk:
       image: ${DEMO_IMAGE}
       imagePullPolicy: IfNotPresent
-`;
+${ciVolume}`;
 }
 
 let registry: Promise<{ host: string; guest: GuestPaths }> | undefined;

@@ -97,6 +97,8 @@ class VirtnodePeer {
     readonly watch: VmiWatch,
     /** The defaulted masquerade interface on the pod network, or no NIC (as bare QEMU and libvirt). */
     readonly network = false,
+    /** A cloudInitNoCloud volume beside the containerDisk: its ISO is made at each start. */
+    readonly cloudInit = false,
   ) {}
 
   get client(): HandlerClient {
@@ -104,10 +106,10 @@ class VirtnodePeer {
   }
 
   async round(withMem: boolean): Promise<VirtnodeSample> {
-    const name = `${this.network ? 'startnet' : 'start'}-${++this.#n}`;
+    const name = `${this.network ? 'startnet' : this.cloudInit ? 'startci' : 'start'}-${++this.#n}`;
     const t0 = Date.now();
     const p0 = performance.now();
-    await this.client.call<unknown, ApplyResponse__Output>('Apply', { manifest: benchVMI(name, { network: this.network }) });
+    await this.client.call<unknown, ApplyResponse__Output>('Apply', { manifest: benchVMI(name, { network: this.network, cloudInit: this.cloudInit }) });
     const applyReturned = performance.now() - p0;
     const running = await this.watch.runningOrFail(name);
     const runningSeen = running.at - t0;
@@ -236,6 +238,7 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
   await watch.ready();
   const virtnode = new VirtnodePeer(h, watch);
   const virtnodeNet = new VirtnodePeer(h, watch, true);
+  const virtnodeCi = new VirtnodePeer(h, watch, false, true);
   b.log('start: cold virtnode (handler spawn → first VM)');
   const cold = await virtnode.round(false);
   const coldVirtnode = { handlerUp, resumeFromSpawn: cold.t0 - tSpawn + cold.resume, apiToResume: cold.resume };
@@ -273,11 +276,12 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
 
   const vn: VirtnodeSample[] = [];
   const vnNet: VirtnodeSample[] = [];
+  const vnCi: VirtnodeSample[] = [];
   const bare: BareTimes[] = [];
   const lv: LibvirtSample[] = [];
   let argvCheck: string | undefined;
   const total = o.warmup + o.rounds;
-  const orders = balancedOrders(libvirt ? 4 : 3);
+  const orders = balancedOrders(libvirt ? 5 : 4);
   const busyAtStart = new Map<string, { busy: number; waitedMs: number }[]>();
   for (let i = 0; i < total; i++) {
     const counted = i >= o.warmup;
@@ -300,6 +304,10 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
       { name: 'virtnode + pod network', run: async () => {
         const s = await virtnodeNet.round(false);
         if (counted) vnNet.push(s);
+      } },
+      { name: 'virtnode + cloud-init', run: async () => {
+        const s = await virtnodeCi.round(false);
+        if (counted) vnCi.push(s);
       } },
       { name: 'bare QEMU', run: async () => {
         const vm = prepareBareVm({ ...bareVmi, metadata: { ...bareVmi.metadata, uid: randomUUID() } }, guest.disk, VOLUME);
@@ -360,7 +368,7 @@ export async function runStart(b: Bench, o: StartOptions): Promise<void> {
     const busy = summarize(xs.map((x) => x.busy * 100));
     return [name, { busyBeforeSettlingPercent: busy.median, busyBeforeSettlingMaxPercent: busy.max, waitedMs: summarize(xs.map((x) => x.waitedMs)).median }];
   }));
-  record(report, { vn, vnNet, bare, lv, coldLv, coldVirtnode, argvCheck, rounds: o.rounds, settled });
+  record(report, { vn, vnNet, vnCi, bare, lv, coldLv, coldVirtnode, argvCheck, rounds: o.rounds, settled });
 }
 
 /** The machine counts as settled below this share of all CPUs busy (an idle handler, libvirtd and this process stay under it). */
@@ -398,6 +406,7 @@ function record(
   r: {
     vn: VirtnodeSample[];
     vnNet: VirtnodeSample[];
+    vnCi: VirtnodeSample[];
     bare: BareTimes[];
     lv: LibvirtSample[];
     coldLv: { socket: number; firstCreate: number; total: number }[];
@@ -418,7 +427,7 @@ function record(
   const bFirst = s(r.bare, (x) => x.firstLine);
   const bLogin = s(r.bare, (x) => x.login);
 
-  report.note(PART, `${r.rounds} counted rounds per peer, interleaved, each on a settled machine (busy before settling, median and max, and the median wait: ${Object.entries(r.settled).map(([k, v]) => `${k} ${v.busyBeforeSettlingPercent.toFixed(0)} % / ${v.busyBeforeSettlingMaxPercent.toFixed(0)} %, ${v.waitedMs.toFixed(0)} ms`).join('; ')}), in a balanced order; bare QEMU runs the launcher's argv: ${r.argvCheck ?? 'not compared'} (paths and uuid aside); the compared VMIs set autoattachPodInterface: false so all three have the same devices, and a fourth peer runs the defaulted masquerade pod network`);
+  report.note(PART, `${r.rounds} counted rounds per peer, interleaved, each on a settled machine (busy before settling, median and max, and the median wait: ${Object.entries(r.settled).map(([k, v]) => `${k} ${v.busyBeforeSettlingPercent.toFixed(0)} % / ${v.busyBeforeSettlingMaxPercent.toFixed(0)} %, ${v.waitedMs.toFixed(0)} ms`).join('; ')}), in a balanced order; bare QEMU runs the launcher's argv: ${r.argvCheck ?? 'not compared'} (paths and uuid aside); the compared VMIs set autoattachPodInterface: false so all three have the same devices, a fourth peer runs the defaulted masquerade pod network, and a fifth a cloudInitNoCloud volume beside the containerDisk`);
   report.add({ part: PART, name: 'bare QEMU: spawn → QMP greeting (median)', value: bGreet.median, unit: 'ms', detail: msDetail(bGreet) });
   report.add({ part: PART, name: 'bare QEMU: spawn → cont returned (median)', value: bCont.median, unit: 'ms', detail: msDetail(bCont) });
   report.add({ part: PART, name: 'bare QEMU: spawn → RESUME (median)', value: bResume.median, unit: 'ms', detail: msDetail(bResume) });
@@ -439,6 +448,16 @@ function record(
     unit: 'ms',
     baseline: { name: 'bare spawn → cont (no NIC)', value: bCont.median },
     detail: { ...msDetail(nResume), note: 'namespace, veth, bridge port, lease, tap and nft rules made per VM; the peers have no NIC' },
+  });
+  const cResume = s(r.vnCi, (x) => x.resume);
+  report.add({
+    part: PART,
+    name: 'virtnode + cloud-init NoCloud volume: Apply → QMP RESUME (median)',
+    value: cResume.median,
+    unit: 'ms',
+    baseline: { name: 'virtnode, the same VMI without it', value: vResume.median },
+    target: { text: '≤ baseline + 5 ms', pass: cResume.median <= vResume.median + 5 },
+    detail: { ...msDetail(cResume), note: 'the ISO (cidata: meta-data, user-data) is built in the handler and written at each start' },
   });
   report.add({ part: PART, name: 'virtnode: Apply → QMP RESUME (p90)', value: vResume.p90, unit: 'ms', baseline: { name: 'bare spawn → cont p90', value: bCont.p90 }, detail: msDetail(vResume) });
   report.add({ part: PART, name: 'virtnode: Apply → Running seen on Watch (median)', value: vRunning.median, unit: 'ms', baseline: { name: 'bare spawn → RESUME', value: bResume.median }, detail: msDetail(vRunning) });
