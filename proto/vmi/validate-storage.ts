@@ -198,6 +198,10 @@ function validateBlockSize(blockSize: Obj | undefined, bp: string, kind: string,
       else if ((size & (size - 1)) !== 0) fail(ctx, `${cp}.${field}`, `Provided size of ${size} is not a power of 2`);
     }
   }
+  // QEMU's IDE (ide-hd, ide-cd) refuses any other: "discard_granularity must be 512 for ide".
+  if (bus === 'sata' && granularity && granularity !== MIN_BLOCK_SIZE) {
+    fail(ctx, `${cp}.discardGranularity`, `Discard granularity ${granularity} must be ${MIN_BLOCK_SIZE} for SATA devices`);
+  }
   if (granularity !== undefined && (granularity < 0 || granularity > MAX_DISCARD_GRANULARITY)) {
     fail(ctx, `${cp}.discardGranularity`, `must be between 0 and ${MAX_DISCARD_GRANULARITY} (QEMU's 32-bit discard_granularity)`);
   }

@@ -385,6 +385,7 @@ const SPEC_RULES: SpecRule[] = [
       addDisk(s, { name: 'c', blockSize: { custom: { logical: 256, physical: 3000 } } }, emptyVol('c'));
       addDisk(s, { name: 'e', blockSize: { custom: { logical: 512, physical: 4194304 } } }, emptyVol('e'));
       addDisk(s, { name: 'f', blockSize: { custom: { logical: 512, physical: 512 }, matchVolume: {} } }, emptyVol('f'));
+      addDisk(s, { name: 'g', cdrom: { bus: 'sata' }, blockSize: { custom: { logical: 512, physical: 4096, discardGranularity: 4096 } } }, emptyVol('g'));
     },
     errors: (p) => [
       { path: `${p}.domain.devices.disks[0].blockSize.custom.logical`, message: 'Logical size 4096 must be the same or less than the physical size of 512' },
@@ -394,6 +395,7 @@ const SPEC_RULES: SpecRule[] = [
       { path: `${p}.domain.devices.disks[3].blockSize.custom.physical`, message: 'Provided size of 3000 is not a power of 2' },
       { path: `${p}.domain.devices.disks[4].blockSize.custom.physical`, message: 'Provided size of 4194304 is greater than the supported maximum size of 2097152' },
       { path: `${p}.domain.devices.disks[5].blockSize`, message: "Block size matching can't be enabled together with a custom value" },
+      { path: `${p}.domain.devices.disks[6].blockSize.custom.discardGranularity`, message: 'Discard granularity 4096 must be 512 for SATA devices' },
     ],
   },
   { name: 'ioThreadsPolicy, dedicatedIOThread and blockMultiQueue are accepted', break: (s) => { s.domain.ioThreadsPolicy = 'auto'; s.domain.devices.disks[0].dedicatedIOThread = true; s.domain.devices.blockMultiQueue = true; }, errors: () => [] },
