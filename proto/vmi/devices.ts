@@ -42,7 +42,6 @@ export function normalizeMac(mac: string): string {
 /** Disk buses KubeVirt knows (and virtnode builds), in KubeVirt's order for its messages. */
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'usb'] as const;
 export type DiskBusName = (typeof DISK_BUSES)[number];
-export const SUPPORTED_DISK_BUSES: readonly string[] = DISK_BUSES;
 
 /**
  * Default buses (applyDefaults). KubeVirt on amd64 defaults every target to sata;
