@@ -152,7 +152,11 @@ export interface ImageInfo {
 export interface BlockInfo {
   /** The BlockBackend name: empty for -blockdev disks, which have none. */
   device: string;
-  /** The guest device's QOM path, e.g. /machine/peripheral/ua-rootdisk/virtio-backend. */
+  /**
+   * The guest device: its QOM path (/machine/peripheral/ua-rootdisk/virtio-backend,
+   * /machine/peripheral/ua-usb/ua-usb.0/legacy[0] for usb-storage) or, for ide-hd,
+   * ide-cd, scsi-hd and scsi-cd, its bare id (ua-sata).
+   */
   qdev?: string;
   type: string;
   removable: boolean;
@@ -244,6 +248,8 @@ export interface QmpCommands {
   getfd: { args: { fdname: string }; ret: Empty };
   closefd: { args: { fdname: string }; ret: Empty };
   'query-block': { args: NoArgs; ret: BlockInfo[] };
+  /** Opens a removable device's tray (id: the device id); force: even when the guest locked it. */
+  'blockdev-open-tray': { args: { id: string; force?: boolean }; ret: Empty };
   /** Any device property may follow driver/bus/id, as on -device. */
   device_add: { args: { driver: string; bus?: string; id?: string; [property: string]: unknown }; ret: Empty };
   /** Returns at once; the device is gone when DEVICE_DELETED arrives. */

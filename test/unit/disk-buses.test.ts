@@ -225,3 +225,23 @@ test('blockMultiQueue: one virtio-blk queue per vCPU; other buses are untouched'
   assert.equal(dev.find((x) => x.id === 'ua-containerdisk')!['num-queues'], 3);
   assert.equal(dev.find((x) => x.id === 'ua-s')!['num-queues'], undefined);
 });
+
+test("status: every bus's disk maps to its volume by block node, whatever query-block's qdev looks like", async () => {
+  const { volumeStatus } = await import('../../launcher/domain/manager.js');
+  const v = withDisks([{ name: 'sata', disk: { bus: 'sata' } }, { name: 'usb', disk: { bus: 'usb' } }, { name: 'cd', cdrom: {} }]);
+  const d = vmiToDomain(v, ctxFor(v));
+  const block = (qdev: string, node: string, size: number) => ({ device: '', qdev, type: 'unknown', removable: false, locked: false, inserted: { 'node-name': node, image: { 'virtual-size': size } } });
+  // As QEMU 7.2 answers for virtio-blk, ide-hd, usb-storage and ide-cd.
+  const blocks = [
+    block('/machine/peripheral/ua-containerdisk/virtio-backend', 'disk0', 1 << 30),
+    block('ua-sata', 'disk1', 64 << 20),
+    block('/machine/peripheral/ua-usb/ua-usb.0/legacy[0]', 'disk2', 32 << 20),
+    block('ua-cd', 'disk3', 1 << 20),
+  ] as unknown as Parameters<typeof volumeStatus>[0];
+  assert.deepEqual(volumeStatus(blocks, d.disks), [
+    { name: 'containerdisk', target: 'vda', sizeBytes: 1 << 30 },
+    { name: 'sata', target: 'sda', sizeBytes: 64 << 20 },
+    { name: 'usb', target: 'sdb', sizeBytes: 32 << 20 },
+    { name: 'cd', target: 'sdc', sizeBytes: 1 << 20 },
+  ]);
+});
