@@ -77,7 +77,7 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext, ho
     const prefix = DISK_TARGET_PREFIX[bus as DiskBusName];
     const letter = letters.get(prefix) ?? 0;
     letters.set(prefix, letter + 1);
-    const address = addressOf(bus as DiskBusName, letter, disk, () => ++usbPorts);
+    const address = addressOf(bus as DiskBusName, letter, disk, path, () => ++usbPorts);
     const readonly = kind === 'cdrom' ? (disk.cdrom?.readonly ?? true) : kind === 'lun' ? (disk.lun?.readonly ?? false) : (disk.disk?.readonly ?? false);
     const bootIndex = anyBootOrder ? disk.bootOrder : i === firstHd ? 1 : undefined;
     const blockIO = blockIOOf(disk, onHost?.blockSizes);
@@ -113,12 +113,12 @@ function checkBus(kind: Kind, bus: string, path: string): void {
   if (!ok) throw new InvalidSpecError([{ path, message: `a ${kind} cannot be on bus ${JSON.stringify(bus)}` }]);
 }
 
-function addressOf(bus: DiskBusName, letter: number, disk: Disk, nextUsbPort: () => number): DiskAddress {
+function addressOf(bus: DiskBusName, letter: number, disk: Disk, path: string, nextUsbPort: () => number): DiskAddress {
   switch (bus) {
     case 'virtio': {
       const slot = disk.disk?.pciAddress !== undefined ? pciSlot(disk.disk.pciAddress) : undefined;
       if (disk.disk?.pciAddress !== undefined && slot === undefined) {
-        throw new InvalidSpecError([{ path: `disk ${disk.name}.pciAddress`, message: `${disk.disk.pciAddress} is not a free slot of bus 00` }]);
+        throw new InvalidSpecError([{ path: `${path}.disk.pciAddress`, message: `${disk.disk.pciAddress} is not a free slot of bus 00` }]);
       }
       return slot !== undefined ? { bus, pciSlot: slot } : { bus };
     }
