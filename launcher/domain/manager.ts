@@ -155,8 +155,6 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       this.#log.debug('QMP connected');
       qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
       if (domain.serialSocket) await this.console.attach(domain.serialSocket);
-      // A cdrom asked for with its tray open: QEMU has no -device property for it.
-      for (const d of domain.disks.filter((k) => k.trayOpen)) await qmp.execute('blockdev-open-tray', { id: d.deviceId, force: true }, { timeoutMs: QMP_TIMEOUT_MS });
       const [resolved] = await Promise.all([resolveDomain(qmp, domain), this.#startDhcp(ctx)]);
       this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, ctx), resolved });
       await qmp.execute('cont', undefined, { timeoutMs: QMP_TIMEOUT_MS });

@@ -120,8 +120,6 @@ export interface DomainDisk {
   shareable: boolean;
   serial?: string;
   bootIndex?: number;
-  /** A cdrom whose tray the guest finds open (the launcher opens it over QMP before the guest runs). */
-  trayOpen?: boolean;
   /** Block sizes the guest sees; unset: QEMU's (512 for an image file). */
   blockIO?: { logical: number; physical: number; discardGranularity?: number };
   /** virtio-blk: the iothread object serving it. */

@@ -248,8 +248,6 @@ export interface QmpCommands {
   getfd: { args: { fdname: string }; ret: Empty };
   closefd: { args: { fdname: string }; ret: Empty };
   'query-block': { args: NoArgs; ret: BlockInfo[] };
-  /** Opens a removable device's tray (id: the device id); force: even when the guest locked it. */
-  'blockdev-open-tray': { args: { id: string; force?: boolean }; ret: Empty };
   /** Any device property may follow driver/bus/id, as on -device. */
   device_add: { args: { driver: string; bus?: string; id?: string; [property: string]: unknown }; ret: Empty };
   /** Returns at once; the device is gone when DEVICE_DELETED arrives. */

@@ -121,6 +121,9 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
   }
   const tray = str(t.kind === 'cdrom' ? t.value : undefined, 'tray');
   if (tray && !(CDROM_TRAY_STATES as readonly string[]).includes(tray)) fail(ctx, `${dp}.cdrom.tray`, unsupportedValue(tray, CDROM_TRAY_STATES));
+  // Measured: QEMU opens the tray (blockdev-open-tray) but closes it again, without an
+  // event, whenever the drive is reset, and SeaBIOS and the guest's driver reset it at boot.
+  else if (tray === 'open') fail(ctx, `${dp}.cdrom.tray`, 'not supported: QEMU closes a CD-ROM tray whenever the drive is reset, and firmware and guest drivers reset it at boot, so no tray stays open from the start');
 
   const pci = str(t.kind === 'disk' ? t.value : undefined, 'pciAddress');
   if (pci) {

@@ -353,7 +353,7 @@ function everyBus(): VirtualMachineInstance {
     { name: 'scsi', disk: { bus: 'scsi' }, shareable: true, blockSize: { custom: { logical: 512, physical: 4096 } } },
     { name: 'usb', disk: { bus: 'usb', readonly: true } },
     { name: 'cd', cdrom: { bus: 'sata' } },
-    { name: 'scsicd', cdrom: { bus: 'scsi', tray: 'open' } },
+    { name: 'scsicd', cdrom: { bus: 'scsi' } },
   );
   for (const d of v.spec.domain.devices.disks!.slice(1)) v.spec.volumes!.push({ name: d.name, emptyDisk: { capacity: '16Mi' } });
   return v;

@@ -262,7 +262,7 @@ function genDisk(g: Gen, name: string): Json {
       ? compact({
           bus: g.maybe(0.7, () => g.odd(CDROM_BUSES, BAD_CDROM_BUSES)),
           readonly: g.maybe(0.2, () => g.chance(0.5)),
-          tray: g.maybe(0.3, () => g.odd(['open', 'closed'], ['ajar'])),
+          tray: g.maybe(0.3, () => g.odd(['closed'], ['open', 'ajar'])),
         })
       : undefined,
     lun: target === 'lun' ? compact({ bus: g.maybe(0.5, () => g.pick(['scsi', 'sata'])) }) : undefined,

@@ -236,7 +236,12 @@ const SPEC_RULES: SpecRule[] = [
     errors: (p) => [{ path: `${p}.domain.devices.disks[0]`, message: 'can only have a single target type defined' }],
   },
   ...['sata', 'scsi', 'usb'].map((bus) => ({ name: `bus ${bus} is accepted`, break: (s: Json) => addDisk(s, { name: 'd', disk: { bus } }, emptyVol('d')), errors: () => [] })),
-  { name: 'a sata and a scsi cdrom are accepted', break: (s: Json) => { addDisk(s, { name: 'c1', cdrom: { bus: 'sata', tray: 'open' } }, emptyVol('c1')); addDisk(s, { name: 'c2', cdrom: { bus: 'scsi', readonly: false } }, emptyVol('c2')); }, errors: () => [] },
+  { name: 'a sata and a scsi cdrom are accepted', break: (s: Json) => { addDisk(s, { name: 'c1', cdrom: { bus: 'sata', tray: 'closed' } }, emptyVol('c1')); addDisk(s, { name: 'c2', cdrom: { bus: 'scsi', readonly: false } }, emptyVol('c2')); }, errors: () => [] },
+  {
+    name: 'a cdrom tray cannot start open',
+    break: (s) => addDisk(s, { name: 'c', cdrom: { tray: 'open' } }, emptyVol('c')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].cdrom.tray`, message: 'not supported: QEMU closes a CD-ROM tray whenever the drive is reset, and firmware and guest drivers reset it at boot, so no tray stays open from the start' }],
+  },
   { name: "a cdrom's bus defaults to sata", break: (s) => addDisk(s, { name: 'c', cdrom: {} }, emptyVol('c')), errors: () => [] },
   {
     name: 'a cdrom cannot be virtio (KubeVirt)',

@@ -99,7 +99,6 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext, ho
       shareable: disk.shareable === true,
       ...(disk.serial !== undefined ? { serial: disk.serial } : {}),
       ...(bootIndex !== undefined ? { bootIndex } : {}),
-      ...(kind === 'cdrom' && disk.cdrom?.tray === 'open' ? { trayOpen: true } : {}),
       ...(blockIO ? { blockIO } : {}),
       ...(ioThread !== undefined ? { ioThread } : {}),
       ...(bus === 'virtio' && vmi.spec.domain.devices.blockMultiQueue === true ? { queues: vcpuCount(vmi.spec) } : {}),
