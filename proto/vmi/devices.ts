@@ -39,12 +39,85 @@ export function normalizeMac(mac: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** Disk buses KubeVirt knows, and the ones virtnode builds. */
+/** Disk buses KubeVirt knows (and virtnode builds), in KubeVirt's order for its messages. */
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'usb'] as const;
-export const SUPPORTED_DISK_BUSES: readonly string[] = ['virtio'];
+export type DiskBusName = (typeof DISK_BUSES)[number];
+
+/**
+ * Default buses (applyDefaults). KubeVirt on amd64 defaults every target to sata;
+ * virtnode keeps virtio for a disk, which it built before it had sata, so a spec
+ * that names no bus keeps its guest device names (vda, not sda) and its speed. A
+ * cdrom cannot be virtio: sata, as KubeVirt. A lun works only on scsi (scsi-block):
+ * KubeVirt's sata default would be refused by libvirt at launch.
+ */
+export const DEFAULT_DISK_BUS: DiskBusName = 'virtio';
+export const DEFAULT_CDROM_BUS: DiskBusName = 'sata';
+export const DEFAULT_LUN_BUS: DiskBusName = 'scsi';
+
+/** What a VMI disk is to the guest: a hard disk, a CD-ROM, or a SCSI LUN passed through. */
+export const DISK_DEVICES = ['disk', 'cdrom', 'lun'] as const;
+export type DiskDeviceKind = (typeof DISK_DEVICES)[number];
+
+/**
+ * The guest device name prefix of a bus, as KubeVirt names targets for libvirt
+ * (getPrefixFromBus): sata, scsi and usb disks share "sd", numbered together.
+ */
+export const DISK_TARGET_PREFIX: Readonly<Record<DiskBusName, string>> = { virtio: 'vd', sata: 'sd', scsi: 'sd', usb: 'sd' };
+
+/** Ports of one ICH9 AHCI controller: libvirt puts sdN on controller N/6, port N%6. */
+export const SATA_PORTS = 6;
+/** USB ports of the qemu-xhci controller, as libvirt makes it (p2=15, p3=15). */
+export const USB_PORTS = 15;
 
 export const DISK_CACHE_MODES = ['none', 'writethrough', 'writeback'] as const;
 export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
+
+export const DISK_IO_MODES = ['native', 'threads'] as const;
+
+/** KubeVirt's disk error policies; libvirt turns each into QEMU's werror/rerror. */
+export const DISK_ERROR_POLICIES = ['stop', 'ignore', 'report', 'enospace'] as const;
+export type DiskErrorPolicyName = (typeof DISK_ERROR_POLICIES)[number];
+/** KubeVirt's converter default when a disk names none. */
+export const DEFAULT_DISK_ERROR_POLICY: DiskErrorPolicyName = 'stop';
+
+export const CDROM_TRAY_STATES = ['open', 'closed'] as const;
+
+export const IO_THREADS_POLICIES = ['shared', 'auto', 'supplementalPool'] as const;
+export type IOThreadsPolicyName = (typeof IO_THREADS_POLICIES)[number];
+/**
+ * At most this many supplemental iothreads: each is a host thread of QEMU, counted
+ * with the vCPUs and QEMU's own against the VM cgroup's pids limit (4096).
+ */
+export const MAX_SUPPLEMENTAL_IO_THREADS = 1024;
+
+/** KubeVirt's custom block sizes (storage admitters): powers of 2 from 512 B to 2 MiB, as QEMU takes them. */
+export const MIN_BLOCK_SIZE = 512;
+export const MAX_BLOCK_SIZE = 2 * 1024 * 1024;
+/** QEMU's discard_granularity is a 32-bit size whose all-ones value means "the default". */
+export const MAX_DISCARD_GRANULARITY = 2 ** 32 - 2;
+
+/** KubeVirt's PCI address form (hwutil.ParsePciAddress): domain:bus:slot.function in hex. */
+export const PCI_ADDRESS = /^([\da-fA-F]{4}):([\da-fA-F]{2}):([\da-fA-F]{2})\.([0-7])$/;
+/**
+ * q35's root bus slots QEMU's machine takes itself: 00 (the host bridge) and 1f (the
+ * ICH9 LPC bridge, SATA controller and SMBus). Every other slot of bus 00 is free for
+ * a device placed by address; devices without one are placed after those that have one.
+ */
+export const RESERVED_PCI_SLOTS: readonly number[] = [0x00, 0x1f];
+export const MAX_PCI_SLOT = 0x1f;
+
+/** A disk's PCI address as the launcher builds it: a slot of q35's root bus (pcie.0), function 0. */
+export function pciSlot(address: string): number | undefined {
+  const m = PCI_ADDRESS.exec(address);
+  if (!m || Number.parseInt(m[1]!, 16) !== 0 || Number.parseInt(m[2]!, 16) !== 0 || m[4] !== '0') return undefined;
+  const slot = Number.parseInt(m[3]!, 16);
+  return slot <= MAX_PCI_SLOT && !RESERVED_PCI_SLOTS.includes(slot) ? slot : undefined;
+}
+
+/** The bus a VMI disk is on, whichever target it has (KubeVirt's getDiskBus); undefined when unset. */
+export function diskBusOf(disk: { disk?: { bus?: string }; cdrom?: { bus?: string }; lun?: { bus?: string } }): string | undefined {
+  return disk.disk ? disk.disk.bus : disk.lun ? disk.lun.bus : disk.cdrom ? disk.cdrom.bus : undefined;
+}
 
 /**
  * KubeVirt aligns every disk image it creates down to 1 MiB (emptyDisk, hostDisk,
