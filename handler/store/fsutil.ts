@@ -27,13 +27,17 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Ato
     await fh.close();
   }
   await fs.rename(tmp, file);
-  if (!durable) return;
   // The rename itself is durable only once the directory is synced.
-  const dir = await fs.open(dirname(file), 'r');
+  if (durable) await syncDir(dirname(file));
+}
+
+/** Makes the entries of `dir` (files created, renamed or removed there) survive a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
   try {
-    await dir.sync();
+    await fh.sync();
   } finally {
-    await dir.close();
+    await fh.close();
   }
 }
 

@@ -1,7 +1,9 @@
 // The desired state of every VM and VMI on this node, on disk.
 //
 // One JSON file per object, replaced atomically (write, fsync, rename), so a crash
-// leaves either the old or the new object, never half of one. Every change gets
+// leaves either the old or the new object, never half of one. Its path is
+// objects/<kind>/<namespace>/<name>.json, with a name too long for a file name
+// hashed (paths.ts); the record itself holds the name. Every change gets
 // the next sequence number: it is the object's resourceVersion and the Watch
 // position. Changes are applied in memory at once, in order, and written to disk
 // through one ordered queue; callers that must not answer before the change is
@@ -13,11 +15,12 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { Journal, changeRef, type ChangeType, type Change, type ChangeRef, type RecordedChange } from './journal.js';
-import { atomicWrite, sweepTemporaries } from './fsutil.js';
+import { atomicWrite, sweepTemporaries, syncDir } from './fsutil.js';
+import { objectFile, pathComponent } from './paths.js';
 
 export type Kind = 'VirtualMachine' | 'VirtualMachineInstance';
 export type StoredObject = VirtualMachine | VirtualMachineInstance;
@@ -79,28 +82,58 @@ export class Store extends EventEmitter {
 
   async #load(): Promise<void> {
     let maxSeq = this.#journal.lastSeq;
+    /** Where each object was found, to put it where it now belongs. */
+    const found = new Map<string, { file: string; resourceVersion: number }>();
     for (const kind of KINDS) {
       const kdir = join(this.#dir, 'objects', kind);
-      let namespaces: string[] = [];
+      let dirs: string[] = [];
       try {
-        namespaces = await fs.readdir(kdir);
+        dirs = await fs.readdir(kdir);
       } catch {
         continue;
       }
-      for (const ns of namespaces) {
+      for (const d of dirs) {
         // A handler killed mid-write leaves its temporary file beside the object's.
-        await sweepTemporaries(join(kdir, ns));
-        for (const f of await fs.readdir(join(kdir, ns))) {
+        await sweepTemporaries(join(kdir, d));
+        for (const f of await fs.readdir(join(kdir, d))) {
           if (!f.endsWith('.json')) continue;
-          const text = await fs.readFile(join(kdir, ns, f), 'utf8');
+          const file = join(kdir, d, f);
+          const text = await fs.readFile(file, 'utf8');
           const obj = JSON.parse(text) as StoredObject;
-          this.#objects.set(key(kind, ns, obj.metadata.name), obj);
-          this.#json.set(key(kind, ns, obj.metadata.name), text);
-          maxSeq = Math.max(maxSeq, Number(obj.metadata.resourceVersion ?? 0));
+          // The record names the object; the file name may be a hash of it.
+          const k = key(kind, obj.metadata.namespace!, obj.metadata.name);
+          const resourceVersion = Number(obj.metadata.resourceVersion ?? 0);
+          const seen = found.get(k);
+          if (seen) {
+            // Two files of one object: a move below cut short by a crash. The newer wins.
+            const older = seen.resourceVersion >= resourceVersion ? file : seen.file;
+            await fs.rm(older, { force: true });
+            if (older === file) continue;
+          }
+          found.set(k, { file, resourceVersion });
+          this.#objects.set(k, obj);
+          this.#json.set(k, text);
+          maxSeq = Math.max(maxSeq, resourceVersion);
         }
       }
     }
+    // A store written before names were hashed may hold a long name under its own
+    // file name: it moves to the path every later write of it will use.
+    for (const [k, { file }] of found) {
+      const want = this.#path(this.#objects.get(k)!);
+      if (want.file === file) continue;
+      await fs.mkdir(want.dir, { recursive: true, mode: 0o700 });
+      await fs.rename(file, want.file);
+      await syncDir(want.dir);
+      await fs.rmdir(dirname(file)).catch(() => undefined);
+    }
     this.#seq = maxSeq;
+  }
+
+  /** The directory and file of a stored object. */
+  #path(o: StoredObject): { dir: string; file: string } {
+    const dir = join(this.#dir, 'objects', o.kind, pathComponent(o.metadata.namespace!));
+    return { dir, file: join(dir, objectFile(o.metadata.name)) };
   }
 
   get seq(): number {
@@ -265,9 +298,7 @@ export class Store extends EventEmitter {
     this.#journal.record(change);
     const write = async (): Promise<void> => {
       if (type !== 'EVENT') {
-        const o = obj as StoredObject;
-        const dir = join(this.#dir, 'objects', o.kind, o.metadata.namespace!);
-        const file = join(dir, `${o.metadata.name}.json`);
+        const { dir, file } = this.#path(obj as StoredObject);
         if (type === 'DELETED') await fs.rm(file, { force: true });
         else {
           await fs.mkdir(dir, { recursive: true, mode: 0o700 });

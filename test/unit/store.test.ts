@@ -3,12 +3,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, appendFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, type Change } from '../../handler/store/store.js';
 import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
-import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 
 function vmi(name: string): VirtualMachineInstance {
   return { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name }, spec: { domain: { devices: {} } } };
@@ -78,7 +78,6 @@ test('a torn journal line from a crash is dropped, and a journal behind the obje
   const f = join(dir, 'objects', 'VirtualMachineInstance', 'default', 'b.json');
   const b = JSON.parse(readFileSync(f, 'utf8'));
   b.metadata.resourceVersion = '3';
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(f, JSON.stringify(b));
   store = await Store.open(dir);
   t.after(() => store.close());
@@ -104,4 +103,73 @@ test('listeners see changes in sequence order even when a listener changes the s
   assert.deepEqual(seen, [1, 2, 3, 4]);
   const lines = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Change).seq);
   assert.deepEqual(lines, [1, 2, 3, 4], 'the journal file is in order too');
+});
+
+/** A valid DNS-subdomain name of the greatest length, 253: four labels joined by dots. */
+function longName(c: string): string {
+  return [c.repeat(63), c.repeat(63), c.repeat(63), c.repeat(61)].join('.');
+}
+
+function vm(name: string): VirtualMachine {
+  return { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name }, spec: { runStrategy: 'Halted', template: { spec: { domain: { devices: {} } } } } };
+}
+
+test('a VM and a VMI with a 253-character name are stored and come back under that name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const name = longName('a');
+  assert.equal(name.length, 253);
+  let store = await Store.open(dir);
+  await store.create(vm(name)).durable;
+  await store.create(vmi(name)).durable;
+  await store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', name, (o) => {
+    o.status = { phase: 'Running', conditions: [] };
+  }).durable;
+  await store.close();
+
+  // The handler's restart: the same objects under the same name.
+  store = await Store.open(dir);
+  t.after(() => store.close());
+  assert.equal(store.mustGet<VirtualMachine>('VirtualMachine', 'default', name).metadata.name, name);
+  assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', name).status?.phase, 'Running');
+  assert.deepEqual(store.list('VirtualMachineInstance').map((o) => o.metadata.name), [name]);
+  assert.equal(JSON.parse(store.getJSON('VirtualMachine', 'default', name)!.json).metadata.name, name);
+  // One file each, named by a hash that fits with room for atomicWrite's temporary suffix.
+  for (const kind of ['VirtualMachine', 'VirtualMachineInstance']) {
+    const files = readdirSync(join(dir, 'objects', kind, 'default'));
+    assert.equal(files.length, 1, files.join(' '));
+    assert.match(files[0]!, /^_sha256_[0-9a-f]{64}\.json$/);
+  }
+});
+
+test('a store written with names as file names loads, and a long name moves to its hashed file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // What the store wrote before names were hashed: <name>.json, which fitted up to
+  // about 225 characters.
+  const long = 'b'.repeat(63) + '.' + 'c'.repeat(63) + '.' + 'd'.repeat(63) + '.' + 'e'.repeat(20);
+  assert.equal(long.length, 212);
+  const objects = join(dir, 'objects', 'VirtualMachineInstance', 'default');
+  mkdirSync(objects, { recursive: true });
+  const old = (name: string, rv: number): VirtualMachineInstance => ({ ...vmi(name), metadata: { name, namespace: 'default', uid: `uid-${name.length}`, resourceVersion: String(rv), generation: 1 } });
+  writeFileSync(join(objects, 'short.json'), JSON.stringify(old('short', 3)));
+  writeFileSync(join(objects, `${long}.json`), JSON.stringify(old(long, 5)));
+
+  let store = await Store.open(dir);
+  assert.equal(store.seq, 5);
+  assert.deepEqual(store.list('VirtualMachineInstance').map((o) => o.metadata.name).sort(), [long, 'short'].sort());
+  const files = readdirSync(objects).sort();
+  assert.equal(files.length, 2);
+  assert.equal(files[1], 'short.json', 'a short DNS name keeps its own file name');
+  assert.match(files[0]!, /^_sha256_[0-9a-f]{64}\.json$/);
+  // A later write of the moved object replaces its one file: no stale twin to load.
+  await store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', long, (o) => {
+    o.spec.hostname = 'moved';
+  }).durable;
+  await store.close();
+  assert.equal(readdirSync(objects).length, 2);
+  store = await Store.open(dir);
+  t.after(() => store.close());
+  assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', long).spec.hostname, 'moved');
+  assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'short').metadata.uid, 'uid-5');
 });
