@@ -3,11 +3,29 @@
 // One JSON file per object, replaced atomically (write, fsync, rename), so a crash
 // leaves either the old or the new object, never half of one. Its path is
 // objects/<kind>/<namespace>/<name>.json, with a name too long for a file name
-// hashed (paths.ts); the record itself holds the name. Every change gets
-// the next sequence number: it is the object's resourceVersion and the Watch
-// position. Changes are applied in memory at once, in order, and written to disk
-// through one ordered queue; callers that must not answer before the change is
-// durable await the returned promise (Apply does).
+// hashed (paths.ts); the record itself holds the name. Every change gets the next
+// sequence number: it is the object's resourceVersion and the Watch position.
+//
+// Written first, then told. Changes are written through one ordered queue, and a
+// change becomes the store's state — in getJSON/listJSON (what the API serves),
+// in the journal, in the 'change' events controllers and watchers follow — only
+// once its file is durable. So the store never holds what it could not persist:
+// a write that fails (disk full, I/O error) leaves nothing behind, no object for
+// a controller to start, no change a watcher saw, and `durable` rejects with a
+// StoreWriteError naming the cause, which Apply answers with. The other way —
+// apply at once, write behind, and undo with a compensating change — let a VMI
+// boot before its record existed and would show watchers changes that never were.
+//
+// Writers still read their own writes: get(), list() and mutate() see a change
+// as soon as it is accepted, or two status updates in a row would lose the first
+// (controllers do not wait for each before the next). A failed change is undone
+// there too, and every later change of that object made on top of it fails with
+// it. A new object is the exception: get() does not show it until it is durable
+// (create() of its name is refused meanwhile), so nothing acts on an object that
+// may never be. The cost is latency, not throughput: the queue wrote one change at
+// a time before too, and callers that must answer after durability (Apply,
+// domain-event acks) already waited for it; a controller now hears of a change
+// one write later.
 //
 // A bounded journal of recent changes (journal.jsonl) lets a watcher resume from a
 // sequence number even across a handler restart.
@@ -16,7 +34,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
+import { AlreadyExistsError, errorMessage, NotFoundError, VirtnodeError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { Journal, changeRef, type ChangeType, type Change, type ChangeRef, type RecordedChange } from './journal.js';
 import { atomicWrite, sweepTemporaries, syncDir } from './fsutil.js';
@@ -47,21 +65,54 @@ function key(kind: string, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
 }
 
+/** fs.rm({ force }) would report EPERM as ENOTDIR: it tries the path as a directory next. */
+async function unlinkIfThere(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
 function clone<T>(o: T): T {
   return structuredClone(o);
 }
 
+/** A change the store could not make durable, and so did not make at all. */
+export class StoreWriteError extends VirtnodeError {
+  constructor(type: ChangeType, o: StoredObject, cause: unknown) {
+    const done = type === 'ADDED' ? 'created' : type === 'DELETED' ? 'deleted' : 'changed';
+    super('VN_STORAGE', `${o.kind} ${o.metadata.namespace}/${o.metadata.name} was not ${done}: the store could not write it: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+/** The newest accepted change of an object whose write is still queued. */
+interface Accepted {
+  seq: number;
+  /** Undefined once deleted. */
+  object: StoredObject | undefined;
+  /** A new object: nobody sees it before it is durable. */
+  creating: boolean;
+}
+
 export class Store extends EventEmitter {
   #dir: string;
+  /** What is on disk: the store's state. */
   #objects = new Map<string, StoredObject>();
   /** Each object serialised once per change: Get, List and Watch send these as they are. */
   #json = new Map<string, string>();
+  /** Changes accepted but not yet durable, by object: what its writers read back. */
+  #accepted = new Map<string, Accepted>();
+  /** After a failed change of an object, its changes up to `upTo` were made on top of it. */
+  #doomed = new Map<string, { upTo: number; cause: unknown }>();
+  /** The last sequence number given out. */
   #seq = 0;
+  /** The last sequence number made durable: the Watch position. */
+  #durableSeq = 0;
   #journal: Journal;
+  /** Settles when every write queued so far has; never rejects. */
   #writes: Promise<void> = Promise.resolve();
   #host: string;
-  #pending: Change[] = [];
-  #publishing = false;
 
   private constructor(dir: string, journal: Journal, host: string) {
     super();
@@ -128,6 +179,7 @@ export class Store extends EventEmitter {
       await fs.rmdir(dirname(file)).catch(() => undefined);
     }
     this.#seq = maxSeq;
+    this.#durableSeq = maxSeq;
   }
 
   /** The directory and file of a stored object. */
@@ -136,23 +188,32 @@ export class Store extends EventEmitter {
     return { dir, file: join(dir, objectFile(o.metadata.name)) };
   }
 
+  /** The last durable change: what getJSON, listJSON and watchers are at. */
   get seq(): number {
-    return this.#seq;
+    return this.#durableSeq;
   }
 
+  /** What a writer sees of an object: its newest accepted change, unless that makes it. */
+  #current(k: string): StoredObject | undefined {
+    const a = this.#accepted.get(k);
+    if (!a) return this.#objects.get(k);
+    return a.creating ? undefined : a.object;
+  }
+
+  /** The object with every change accepted so far (see the module comment). */
   get<T extends StoredObject>(kind: Kind, namespace: string, name: string): T | undefined {
-    const o = this.#objects.get(key(kind, namespace, name));
+    const o = this.#current(key(kind, namespace, name));
     return o ? (clone(o) as T) : undefined;
   }
 
-  /** The stored object as JSON, without copying it (the API sends this). */
+  /** The stored (durable) object as JSON, without copying it (the API sends this). */
   getJSON(kind: Kind, namespace: string, name: string): { json: string; resourceVersion: number } | undefined {
     const k = key(kind, namespace, name);
     const json = this.#json.get(k);
     return json === undefined ? undefined : { json, resourceVersion: Number(this.#objects.get(k)!.metadata.resourceVersion ?? 0) };
   }
 
-  /** Every object of a kind (in `namespace`, named `name`, when given) as JSON, ordered by namespace/name. */
+  /** Every stored (durable) object of a kind (in `namespace`, named `name`, when given) as JSON, ordered by namespace/name. */
   listJSON(kind: Kind, namespace?: string, name?: string): { json: string; resourceVersion: number }[] {
     const out: { k: string; json: string; resourceVersion: number }[] = [];
     for (const [k, o] of this.#objects) {
@@ -169,13 +230,15 @@ export class Store extends EventEmitter {
     return o;
   }
 
+  /** Every object of a kind as get() sees it, ordered by namespace/name. */
   list<T extends StoredObject>(kind: Kind, namespace?: string): T[] {
     const out: T[] = [];
-    for (const o of this.#objects.values()) {
-      if (o.kind !== kind) continue;
-      if (namespace && o.metadata.namespace !== namespace) continue;
+    const take = (o: StoredObject | undefined): void => {
+      if (!o || o.kind !== kind || (namespace && o.metadata.namespace !== namespace)) return;
       out.push(clone(o) as T);
-    }
+    };
+    for (const [k, o] of this.#objects) if (!this.#accepted.has(k)) take(o);
+    for (const k of this.#accepted.keys()) take(this.#current(k));
     return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name));
   }
 
@@ -187,7 +250,9 @@ export class Store extends EventEmitter {
   create<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
     const ns = obj.metadata.namespace ?? 'default';
     const k = key(obj.kind, ns, obj.metadata.name);
-    if (this.#objects.has(k)) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name}`);
+    // One being created counts: a second create of it would be a second object.
+    const a = this.#accepted.get(k);
+    if (a ? a.object : this.#objects.has(k)) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name}`);
     const o = clone(obj);
     o.metadata.namespace = ns;
     o.metadata.uid = randomUUID();
@@ -203,8 +268,7 @@ export class Store extends EventEmitter {
    */
   update<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
     const ns = obj.metadata.namespace ?? 'default';
-    const k = key(obj.kind, ns, obj.metadata.name);
-    const cur = this.#objects.get(k);
+    const cur = this.#current(key(obj.kind, ns, obj.metadata.name));
     if (!cur) throw new NotFoundError(`${obj.kind} ${ns}/${obj.metadata.name}`);
     const o = clone(obj);
     o.metadata.uid = cur.metadata.uid;
@@ -222,8 +286,7 @@ export class Store extends EventEmitter {
   }
 
   delete(kind: Kind, namespace: string, name: string): Promise<void> {
-    const k = key(kind, namespace, name);
-    const cur = this.#objects.get(k);
+    const cur = this.#current(key(kind, namespace, name));
     if (!cur) throw new NotFoundError(`${kind} ${namespace}/${name}`);
     return this.#commit('DELETED', clone(cur));
   }
@@ -256,11 +319,11 @@ export class Store extends EventEmitter {
 
   /** Changes after `seq`, or undefined when the journal no longer holds all of them. */
   since(seq: number): RecordedChange[] | undefined {
-    if (seq >= this.#seq) return [];
+    if (seq >= this.#durableSeq) return [];
     const changes = this.#journal.since(seq);
     // After a crash between an object write and its journal line, the journal can
     // end before the store's sequence: the watcher must relist rather than miss it.
-    if (!changes || (changes.at(-1)?.seq ?? seq) < this.#seq) return undefined;
+    if (!changes || (changes.at(-1)?.seq ?? seq) < this.#durableSeq) return undefined;
     return changes;
   }
 
@@ -269,7 +332,7 @@ export class Store extends EventEmitter {
     return this.#journal.since(0) ?? this.#journal.all();
   }
 
-  /** Resolves when every change made so far is on disk. */
+  /** Resolves when every change made so far is on disk or has failed. */
   flush(): Promise<void> {
     return this.#writes;
   }
@@ -279,57 +342,88 @@ export class Store extends EventEmitter {
     await this.#journal.close();
   }
 
+  /**
+   * Accepts a change and queues its write; the returned promise settles when the
+   * change is durable and told, or rejects (StoreWriteError) when it was dropped.
+   */
   #commit(type: ChangeType, obj: StoredObject | KubeEvent): Promise<void> {
     const seq = ++this.#seq;
-    if (type !== 'EVENT') (obj as StoredObject).metadata.resourceVersion = String(seq);
-    const json = JSON.stringify(obj);
+    let k: string | undefined;
     if (type !== 'EVENT') {
       const o = obj as StoredObject;
-      const k = key(o.kind, o.metadata.namespace!, o.metadata.name);
-      if (type === 'DELETED') {
-        this.#objects.delete(k);
-        this.#json.delete(k);
-      } else {
-        this.#objects.set(k, o);
-        this.#json.set(k, json);
-      }
+      o.metadata.resourceVersion = String(seq);
+      k = key(o.kind, o.metadata.namespace!, o.metadata.name);
+      this.#accepted.set(k, { seq, object: type === 'DELETED' ? undefined : o, creating: type === 'ADDED' });
     }
+    const json = JSON.stringify(obj);
     const change: Change = { seq, type, kind: obj.kind, ref: changeRef(obj.kind, obj), object: obj, json };
-    this.#journal.record(change);
-    const write = async (): Promise<void> => {
-      if (type !== 'EVENT') {
-        const { dir, file } = this.#path(obj as StoredObject);
-        if (type === 'DELETED') await fs.rm(file, { force: true });
-        else {
-          await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-          await atomicWrite(file, json);
-        }
-      }
-      await this.#journal.persist(change);
-    };
     // Ordered: a later write of the same object never lands before an earlier one.
-    this.#writes = this.#writes.then(write, write);
-    const durable = this.#writes;
+    const durable = this.#writes.then(() => this.#write(change, k));
+    this.#writes = durable.catch(() => undefined);
     // Callers that do not wait for durability must not turn a failed write into an
     // unhandled rejection; those that do still see it. Failures are reported once.
     durable.catch((e: unknown) => this.emit('writeError', e, change));
-    this.#publish(change);
     return durable;
   }
 
-  /**
-   * Tells listeners about a change, strictly in sequence order. A listener may
-   * itself change the store (a controller reconciling at once); that change waits
-   * until every listener has seen this one, or watchers would see 44 before 43.
-   */
-  #publish(change: Change): void {
-    this.#pending.push(change);
-    if (this.#publishing) return;
-    this.#publishing = true;
+  /** One queued change: its object file, then the store's state, the journal and the listeners. */
+  async #write(change: Change, k: string | undefined): Promise<void> {
     try {
-      for (let c = this.#pending.shift(); c; c = this.#pending.shift()) this.emit('change', c);
+      if (k !== undefined) {
+        const o = change.object as StoredObject;
+        const doomed = this.#doomed.get(k);
+        if (doomed && change.seq <= doomed.upTo) {
+          throw new StoreWriteError(change.type, o, new Error(`an earlier change of it failed: ${errorMessage(doomed.cause)}`));
+        }
+        try {
+          const { dir, file } = this.#path(o);
+          if (change.type === 'DELETED') await unlinkIfThere(file);
+          else {
+            await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+            await atomicWrite(file, change.json);
+          }
+        } catch (e) {
+          this.#undo(k, e);
+          throw new StoreWriteError(change.type, o, e);
+        }
+        this.#apply(change, k);
+      }
     } finally {
-      this.#publishing = false;
+      for (const [dk, d] of this.#doomed) if (d.upTo <= change.seq) this.#doomed.delete(dk);
     }
+    // Durable: from here on the change is the store's state.
+    this.#durableSeq = change.seq;
+    this.#journal.record(change);
+    try {
+      await this.#journal.persist(change);
+    } catch (e) {
+      // The object is on disk; only the history a watcher resumes from is behind
+      // (the journal rewrites itself from memory at its next write).
+      this.emit('writeError', e, change);
+    }
+    // Listeners hear of changes in sequence order: one that changes the store from
+    // here only queues a write behind this one.
+    this.emit('change', change);
+  }
+
+  /** A durable change of an object becomes the store's state. */
+  #apply(change: Change, k: string): void {
+    if (change.type === 'DELETED') {
+      this.#objects.delete(k);
+      this.#json.delete(k);
+    } else {
+      this.#objects.set(k, change.object as StoredObject);
+      this.#json.set(k, change.json);
+    }
+    if (this.#accepted.get(k)?.seq === change.seq) this.#accepted.delete(k);
+  }
+
+  /**
+   * A change of `k` failed: writers see the object as it is on disk again, and its
+   * changes accepted since, made on top of the failed one, fail too.
+   */
+  #undo(k: string, cause: unknown): void {
+    this.#accepted.delete(k);
+    this.#doomed.set(k, { upTo: this.#seq, cause });
   }
 }

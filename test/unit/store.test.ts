@@ -1,12 +1,14 @@
 // The desired-state store on a real directory: atomic object files, sequence
 // numbers that survive a reopen, and a journal that lets watchers resume.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, rmSync, appendFileSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store, type Change } from '../../handler/store/store.js';
+import { Store, StoreWriteError, type Change } from '../../handler/store/store.js';
+import { Journal, type RecordedChange } from '../../handler/store/journal.js';
 import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 
@@ -172,4 +174,148 @@ test('a store written with names as file names loads, and a long name moves to i
   t.after(() => store.close());
   assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', long).spec.hostname, 'moved');
   assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'short').metadata.uid, 'uid-5');
+});
+
+/** A 64 KiB tmpfs in a fresh directory, unmounted after the test; undefined where mounting is not allowed. */
+function tinyDisk(t: TestContext): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-store-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  t.after(() => {
+    execFileSync('umount', ['-l', dir]); // lazily: the store may still hold its journal open
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** Writes `file` until the disk is full. */
+function fill(file: string): void {
+  const fd = openSync(file, 'a');
+  try {
+    for (;;) writeSync(fd, Buffer.alloc(4096));
+  } catch (e) {
+    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const isStorageError = (what: RegExp) => (e: unknown): boolean => {
+  assert.ok(e instanceof StoreWriteError, String(e));
+  assert.equal(e.code, 'VN_STORAGE');
+  assert.match(e.message, what);
+  return true;
+};
+
+test('a change the disk cannot take is not made: no object, no change event, and the caller gets the cause', async (t) => {
+  const disk = tinyDisk(t);
+  if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
+  const store = await Store.open(join(disk, 'store'));
+  t.after(() => store.close());
+  const seen: Change[] = [];
+  store.on('change', (c: Change) => seen.push(c));
+  const reported: Change[] = [];
+  store.on('writeError', (_e: unknown, c: Change) => reported.push(c));
+  await store.create(vmi('a')).durable;
+  const seq = store.seq;
+  fill(join(disk, 'fill'));
+
+  // A create: not there for anyone while it is written, and gone when it fails.
+  const b = store.create(vmi('b'));
+  assert.equal(store.get('VirtualMachineInstance', 'default', 'b'), undefined, 'nothing acts on an object before it is durable');
+  assert.throws(() => store.create(vmi('b')), AlreadyExistsError, 'a second create of it waits for the first to settle');
+  await assert.rejects(b.durable, isStorageError(/^VirtualMachineInstance default\/b was not created: the store could not write it: ENOSPC: no space left on device/));
+  assert.equal(store.get('VirtualMachineInstance', 'default', 'b'), undefined);
+  assert.deepEqual(store.list('VirtualMachineInstance').map((o) => o.metadata.name), ['a']);
+  assert.deepEqual(store.listJSON('VirtualMachineInstance').map((o) => JSON.parse(o.json).metadata.name), ['a']);
+
+  // Two updates, the second made on top of the first: both fail, and the writer
+  // reads the object back as it is on disk.
+  const first = store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => {
+    o.status = { phase: 'Scheduling', conditions: [] };
+  });
+  const second = store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => {
+    assert.equal(o.status?.phase, 'Scheduling', 'a writer reads its own accepted change');
+    o.status!.phase = 'Running';
+  });
+  await assert.rejects(first.durable, isStorageError(/^VirtualMachineInstance default\/a was not changed: .*ENOSPC/));
+  await assert.rejects(second.durable, isStorageError(/was not changed: .*an earlier change of it failed: ENOSPC/));
+  assert.equal(store.get<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a')!.status, undefined);
+  assert.equal(store.get('VirtualMachineInstance', 'default', 'a')!.metadata.resourceVersion, String(seq));
+
+  assert.equal(store.seq, seq, 'the watch position did not move');
+  assert.deepEqual(store.since(seq - 1)!.map((c) => c.seq), [seq]);
+  assert.deepEqual(seen.map((c) => [c.type, c.ref.name]), [['ADDED', 'a']], 'watchers and controllers heard of nothing that failed');
+  assert.deepEqual(reported.map((c) => c.type), ['ADDED', 'MODIFIED', 'MODIFIED'], 'each failure is reported once');
+
+  // Room again: the store goes on, and the failures left no trace on disk.
+  rmSync(join(disk, 'fill'));
+  await store.create(vmi('b')).durable;
+  await store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => {
+    o.status = { phase: 'Running', conditions: [] };
+  }).durable;
+  assert.deepEqual(seen.map((c) => [c.type, c.ref.name]), [['ADDED', 'a'], ['ADDED', 'b'], ['MODIFIED', 'a']]);
+  await store.close();
+  const reopened = await Store.open(join(disk, 'store'));
+  t.after(() => reopened.close());
+  assert.deepEqual(reopened.list<VirtualMachineInstance>('VirtualMachineInstance').map((o) => [o.metadata.name, o.status?.phase]), [['a', 'Running'], ['b', undefined]]);
+  const journal = readFileSync(join(disk, 'store', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Change).type);
+  assert.deepEqual(journal, ['ADDED', 'ADDED', 'MODIFIED']);
+});
+
+test('a delete the disk refuses leaves the object in place', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await Store.open(dir);
+  t.after(() => store.close());
+  await store.create(vmi('a')).durable;
+  const seen: Change[] = [];
+  store.on('change', (c: Change) => seen.push(c));
+  // An immutable directory: its files can be neither removed nor added (even by root).
+  const ns = join(dir, 'objects', 'VirtualMachineInstance', 'default');
+  try {
+    execFileSync('chattr', ['+i', ns], { stdio: 'ignore' });
+  } catch {
+    return t.skip('chattr +i is not available here');
+  }
+  try {
+    const gone = store.delete('VirtualMachineInstance', 'default', 'a');
+    assert.equal(store.get('VirtualMachineInstance', 'default', 'a'), undefined, 'a writer reads its own delete');
+    await assert.rejects(gone, isStorageError(/^VirtualMachineInstance default\/a was not deleted: the store could not write it: EPERM/));
+  } finally {
+    execFileSync('chattr', ['-i', ns]);
+  }
+  assert.equal(store.mustGet('VirtualMachineInstance', 'default', 'a').metadata.name, 'a', 'back as it is on disk');
+  assert.equal(seen.length, 0);
+  await store.delete('VirtualMachineInstance', 'default', 'a');
+  assert.deepEqual(seen.map((c) => c.type), ['DELETED']);
+});
+
+test('a journal line the disk refused is written again: the file never skips a change', async (t) => {
+  const disk = tinyDisk(t);
+  if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
+  const file = join(disk, 'journal.jsonl');
+  let journal = await Journal.open(file, 16);
+  const change = (seq: number, size: number): RecordedChange => ({ seq, type: 'EVENT', kind: 'Event', ref: {}, json: JSON.stringify({ pad: 'x'.repeat(size) }) });
+  const c1 = change(1, 10);
+  journal.record(c1);
+  await journal.persist(c1);
+  fill(join(disk, 'fill'));
+  // Longer than what is left of the file's last page: the append fails, perhaps halfway.
+  const c2 = change(2, 8000);
+  journal.record(c2);
+  await assert.rejects(journal.persist(c2), /ENOSPC/);
+  rmSync(join(disk, 'fill'));
+  const c3 = change(3, 10);
+  journal.record(c3);
+  await journal.persist(c3);
+  await journal.close();
+  journal = await Journal.open(file, 16);
+  assert.deepEqual(journal.all().map((c) => c.seq), [1, 2, 3]);
+  assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), [1, 2, 3]);
+  await journal.close();
 });
