@@ -95,17 +95,18 @@ export class Journal {
     if (this.#ring.length > this.#size) this.#ring.splice(0, this.#ring.length - this.#size);
   }
 
-  /** Writes a recorded change to the file; called in sequence order. */
-  async persist(c: RecordedChange): Promise<void> {
+  /** Writes recorded changes to the file, in one append; called in sequence order. */
+  async persist(...cs: RecordedChange[]): Promise<void> {
     // A line missing in the middle would let a watcher resume across it unaware.
     if (this.#behind) return this.#compact();
     try {
-      await this.#fh.appendFile(line(c));
+      await this.#fh.appendFile(cs.map(line).join(''));
     } catch (e) {
       this.#behind = true;
       throw e;
     }
-    if (++this.#linesInFile > 2 * this.#size) await this.#compact();
+    this.#linesInFile += cs.length;
+    if (this.#linesInFile > 2 * this.#size) await this.#compact();
   }
 
   /** Changes with seq > `seq`, or undefined when older ones were already dropped. */

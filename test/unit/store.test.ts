@@ -238,6 +238,8 @@ test('a change the disk cannot take is not made: no object, no change event, and
   const first = store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => {
     o.status = { phase: 'Scheduling', conditions: [] };
   });
+  // The first one's batch is under way: this one is written after it, in the next.
+  await Promise.resolve();
   const second = store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => {
     assert.equal(o.status?.phase, 'Scheduling', 'a writer reads its own accepted change');
     o.status!.phase = 'Running';
@@ -318,4 +320,57 @@ test('a journal line the disk refused is written again: the file never skips a c
   assert.deepEqual(journal.all().map((c) => c.seq), [1, 2, 3]);
   assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq), [1, 2, 3]);
   await journal.close();
+});
+
+test('changes made together are written together, in order, and one object failing fails only its own', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let store = await Store.open(dir);
+  const locked = { ...vmi('b'), metadata: { name: 'b', namespace: 'locked' } };
+  await store.create(locked).durable;
+  const seen: Change[] = [];
+  store.on('change', (c: Change) => seen.push(c));
+  const ns = join(dir, 'objects', 'VirtualMachineInstance', 'locked');
+  try {
+    execFileSync('chattr', ['+i', ns], { stdio: 'ignore' });
+  } catch {
+    return t.skip('chattr +i is not available here');
+  }
+  const results: Promise<unknown>[] = [];
+  try {
+    // One tick: a create and 50 updates of one object, interleaved with updates of
+    // an object in a directory that refuses them, and Events.
+    results.push(store.create(vmi('a')).durable);
+    for (let i = 1; i <= 50; i++) {
+      results.push(store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'locked', 'b', (o) => void (o.spec.hostname = `b${i}`)).durable);
+      store.recordEvent({ reason: 'Tick', message: String(i), object: vmi('a') });
+    }
+    await store.flush();
+    await Promise.all(results.slice(0, 1));
+    for (let i = 1; i <= 50; i++) {
+      const r = store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => void (o.spec.hostname = `a${i}`));
+      results.push(r.durable);
+    }
+    await Promise.allSettled(results);
+  } finally {
+    execFileSync('chattr', ['-i', ns]);
+  }
+  const settled = await Promise.allSettled(results);
+  assert.equal(settled[0]!.status, 'fulfilled', 'the create of a');
+  assert.ok(settled.slice(1, 51).every((r) => r.status === 'rejected'), 'every update of b');
+  assert.match(String((settled[1] as PromiseRejectedResult).reason), /locked\/b was not changed: the store could not write it: EPERM/);
+  assert.ok(settled.slice(51).every((r) => r.status === 'fulfilled'), 'every update of a');
+  // Listeners heard every durable change once, in sequence order, and nothing of b.
+  assert.ok(seen.every((c, i) => i === 0 || c.seq > seen[i - 1]!.seq));
+  assert.ok(!seen.some((c) => c.ref.name === 'b' && c.kind !== 'Event'));
+  assert.equal(seen.filter((c) => c.type === 'EVENT').length, 50);
+  assert.equal(seen.filter((c) => c.type === 'MODIFIED').length, 50);
+  assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'locked', 'b').spec.hostname, undefined);
+  await store.close();
+  store = await Store.open(dir);
+  t.after(() => store.close());
+  assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a').spec.hostname, 'a50', 'the last write of a is on disk');
+  assert.equal(store.seq, seen.at(-1)!.seq);
+  const journal = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Change).seq);
+  assert.deepEqual(journal.slice(1), seen.map((c) => c.seq), 'the journal holds exactly what listeners heard, in order');
 });
