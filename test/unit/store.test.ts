@@ -1,5 +1,7 @@
-// The desired-state store on a real directory: atomic object files, sequence
-// numbers that survive a reopen, and a journal that lets watchers resume.
+// The desired-state store on a real directory: atomic object files under names of
+// any valid length, sequence numbers that survive a reopen, a journal that lets
+// watchers resume, and writes the disk refuses (a full tmpfs, an immutable
+// directory) that leave nothing behind.
 
 import { test, type TestContext } from 'node:test';
 import { execFileSync } from 'node:child_process';
