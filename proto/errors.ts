@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'VN_SANDBOX',
   'VN_NATIVE',
   'VN_PROTOCOL',
+  /** The handler's store could not write a change (disk full, I/O error); nothing changed. */
+  'VN_STORAGE',
   'VN_INTERNAL',
 ] as const;
 

@@ -134,9 +134,9 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       if (!cur) {
         const annotations = keepHandlerAnnotations(o.metadata.annotations, undefined);
         const r = store.create({ ...o, metadata: { ...o.metadata, annotations } });
-        durable.push(r.durable);
+        // Defined once it is stored: a create the store could not write made nothing.
+        durable.push(r.durable.then(() => void store.recordEvent({ reason: 'Created', message: `${o.kind} defined`, object: r.object })));
         out.push(wire(r.object));
-        store.recordEvent({ reason: 'Created', message: `${o.kind} defined`, object: r.object });
         results.push(`${resource(o.kind)}/${o.metadata.name} created`);
         continue;
       }
@@ -153,7 +153,10 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
         results.push(`${resource(o.kind)}/${o.metadata.name} configured`);
       }
     }
-    await Promise.all(durable);
+    // Answered once every write has settled, with the first failure (it names the
+    // object and the cause: disk full, I/O error); what failed left nothing behind.
+    const failed = (await Promise.allSettled(durable)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return { objects: out, warnings, results };
   }
 

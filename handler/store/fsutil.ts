@@ -12,6 +12,12 @@ export interface AtomicWriteOptions {
    * every VM start. Their readers must treat a record torn by a power cut as missing.
    */
   durable?: boolean;
+  /**
+   * Default true (with `durable`). False when the caller syncs the directory itself,
+   * once for many files (the store's batches): until then a power cut may undo the
+   * rename.
+   */
+  dirSync?: boolean;
 }
 
 /** Replaces `file` with `data` so a crash leaves the old or the new content, never a mix. */
@@ -21,19 +27,29 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Ato
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await fs.open(tmp, 'w', opts.mode ?? 0o600);
   try {
-    await fh.writeFile(data);
-    if (durable) await fh.sync();
+    try {
+      await fh.writeFile(data);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (e) {
+    // A half-written temporary on a full disk holds the space the next write needs.
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  // The rename itself is durable only once the directory is synced.
+  if (durable && opts.dirSync !== false) await syncDir(dirname(file));
+}
+
+/** Makes the entries of `dir` (files created, renamed or removed there) survive a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
   } finally {
     await fh.close();
-  }
-  await fs.rename(tmp, file);
-  if (!durable) return;
-  // The rename itself is durable only once the directory is synced.
-  const dir = await fs.open(dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 
