@@ -65,7 +65,16 @@ export function parseManifests(text: string): ParsedManifests {
     const before = errors.length;
     duplicateKeys(doc, lines, errors);
     if (errors.length > before) return;
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      // The yaml library throws here, not in doc.errors, for what only resolving
+      // aliases shows: an alias bomb ("billion laughs": "Excessive alias count
+      // indicates a resource exhaustion attack") and an alias without its anchor.
+      errors.push({ path: `document ${i + 1}`, message: e instanceof Error ? e.message : String(e) });
+      return;
+    }
     if (value === null || value === undefined) return; // empty document: '---' twice, or comments only
     if (!isObject(value)) {
       errors.push({ path: `document ${i + 1}`, message: `must be an object (got ${show(value)})` });

@@ -107,3 +107,13 @@ test('status is dropped on input', () => {
   const { objects } = parseManifests(`${VMI_DOC}status:\n  phase: Running\n`);
   assert.equal('status' in objects[0]!, false);
 });
+
+test('an alias bomb or an alias without anchor is refused naming its document, not thrown as a ReferenceError', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): the yaml library throws while resolving aliases.
+  const levels = ['a0: &a0 [x, y]'];
+  for (let i = 1; i <= 4; i++) levels.push(`a${i}: &a${i} [*a${i - 1}, *a${i - 1}]`);
+  const bomb = `${VMI_DOC}${levels.join('\n')}\nb: *a3\n`;
+  assert.deepEqual(refused(bomb), [{ path: 'document 1', message: 'Excessive alias count indicates a resource exhaustion attack' }]);
+  assert.deepEqual(refused(`${VMI_DOC}---\n${bomb}`).map((f) => f.path), ['document 2']);
+  assert.deepEqual(refused(`${VMI_DOC}a: *x\n`), [{ path: 'document 1', message: 'Unresolved alias (the anchor must be set before the alias): x' }]);
+});
