@@ -42,6 +42,34 @@ function duplicateKeys(doc: Document.Parsed, lines: LineCounter, errors: FieldEr
   });
 }
 
+/** A UTF-16 surrogate without its pair: what a "\ud800" escape in JSON or YAML makes. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * Every string value with its unpaired surrogates replaced by U+FFFD, in place, as
+ * Go's encoding/json (so the Kubernetes API server) reads them: what is judged,
+ * stored and given to QEMU is then one string. Left alone, such a string was
+ * stored as it is but reached QEMU's argv as U+FFFD (Node writes argv in UTF-8).
+ * Keys need nothing: every map key is checked as a
+ * name and every other key is an unknown field, so one holding a surrogate is
+ * refused. Iterative: a document may nest as deep as the yaml library reads.
+ */
+function wellFormedStrings(root: object): void {
+  const stack: object[] = [root];
+  for (let o = stack.pop(); o !== undefined; o = stack.pop()) {
+    const record = o as Record<string, unknown>;
+    for (const k of Object.keys(record)) {
+      const v = record[k];
+      if (typeof v === 'string') {
+        if (LONE_SURROGATE.test(v)) record[k] = v.replace(LONE_SURROGATES, '\ufffd');
+      } else if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) {
+        stack.push(v);
+      }
+    }
+  }
+}
+
 export function parseManifests(text: string): ParsedManifests {
   const errors: FieldError[] = [];
   const warnings: string[] = [];
@@ -80,6 +108,7 @@ export function parseManifests(text: string): ParsedManifests {
       errors.push({ path: `document ${i + 1}`, message: `must be an object (got ${show(value)})` });
       return;
     }
+    wellFormedStrings(value);
     docs.push({ index: i + 1, value });
   });
   if (errors.length > 0) throw new InvalidSpecError(errors);

@@ -117,3 +117,15 @@ test('an alias bomb or an alias without anchor is refused naming its document, n
   assert.deepEqual(refused(`${VMI_DOC}---\n${bomb}`).map((f) => f.path), ['document 2']);
   assert.deepEqual(refused(`${VMI_DOC}a: *x\n`), [{ path: 'document 1', message: 'Unresolved alias (the anchor must be set before the alias): x' }]);
 });
+
+test('an unpaired surrogate escape reads as U+FFFD, as the Kubernetes API server reads it', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): firmware.serial "\ud800" passed Apply
+  // and reached QEMU's -smbios as U+FFFD (Node writes argv in UTF-8) while the store kept "\ud800".
+  const json = '{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachineInstance","metadata":{"name":"a"},"spec":{"domain":{"firmware":{"serial":"a\\ud800b"},"devices":{"disks":[{"name":"d","serial":"\\udfff"}]}}}}';
+  const yaml = `${VMI_DOC.replace('spec: {}', 'spec:')}\n  domain: {firmware: {kernelBoot: {kernelArgs: "x=\\ud800 \\U0001F600 \\ud83d\\ude00"}}}\n`;
+  const [fromJson] = parseManifests(json).objects as any[];
+  assert.equal(fromJson.spec.domain.firmware.serial, 'a\ufffdb');
+  assert.equal(fromJson.spec.domain.devices.disks[0].serial, '\ufffd');
+  const [fromYaml] = parseManifests(yaml).objects as any[];
+  assert.equal(fromYaml.spec.domain.firmware.kernelBoot.kernelArgs, 'x=\ufffd 😀 😀');
+});
