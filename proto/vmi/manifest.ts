@@ -78,7 +78,12 @@ export function parseManifests(text: string): ParsedManifests {
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_MANIFEST_BYTES) throw new InvalidSpecError([{ path: 'manifest', message: `is ${bytes} bytes; at most ${MAX_MANIFEST_BYTES} (3 MiB, the Kubernetes API server's request limit)` }]);
   const lines = new LineCounter();
-  const parsed = parseAllDocuments(text, { uniqueKeys: false, lineCounter: lines });
+  // resolveKnownTags off: YAML 1.1's !!omap, !!set, !!binary and !!timestamp would read
+  // as a Map, Set, Buffer or Date, which the rules see as empty objects or nothing
+  // (`features: !!omap [{acpi: {enabled: false}}]` passed with ACPI on). Unresolved,
+  // a tagged node reads as the list, map or string it is, as Go's YAML reader (and so
+  // kubectl) reads such tags: data is JSON, or refused as the wrong type.
+  const parsed = parseAllDocuments(text, { uniqueKeys: false, lineCounter: lines, resolveKnownTags: false });
   // A stream that is only a '---' inside a block scalar, or binary junk, is not an array.
   const documents = Array.isArray(parsed) ? parsed : [parsed];
   documents.forEach((doc, i) => {

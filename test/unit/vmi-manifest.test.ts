@@ -129,3 +129,18 @@ test('an unpaired surrogate escape reads as U+FFFD, as the Kubernetes API server
   const [fromYaml] = parseManifests(yaml).objects as any[];
   assert.equal(fromYaml.spec.domain.firmware.kernelBoot.kernelArgs, 'x=\ufffd 😀 😀');
 });
+
+test('YAML 1.1 tags read as the plain list, map or string: never a Map, Set, Buffer or Date', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): `features: !!omap [{acpi: {enabled: false}}]`
+  // read as a Map, whose entries no rule sees: the VMI passed Apply with ACPI on.
+  const text = `${VMI_DOC.replace('spec: {}', 'spec:')}
+  domain:
+    features: !!omap [{acpi: {enabled: false}}]
+    devices: {rng: !!set {a: null}}
+  hostname: !!binary aGk=
+  subdomain: !!timestamp 2001-12-14
+`;
+  const [o] = parseManifests(text).objects as any[];
+  assert.deepEqual(o.spec, { domain: { features: [{ acpi: { enabled: false } }], devices: { rng: { a: null } } }, hostname: 'aGk=', subdomain: '2001-12-14' });
+  assert.deepEqual(JSON.parse(JSON.stringify(o)), o);
+});
