@@ -27,6 +27,15 @@ export function nicDevice(model: string | undefined): string | undefined {
 /** KubeVirt's interface names (pkg/network/admitter): letters, digits, '-' and '_'. */
 export const INTERFACE_NAME = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * The one name KubeVirt takes that virtnode cannot: an interface's tap, MAC and
+ * lease travel from the handler to the launcher in maps keyed by its name (the
+ * LaunchContext, and protobufjs's decoding of it), where "__proto__" sets the
+ * map's prototype instead of a member: the tap is lost and the VMI passes Apply
+ * only to fail at start.
+ */
+export const RESERVED_INTERFACE_NAMES: ReadonlySet<string> = new Set(['__proto__']);
+
 /** Go's net.ParseMAC forms of a 6-byte address: aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff. */
 export const MAC_ADDRESS = /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$/;
 /** net.ParseMAC's longer forms (EUI-64, InfiniBand), which a NIC cannot have. */

@@ -675,6 +675,14 @@ const NETWORK_RULES: SpecRule[] = [
     opts: NET,
   },
   {
+    // Found by the fuzzer (fuzz-admission.test.ts): KubeVirt's charset takes it, and the
+    // VMI passed Apply to fail at start with "no network was prepared for interface".
+    name: 'an interface may not be named __proto__',
+    break: (s) => withNet(s, { name: '__proto__', masquerade: {} }, { name: '__proto__', pod: {} }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].name`, message: `not supported: "__proto__" is reserved (virtnode keys each interface's tap by its name, and this name keys a JavaScript object's prototype)` }],
+    opts: NET,
+  },
+  {
     name: 'one binding per interface (two)',
     break: (s) => withNet(s, { name: 'default', masquerade: {}, bridge: {} }),
     errors: (p) => [{ path: `${IFACES(p)}[0]`, message: 'logical default interface must have exactly one binding method or binding plugin' }],
