@@ -20,12 +20,16 @@ const ALIASES = new Set(['kubevirt.io/v1alpha3']);
 /** kube-apiserver's largest request body: a manifest past it is refused unread. */
 export const MAX_MANIFEST_BYTES = 3 * 1024 * 1024;
 
+/** Repeated keys named one by one; past these they are counted. */
+const DUPLICATES_NAMED = 50;
+
 /**
  * Duplicate keys, found in one pass with a set per map. The yaml library's own check
  * compares every key with every other (quadratic: 20,000 labels took 2.9 s here, and
  * a manifest of 100,000 held the handler for minutes), so it is turned off.
  */
 function duplicateKeys(doc: Document.Parsed, lines: LineCounter, errors: FieldError[]): void {
+  let repeated = 0;
   visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
@@ -35,11 +39,14 @@ function duplicateKeys(doc: Document.Parsed, lines: LineCounter, errors: FieldEr
           seen.add(key);
           continue;
         }
+        // The first fifty are named; a manifest of 400,000 repeats is counted, not listed.
+        if (++repeated > DUPLICATES_NAMED) continue;
         const at = isScalar(item.key) && item.key.range ? lines.linePos(item.key.range[0]) : undefined;
         errors.push({ path: at ? `line ${at.line}, column ${at.col}` : 'manifest', message: `Map keys must be unique: ${show(String(key)).slice(0, 200)} is repeated` });
       }
     },
   });
+  if (repeated > DUPLICATES_NAMED) errors.push({ path: 'manifest', message: `${(repeated - DUPLICATES_NAMED).toLocaleString('en-US')} more keys are repeated` });
 }
 
 /** A UTF-16 surrogate without its pair: what a "\ud800" escape in JSON or YAML makes. */

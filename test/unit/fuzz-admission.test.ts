@@ -337,7 +337,7 @@ function launch(obj: KubeVirtObject, node: NodeChoices): void {
     const ctx = launchContext(vmi, plan, node);
     step = 'launcher: vmiToDomain + buildArgv (tcg)';
     const fds = launcherFds(vmi, ctx);
-    const argv = buildArgv(vmiToDomain(vmi, ctx, fds.taps, fds.hostFiles));
+    const argv = buildArgv(vmiToDomain(vmi, ctx, fds.taps, {}, fds.hostFiles));
     step = 'argv read back';
     checkArgv(argv, vmi, ctx, fds);
   } catch (e) {

@@ -144,3 +144,26 @@ test('YAML 1.1 tags read as the plain list, map or string: never a Map, Set, Buf
   assert.deepEqual(o.spec, { domain: { features: [{ acpi: { enabled: false } }], devices: { rng: { a: null } } }, hostname: 'aGk=', subdomain: '2001-12-14' });
   assert.deepEqual(JSON.parse(JSON.stringify(o)), o);
 });
+
+test('thousands of repeated keys: fifty named, the rest counted; the message stays short', () => {
+  const text = ['kind: VirtualMachineInstance', 'metadata:', '  labels:', ...Array.from({ length: 5001 }, () => '    a: b')].join('\n');
+  let err: unknown;
+  try {
+    parseManifests(text);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof InvalidSpecError);
+  assert.equal(err.fields.length, 51);
+  assert.deepEqual(err.fields[0], { path: 'line 5, column 5', message: 'Map keys must be unique: "a" is repeated' });
+  assert.deepEqual(err.fields[50], { path: 'manifest', message: '4,950 more keys are repeated' });
+});
+
+test('an InvalidSpecError spells out a hundred field errors and counts the rest', () => {
+  const fields: FieldError[] = Array.from({ length: 250 }, (_, i) => ({ path: `spec.x[${i}]`, message: 'bad' }));
+  const e = new InvalidSpecError(fields);
+  assert.equal(e.fields.length, 250);
+  assert.match(e.message, /^spec\.x\[0\]: bad; /);
+  assert.match(e.message, /spec\.x\[99\]: bad; … and 150 more$/);
+  assert.doesNotMatch(e.message, /spec\.x\[100\]/);
+});

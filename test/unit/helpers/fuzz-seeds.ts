@@ -178,7 +178,32 @@ spec:
 `;
 
 /** Each seed manifest's text: YAML as a user would write it. */
-export const SEED_TEXTS: readonly string[] = [CIRROS_YAML, SEVERAL_DISKS, KERNEL_BOOT, CONFIG_DRIVE_VM, CPU_FROM_RESOURCES, HALTED_VM];
+const DISK_BUSES = `
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {name: buses}
+spec:
+  domain:
+    ioThreadsPolicy: auto
+    resources: {requests: {memory: 96Mi}}
+    devices:
+      disks:
+      - {name: containerdisk, disk: {bus: virtio}, dedicatedIOThread: true}
+      - {name: sata, disk: {bus: sata}, serial: "S-1", cache: none, io: native, errorPolicy: enospace}
+      - {name: scsi, disk: {bus: scsi}, shareable: true, errorPolicy: report, blockSize: {custom: {logical: 512, physical: 4096}}}
+      - {name: usb, disk: {bus: usb, readonly: true}, cache: writeback, errorPolicy: ignore}
+      - {name: cloudinit, cdrom: {bus: sata}}
+      - {name: scsicd, cdrom: {bus: scsi}}
+  volumes:
+  - {name: containerdisk, containerDisk: {image: "quay.io/kubevirt/cirros-container-disk-demo:v1.9.0"}}
+  - {name: sata, emptyDisk: {capacity: 64Mi}}
+  - {name: scsi, emptyDisk: {capacity: 96Mi}}
+  - {name: usb, emptyDisk: {capacity: 32Mi}}
+  - {name: cloudinit, cloudInitNoCloud: {userData: "#!/bin/sh\\necho hi"}}
+  - {name: scsicd, emptyDisk: {capacity: 2Mi}}
+`;
+
+export const SEED_TEXTS: readonly string[] = [CIRROS_YAML, SEVERAL_DISKS, KERNEL_BOOT, CONFIG_DRIVE_VM, CPU_FROM_RESOURCES, HALTED_VM, DISK_BUSES];
 
 /** The seeds as objects (each text holds one). */
 export const SEEDS: readonly Json[] = SEED_TEXTS.map((t) => parse(t) as Json);
