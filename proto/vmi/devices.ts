@@ -197,3 +197,67 @@ export const QEMU_CPU_MODELS: ReadonlySet<string> = new Set(
  * host-passthrough are KubeVirt's words for the host's CPU and match too.
  */
 export const CPU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Empty pcie-root-ports every domain carries for NICs hot-plugged while it runs. */
+export const HOTPLUG_PORTS = 2;
+
+/** q35's root bus: 32 slots, less the two the machine takes itself (RESERVED_PCI_SLOTS). */
+export const ROOT_BUS_FREE_SLOTS = MAX_PCI_SLOT + 1 - RESERVED_PCI_SLOTS.length;
+
+/** The parts of a VMI spec that decide what sits on the root bus (typed loosely: admission reads it before defaults). */
+interface RootBusSpec {
+  domain?: {
+    devices?: {
+      disks?: readonly { disk?: { bus?: string }; cdrom?: { bus?: string }; lun?: { bus?: string } }[];
+      interfaces?: readonly unknown[];
+      rng?: unknown;
+      autoattachMemBalloon?: boolean;
+      autoattachPodInterface?: boolean;
+    };
+  };
+  networks?: readonly unknown[];
+}
+
+/**
+ * Every device the launcher puts on q35's root bus for this spec, by kind, with how
+ * many: each its own slot (QEMU places them; -nodefaults adds none of its own). The
+ * launcher's domain (launcher/domain/convert.ts) builds exactly these; a test holds
+ * the two together. Admission refuses a spec that needs more than ROOT_BUS_FREE_SLOTS,
+ * where QEMU would fail with "PCI: no slot/function available" after the sandbox exists.
+ */
+export function rootBusDevices(spec: RootBusSpec): [kind: string, count: number][] {
+  const devices = spec.domain?.devices ?? {};
+  const disks = devices.disks ?? [];
+  let virtio = 0;
+  let sd = 0;
+  let sataControllers = 0;
+  let scsi = false;
+  let usb = false;
+  for (const d of disks) {
+    const bus = diskBusOf(d) ?? (d.cdrom ? DEFAULT_CDROM_BUS : d.lun ? DEFAULT_LUN_BUS : DEFAULT_DISK_BUS);
+    if (bus === 'virtio') {
+      virtio++;
+      continue;
+    }
+    // sata, scsi and usb share the sd letters; a sata disk's controller is its letter / 6.
+    if (bus === 'sata') sataControllers = Math.max(sataControllers, Math.floor(sd / SATA_PORTS));
+    if (bus === 'scsi') scsi = true;
+    if (bus === 'usb') usb = true;
+    sd++;
+  }
+  const podDefault = devices.autoattachPodInterface !== false && !devices.interfaces?.length && !spec.networks?.length;
+  const nics = podDefault ? 1 : (devices.interfaces?.length ?? 0);
+  const all: [string, number][] = [
+    ['virtio disks', virtio],
+    ['SATA controllers past the machine\'s own', sataControllers],
+    ['virtio-scsi controller', scsi ? 1 : 0],
+    ['USB controller', usb ? 1 : 0],
+    ['network interfaces', nics],
+    ['rng', devices.rng ? 1 : 0],
+    ['memory balloon', devices.autoattachMemBalloon === false ? 0 : 1],
+    ['guest agent channel', 1],
+    ['panic device', 1],
+    ['hotplug ports', HOTPLUG_PORTS],
+  ];
+  return all.filter(([, n]) => n > 0);
+}

@@ -26,7 +26,7 @@ import fc from 'fast-check';
 import { InvalidSpecError, VirtnodeError, type FieldError } from '../../proto/errors.js';
 import { decodeLaunchContext, DEFAULT_SMBIOS, encodeLaunchContext, type LaunchContext } from '../../proto/launch.js';
 import type { LaunchContext__Output } from '../../proto/generated/virtnode/launcher/v1/LaunchContext.js';
-import { alignedImageBytes, MAX_TAP_QUEUES, normalizeMac, tapQueueCount } from '../../proto/vmi/devices.js';
+import { alignedImageBytes, MAX_TAP_QUEUES, normalizeMac, ROOT_BUS_FREE_SLOTS, rootBusDevices, tapQueueCount } from '../../proto/vmi/devices.js';
 import { judgeManifest } from '../../proto/vmi/admit.js';
 import { guestMemoryBytes, parseManifests, quantityToBytes, quantityToMillis, validate, vcpuCount, vmiFromVM } from '../../proto/vmi/index.js';
 import type { KubeVirtObject, VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
@@ -44,7 +44,7 @@ import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
 import type { Store } from '../../handler/store/store.js';
 import { fuzzCase, manifestOf, mutate, type FuzzCase, type NodeChoices } from './helpers/fuzz-arbitraries.js';
 import { SEEDS, type Json } from './helpers/fuzz-seeds.js';
-import { LONE_SURROGATE, optOf, parseQemuArgv, type QemuOption } from './helpers/qemu-argv.js';
+import { isRootBusDevice, LONE_SURROGATE, optOf, parseQemuArgv, type QemuOption } from './helpers/qemu-argv.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 0x17f0220;
 const RUNS = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 10_000;
@@ -321,6 +321,11 @@ function checkArgv(argv: string[], vmi: VirtualMachineInstance, ctx: LaunchConte
     if (!dev) throw new Error(`no -device for interface ${JSON.stringify(iface.name)}`);
     expectEqual(`interface ${iface.name} mac`, dev.mac, normalizeMac(ctx.interfaces![iface.name]!.mac!));
   });
+  // What admission counted on q35's root bus is what the launcher put there, and it fits.
+  const onRootBus = [...devices.values()].filter(isRootBusDevice).length;
+  const counted = rootBusDevices(spec).reduce((sum, [, n]) => sum + n, 0);
+  expectEqual('devices on the root bus (admission counted them)', onRootBus, counted);
+  if (onRootBus > ROOT_BUS_FREE_SLOTS) throw new Error(`${onRootBus} devices on the root bus, which has ${ROOT_BUS_FREE_SLOTS} free slots`);
 }
 
 /** Runs everything after Apply for one admitted object; throws what breaks. */

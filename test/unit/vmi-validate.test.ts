@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FieldError } from '../../proto/errors.js';
 import { parseManifests, validate, type ValidateOptions } from '../../proto/vmi/index.js';
+import { ROOT_BUS_FREE_SLOTS, rootBusDevices } from '../../proto/vmi/devices.js';
 import { assertRejected, GETTING_STARTED_VM, specOf, vm, vmi, type Json } from './vmi-fixtures.js';
 
 const NOT_YET = 'not supported yet';
@@ -103,7 +104,24 @@ const addDisk = (s: Json, disk: Json, volume?: Json) => {
 };
 const emptyVol = (name: string) => ({ name, emptyDisk: { capacity: '1Mi' } });
 
+const ROOT_BUS_FULL =
+  'needs 31 PCI slots (virtio disks: 25, network interfaces: 1, memory balloon: 1, guest agent channel: 1, panic device: 1, hotplug ports: 2); ' +
+  "a q35 machine's root bus has 30: put disks on bus scsi or sata instead of virtio";
+const manyDisks = (s: Json, n: number, bus: string) => {
+  for (let i = 0; i < n; i++) addDisk(s, { name: `x${i}`, disk: { bus } }, emptyVol(`x${i}`));
+};
+
 const SPEC_RULES: SpecRule[] = [
+  // how many
+  { name: 'devices must fit the root bus', break: (s) => manyDisks(s, 24, 'virtio'), errors: (p) => [{ path: `${p}.domain.devices`, message: ROOT_BUS_FULL }] },
+  {
+    name: 'at most 256 disks and volumes',
+    break: (s) => manyDisks(s, 256, 'scsi'),
+    errors: (p) => [
+      { path: `${p}.domain.devices.disks`, message: 'has 257 items; at most 256' },
+      { path: `${p}.volumes`, message: 'has 257 items; at most 256' },
+    ],
+  },
   // memory
   { name: 'memory is required', break: (s) => delete s.domain.resources, errors: (p) => [{ path: MEM_REQ(p), message: noMemory(p) }] },
   { name: 'a zero request is no memory', break: (s) => (s.domain.resources.requests.memory = '0'), errors: (p) => [{ path: MEM_REQ(p), message: noMemory(p) }] },
@@ -959,4 +977,19 @@ test('validate does not modify its input', () => {
   const before = structuredClone(o);
   validate(o);
   assert.deepEqual(o, before);
+});
+
+test('the root bus count: 23 more virtio disks fit exactly; sata past six ports adds a controller', () => {
+  const full = vmi();
+  manyDisks(full.spec, 23, 'virtio');
+  assert.deepEqual(validate(full), { warnings: [] });
+  assert.equal(rootBusDevices(full.spec).reduce((n, [, c]) => n + c, 0), ROOT_BUS_FREE_SLOTS);
+  const sata = vmi();
+  manyDisks(sata.spec, 7, 'sata');
+  assert.deepEqual(rootBusDevices(sata.spec).slice(0, 2), [['virtio disks', 1], ["SATA controllers past the machine's own", 1]]);
+  // Six sd letters taken by scsi disks push the first sata disk to the second controller too.
+  const mixed = vmi();
+  manyDisks(mixed.spec, 6, 'scsi');
+  manyDisks(mixed.spec, 1, 'sata');
+  assert.deepEqual(rootBusDevices(mixed.spec).slice(0, 3), [['virtio disks', 1], ["SATA controllers past the machine's own", 1], ['virtio-scsi controller', 1]]);
 });

@@ -179,3 +179,12 @@ function checkQemuJson(v: unknown, where: string): void {
 export function optOf(o: QemuOption, key: string): string | undefined {
   return o.opts?.find(([k]) => k === key)?.[1];
 }
+
+/**
+ * A -device QEMU puts in a slot of q35's root bus: a PCI device without a bus (QEMU
+ * picks pcie.0) or placed on pcie.0. ISA devices (isa-serial) also go without one.
+ */
+export function isRootBusDevice(device: Record<string, unknown>): boolean {
+  const bus = device.bus;
+  return (bus === undefined || bus === 'pcie.0') && !String(device.driver).startsWith('isa-');
+}
