@@ -134,7 +134,9 @@ async function prepareVolumes(env: PrepareEnv, vmi: VirtualMachineInstance, rt: 
       env.event('Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
       rt.abort.signal.throwIfAborted();
       const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
-      volumes[v.name] = { path: overlay.path, format: 'qcow2' };
+      // The base named, not left to the overlay's header: QEMU opens it explicitly,
+      // read-only, and the launcher knows to show it to QEMU (launcher/domain/confine.ts).
+      volumes[v.name] = { path: overlay.path, format: 'qcow2', backing: overlay.backing };
     } else if (v.cloudInitNoCloud || v.cloudInitConfigDrive) {
       // Made here, per VM start, as virt-launcher makes it; gone with the sandbox.
       const image = cloudInitImage(vmi, v);
