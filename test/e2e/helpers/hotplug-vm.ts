@@ -34,7 +34,7 @@ const running = new Promise<void>((r) => manager.on('state', (c) => c.state === 
 await manager.start(vmi, {
   runDir,
   accelerator: 'tcg',
-  volumes: { containerdisk: { path: overlay, format: 'qcow2' } },
+  volumes: { containerdisk: { path: overlay, format: 'qcow2', backing: { path: baseDisk, format: 'qcow2' } } },
   interfaces: { default: { tapName: 'tap0', mac: '52:54:00:00:00:10' } },
 }, { consoleSocket: join(runDir, 'console.sock') });
 await running;
