@@ -4,16 +4,17 @@
 // turn QMP events and the process's exit into domain states; carry out pause,
 // shutdown, kill, reboot and reset.
 //
-// QEMU is started through `setpriv --pdeathsig KILL` so that it dies with the
-// launcher even when the launcher is SIGKILLed; the handler removing the VM's
-// cgroup is the second line of defence.
+// QEMU is started confined (confine.ts): its own uid, no capabilities, its own mount
+// namespace showing only its VM's files, and `setpriv --pdeathsig KILL` so that it
+// dies with the launcher even when the launcher is SIGKILLed; the handler removing
+// the VM's cgroup is the second line of defence.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
-import { closeFd, openTap, pdeathsigArgv } from '../../native/index.js';
+import { closeFd, openTap } from '../../native/index.js';
 import { vcpuCount } from '../../proto/vmi/resources.js';
 import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
 import { DhcpServer } from '../network/dhcp-server.js';
@@ -22,7 +23,8 @@ import { nicDevice, tapQueueCount } from '../../proto/vmi/devices.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
 import type { BlockInfo } from '../qmp/types.js';
 import { ConsoleRelay } from '../console.js';
-import { buildArgv } from './argv.js';
+import { buildArgv, DEFAULT_QEMU_BINARY } from './argv.js';
+import { confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQemuBinary, QEMU_ENV, QEMU_GID, QEMU_UID, type QemuView } from './confine.js';
 import { openHostFiles } from './host-files.js';
 import { vmiToDomain } from './convert.js';
 import { probeVolumes } from './host-volumes.js';
@@ -111,15 +113,22 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     // Taps are opened here, in the pod's network namespace, and handed to QEMU as
     // inherited fds 3, 4, ... (QMP getfd is the way for NICs added later); hostDisk
     // files after them, checked to be the files the handler vetted (host-files.ts).
+    const unconfinable = confinementProblem();
+    if (unconfinable) throw new VirtnodeError('VN_SANDBOX', `QEMU cannot be confined: ${unconfinable}`);
     const taps = openInterfaceTaps(vmi, ctx);
     const fds = [...taps.fds];
     let domain: Domain;
     let argv: string[];
+    let view: QemuView;
+    let full: string[];
     try {
       const hostFiles = openHostFiles(vmi, ctx, 3 + fds.length);
       fds.push(...hostFiles.fds);
       domain = vmiToDomain(vmi, ctx, taps.tapFds, probeVolumes(ctx), hostFiles.numbers);
-      argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
+      argv = buildArgv(domain, { qemuBinary: resolveQemuBinary(opts.qemuBinary ?? DEFAULT_QEMU_BINARY) });
+      view = qemuView(domain, ctx.runDir);
+      prepareQemuView(view);
+      full = confinedArgv(argv, view);
     } catch (e) {
       for (const fd of fds) closeFd(fd);
       throw e;
@@ -129,11 +138,11 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
     await this.console.listen(opts.consoleSocket);
 
-    const full = pdeathsigArgv(argv);
-    this.#log.info({ argv }, 'starting QEMU');
+    const confinement = { uid: QEMU_UID, gid: QEMU_GID, files: view.files.map((f) => `${f.path} (${f.writable ? 'rw' : 'ro'}${f.own ? ', own' : ''})`), devices: view.ownDevices };
+    this.#log.info({ argv, confinement }, 'starting QEMU');
     let qemu: ChildProcess;
     try {
-      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...fds] });
+      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...fds], env: QEMU_ENV });
     } finally {
       // QEMU has its own copies now (or never will): ours only keep the taps and files busy.
       for (const fd of fds) closeFd(fd);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Qmp, QmpClosedError, QmpCommandError, type QmpEvent } from '../../launcher/qmp/index.js';
 import { buildArgv } from '../../launcher/domain/argv.js';
+import { confinedArgv, prepareQemuView, qemuView, resolveQemuBinary, QEMU_ENV } from '../../launcher/domain/confine.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import { lifecycleArgv, lifecycleFromVMI } from '../../launcher/domain/devices/panic.js';
@@ -25,8 +26,8 @@ interface Running {
   stderr: () => string;
 }
 
-function start(t: TestContext, argv: string[]): Running {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+function start(t: TestContext, argv: string[], env?: NodeJS.ProcessEnv): Running {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -367,14 +368,20 @@ for (const c of cases) {
     mkdirSync(runDir);
     const ctx = c.prepare(dir, runDir);
     const domain = vmiToDomain(c.vmi(), ctx);
-    const argv = buildArgv(domain, { qemuBinary: QEMU });
+    const argv = buildArgv(domain, { qemuBinary: resolveQemuBinary(QEMU) });
+    // Confined as the launcher starts it: every case's files must reach QEMU's view.
+    const view = qemuView(domain, runDir);
+    prepareQemuView(view);
     const t0 = performance.now();
-    const q = start(t, argv);
+    const q = start(t, confinedArgv(argv, view), QEMU_ENV);
     const qmp = await connect(t, domain.qmpSocket, q);
     t.diagnostic(`spawn to QMP ready: ${(performance.now() - t0).toFixed(0)} ms`);
     assert.equal((await qmp.execute('query-status')).status, 'prelaunch');
-    // -sandbox on: QEMU runs under a seccomp filter (mode 2).
-    assert.match(readFileSync(`/proc/${q.child.pid}/status`, 'utf8'), /^Seccomp:\s+2$/m);
+    // -sandbox on: QEMU runs under a seccomp filter (mode 2), as 107 with no capabilities.
+    const status = readFileSync(`/proc/${q.child.pid}/status`, 'utf8');
+    assert.match(status, /^Seccomp:\s+2$/m);
+    assert.match(status, /^Uid:\s+107\s+107\s+107\s+107$/m);
+    assert.match(status, /^CapEff:\s+0+$/m);
     await c.check(qmp, ctx);
     // The guest (SeaBIOS, no bootable disk) runs for a while under the seccomp sandbox.
     await qmp.execute('cont');
