@@ -5,7 +5,8 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestHandler, cgroupRootDirs, cirrosVM, pgrepAll, sleep, useTestHandler } from './harness.js';
 
@@ -144,4 +145,53 @@ test('a hostDisk swapped for a symlink out of the root between Apply and start i
   assert.equal(readFileSync(join(outside, 'secret.img'), 'utf8'), 'not for a VM\n');
   assert.equal(after.mtimeMs, secret.mtimeMs);
   assertNothingMade('after the refused start');
+});
+
+test('a full filesystem under a writable hostDisk pauses the VM with PausedIOError; unpause resumes it once space returns', async (t) => {
+  // A 16 MiB tmpfs inside the root: 10 MiB of ballast, a sparse 64 MiB disk (type Disk,
+  // made here: DiskOrCreate would be refused for want of space), and a guest that
+  // writes 12 MiB of random data to it. QEMU's write fails with ENOSPC, and the
+  // disk's default errorPolicy, stop, pauses the guest with the request held.
+  const dir = join(root, 'full');
+  mkdirSync(dir);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'vn-iofull', dir]);
+  t.after(() => execFileSync('umount', ['-l', dir]));
+  const ballast = join(dir, 'ballast');
+  writeFileSync(ballast, Buffer.alloc(10 << 20, 1));
+  const disk = join(dir, 'io.img');
+  writeFileSync(disk, '');
+  truncateSync(disk, 64 << 20);
+
+  assert.equal((await h.cli(['apply', '-f', '-'], vmWithHostDisk('io-vm', `{path: ${disk}, type: Disk}`))).code, 0);
+  await h.waitPhase('io-vm', 'Running', 120_000);
+  const con = h.console('io-vm');
+  await con.login('root');
+  const from = con.output.length;
+  con.send('dd if=/dev/urandom of=/dev/vdb bs=1M count=12 conv=fsync 2>/dev/null; echo dd-rc=$?\r');
+
+  const paused = await h.waitVMI('io-vm', (v) => v?.status?.conditions.some((c) => c.type === 'Paused' && c.status === 'True') ?? false, 'Paused', 120_000);
+  const cond = paused!.status!.conditions.find((c) => c.type === 'Paused')!;
+  assert.equal(cond.reason, 'PausedIOError');
+  assert.match(cond.message ?? '', /I\/O error on disk data \(write, no space left\)/);
+  assert.equal(paused!.status!.phase, 'Running', 'a paused VMI stays in phase Running, as under KubeVirt');
+  const events = (await h.cli(['events'])).stdout;
+  assert.match(events, /Paused.*I\/O error on disk data/, events);
+  assert.equal((await h.cli(['get', 'vmi', 'io-vm'])).stdout.includes('Running (Paused)'), true);
+  assert.doesNotMatch(con.output.slice(from), /dd-rc=/, 'the guest\'s write is held, not failed');
+
+  // Space returns; unpause retries the held write and the guest's dd completes.
+  unlinkSync(ballast);
+  const r = await h.cli(['unpause', 'io-vm']);
+  assert.equal(r.code, 0, r.stderr);
+  await h.waitVMI('io-vm', (v) => !(v?.status?.conditions.some((c) => c.type === 'Paused') ?? true), 'unpaused', 60_000);
+  assert.equal((await con.expect(/dd-rc=(\d+)/, 120_000, from))[1], '0', 'the write went through after unpause');
+  con.close();
+  const used = statSync(disk).blocks * 512;
+  assert.ok(used >= 12 << 20, `the guest's 12 MiB reached the file (${used} bytes allocated)`);
+  t.diagnostic(`paused with: ${cond.message}`);
+
+  const vmi = await h.getVMI('io-vm');
+  assert.equal((await h.cli(['delete', 'vm', 'io-vm', '--wait'])).code, 0);
+  await h.nothingLeft(vmi!.metadata.uid!);
+  assert.ok(existsSync(disk), 'the hostDisk is the user\'s: kept');
 });
