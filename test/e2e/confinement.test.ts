@@ -87,6 +87,8 @@ test('QEMU runs as 107 with no capabilities, seeing only its own VM: not another
     "the handler's record of this VM": join(h.stateDir, 'vmis', uidA, 'runtime.json'),
     "the handler's image index": join(h.stateDir, 'images', 'index.json'),
     "the handler's socket": h.socket,
+    "its launcher's session socket": join(h.runDir, 'vmis', uidA, 'handler.sock'),
+    "its console socket": join(h.runDir, 'vmis', uidA, 'console.sock'),
     "the launcher's log": join(h.stateDir, 'vmis', uidA, 'launcher.log'),
     '/etc/shadow': '/etc/shadow',
     '/proc': '/proc/1/environ',
