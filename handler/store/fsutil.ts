@@ -21,12 +21,19 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Ato
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await fs.open(tmp, 'w', opts.mode ?? 0o600);
   try {
-    await fh.writeFile(data);
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (e) {
+    // A write that failed (a full disk) must not leave its temporary: only the next
+    // start would sweep it, and a full disk fails every write that follows.
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
-  await fs.rename(tmp, file);
   if (!durable) return;
   // The rename itself is durable only once the directory is synced.
   const dir = await fs.open(dirname(file), 'r');
