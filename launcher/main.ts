@@ -14,6 +14,7 @@ import { HandlerSession, preloadSession } from './session.js';
 import { DomainManager } from './domain/manager.js';
 import { decodeLaunchContext, runDirLayout } from '../proto/launch.js';
 import { isFinal } from './domain/state.js';
+import { dropLauncherPrivileges } from './privileges.js';
 
 interface LauncherArgs {
   namespace: string;
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
             if (ctx.netns) enterNetns(ctx.netns);
             synced = true;
             await manager.start(vmi, ctx, { consoleSocket });
+            // QEMU runs, confined: what the launcher needed root's capabilities for is done.
+            await dropLauncherPrivileges(log);
             return;
           }
           case 'pause':

@@ -23,3 +23,7 @@ export {
   openRoot, statBeneath, regularFileBeneath, openRegularBeneath, createSparseBeneath, takesDirectIo, fileKind,
   BeneathError, type BeneathReason, type FileIdentity, type OpenedFile,
 } from './beneath.js';
+export {
+  capabilityMask, capabilityNames, threadCapabilities, limitThreadCapabilities, limitPoolCapabilities, permittedByThread,
+  lastCapability, poolSize, type CapabilityName, type ThreadCapabilities, type PoolLimitResult,
+} from './capabilities.js';

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'VN_SANDBOX',
   'VN_NATIVE',
   'VN_PROTOCOL',
+  /** The handler's store could not write a change (disk full, I/O error); nothing changed. */
+  'VN_STORAGE',
   'VN_INTERNAL',
 ] as const;
 
@@ -40,11 +42,16 @@ export interface FieldError {
   message: string;
 }
 
+/** Field errors a message spells out; the rest are counted (a hostile manifest can make 400,000). */
+export const MAX_MESSAGE_FIELDS = 100;
+
 /** A spec rejected as a whole; the message lists every field error, as KubeVirt's admission webhook does. */
 export class InvalidSpecError extends VirtnodeError {
   readonly fields: FieldError[];
   constructor(fields: FieldError[]) {
-    super('VN_INVALID_SPEC', fields.map((f) => `${f.path}: ${f.message}`).join('; '));
+    const shown = fields.slice(0, MAX_MESSAGE_FIELDS).map((f) => `${f.path}: ${f.message}`);
+    if (fields.length > MAX_MESSAGE_FIELDS) shown.push(`… and ${(fields.length - MAX_MESSAGE_FIELDS).toLocaleString('en-US')} more`);
+    super('VN_INVALID_SPEC', shown.join('; '));
     this.fields = fields;
   }
 }

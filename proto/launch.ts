@@ -103,18 +103,26 @@ export interface GuestLease {
 /** MiB of translated code TCG may keep (`-accel tcg,tb-size=`); the VM cgroup's overhead budgets exactly this. */
 export const TCG_TB_SIZE_MIB = 128;
 
-/** The names in a VM's run directory: the handler makes the directory, both sides use the names. */
+/**
+ * The names in a VM's run directory: the handler makes the directory, both sides use
+ * the names. QEMU's sockets are in a directory of their own, the only part of the run
+ * directory QEMU sees and may write (launcher/domain/confine.ts).
+ */
 export const RUN_DIR_FILES = {
   /** The handler listens here for the launcher's session. */
   handlerSocket: 'handler.sock',
   /** The launcher relays the serial console here. */
   consoleSocket: 'console.sock',
+  /** QEMU's own directory: the launcher makes it, owned by QEMU's uid. */
+  qemuDir: 'qemu',
   /** QEMU listens here for QMP. */
-  qmpSocket: 'qmp.sock',
+  qmpSocket: 'qemu/qmp.sock',
   /** QEMU listens here for ttyS0. */
-  serialSocket: 'serial0.sock',
+  serialSocket: 'qemu/serial0.sock',
   /** QEMU listens here for the guest agent's virtio-serial port. */
-  agentSocket: 'agent.sock',
+  agentSocket: 'qemu/agent.sock',
+  /** An empty directory: in QEMU's mount namespace, its root is mounted here before the switch. */
+  qemuRoot: 'qemu-root',
 } as const;
 
 export type RunDirLayout = { -readonly [K in keyof typeof RUN_DIR_FILES]: string };

@@ -32,6 +32,26 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registr
   $SUDO systemctl stop docker-registry || true
 fi
 
+# QEMU's own user, 107:107 as in KubeVirt's images (launcher/domain/confine.ts runs
+# QEMU with these numbers; the account only keeps them from being handed to another
+# daemon). Debian's qemu packages create no user (libvirt's libvirt-qemu is 64055).
+# KubeVirt's name, qemu, unless another uid has it. A 107 that belongs to someone
+# else is refused: every VM's QEMU would share that account's files and processes.
+qemu_id=107
+owner=$(getent passwd "$qemu_id" | cut -d: -f1 || true)
+group=$(getent group "$qemu_id" | cut -d: -f1 || true)
+uname=qemu gname=qemu
+if getent passwd qemu >/dev/null && [ "$(id -u qemu)" != "$qemu_id" ]; then uname=virtnode-qemu; fi
+if getent group qemu >/dev/null && [ "$(getent group qemu | cut -d: -f3)" != "$qemu_id" ]; then gname=virtnode-qemu; fi
+if [ -n "$owner" ] && [ "$owner" != qemu ] && [ "$owner" != virtnode-qemu ]; then
+  echo "setup: uid $qemu_id belongs to $owner; QEMU runs as $qemu_id and must not share it (remove or renumber $owner)" >&2; exit 1
+fi
+if [ -n "$group" ] && [ "$group" != qemu ] && [ "$group" != virtnode-qemu ]; then
+  echo "setup: gid $qemu_id belongs to group $group; QEMU runs as $qemu_id and must not share it" >&2; exit 1
+fi
+[ -n "$group" ] || $SUDO groupadd --system --gid "$qemu_id" "$gname"
+[ -n "$owner" ] || $SUDO useradd --system --uid "$qemu_id" --gid "$qemu_id" --no-create-home --home-dir / --shell /usr/sbin/nologin --comment "QEMU (virtnode)" "$uname"
+
 # npm packages (koffi's native part is an optional dependency: never --omit=optional).
 if [ ! -d node_modules/@grpc/grpc-js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import { errorMessage, InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
+import { InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
 import { handlerPackage, requireProtocol } from '../../proto/rpc.js';
 import { KIND_VM, KIND_VMI, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import type { ApplyRequest__Output } from '../../proto/generated/virtnode/handler/v1/ApplyRequest.js';
@@ -129,16 +129,14 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       return { objects: defaulted.map((o) => ({ kind: o.kind, json: JSON.stringify(o), resourceVersion: 0 })), warnings, results };
     }
     const durable: Promise<void>[] = [];
-    const created: StoredObject[] = [];
     for (const o of defaulted) {
       const cur = store.get<StoredObject>(o.kind, ns(o.metadata.namespace), o.metadata.name);
       if (!cur) {
         const annotations = keepHandlerAnnotations(o.metadata.annotations, undefined);
         const r = store.create({ ...o, metadata: { ...o.metadata, annotations } });
-        durable.push(r.durable);
-        created.push(r.object);
+        // Defined once it is stored: a create the store could not write made nothing.
+        durable.push(r.durable.then(() => void store.recordEvent({ reason: 'Created', message: `${o.kind} defined`, object: r.object })));
         out.push(wire(r.object));
-        store.recordEvent({ reason: 'Created', message: `${o.kind} defined`, object: r.object });
         results.push(`${resource(o.kind)}/${o.metadata.name} created`);
         continue;
       }
@@ -155,21 +153,10 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
         results.push(`${resource(o.kind)}/${o.metadata.name} configured`);
       }
     }
-    try {
-      await Promise.all(durable);
-    } catch (e) {
-      // Not on disk (a full disk): what this Apply created is deleted again by the
-      // usual road, or the caller would hear of a failure while the object ran on
-      // until a restart forgot it, its sandbox swept as a stranger's.
-      for (const o of created) {
-        const n = ns(o.metadata.namespace);
-        if (store.get<StoredObject>(o.kind, n, o.metadata.name)?.metadata.uid !== o.metadata.uid) continue;
-        const gone = o.kind === KIND_VM ? vms.deleteVM(n, o.metadata.name, 0) : vmis.requestDelete(n, o.metadata.name, 0);
-        await gone.catch(() => undefined); // marked in memory even when that write fails too
-      }
-      const what = created.map((o) => `${o.kind} ${ns(o.metadata.namespace)}/${o.metadata.name}`).join(', ');
-      throw new VirtnodeError('VN_INTERNAL', `storing the desired state failed: ${errorMessage(e)}${what ? `; not created: ${what}` : ''}`, { cause: e });
-    }
+    // Answered once every write has settled, with the first failure (it names the
+    // object and the cause: disk full, I/O error); what failed left nothing behind.
+    const failed = (await Promise.allSettled(durable)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return { objects: out, warnings, results };
   }
 

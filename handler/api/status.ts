@@ -19,6 +19,8 @@ const STATUS: Record<ErrorCode, grpc.status> = {
   VN_SANDBOX: grpc.status.INTERNAL,
   VN_NATIVE: grpc.status.INTERNAL,
   VN_PROTOCOL: grpc.status.FAILED_PRECONDITION,
+  // Nothing was stored, so the call may be repeated once the node's disk recovers.
+  VN_STORAGE: grpc.status.UNAVAILABLE,
   VN_INTERNAL: grpc.status.INTERNAL,
 };
 

@@ -167,8 +167,8 @@ export class VmController {
       if (vmi) {
         if (!vmi.metadata.deletionTimestamp) await this.#vmis.requestDelete(ns, vmi.metadata.name, vm.metadata.deletionGracePeriodSeconds);
       } else {
-        this.#store.recordEvent({ reason: 'Deleted', message: 'VirtualMachine deleted', object: vm });
         await this.#store.delete(VM, ns, name);
+        this.#store.recordEvent({ reason: 'Deleted', message: 'VirtualMachine deleted', object: vm });
         return;
       }
       await this.#updateStatus(vm, vmi);

@@ -148,7 +148,9 @@ async function prepareVolume(env: PrepareEnv, vmi: VirtualMachineInstance, rt: V
     env.event('Normal', 'Pulled', `Successfully pulled image "${v.containerDisk.image}" (${pulled.digest}) in ${Date.now() - started} ms`);
     rt.abort.signal.throwIfAborted();
     const overlay = await env.images.createOverlay(pulled, `${diskDir}/${v.name}.qcow2`);
-    return { path: overlay.path, format: 'qcow2' };
+    // The base named, not left to the overlay's header: QEMU opens it explicitly,
+    // read-only, and the launcher knows to show it to QEMU (launcher/domain/confine.ts).
+    return { path: overlay.path, format: 'qcow2', backing: overlay.backing };
   }
   if (v.cloudInitNoCloud || v.cloudInitConfigDrive) {
     // Made here, per VM start, as virt-launcher makes it; gone with the sandbox.

@@ -190,8 +190,8 @@ export class VmiController {
     if (!cur || cur.metadata.uid !== vmi.metadata.uid) return;
     await releaseVmi(this.#d, vmi.metadata.uid!, rt?.sandbox, { all: true });
     this.#rt.delete(keyOf(vmi.metadata.namespace!, vmi.metadata.name));
-    this.#status.event(vmi, 'Normal', 'Deleted', 'VirtualMachineInstance deleted');
     await this.#d.store.delete(KIND, vmi.metadata.namespace!, vmi.metadata.name);
+    this.#status.event(vmi, 'Normal', 'Deleted', 'VirtualMachineInstance deleted');
   }
 
   // ---- start: prepare, then Sync -------------------------------------------------------

@@ -12,6 +12,12 @@ export interface AtomicWriteOptions {
    * every VM start. Their readers must treat a record torn by a power cut as missing.
    */
   durable?: boolean;
+  /**
+   * Default true (with `durable`). False when the caller syncs the directory itself,
+   * once for many files (the store's batches): until then a power cut may undo the
+   * rename.
+   */
+  dirSync?: boolean;
 }
 
 /** Replaces `file` with `data` so a crash leaves the old or the new content, never a mix. */
@@ -29,18 +35,21 @@ export async function atomicWrite(file: string, data: string | Buffer, opts: Ato
     }
     await fs.rename(tmp, file);
   } catch (e) {
-    // A write that failed (a full disk) must not leave its temporary: only the next
-    // start would sweep it, and a full disk fails every write that follows.
+    // A half-written temporary on a full disk holds the space the next write needs.
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw e;
   }
-  if (!durable) return;
   // The rename itself is durable only once the directory is synced.
-  const dir = await fs.open(dirname(file), 'r');
+  if (durable && opts.dirSync !== false) await syncDir(dirname(file));
+}
+
+/** Makes the entries of `dir` (files created, renamed or removed there) survive a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
   try {
-    await dir.sync();
+    await fh.sync();
   } finally {
-    await dir.close();
+    await fh.close();
   }
 }
 

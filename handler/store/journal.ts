@@ -48,6 +48,8 @@ export class Journal {
   #size: number;
   #ring: RecordedChange[] = [];
   #linesInFile = 0;
+  /** An append failed: the file lacks a line (or ends torn) and is rewritten from the ring. */
+  #behind = false;
   #fh: fs.FileHandle;
 
   private constructor(file: string, size: number, fh: fs.FileHandle) {
@@ -87,16 +89,24 @@ export class Journal {
     return this.#ring.at(-1)?.seq ?? 0;
   }
 
-  /** Remembers a change at once, so watchers resuming right now see it. */
+  /** Remembers a durable change, so watchers resuming right now see it. */
   record(c: RecordedChange): void {
     this.#ring.push({ seq: c.seq, type: c.type, kind: c.kind, ref: c.ref, json: c.json });
     if (this.#ring.length > this.#size) this.#ring.splice(0, this.#ring.length - this.#size);
   }
 
-  /** Writes a recorded change to the file; called in sequence order. */
-  async persist(c: RecordedChange): Promise<void> {
-    await this.#fh.appendFile(line(c));
-    if (++this.#linesInFile > 2 * this.#size) await this.#compact();
+  /** Writes recorded changes to the file, in one append; called in sequence order. */
+  async persist(...cs: RecordedChange[]): Promise<void> {
+    // A line missing in the middle would let a watcher resume across it unaware.
+    if (this.#behind) return this.#compact();
+    try {
+      await this.#fh.appendFile(cs.map(line).join(''));
+    } catch (e) {
+      this.#behind = true;
+      throw e;
+    }
+    this.#linesInFile += cs.length;
+    if (this.#linesInFile > 2 * this.#size) await this.#compact();
   }
 
   /** Changes with seq > `seq`, or undefined when older ones were already dropped. */
@@ -111,10 +121,12 @@ export class Journal {
   }
 
   async #compact(): Promise<void> {
-    await this.#fh.close();
+    // The old file stays open until the new one is in place: a failed rewrite leaves it usable.
     await atomicWrite(this.#file, this.#ring.map(line).join(''));
+    await this.#fh.close();
     this.#fh = await fs.open(this.#file, 'a', 0o600);
     this.#linesInFile = this.#ring.length;
+    this.#behind = false;
   }
 
   async close(): Promise<void> {

@@ -7,9 +7,10 @@ import { guestAgentArgv } from './devices/agent.js';
 import { balloonArgv } from './devices/balloon.js';
 import { bootArgv } from './devices/boot.js';
 import { serialArgv } from './devices/console.js';
-import { diskArgv } from './devices/disk.js';
+import { disksArgv } from './devices/disk.js';
 import { hotplugArgv } from './devices/hotplug.js';
 import { interfaceArgv } from './devices/interface.js';
+import { ioThreadArgv } from './devices/iothreads.js';
 import { machineArgv } from './devices/machine.js';
 import { monitorArgv } from './devices/monitor.js';
 import { lifecycleArgv, panicArgv } from './devices/panic.js';
@@ -43,7 +44,8 @@ export function buildArgv(d: Domain, opts: ArgvOptions = {}): string[] {
     ...monitorArgv(d.qmpSocket),
     ...bootArgv(d.boot),
     ...(d.serialSocket !== undefined ? serialArgv(d.serialSocket) : []),
-    ...d.disks.flatMap(diskArgv),
+    ...ioThreadArgv(d.ioThreads),
+    ...disksArgv(d),
     ...d.interfaces.flatMap(interfaceArgv),
     ...(d.rng ? rngArgv(d.rng) : []),
     ...(d.balloon ? balloonArgv(d.balloon) : []),

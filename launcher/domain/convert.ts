@@ -10,7 +10,9 @@ import { guestAgentFromContext } from './devices/agent.js';
 import { balloonFromVMI } from './devices/balloon.js';
 import { bootFromVMI } from './devices/boot.js';
 import { serialSocketFromVMI } from './devices/console.js';
-import { disksFromVMI } from './devices/disk.js';
+import { diskControllers, disksFromVMI } from './devices/disk.js';
+import { ioThreadsFromVMI } from './devices/iothreads.js';
+import type { HostVolumes } from './host-volumes.js';
 import { interfacesFromVMI } from './devices/interface.js';
 import { machinePart } from './devices/machine.js';
 import { qmpSocketFromContext } from './devices/monitor.js';
@@ -21,16 +23,21 @@ import { hotplugPortIds } from './devices/hotplug.js';
 
 /**
  * `tapFds`: interface name → the fd numbers QEMU inherits its opened taps at;
+ * `hostVolumes`: what the node has at each volume's path (probeVolumes), files when left out;
  * `hostFds`: volume name → the fd number of its opened hostDisk file.
  */
-export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tapFds: Readonly<Record<string, number[]>> = {}, hostFds: Readonly<Record<string, number>> = {}): Domain {
+export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tapFds: Readonly<Record<string, number[]>> = {}, hostVolumes: HostVolumes = {}, hostFds: Readonly<Record<string, number>> = {}): Domain {
   const rng = rngFromVMI(vmi);
+  const io = ioThreadsFromVMI(vmi);
+  const disks = disksFromVMI(vmi, ctx, hostVolumes, io.perDisk, hostFds);
   const balloon = balloonFromVMI(vmi);
   const serialSocket = serialSocketFromVMI(vmi, ctx);
   return {
     ...machinePart(vmi, ctx),
     boot: bootFromVMI(vmi, ctx),
-    disks: disksFromVMI(vmi, ctx, hostFds),
+    disks,
+    diskControllers: diskControllers(disks),
+    ioThreads: io.threads,
     interfaces: interfacesFromVMI(vmi, ctx, tapFds),
     ...(rng ? { rng } : {}),
     ...(balloon ? { balloon } : {}),

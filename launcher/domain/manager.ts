@@ -4,28 +4,32 @@
 // turn QMP events and the process's exit into domain states; carry out pause,
 // shutdown, kill, reboot and reset.
 //
-// QEMU is started through `setpriv --pdeathsig KILL` so that it dies with the
-// launcher even when the launcher is SIGKILLed; the handler removing the VM's
-// cgroup is the second line of defence.
+// QEMU is started confined (confine.ts): its own uid, no capabilities, its own mount
+// namespace showing only its VM's files, and `setpriv --pdeathsig KILL` so that it
+// dies with the launcher even when the launcher is SIGKILLed; the handler removing
+// the VM's cgroup is the second line of defence.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
-import { closeFd, openTap, pdeathsigArgv } from '../../native/index.js';
+import { closeFd, openTap } from '../../native/index.js';
 import { vcpuCount } from '../../proto/vmi/resources.js';
 import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
 import { DhcpServer } from '../network/dhcp-server.js';
 import { netdevObject, nicDeviceObject } from './devices/interface.js';
 import { nicDevice, tapQueueCount } from '../../proto/vmi/devices.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
+import type { BlockInfo } from '../qmp/types.js';
 import { ConsoleRelay } from '../console.js';
-import { buildArgv } from './argv.js';
+import { buildArgv, DEFAULT_QEMU_BINARY } from './argv.js';
+import { confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQemuBinary, QEMU_ENV, QEMU_GID, QEMU_UID, type QemuView } from './confine.js';
 import { openHostFiles } from './host-files.js';
 import { vmiToDomain } from './convert.js';
+import { probeVolumes } from './host-volumes.js';
 import type { LaunchContext } from '../../proto/launch.js';
-import type { Domain, DomainInterface } from './types.js';
+import type { Domain, DomainDisk, DomainInterface } from './types.js';
 import { checkOperation, checkTransition, isFinal, type State } from './state.js';
 
 export interface StateChange {
@@ -73,6 +77,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   /** Why QEMU is going away, when we know better than its exit status. */
   #ending: { reason: string; message: string; crashed: boolean } | undefined;
   #pauseRequested = false;
+  /** QEMU stopped the guest on a disk error (errorPolicy stop, KubeVirt's default): why. */
+  #ioError: string | undefined;
   /** A soft reboot over ACPI is under way: the guest's shutdown becomes a reset. */
   #fakeReboot = false;
   /** The next RESET is the end of a soft reboot. */
@@ -107,15 +113,22 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     // Taps are opened here, in the pod's network namespace, and handed to QEMU as
     // inherited fds 3, 4, ... (QMP getfd is the way for NICs added later); hostDisk
     // files after them, checked to be the files the handler vetted (host-files.ts).
+    const unconfinable = confinementProblem();
+    if (unconfinable) throw new VirtnodeError('VN_SANDBOX', `QEMU cannot be confined: ${unconfinable}`);
     const taps = openInterfaceTaps(vmi, ctx);
     const fds = [...taps.fds];
     let domain: Domain;
     let argv: string[];
+    let view: QemuView;
+    let full: string[];
     try {
       const hostFiles = openHostFiles(vmi, ctx, 3 + fds.length);
       fds.push(...hostFiles.fds);
-      domain = vmiToDomain(vmi, ctx, taps.tapFds, hostFiles.numbers);
-      argv = buildArgv(domain, { qemuBinary: opts.qemuBinary });
+      domain = vmiToDomain(vmi, ctx, taps.tapFds, probeVolumes(ctx), hostFiles.numbers);
+      argv = buildArgv(domain, { qemuBinary: resolveQemuBinary(opts.qemuBinary ?? DEFAULT_QEMU_BINARY) });
+      view = qemuView(domain, ctx.runDir);
+      prepareQemuView(view);
+      full = confinedArgv(argv, view);
     } catch (e) {
       for (const fd of fds) closeFd(fd);
       throw e;
@@ -125,11 +138,11 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
     await this.console.listen(opts.consoleSocket);
 
-    const full = pdeathsigArgv(argv);
-    this.#log.info({ argv }, 'starting QEMU');
+    const confinement = { uid: QEMU_UID, gid: QEMU_GID, files: view.files.map((f) => `${f.path} (${f.writable ? 'rw' : 'ro'}${f.own ? ', own' : ''})`), devices: view.ownDevices };
+    this.#log.info({ argv, confinement }, 'starting QEMU');
     let qemu: ChildProcess;
     try {
-      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...fds] });
+      qemu = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe', ...fds], env: QEMU_ENV });
     } finally {
       // QEMU has its own copies now (or never will): ours only keep the taps and files busy.
       for (const fd of fds) closeFd(fd);
@@ -333,10 +346,22 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
         // crash, not a pause; during a soft reboot it is the guest's shutdown, held.
         if (this.#state === 'RUNNING' && !this.#ending?.crashed && !this.#fakeReboot) {
           const byUser = this.#pauseRequested;
+          const ioError = this.#ioError;
           this.#pauseRequested = false;
-          this.#set({ state: 'PAUSED', reason: byUser ? 'User' : 'Unknown', message: byUser ? 'paused by user' : 'QEMU stopped the guest' });
+          this.#ioError = undefined;
+          // libvirt's paused reasons: "IOError" becomes the Paused condition's PausedIOError, as under KubeVirt.
+          if (byUser) this.#set({ state: 'PAUSED', reason: 'User', message: 'paused by user' });
+          else if (ioError) this.#set({ state: 'PAUSED', reason: 'IOError', message: ioError });
+          else this.#set({ state: 'PAUSED', reason: 'Unknown', message: 'QEMU stopped the guest' });
         }
         break;
+      case 'BLOCK_IO_ERROR': {
+        if (data.action !== 'stop') break;
+        const node = typeof data['node-name'] === 'string' ? data['node-name'] : '';
+        const disk = this.#domain?.disks.find((d) => d.nodeName === node)?.name ?? (node || String(data.device));
+        this.#ioError = `I/O error on disk ${disk} (${String(data.operation)}${data.nospace ? ', no space left' : ''}): ${String(data.reason)}`;
+        break;
+      }
       case 'RESET': {
         const soft = this.#rebooting;
         this.#rebooting = false;
@@ -435,10 +460,20 @@ async function resolveDomain(qmp: Qmp, d: Domain): Promise<ResolvedDomain> {
     qmp.execute('query-block', undefined, opts),
   ]);
   const machine = machines.find((m) => m.name === d.machine.type || m.alias === d.machine.type);
-  const size = new Map(blocks.map((b) => [b.qdev?.split('/')[3], b.inserted?.image['virtual-size']]));
   return {
     machineType: machine?.name ?? d.machine.type,
     guestMemoryBytes: memory['base-memory'],
-    volumes: d.disks.map((k) => ({ name: k.name, target: k.target, sizeBytes: size.get(k.deviceId) ?? 0 })),
+    volumes: volumeStatus(blocks, d.disks),
   };
+}
+
+/**
+ * Each disk's target and size from query-block, matched by the block node its device
+ * reads: qdev is a QOM path for some devices (/machine/peripheral/ua-x/virtio-backend,
+ * /machine/peripheral/ua-x/ua-x.0/legacy[0] for usb-storage) but the bare id for
+ * others (ide-hd, ide-cd, scsi-hd, scsi-cd), so it is no key to rely on.
+ */
+export function volumeStatus(blocks: BlockInfo[], disks: DomainDisk[]): ResolvedDomain['volumes'] {
+  const size = new Map(blocks.flatMap((b) => (b.inserted?.['node-name'] !== undefined ? [[b.inserted['node-name'], b.inserted.image['virtual-size']] as const] : [])));
+  return disks.map((k) => ({ name: k.name, target: k.target, sizeBytes: size.get(k.nodeName) ?? 0 }));
 }

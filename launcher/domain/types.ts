@@ -22,6 +22,9 @@ export interface Domain {
   /** SMBIOS type 1: the node's fields and the VMI's firmware.serial. */
   smbios?: DomainSmbios;
   disks: DomainDisk[];
+  diskControllers: DomainDiskControllers;
+  /** iothread objects (ids) the virtio-blk disks use: KubeVirt's ioThreadsPolicy and dedicatedIOThread. */
+  ioThreads: string[];
   interfaces: DomainInterface[];
   rng?: DomainRng;
   balloon?: DomainBalloon;
@@ -80,30 +83,64 @@ export interface DiskImage {
 }
 
 export type DiskCache = 'none' | 'writethrough' | 'writeback';
+export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'usb';
+export type DiskErrorPolicy = 'stop' | 'ignore' | 'report' | 'enospace';
+
+/** Where a disk's device sits on its bus: fixed here, so the argv decides nothing. */
+export type DiskAddress =
+  /** virtio-blk: a slot of q35's root bus when pciAddress asked for one, else QEMU's choice. */
+  | { bus: 'virtio'; pciSlot?: number }
+  /** An AHCI port: controller 0 is q35's own (buses ide.0-5), others are added ich9-ahci. */
+  | { bus: 'sata'; controller: number; port: number }
+  /** A LUN of target 0 on the virtio-scsi controller scsi0, as libvirt addresses KubeVirt's units. */
+  | { bus: 'scsi'; lun: number }
+  /** A port of the qemu-xhci controller (1-based). */
+  | { bus: 'usb'; port: number };
 
 export interface DomainDisk {
   /** The VMI disk (and volume) name. */
   name: string;
-  /** The guest device's id: "ua-<name>", KubeVirt's user alias (query-block's qdev path names it). */
+  /** The guest device's id: "ua-<name>", KubeVirt's user alias. */
   deviceId: string;
   /** Node name of the format layer the device uses; its file layer is "<nodeName>-file". */
   nodeName: string;
+  /** A hard disk, a CD-ROM, or a host SCSI device passed through. */
+  device: 'disk' | 'cdrom' | 'lun';
   image: DiskImage;
+  /** The image is a host block device (QEMU's host_device driver, not file). */
+  blockDevice?: boolean;
   /**
    * A qcow2 image's backing file, opened explicitly (read-only, format given) rather
    * than by QEMU reading the overlay's header and probing.
    */
   backing?: DiskImage;
-  bus: 'virtio';
-  /** The guest device name libvirt would give it (vda, vdb, ...): KubeVirt's VolumeStatus.target. */
+  address: DiskAddress;
+  /** The guest device name libvirt would give it (vda, sda, ...): KubeVirt's VolumeStatus.target. */
   target: string;
   readonly: boolean;
   cache: DiskCache;
   io?: 'native' | 'threads';
+  errorPolicy: DiskErrorPolicy;
+  /** Other VMs may write the same image (share-rw). */
+  shareable: boolean;
   serial?: string;
   bootIndex?: number;
-  /** Other VMs may write the image too (a shared hostDisk): QEMU's share-rw. */
-  shareRw?: boolean;
+  /** Block sizes the guest sees; unset: QEMU's (512 for an image file). */
+  blockIO?: { logical: number; physical: number; discardGranularity?: number };
+  /** virtio-blk: the iothread object serving it. */
+  ioThread?: string;
+  /** virtio-blk: its queue count (blockMultiQueue: one per vCPU); unset: QEMU's default. */
+  queues?: number;
+}
+
+/** The controllers the disks need beyond q35's own AHCI. */
+export interface DomainDiskControllers {
+  /** Ids of added ich9-ahci controllers: sata1, sata2, ... */
+  sata: string[];
+  /** The virtio-scsi controller, "scsi0", when a disk is on scsi. */
+  scsi?: string;
+  /** The qemu-xhci controller, "usb", when a disk is on usb. */
+  usb?: string;
 }
 
 export interface DomainInterface {

@@ -152,7 +152,11 @@ export interface ImageInfo {
 export interface BlockInfo {
   /** The BlockBackend name: empty for -blockdev disks, which have none. */
   device: string;
-  /** The guest device's QOM path, e.g. /machine/peripheral/ua-rootdisk/virtio-backend. */
+  /**
+   * The guest device: its QOM path (/machine/peripheral/ua-rootdisk/virtio-backend,
+   * /machine/peripheral/ua-usb/ua-usb.0/legacy[0] for usb-storage) or, for ide-hd,
+   * ide-cd, scsi-hd and scsi-cd, its bare id (ua-sata).
+   */
   qdev?: string;
   type: string;
   removable: boolean;

@@ -7,6 +7,7 @@
 // derives a VM's stable one; the launcher uses the VMI uid for a bare VMI, where
 // KubeVirt would draw a random one).
 
+import { DEFAULT_CDROM_BUS, DEFAULT_DISK_BUS, DEFAULT_LUN_BUS } from './devices.js';
 import { tryParseQuantity } from './quantity.js';
 import { cpuTopology } from './resources.js';
 import { API_VERSION, KIND_VM, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstanceSpec } from './types.js';
@@ -138,9 +139,10 @@ function defaultDisks(spec: VirtualMachineInstanceSpec): void {
   }
   for (const d of disks) {
     if (!d.disk && !d.cdrom && !d.lun) d.disk = {};
-    // KubeVirt on amd64 now defaults to sata, which every guest OS drives; virtnode
-    // has only virtio so far, which is also what KubeVirt chose before.
-    if (d.disk && !d.disk.bus) d.disk.bus = 'virtio';
+    // devices.ts says why these differ from KubeVirt's amd64 default (sata for all).
+    if (d.disk && !d.disk.bus) d.disk.bus = DEFAULT_DISK_BUS;
+    if (d.cdrom && !d.cdrom.bus) d.cdrom.bus = DEFAULT_CDROM_BUS;
+    if (d.lun && !d.lun.bus) d.lun.bus = DEFAULT_LUN_BUS;
   }
 }
 

@@ -27,6 +27,15 @@ export function nicDevice(model: string | undefined): string | undefined {
 /** KubeVirt's interface names (pkg/network/admitter): letters, digits, '-' and '_'. */
 export const INTERFACE_NAME = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * The one name KubeVirt takes that virtnode cannot: an interface's tap, MAC and
+ * lease travel from the handler to the launcher in maps keyed by its name (the
+ * LaunchContext, and protobufjs's decoding of it), where "__proto__" sets the
+ * map's prototype instead of a member: the tap is lost and the VMI passes Apply
+ * only to fail at start.
+ */
+export const RESERVED_INTERFACE_NAMES: ReadonlySet<string> = new Set(['__proto__']);
+
 /** Go's net.ParseMAC forms of a 6-byte address: aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff. */
 export const MAC_ADDRESS = /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}$/;
 /** net.ParseMAC's longer forms (EUI-64, InfiniBand), which a NIC cannot have. */
@@ -39,12 +48,85 @@ export function normalizeMac(mac: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** Disk buses KubeVirt knows, and the ones virtnode builds. */
+/** Disk buses KubeVirt knows (and virtnode builds), in KubeVirt's order for its messages. */
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'usb'] as const;
-export const SUPPORTED_DISK_BUSES: readonly string[] = ['virtio'];
+export type DiskBusName = (typeof DISK_BUSES)[number];
+
+/**
+ * Default buses (applyDefaults). KubeVirt on amd64 defaults every target to sata;
+ * virtnode keeps virtio for a disk, which it built before it had sata, so a spec
+ * that names no bus keeps its guest device names (vda, not sda) and its speed. A
+ * cdrom cannot be virtio: sata, as KubeVirt. A lun works only on scsi (scsi-block):
+ * KubeVirt's sata default would be refused by libvirt at launch.
+ */
+export const DEFAULT_DISK_BUS: DiskBusName = 'virtio';
+export const DEFAULT_CDROM_BUS: DiskBusName = 'sata';
+export const DEFAULT_LUN_BUS: DiskBusName = 'scsi';
+
+/** What a VMI disk is to the guest: a hard disk, a CD-ROM, or a SCSI LUN passed through. */
+export const DISK_DEVICES = ['disk', 'cdrom', 'lun'] as const;
+export type DiskDeviceKind = (typeof DISK_DEVICES)[number];
+
+/**
+ * The guest device name prefix of a bus, as KubeVirt names targets for libvirt
+ * (getPrefixFromBus): sata, scsi and usb disks share "sd", numbered together.
+ */
+export const DISK_TARGET_PREFIX: Readonly<Record<DiskBusName, string>> = { virtio: 'vd', sata: 'sd', scsi: 'sd', usb: 'sd' };
+
+/** Ports of one ICH9 AHCI controller: libvirt puts sdN on controller N/6, port N%6. */
+export const SATA_PORTS = 6;
+/** USB ports of the qemu-xhci controller, as libvirt makes it (p2=15, p3=15). */
+export const USB_PORTS = 15;
 
 export const DISK_CACHE_MODES = ['none', 'writethrough', 'writeback'] as const;
 export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
+
+export const DISK_IO_MODES = ['native', 'threads'] as const;
+
+/** KubeVirt's disk error policies; libvirt turns each into QEMU's werror/rerror. */
+export const DISK_ERROR_POLICIES = ['stop', 'ignore', 'report', 'enospace'] as const;
+export type DiskErrorPolicyName = (typeof DISK_ERROR_POLICIES)[number];
+/** KubeVirt's converter default when a disk names none. */
+export const DEFAULT_DISK_ERROR_POLICY: DiskErrorPolicyName = 'stop';
+
+export const CDROM_TRAY_STATES = ['open', 'closed'] as const;
+
+export const IO_THREADS_POLICIES = ['shared', 'auto', 'supplementalPool'] as const;
+export type IOThreadsPolicyName = (typeof IO_THREADS_POLICIES)[number];
+/**
+ * At most this many supplemental iothreads: each is a host thread of QEMU, counted
+ * with the vCPUs and QEMU's own against the VM cgroup's pids limit (4096).
+ */
+export const MAX_SUPPLEMENTAL_IO_THREADS = 1024;
+
+/** KubeVirt's custom block sizes (storage admitters): powers of 2 from 512 B to 2 MiB, as QEMU takes them. */
+export const MIN_BLOCK_SIZE = 512;
+export const MAX_BLOCK_SIZE = 2 * 1024 * 1024;
+/** QEMU's discard_granularity is a 32-bit size whose all-ones value means "the default". */
+export const MAX_DISCARD_GRANULARITY = 2 ** 32 - 2;
+
+/** KubeVirt's PCI address form (hwutil.ParsePciAddress): domain:bus:slot.function in hex. */
+export const PCI_ADDRESS = /^([\da-fA-F]{4}):([\da-fA-F]{2}):([\da-fA-F]{2})\.([0-7])$/;
+/**
+ * q35's root bus slots QEMU's machine takes itself: 00 (the host bridge) and 1f (the
+ * ICH9 LPC bridge, SATA controller and SMBus). Every other slot of bus 00 is free for
+ * a device placed by address; devices without one are placed after those that have one.
+ */
+export const RESERVED_PCI_SLOTS: readonly number[] = [0x00, 0x1f];
+export const MAX_PCI_SLOT = 0x1f;
+
+/** A disk's PCI address as the launcher builds it: a slot of q35's root bus (pcie.0), function 0. */
+export function pciSlot(address: string): number | undefined {
+  const m = PCI_ADDRESS.exec(address);
+  if (!m || Number.parseInt(m[1]!, 16) !== 0 || Number.parseInt(m[2]!, 16) !== 0 || m[4] !== '0') return undefined;
+  const slot = Number.parseInt(m[3]!, 16);
+  return slot <= MAX_PCI_SLOT && !RESERVED_PCI_SLOTS.includes(slot) ? slot : undefined;
+}
+
+/** The bus a VMI disk is on, whichever target it has (KubeVirt's getDiskBus); undefined when unset. */
+export function diskBusOf(disk: { disk?: { bus?: string }; cdrom?: { bus?: string }; lun?: { bus?: string } }): string | undefined {
+  return disk.disk ? disk.disk.bus : disk.lun ? disk.lun.bus : disk.cdrom ? disk.cdrom.bus : undefined;
+}
 
 /**
  * KubeVirt aligns every disk image it creates down to 1 MiB (emptyDisk, hostDisk,
@@ -115,3 +197,67 @@ export const QEMU_CPU_MODELS: ReadonlySet<string> = new Set(
  * host-passthrough are KubeVirt's words for the host's CPU and match too.
  */
 export const CPU_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Empty pcie-root-ports every domain carries for NICs hot-plugged while it runs. */
+export const HOTPLUG_PORTS = 2;
+
+/** q35's root bus: 32 slots, less the two the machine takes itself (RESERVED_PCI_SLOTS). */
+export const ROOT_BUS_FREE_SLOTS = MAX_PCI_SLOT + 1 - RESERVED_PCI_SLOTS.length;
+
+/** The parts of a VMI spec that decide what sits on the root bus (typed loosely: admission reads it before defaults). */
+interface RootBusSpec {
+  domain?: {
+    devices?: {
+      disks?: readonly { disk?: { bus?: string }; cdrom?: { bus?: string }; lun?: { bus?: string } }[];
+      interfaces?: readonly unknown[];
+      rng?: unknown;
+      autoattachMemBalloon?: boolean;
+      autoattachPodInterface?: boolean;
+    };
+  };
+  networks?: readonly unknown[];
+}
+
+/**
+ * Every device the launcher puts on q35's root bus for this spec, by kind, with how
+ * many: each its own slot (QEMU places them; -nodefaults adds none of its own). The
+ * launcher's domain (launcher/domain/convert.ts) builds exactly these; a test holds
+ * the two together. Admission refuses a spec that needs more than ROOT_BUS_FREE_SLOTS,
+ * where QEMU would fail with "PCI: no slot/function available" after the sandbox exists.
+ */
+export function rootBusDevices(spec: RootBusSpec): [kind: string, count: number][] {
+  const devices = spec.domain?.devices ?? {};
+  const disks = devices.disks ?? [];
+  let virtio = 0;
+  let sd = 0;
+  let sataControllers = 0;
+  let scsi = false;
+  let usb = false;
+  for (const d of disks) {
+    const bus = diskBusOf(d) ?? (d.cdrom ? DEFAULT_CDROM_BUS : d.lun ? DEFAULT_LUN_BUS : DEFAULT_DISK_BUS);
+    if (bus === 'virtio') {
+      virtio++;
+      continue;
+    }
+    // sata, scsi and usb share the sd letters; a sata disk's controller is its letter / 6.
+    if (bus === 'sata') sataControllers = Math.max(sataControllers, Math.floor(sd / SATA_PORTS));
+    if (bus === 'scsi') scsi = true;
+    if (bus === 'usb') usb = true;
+    sd++;
+  }
+  const podDefault = devices.autoattachPodInterface !== false && !devices.interfaces?.length && !spec.networks?.length;
+  const nics = podDefault ? 1 : (devices.interfaces?.length ?? 0);
+  const all: [string, number][] = [
+    ['virtio disks', virtio],
+    ['SATA controllers past the machine\'s own', sataControllers],
+    ['virtio-scsi controller', scsi ? 1 : 0],
+    ['USB controller', usb ? 1 : 0],
+    ['network interfaces', nics],
+    ['rng', devices.rng ? 1 : 0],
+    ['memory balloon', devices.autoattachMemBalloon === false ? 0 : 1],
+    ['guest agent channel', 1],
+    ['panic device', 1],
+    ['hotplug ports', HOTPLUG_PORTS],
+  ];
+  return all.filter(([, n]) => n > 0);
+}

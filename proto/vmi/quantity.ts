@@ -51,10 +51,11 @@ export function tryParseQuantity(q: unknown): ParsedQuantity | undefined {
   if (sign === '-') num = -num;
 
   let format: QuantityFormat;
-  if (suffix in BINARY_SI) {
+  // Own members only: "1constructor" or "1toString" must not find Object's.
+  if (Object.hasOwn(BINARY_SI, suffix)) {
     num <<= BINARY_SI[suffix]!;
     format = 'BinarySI';
-  } else if (suffix in DECIMAL_SI) {
+  } else if (Object.hasOwn(DECIMAL_SI, suffix)) {
     ({ num, den } = scale10(num, den, DECIMAL_SI[suffix]!));
     format = 'DecimalSI';
   } else {

@@ -14,7 +14,13 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The path of member `key` below `path`. A key that is no field name (empty, or
+ * holding '.', '[' or a space: only an unknown field can be one) is shown quoted,
+ * `spec[""]`, so the path still names it and cannot pass for another.
+ */
 function join(path: string, key: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
   return path ? `${path}.${key}` : key;
 }
 

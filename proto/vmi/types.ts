@@ -86,13 +86,23 @@ export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'usb';
 export interface Disk {
   name: string;
   disk?: { bus?: DiskBus; readonly?: boolean; pciAddress?: string };
-  cdrom?: { bus?: DiskBus; readonly?: boolean; tray?: string };
-  lun?: Record<string, unknown>;
+  cdrom?: { bus?: DiskBus; readonly?: boolean; tray?: 'open' | 'closed' };
+  lun?: { bus?: DiskBus; readonly?: boolean; reservation?: boolean };
   bootOrder?: number;
   serial?: string;
+  dedicatedIOThread?: boolean;
   cache?: 'none' | 'writethrough' | 'writeback';
   io?: 'native' | 'threads';
+  /** Device role tagging for the guest's config drive metadata (KubeVirt reads it for interfaces only). */
+  tag?: string;
+  blockSize?: BlockSize;
   shareable?: boolean;
+  errorPolicy?: 'stop' | 'ignore' | 'report' | 'enospace';
+}
+
+export interface BlockSize {
+  custom?: { logical?: number; physical?: number; discardGranularity?: number };
+  matchVolume?: FeatureState;
 }
 
 export interface Interface {
@@ -121,6 +131,8 @@ export interface Devices {
   autoattachSerialConsole?: boolean;
   autoattachMemBalloon?: boolean;
   networkInterfaceMultiqueue?: boolean;
+  /** One virtio-blk queue per vCPU. */
+  blockMultiQueue?: boolean;
 }
 
 export interface DomainSpec {
@@ -131,6 +143,8 @@ export interface DomainSpec {
   firmware?: Firmware;
   features?: Features;
   devices: Devices;
+  ioThreadsPolicy?: 'shared' | 'auto' | 'supplementalPool';
+  ioThreads?: { supplementalPoolThreadCount?: number };
 }
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';

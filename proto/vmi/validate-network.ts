@@ -3,7 +3,7 @@
 // it does not, shape.ts refuses every interface and network entry by path.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { INTERFACE_NAME, LONG_MAC_ADDRESS, MAC_ADDRESS, NIC_MODELS, normalizeMac } from './devices.js';
+import { INTERFACE_NAME, LONG_MAC_ADDRESS, MAC_ADDRESS, NIC_MODELS, normalizeMac, RESERVED_INTERFACE_NAMES } from './devices.js';
 import { isValidPortName } from './k8s-names.js';
 import { isObject } from './shape.js';
 import { fail, int, isSet, list, obj, quote, REQUIRED, str, type Ctx, type Obj } from './validate-context.js';
@@ -51,6 +51,8 @@ export function validateNetworking(spec: Obj, p: string, ctx: Ctx): void {
     } else {
       if (!INTERFACE_NAME.test(name)) {
         fail(ctx, `${ip}.name`, 'Network interface name can only contain alphabetical characters, numbers, dashes (-) or underscores (_)');
+      } else if (RESERVED_INTERFACE_NAMES.has(name)) {
+        fail(ctx, `${ip}.name`, `not supported: ${JSON.stringify(name)} is reserved (virtnode keys each interface's tap by its name, and this name keys a JavaScript object's prototype)`);
       }
       if (interfaceNames.has(name)) fail(ctx, `${ip}.name`, 'Only one interface can be connected to one specific network');
       interfaceNames.add(name);

@@ -1,8 +1,29 @@
 // Disk and volume rules (KubeVirt's storage admitters, disks.go and validateVolumes):
 // names, the disk ↔ volume mapping, one target per disk, one source per volume,
-// buses, boot order, serials, and the containerDisk / emptyDisk sources.
+// buses per target, PCI addresses, boot order, serials, cache/io/error policy,
+// block sizes, iothreads, and the containerDisk / emptyDisk sources. Where QEMU
+// would refuse what KubeVirt lets through (a lun over a file, a usb cdrom), the
+// rule says so here rather than at launch.
 
-import { alignedImageBytes, DISK_BUSES, DISK_CACHE_MODES, SUPPORTED_DISK_BUSES } from './devices.js';
+import {
+  alignedImageBytes,
+  CDROM_TRAY_STATES,
+  DEFAULT_CDROM_BUS,
+  DEFAULT_DISK_BUS,
+  DEFAULT_LUN_BUS,
+  DISK_BUSES,
+  DISK_CACHE_MODES,
+  DISK_ERROR_POLICIES,
+  DISK_IO_MODES,
+  IO_THREADS_POLICIES,
+  MAX_BLOCK_SIZE,
+  MAX_DISCARD_GRANULARITY,
+  MAX_SUPPLEMENTAL_IO_THREADS,
+  MIN_BLOCK_SIZE,
+  PCI_ADDRESS,
+  pciSlot,
+  USB_PORTS,
+} from './devices.js';
 import { quantityToBytes } from './quantity.js';
 import { isDNS1123Label } from './k8s-names.js';
 import { compareQuantities, tryParseQuantity } from './quantity.js';
@@ -10,7 +31,7 @@ import { validateImage, validatePath } from './validate-compute.js';
 import { validateHostDisk } from './validate-host-disk.js';
 import { VOLUME_SOURCES } from './schema.js';
 import { isObject } from './shape.js';
-import { fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, type Ctx, type Obj } from './validate-context.js';
+import { bool, fail, int, isSet, list, obj, quantity, quote, REQUIRED, str, unsupportedValue, type Ctx, type Obj } from './validate-context.js';
 
 const SERIAL = /^[A-Za-z0-9_.+-]+$/;
 const SERIAL_MAX = 256;
@@ -34,33 +55,87 @@ function validateName(item: Obj, path: string, seen: Map<string, string>, ctx: C
   return name;
 }
 
+/** A volume's name → its path and its source (containerDisk, emptyDisk, ...), for the disk rules. */
+type VolumeSources = Map<string, { path: string; source: string | undefined }>;
+
 export function validateStorage(spec: Obj, p: string, ctx: Ctx, bootOrders: BootOrders): void {
   const volumeNames = new Map<string, string>();
+  const volumes: VolumeSources = new Map();
   list(spec, 'volumes').forEach((v, i) => {
-    if (isObject(v)) validateVolume(v, `${p}.volumes[${i}]`, volumeNames, ctx);
+    if (!isObject(v)) return;
+    const vp = `${p}.volumes[${i}]`;
+    validateVolume(v, vp, volumeNames, ctx);
+    const name = str(v, 'name');
+    if (name && !volumes.has(name)) volumes.set(name, { path: vp, source: VOLUME_SOURCES.find((s) => isSet(v, s)) });
   });
 
+  const devices = obj(obj(spec, 'domain'), 'devices');
   const diskNames = new Map<string, string>();
-  list(obj(obj(spec, 'domain'), 'devices'), 'disks').forEach((d, i) => {
+  const pciSlots = new Map<number, string>();
+  let usbDisks = 0;
+  list(devices, 'disks').forEach((d, i) => {
     if (!isObject(d)) return;
     const dp = `${p}.domain.devices.disks[${i}]`;
     const name = validateName(d, dp, diskNames, ctx);
     if (name !== undefined && !volumeNames.has(name)) fail(ctx, `${dp}.name`, `${quote(name)} not found in ${p}.volumes`);
     validateDisk(d, dp, ctx, bootOrders);
+    const volume = name !== undefined ? volumes.get(name) : undefined;
+    if (isSet(d, 'lun') && volume) validateLunVolume(volume, dp, ctx);
+    claimPciSlot(d, dp, ctx, pciSlots);
+    if (targetBus(d) === 'usb' && ++usbDisks === USB_PORTS + 1) {
+      fail(ctx, `${dp}`, `more than ${USB_PORTS} disks on bus usb: the USB controller has ${USB_PORTS} ports`);
+    }
   });
+  validateIOThreads(obj(spec, 'domain'), `${p}.domain`, ctx);
+}
+
+/** The target a disk has, defaulted as applyDefaults does: disk when none is given. */
+function target(disk: Obj): { kind: 'disk' | 'cdrom' | 'lun'; value: Obj | undefined } {
+  for (const kind of ['disk', 'cdrom', 'lun'] as const) if (isSet(disk, kind)) return { kind, value: obj(disk, kind) };
+  return { kind: 'disk', value: undefined };
+}
+
+/** The bus the disk ends up on after defaults: virtio for a disk, sata for a cdrom, scsi for a lun. */
+function targetBus(disk: Obj): string {
+  const t = target(disk);
+  const bus = str(t.value, 'bus');
+  if (bus) return bus;
+  return t.kind === 'disk' ? DEFAULT_DISK_BUS : t.kind === 'cdrom' ? DEFAULT_CDROM_BUS : DEFAULT_LUN_BUS;
 }
 
 function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): void {
   const targets = ['disk', 'cdrom', 'lun'].filter((t) => isSet(disk, t));
   if (targets.length > 1) fail(ctx, dp, 'can only have a single target type defined');
-
-  const bus = str(obj(disk, 'disk'), 'bus');
-  if (bus !== undefined && bus !== '' && !SUPPORTED_DISK_BUSES.includes(bus)) {
-    const bp = `${dp}.disk.bus`;
-    if (bus === 'ide') fail(ctx, bp, 'IDE bus is not supported');
-    else if ((DISK_BUSES as readonly string[]).includes(bus)) fail(ctx, bp, `not supported yet: bus ${JSON.stringify(bus)} (only ${SUPPORTED_DISK_BUSES.join(', ')} so far)`);
-    else fail(ctx, bp, `unrecognized bus ${bus}, must be one of: [${DISK_BUSES.join(' ')}]`);
+  const t = target(disk);
+  const bus = targetBus(disk);
+  const bp = `${dp}.${t.kind}.bus`;
+  const known = (DISK_BUSES as readonly string[]).includes(bus);
+  if (bus === 'ide') fail(ctx, bp, 'IDE bus is not supported');
+  else if (!known) fail(ctx, bp, `unrecognized bus ${bus}, must be one of: [${DISK_BUSES.join(' ')}]`);
+  else if (t.kind === 'cdrom' && bus === 'virtio') fail(ctx, bp, `Bus type ${bus} is invalid for CD-ROM device`);
+  else if (t.kind === 'cdrom' && bus === 'usb') fail(ctx, bp, 'not supported yet: a cdrom on bus usb (virtnode builds sata and scsi cdroms)');
+  else if (t.kind === 'lun' && bus !== 'scsi') fail(ctx, bp, `a lun needs bus scsi: its SCSI commands pass through to the host device (scsi-block), not bus ${bus}`);
+  // sata disks (unlike sata cdroms) cannot be read-only: QEMU's ide-hd refuses a read-only drive.
+  if (t.kind === 'disk' && bus === 'sata' && bool(t.value, 'readonly') === true) fail(ctx, bp, `${bus} hard-disks do not support read-only.`);
+  if (t.kind === 'lun' && bool(t.value, 'reservation') === true) {
+    fail(ctx, `${dp}.lun.reservation`, "not supported: SCSI persistent reservations need the node's qemu-pr-helper, which virtnode does not run");
   }
+  const tray = str(t.kind === 'cdrom' ? t.value : undefined, 'tray');
+  if (tray && !(CDROM_TRAY_STATES as readonly string[]).includes(tray)) fail(ctx, `${dp}.cdrom.tray`, unsupportedValue(tray, CDROM_TRAY_STATES));
+  // Measured: QEMU opens the tray (blockdev-open-tray) but closes it again, without an
+  // event, whenever the drive is reset, and SeaBIOS and the guest's driver reset it at boot.
+  else if (tray === 'open') fail(ctx, `${dp}.cdrom.tray`, 'not supported: QEMU closes a CD-ROM tray whenever the drive is reset, and firmware and guest drivers reset it at boot, so no tray stays open from the start');
+
+  const pci = str(t.kind === 'disk' ? t.value : undefined, 'pciAddress');
+  if (pci) {
+    const pp = `${dp}.disk.pciAddress`;
+    if (bus !== 'virtio') fail(ctx, pp, `disk ${dp}.name - setting a PCI address is only possible with bus type virtio.`);
+    if (!PCI_ADDRESS.test(pci)) fail(ctx, pp, `disk ${dp}.name has malformed PCI address (${pci}).`);
+    else if (pciSlot(pci) === undefined) {
+      fail(ctx, pp, `not supported: ${pci}: virtnode places disks on bus 00 (q35's root bus pcie.0), in slots 01 to 1e, function 0`);
+    }
+  }
+  if (bool(disk, 'dedicatedIOThread') === true && bus !== 'virtio' && known) fail(ctx, `${dp}.dedicatedIOThread`, `IOThreads are not supported for disks on a ${bus} bus`);
 
   const order = int(disk, 'bootOrder');
   if (order !== undefined) claimBootOrder(order, `${dp}.bootOrder`, ctx, bootOrders);
@@ -69,12 +144,103 @@ function validateDisk(disk: Obj, dp: string, ctx: Ctx, bootOrders: BootOrders): 
   if (serial !== undefined && serial !== '') {
     if (!SERIAL.test(serial)) fail(ctx, `${dp}.serial`, 'must be made up of the following characters [A-Za-z0-9_.+-], if specified');
     if ([...serial].length > SERIAL_MAX) fail(ctx, `${dp}.serial`, `must be less than or equal to ${SERIAL_MAX} in length, if specified`);
+    // scsi-block has no serial property: the guest reads the host device's own.
+    if (t.kind === 'lun') fail(ctx, `${dp}.serial`, "not supported for a lun: the guest sees the host device's own serial");
   }
 
   const cache = str(disk, 'cache');
   if (cache !== undefined && cache !== '' && !(DISK_CACHE_MODES as readonly string[]).includes(cache)) {
     fail(ctx, `${dp}.cache`, `has invalid value ${cache}, must be one of: [${DISK_CACHE_MODES.join(' ')}]`);
   }
+  const explicitCache = cache !== undefined && cache !== '' ? cache : undefined;
+  const io = str(disk, 'io');
+  if (io !== undefined && io !== '') {
+    if (!(DISK_IO_MODES as readonly string[]).includes(io)) fail(ctx, `${dp}.io`, `Disk IO mode for ${dp} is not supported. Supported modes are: native, threads.`);
+    // QEMU's rule: Linux native AIO needs O_DIRECT (cache.direct), which only cache "none" gives.
+    else if (io === 'native' && explicitCache !== undefined && explicitCache !== 'none') fail(ctx, `${dp}.io`, `native I/O needs cache "none" (O_DIRECT), not ${quote(explicitCache)}`);
+  }
+  if (bool(disk, 'shareable') === true && explicitCache !== undefined && explicitCache !== 'none') {
+    fail(ctx, `${dp}.cache`, `a sharable disk requires cache = none got: ${explicitCache}`);
+  }
+  const policy = str(disk, 'errorPolicy');
+  if (policy !== undefined && policy !== '' && !(DISK_ERROR_POLICIES as readonly string[]).includes(policy)) {
+    fail(ctx, `${dp}.errorPolicy`, `${dp}.errorPolicy has invalid value "${policy}"`);
+  }
+  validateBlockSize(obj(disk, 'blockSize'), `${dp}.blockSize`, t.kind, bus, ctx);
+}
+
+/**
+ * KubeVirt's block size rules (storage admitters validateBlockSize), in its order and
+ * words: custom and matchVolume exclude each other; logical <= physical; SATA takes
+ * only 512-byte logical blocks (QEMU's IDE); the discard granularity is a multiple
+ * of the logical size; each size a power of 2 from 512 B to 2 MiB.
+ */
+function validateBlockSize(blockSize: Obj | undefined, bp: string, kind: string, bus: string, ctx: Ctx): void {
+  const custom = obj(blockSize, 'custom');
+  if (!custom) return;
+  const match = obj(blockSize, 'matchVolume');
+  if (match && bool(match, 'enabled') !== false) {
+    fail(ctx, bp, "Block size matching can't be enabled together with a custom value");
+    return;
+  }
+  if (kind === 'lun') {
+    fail(ctx, `${bp}.custom`, "not supported for a lun: the guest sees the host device's own block sizes (scsi-block)");
+    return;
+  }
+  const logical = int(custom, 'logical') ?? 0;
+  const physical = int(custom, 'physical') ?? 0;
+  const granularity = int(custom, 'discardGranularity');
+  const cp = `${bp}.custom`;
+  if (logical > physical) fail(ctx, `${cp}.logical`, `Logical size ${logical} must be the same or less than the physical size of ${physical}`);
+  else if (bus === 'sata' && logical !== MIN_BLOCK_SIZE) fail(ctx, `${cp}.logical`, `Logical size ${logical} must be ${MIN_BLOCK_SIZE} for SATA devices`);
+  else if (granularity !== undefined && logical !== 0 && granularity % logical !== 0) {
+    fail(ctx, `${cp}.discardGranularity`, `Discard granularity ${granularity} must be multiples of logical size ${logical}`);
+  } else {
+    for (const [field, size] of [['logical', logical], ['physical', physical]] as const) {
+      if (size < MIN_BLOCK_SIZE) fail(ctx, `${cp}.${field}`, `Provided size of ${size} is less than the supported minimum size of ${MIN_BLOCK_SIZE}`);
+      else if (size > MAX_BLOCK_SIZE) fail(ctx, `${cp}.${field}`, `Provided size of ${size} is greater than the supported maximum size of ${MAX_BLOCK_SIZE}`);
+      else if ((size & (size - 1)) !== 0) fail(ctx, `${cp}.${field}`, `Provided size of ${size} is not a power of 2`);
+    }
+  }
+  // QEMU's IDE (ide-hd, ide-cd) refuses any other: "discard_granularity must be 512 for ide".
+  if (bus === 'sata' && granularity && granularity !== MIN_BLOCK_SIZE) {
+    fail(ctx, `${cp}.discardGranularity`, `Discard granularity ${granularity} must be ${MIN_BLOCK_SIZE} for SATA devices`);
+  }
+  if (granularity !== undefined && (granularity < 0 || granularity > MAX_DISCARD_GRANULARITY)) {
+    fail(ctx, `${cp}.discardGranularity`, `must be between 0 and ${MAX_DISCARD_GRANULARITY} (QEMU's 32-bit discard_granularity)`);
+  }
+}
+
+/**
+ * A lun passes SCSI commands through to a host block device (scsi-block), so its
+ * volume must be one. Every volume source virtnode has today is a file the handler
+ * makes (KubeVirt's rule, then why).
+ */
+function validateLunVolume(volume: { path: string; source: string | undefined }, dp: string, ctx: Ctx): void {
+  if (volume.source === 'persistentVolumeClaim' || volume.source === 'dataVolume') return;
+  fail(ctx, `${dp}.lun`, `${dp}.lun can only be mapped to a DataVolume or PersistentVolumeClaim volume. A lun needs a block volume; ${volume.path} is a ${volume.source ?? 'volume'}, which is a file`);
+}
+
+/** An explicit PCI address takes its slot of the root bus; two disks cannot share one. */
+function claimPciSlot(disk: Obj, dp: string, ctx: Ctx, slots: Map<number, string>): void {
+  const pci = str(obj(disk, 'disk'), 'pciAddress');
+  const slot = pci ? pciSlot(pci) : undefined;
+  if (slot === undefined) return;
+  const first = slots.get(slot);
+  if (first !== undefined) fail(ctx, `${dp}.disk.pciAddress`, `PCI address ${pci} is already used by ${first}`);
+  else slots.set(slot, `${dp}.disk.pciAddress`);
+}
+
+/** KubeVirt's iothreads rules (vmi-create-admitter validateIOThreadsPolicy), and a bound on the pool. */
+function validateIOThreads(domain: Obj | undefined, p: string, ctx: Ctx): void {
+  const policy = str(domain, 'ioThreadsPolicy');
+  if (policy === undefined || policy === '') return;
+  if (!(IO_THREADS_POLICIES as readonly string[]).includes(policy)) fail(ctx, `${p}.ioThreadsPolicy`, `Invalid IOThreadsPolicy (${policy})`);
+  if (policy !== 'supplementalPool') return;
+  const count = int(obj(domain, 'ioThreads'), 'supplementalPoolThreadCount');
+  const cp = `${p}.ioThreads.supplementalPoolThreadCount`;
+  if (count === undefined || count < 1) fail(ctx, cp, 'the number of iothreads needs to be set and positive for the dedicated policy');
+  else if (count > MAX_SUPPLEMENTAL_IO_THREADS) fail(ctx, cp, `must be at most ${MAX_SUPPLEMENTAL_IO_THREADS}: each iothread is a host thread of QEMU, under the VM's pids limit`);
 }
 
 /** QEMU's bootindex is an int32: a larger boot order fails at launch ("expects int32_t"). */

@@ -8,6 +8,7 @@ import { checkShape, isObject, show } from './shape.js';
 import { API_VERSION, KIND_VM, KIND_VMI } from './types.js';
 import { validateComputeSpec } from './validate-compute.js';
 import { DEFAULT_VALIDATE_OPTIONS, fail, isSet, obj, REQUIRED, str, unsupportedValue, type Ctx, type Obj, type ValidateOptions } from './validate-context.js';
+import { validateLimits } from './validate-limits.js';
 import { validateLabelsAndAnnotations, validateObjectMeta } from './validate-meta.js';
 import { validateNetworking } from './validate-network.js';
 import { validateStorage, type BootOrders } from './validate-storage.js';
@@ -96,6 +97,7 @@ function validateVMISpec(spec: Obj, p: string, ctx: Ctx): void {
   validateComputeSpec(spec, p, ctx);
   validateStorage(spec, p, ctx, bootOrders);
   validateNetworking(spec, p, ctx);
+  validateLimits(spec, p, ctx);
 }
 
 /** One line per distinct problem, even when two rules see the same one. */

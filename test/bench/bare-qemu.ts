@@ -4,10 +4,11 @@
 // millisecond, so the baseline is what QEMU itself costs, not a client's backoff.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { buildArgv } from '../../launcher/domain/argv.js';
+import { buildArgv, DEFAULT_QEMU_BINARY } from '../../launcher/domain/argv.js';
+import { resolveQemuBinary } from '../../launcher/domain/confine.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
@@ -26,11 +27,13 @@ export interface BareVm {
  */
 export function prepareBareVm(vmi: VirtualMachineInstance, baseDisk: string, volumeName: string): BareVm {
   const dir = mkdtempSync('/tmp/vnb-q-');
+  // QEMU's socket directory, which the launcher makes; QEMU itself runs unconfined here.
+  mkdirSync(join(dir, 'qemu'));
   const overlay = join(dir, `${volumeName}.qcow2`);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', baseDisk, '-F', 'qcow2', overlay]);
   const ctx: LaunchContext = { runDir: dir, accelerator: 'tcg', volumes: { [volumeName]: { path: overlay, format: 'qcow2' } } };
   const domain = vmiToDomain(vmi, ctx);
-  return { dir, argv: buildArgv(domain), qmpSocket: domain.qmpSocket, serialSocket: domain.serialSocket! };
+  return { dir, argv: buildArgv(domain, { qemuBinary: resolveQemuBinary(DEFAULT_QEMU_BINARY) }), qmpSocket: domain.qmpSocket, serialSocket: domain.serialSocket! };
 }
 
 /** A QMP connection reduced to what a timing needs: greeting, commands, event arrival times. */

@@ -182,6 +182,7 @@ async function virtnodeRound(b: Bench, h: TestHandler, name: string, path: strin
 
 async function bareRound(b: Bench, vmi: VirtualMachineInstance, baseDisk: string, path: string, mib: number): Promise<{ write: number; read: number }> {
   const dir = mkdtempSync('/tmp/vnb-hdq-');
+  mkdirSync(join(dir, 'qemu')); // QEMU's socket directory, which the launcher makes
   try {
     const overlay = join(dir, `${VOLUME}.qcow2`);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', baseDisk, '-F', 'qcow2', overlay]);

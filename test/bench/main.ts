@@ -4,7 +4,7 @@
 // libvirt, KubeVirt's published budgets, `node -e 0`), with the ratio and the
 // target it is held to. Nothing here asserts an absolute time.
 //
-//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk] [--rounds N] [--quick]
+//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store] [--rounds N] [--quick]
 //                                [--out FILE.json] [--overhead-counts 1,10,50]
 //                                [--scale-vmis 250] [--scale-real 10] [--churn-cycles 200]
 //                                [--cli-runs 40] [--hostdisk-rounds 5] [--hostdisk-mib 512]
@@ -20,7 +20,7 @@ import { Report, machineInfo } from './report.js';
 import { runStart, type StartOptions } from './start.js';
 import { libvirtVersion } from './libvirt.js';
 
-const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk'] as const;
+const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -39,7 +39,7 @@ interface Options {
   hostDiskMib: number;
 }
 
-const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk] [--rounds N] [--quick]
+const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store] [--rounds N] [--quick]
   [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10]
   [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]
   [--hostdisk-rounds 5] [--hostdisk-mib 512]`;
@@ -184,6 +184,10 @@ async function main(): Promise<number> {
     hostdisk: async () => {
       const { runHostDisk } = await import('./host-disk.js');
       await runHostDisk(b, { rounds: o.hostDiskRounds, mib: o.hostDiskMib });
+    },
+    store: async () => {
+      const { runStoreBench } = await import('./store.js');
+      await runStoreBench(b, { rounds: o.quick ? 2 : 5, vmis: o.scaleVmis });
     },
   };
   try {

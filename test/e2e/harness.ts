@@ -526,14 +526,27 @@ export interface ExtraDisk {
   name: string;
   /** e.g. "emptyDisk:\n      capacity: 1G", under "- name: <name>" in volumes. */
   source: string;
+  /** Its bus (default virtio). */
+  bus?: 'virtio' | 'sata' | 'scsi' | 'usb';
+  /** A cdrom (on `bus`, default sata) instead of a disk. */
+  cdrom?: boolean;
 }
 
 /**
  * A bare VMI of the test guest (64M, grace 0): the containerDisk, `disks` after it,
  * one masquerade `nic` on the pod network when given, ACPI off on request.
+ * `kernelBoot`: boot this container image's /boot/vmlinuz and /boot/initrd.img
+ * (the containerDisk stays attached). `uuid`: firmware.uuid (a bare VMI with a
+ * cloud-init volume needs one for its instance id).
  */
-export function cirrosVMI(name: string, opts: { acpi?: boolean; nic?: { name: string; model?: string; mac?: string }; disks?: ExtraDisk[] } = {}): string {
+export function cirrosVMI(
+  name: string,
+  opts: { acpi?: boolean; nic?: { name: string; model?: string; mac?: string }; disks?: ExtraDisk[]; memory?: string; kernelBoot?: { image: string; kernelArgs: string }; uuid?: string } = {},
+): string {
   const nic = opts.nic;
+  const kb = opts.kernelBoot;
+  const diskLines = (d: { name: string; bus?: string; cdrom?: boolean }): string[] =>
+    d.cdrom ? [`      - name: ${d.name}`, '        cdrom:', `          bus: ${d.bus ?? 'sata'}`] : [`      - name: ${d.name}`, '        disk:', `          bus: ${d.bus ?? 'virtio'}`];
   const lines = [
     'apiVersion: kubevirt.io/v1',
     'kind: VirtualMachineInstance',
@@ -543,13 +556,18 @@ export function cirrosVMI(name: string, opts: { acpi?: boolean; nic?: { name: st
     '  terminationGracePeriodSeconds: 0',
     '  domain:',
     ...(opts.acpi === false ? ['    features:', '      acpi:', '        enabled: false'] : []),
+    ...(kb || opts.uuid ? ['    firmware:'] : []),
+    ...(opts.uuid ? [`      uuid: ${opts.uuid}`] : []),
+    ...(kb
+      ? ['      kernelBoot:', `        kernelArgs: ${kb.kernelArgs}`, '        container:', `          image: ${kb.image}`, '          kernelPath: /boot/vmlinuz', '          initrdPath: /boot/initrd.img']
+      : []),
     '    devices:',
     '      disks:',
-    ...['containerdisk', ...(opts.disks ?? []).map((d) => d.name)].flatMap((d) => [`      - name: ${d}`, '        disk:', '          bus: virtio']),
+    ...[{ name: 'containerdisk' }, ...(opts.disks ?? [])].flatMap(diskLines),
     ...(nic ? ['      interfaces:', `      - name: ${nic.name}`, '        masquerade: {}', ...(nic.model ? [`        model: ${nic.model}`] : []), ...(nic.mac ? [`        macAddress: "${nic.mac}"`] : [])] : []),
     '    resources:',
     '      requests:',
-    '        memory: 64M',
+    `        memory: ${opts.memory ?? '64M'}`,
     ...(nic ? ['  networks:', `  - name: ${nic.name}`, '    pod: {}'] : []),
     '  volumes:',
     '  - name: containerdisk',

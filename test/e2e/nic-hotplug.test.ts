@@ -38,7 +38,9 @@ test('a NIC inherited at spawn and a NIC hot-plugged over QMP getfd both reach t
   child.stderr.on('data', (b) => (stderr += b));
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   assert.equal(code, 0, `child failed: ${stderr.slice(-2000)}`);
-  const res = JSON.parse(stdout.trim().split('\n').at(-1)!) as { before: string[]; after: string[]; eth0: string; eth1: string };
+  const res = JSON.parse(stdout.trim().split('\n').at(-1)!) as { before: string[]; after: string[]; eth0: string; eth1: string; capEff: string };
+  // The hot-plug ran with only what the launcher keeps once QEMU runs (CAP_KILL): no CAP_NET_ADMIN.
+  assert.equal(res.capEff, '0000000000000020', 'the hot-plugging thread held CAP_KILL alone');
   assert.ok(res.before.includes('eth0') && !res.before.includes('eth1'), `before: ${res.before.join(' ')}`);
   assert.equal(res.eth0, '52:54:00:00:00:10', 'the inherited tap is the boot NIC');
   assert.ok(res.after.includes('eth1'), `the hot-plugged NIC appeared in the guest: ${res.after.join(' ')}`);

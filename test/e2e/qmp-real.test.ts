@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Qmp, QmpClosedError, QmpCommandError, type QmpEvent } from '../../launcher/qmp/index.js';
 import { buildArgv } from '../../launcher/domain/argv.js';
+import { confinedArgv, prepareQemuView, qemuView, resolveQemuBinary, QEMU_ENV } from '../../launcher/domain/confine.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import { lifecycleArgv, lifecycleFromVMI } from '../../launcher/domain/devices/panic.js';
@@ -25,8 +26,8 @@ interface Running {
   stderr: () => string;
 }
 
-function start(t: TestContext, argv: string[]): Running {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+function start(t: TestContext, argv: string[], env?: NodeJS.ProcessEnv): Running {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -303,7 +304,61 @@ const cases: Case[] = [
       assert.equal(await qmp.execute('qom-get', { path: '/machine/peripheral/ua-data', property: 'bootindex' }), 2);
     },
   },
+  {
+    name: '(f) every disk bus and disk option: sata, scsi, usb, cdroms, PCI address, iothreads, block sizes',
+    vmi: everyBus,
+    prepare: (dir, runDir) => {
+      const volumes: LaunchContext['volumes'] = {};
+      for (const d of everyBus().spec.domain.devices.disks!) {
+        const path = join(dir, `${d.name}.${d.cdrom ? 'iso' : 'qcow2'}`);
+        if (d.cdrom) writeFileSync(path, Buffer.alloc(1 << 20));
+        else qemuImg('create', '-q', '-f', 'qcow2', path, '16M');
+        volumes[d.name] = { path, format: d.cdrom ? 'raw' : 'qcow2' };
+      }
+      return context(runDir, volumes);
+    },
+    check: async (qmp) => {
+      const get = (id: string, property: string) => qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property });
+      // Every disk has its block node; query-block's qdev differs by device (the bare id for IDE and SCSI).
+      const nodes = (await qmp.execute('query-block')).map((b) => [b.qdev, b.inserted?.['node-name'], b.inserted?.ro]);
+      assert.deepEqual(nodes, [
+        ['/machine/peripheral/ua-pinned/virtio-backend', 'disk1', false],
+        ['/machine/peripheral/ua-containerdisk/virtio-backend', 'disk0', false],
+        ['ua-sata', 'disk2', false],
+        ['ua-scsi', 'disk3', false],
+        ['/machine/peripheral/ua-usb/ua-usb.0/legacy[0]', 'disk4', true],
+        ['ua-cd', 'disk5', true],
+        ['ua-scsicd', 'disk6', true],
+      ]);
+      assert.equal(await get('ua-pinned', 'addr'), 0x0a << 3, 'devfn of slot 0a, function 0');
+      assert.equal(await get('ua-pinned', 'iothread'), '/objects/iothread2');
+      assert.equal(await get('ua-containerdisk', 'iothread'), '/objects/iothread1');
+      assert.equal(await get('ua-containerdisk', 'num-queues'), 2);
+      assert.deepEqual([await get('ua-sata', 'werror'), await get('ua-sata', 'rerror'), await get('ua-sata', 'serial')], ['enospc', 'auto', 'SN-1']);
+      assert.deepEqual([await get('ua-scsi', 'share-rw'), await get('ua-scsi', 'logical_block_size'), await get('ua-scsi', 'physical_block_size'), await get('ua-scsi', 'lun')], [true, 512, 4096, 1]);
+      assert.equal(await get('ua-usb', 'port'), '1');
+      assert.equal(await get('ua-cd', 'type'), 'ide-cd');
+    },
+  },
 ];
+
+/** A disk on every bus and a cdrom on each that takes one, with most disk options, two vCPUs. */
+function everyBus(): VirtualMachineInstance {
+  const v = gettingStarted();
+  v.spec.domain.cpu = { sockets: 1, cores: 2, threads: 1 };
+  v.spec.domain.ioThreadsPolicy = 'shared';
+  v.spec.domain.devices.blockMultiQueue = true;
+  v.spec.domain.devices.disks!.push(
+    { name: 'pinned', disk: { bus: 'virtio', pciAddress: '0000:00:0a.0' }, dedicatedIOThread: true, cache: 'none', io: 'native' },
+    { name: 'sata', disk: { bus: 'sata' }, serial: 'SN-1', errorPolicy: 'enospace' },
+    { name: 'scsi', disk: { bus: 'scsi' }, shareable: true, blockSize: { custom: { logical: 512, physical: 4096 } } },
+    { name: 'usb', disk: { bus: 'usb', readonly: true } },
+    { name: 'cd', cdrom: { bus: 'sata' } },
+    { name: 'scsicd', cdrom: { bus: 'scsi' } },
+  );
+  for (const d of v.spec.domain.devices.disks!.slice(1)) v.spec.volumes!.push({ name: d.name, emptyDisk: { capacity: '16Mi' } });
+  return v;
+}
 
 for (const c of cases) {
   test(`QEMU accepts buildArgv for ${c.name}`, async (t) => {
@@ -313,14 +368,20 @@ for (const c of cases) {
     mkdirSync(runDir);
     const ctx = c.prepare(dir, runDir);
     const domain = vmiToDomain(c.vmi(), ctx);
-    const argv = buildArgv(domain, { qemuBinary: QEMU });
+    const argv = buildArgv(domain, { qemuBinary: resolveQemuBinary(QEMU) });
+    // Confined as the launcher starts it: every case's files must reach QEMU's view.
+    const view = qemuView(domain, runDir);
+    prepareQemuView(view);
     const t0 = performance.now();
-    const q = start(t, argv);
+    const q = start(t, confinedArgv(argv, view), QEMU_ENV);
     const qmp = await connect(t, domain.qmpSocket, q);
     t.diagnostic(`spawn to QMP ready: ${(performance.now() - t0).toFixed(0)} ms`);
     assert.equal((await qmp.execute('query-status')).status, 'prelaunch');
-    // -sandbox on: QEMU runs under a seccomp filter (mode 2).
-    assert.match(readFileSync(`/proc/${q.child.pid}/status`, 'utf8'), /^Seccomp:\s+2$/m);
+    // -sandbox on: QEMU runs under a seccomp filter (mode 2), as 107 with no capabilities.
+    const status = readFileSync(`/proc/${q.child.pid}/status`, 'utf8');
+    assert.match(status, /^Seccomp:\s+2$/m);
+    assert.match(status, /^Uid:\s+107\s+107\s+107\s+107$/m);
+    assert.match(status, /^CapEff:\s+0+$/m);
     await c.check(qmp, ctx);
     // The guest (SeaBIOS, no bootable disk) runs for a while under the seccomp sandbox.
     await qmp.execute('cont');

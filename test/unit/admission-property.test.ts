@@ -108,8 +108,18 @@ const VOLUME_NAMES = ['containerdisk', 'root', 'data', 'scratch', 'd-1', '1abc',
 const BAD_VOLUME_NAMES = ['Disk1', 'x_y', 'a'.repeat(64), 'a.b', '-a', ''];
 const CAPACITIES = ['1Gi', '10M', 1048576, '512', '1', '100m', '1.5Gi', '1Ti', '1Pi'];
 const BAD_CAPACITIES = ['0', '-1Gi', '7Ei', '9Ei', 'big', ''];
-const BUSES = ['virtio', 'virtio', ''];
-const BAD_BUSES = ['sata', 'scsi', 'usb', 'ide', 'bogus', 'VIRTIO'];
+const BUSES = ['virtio', 'virtio', '', 'sata', 'scsi', 'usb'];
+const BAD_BUSES = ['ide', 'bogus', 'VIRTIO'];
+const CDROM_BUSES = ['sata', 'scsi', ''];
+const BAD_CDROM_BUSES = ['virtio', 'usb', 'ide'];
+const PCI_ADDRESSES = ['0000:00:0a.0', '0000:00:01.0', '0000:00:1e.0', '0000:00:0A.0'];
+const BAD_PCI_ADDRESSES = ['0000:81:01.0', '0000:00:1f.0', '0000:00:00.0', '0000:00:0a.1', '0000:00:20.0', 'bogus', '00:0a.0'];
+const ERROR_POLICIES = ['stop', 'ignore', 'report', 'enospace', ''];
+const BAD_ERROR_POLICIES = ['retry', 'Stop'];
+const BLOCK_SIZES = [512, 512, 4096, 1024, 2097152];
+const BAD_BLOCK_SIZES = [0, 256, 3000, 4194304, -512];
+const GRANULARITIES = [0, 512, 4096, 8192];
+const BAD_GRANULARITIES = [1536, 2 ** 32, -1];
 const DISK_SERIALS = ['', 'root_1', 'S-N.1+2', 'x'.repeat(256), 'abc'];
 const BAD_DISK_SERIALS = ['S,N=1', 'with space', 'x'.repeat(257), 'ünï', '"q"'];
 const CACHES = ['none', 'writethrough', 'writeback', ''];
@@ -192,7 +202,7 @@ function genStorage(g: Gen): Storage {
     let name = g.odd(VOLUME_NAMES, BAD_VOLUME_NAMES);
     if (used.has(name) && g.chance(1 - g.wild)) name = `${name.slice(0, 58)}-v${i}`;
     used.add(name);
-    const kind = g.chance(g.wild) ? g.pick(['both', 'none']) : g.pick(['containerDisk', 'containerDisk', 'emptyDisk']);
+    const kind = g.chance(g.wild) ? g.pick(['both', 'none']) : g.pick(['containerDisk', 'containerDisk', 'emptyDisk', 'emptyDisk', 'cloudInitNoCloud']);
     const containerDisk = () =>
       compact({
         image: g.odd(IMAGES, BAD_IMAGES),
@@ -205,6 +215,7 @@ function genStorage(g: Gen): Storage {
         name,
         containerDisk: kind === 'containerDisk' || kind === 'both' ? containerDisk() : undefined,
         emptyDisk: kind === 'emptyDisk' || kind === 'both' ? emptyDisk() : undefined,
+        cloudInitNoCloud: kind === 'cloudInitNoCloud' ? { userData: '#!/bin/sh\necho hi' } : undefined,
       }),
     );
   }
@@ -220,16 +231,50 @@ function genStorage(g: Gen): Storage {
 }
 
 function genDisk(g: Gen, name: string): Json {
-  const target = g.chance(g.wild) ? g.pick(['cdrom', 'lun', 'both']) : g.pick(['disk', 'disk', 'none']);
+  const target = g.chance(g.wild) ? g.pick(['lun', 'both']) : g.pick(['disk', 'disk', 'disk', 'none', 'cdrom']);
+  const blockSize = (): Json =>
+    g.chance(0.6)
+      ? {
+          custom: ((logical, physical) =>
+            compact({
+              // Mostly a pair KubeVirt takes (logical <= physical), sometimes either way round.
+              logical: g.maybe(1 - g.wild, () => (g.chance(0.8) ? Math.min(logical, physical) : logical)),
+              physical: g.maybe(1 - g.wild, () => (g.chance(0.8) ? Math.max(logical, physical) : physical)),
+              discardGranularity: g.maybe(0.4, () => g.odd(GRANULARITIES, BAD_GRANULARITIES)),
+            }))(g.odd(BLOCK_SIZES, BAD_BLOCK_SIZES), g.odd(BLOCK_SIZES, BAD_BLOCK_SIZES)),
+          ...(g.chance(g.wild) ? { matchVolume: {} } : {}),
+        }
+      : { matchVolume: compact({ enabled: g.maybe(0.5, () => g.chance(0.7)) }) };
+  const bus = g.maybe(0.6, () => g.odd(BUSES, BAD_BUSES));
+  // Options KubeVirt allows on virtio only, mostly where they are allowed.
+  const virtio = target === 'disk' && (bus === undefined || bus === '' || bus === 'virtio');
+  const virtioOnly = (p: number): boolean => g.chance(p) && (virtio || g.chance(g.wild));
   return compact({
     name,
-    disk: target === 'disk' || target === 'both' ? compact({ bus: g.maybe(0.6, () => g.odd(BUSES, BAD_BUSES)), readonly: g.maybe(0.2, () => g.chance(0.5)) }) : undefined,
-    cdrom: target === 'cdrom' || target === 'both' ? {} : undefined,
-    lun: target === 'lun' ? {} : undefined,
+    disk: target === 'disk' || target === 'both'
+      ? compact({
+          bus,
+          readonly: g.maybe(bus === 'sata' ? g.wild : 0.2, () => g.chance(0.5)),
+          pciAddress: virtioOnly(0.1) ? g.odd(PCI_ADDRESSES, BAD_PCI_ADDRESSES) : undefined,
+        })
+      : undefined,
+    cdrom: target === 'cdrom' || target === 'both'
+      ? compact({
+          bus: g.maybe(0.7, () => g.odd(CDROM_BUSES, BAD_CDROM_BUSES)),
+          readonly: g.maybe(0.2, () => g.chance(0.5)),
+          tray: g.maybe(0.3, () => g.odd(['closed'], ['open', 'ajar'])),
+        })
+      : undefined,
+    lun: target === 'lun' ? compact({ bus: g.maybe(0.5, () => g.pick(['scsi', 'sata'])) }) : undefined,
     bootOrder: g.maybe(0.3, () => g.odd([1, 2, 3, 10, 2 ** 31 - 1], [0, -1, 1.5, 2 ** 31, 2 ** 53 - 1])),
     serial: g.maybe(0.25, () => g.odd(DISK_SERIALS, BAD_DISK_SERIALS)),
     cache: g.maybe(0.25, () => g.odd(CACHES, BAD_CACHES)),
-    io: g.chance(g.wild / 2) ? g.pick(['native', 'threads']) : undefined,
+    io: g.maybe(0.15, () => g.odd(['native', 'threads', ''], ['io_uring'])),
+    dedicatedIOThread: virtioOnly(0.15) ? g.chance(0.6) : undefined,
+    shareable: g.maybe(0.1, () => g.chance(0.6)),
+    errorPolicy: g.maybe(0.15, () => g.odd(ERROR_POLICIES, BAD_ERROR_POLICIES)),
+    tag: g.maybe(0.05, () => 'role'),
+    blockSize: g.maybe(0.1, blockSize),
   });
 }
 
@@ -275,6 +320,12 @@ function genNetworking(g: Gen): Networking {
   return { interfaces: interfaces.length || g.chance(0.05) ? interfaces : undefined, networks: networks.length || g.chance(0.05) ? networks : undefined };
 }
 
+function genIOThreads(g: Gen): Json {
+  const policy = g.maybe(0.15, () => g.odd(['shared', 'auto', 'supplementalPool', 'supplementalPool'], ['dedicated']));
+  const pool = policy === 'supplementalPool' ? g.chance(1 - g.wild) : g.chance(0.05);
+  return compact({ ioThreadsPolicy: policy, ioThreads: pool ? compact({ supplementalPoolThreadCount: g.maybe(1 - g.wild, () => g.odd([1, 2, 4], [0, -1, 5000])) }) : undefined });
+}
+
 function genVMISpec(g: Gen): Json {
   const storage = genStorage(g);
   const net = genNetworking(g);
@@ -287,6 +338,7 @@ function genVMISpec(g: Gen): Json {
     autoattachSerialConsole: g.maybe(0.2, () => g.chance(0.5)),
     autoattachMemBalloon: g.maybe(0.2, () => g.chance(0.5)),
     networkInterfaceMultiqueue: g.maybe(0.25, () => g.chance(0.6)),
+    blockMultiQueue: g.maybe(0.15, () => g.chance(0.6)),
   });
   const domain = compact({
     resources: genResources(g),
@@ -295,6 +347,7 @@ function genVMISpec(g: Gen): Json {
     machine: g.maybe(0.4, () => compact({ type: g.maybe(0.95, () => g.odd(MACHINES, BAD_MACHINES)) })),
     firmware: genFirmware(g),
     features: g.maybe(0.25, () => (g.chance(0.8) ? { acpi: compact({ enabled: g.maybe(0.8, () => g.chance(0.5)) }) } : {})),
+    ...genIOThreads(g),
     devices: g.chance(1 - g.wild / 2) ? devices : undefined,
   });
   // Memory somewhere, unless this object is meant to be wrong.
@@ -444,6 +497,11 @@ function prepare(vmi: VirtualMachineInstance): void {
 function launchContext(g: Gen, vmi: VirtualMachineInstance, plan: PlannedInterface[], accelerator: 'tcg' | 'kvm'): LaunchContext {
   const volumes: LaunchContext['volumes'] = {};
   for (const v of vmi.spec.volumes ?? []) {
+    if (v.cloudInitNoCloud || v.cloudInitConfigDrive) {
+      // vmi-prepare.ts writes the ISO: a raw file.
+      volumes[v.name] = { path: `${DISK_DIR}/${v.name}.iso`, format: 'raw' };
+      continue;
+    }
     if (!v.containerDisk && !v.emptyDisk) continue;
     volumes[v.name] = {
       path: `${DISK_DIR}/${v.name}.qcow2`,
@@ -510,6 +568,33 @@ function qemuFacts(d: Domain): void {
   for (const dev of [...d.disks, ...d.interfaces]) {
     if (dev.bootIndex !== undefined && dev.bootIndex > 2 ** 31 - 1) throw new Error(`${JSON.stringify(dev.name)}: Parameter 'bootindex' expects int32_t`);
   }
+  // Disks, as QEMU 7.2 takes them (its -device help and refusals, measured).
+  const slots = new Set<number>();
+  for (const k of d.disks) {
+    const at = `disk ${JSON.stringify(k.name)}`;
+    const a = k.address;
+    if (k.io === 'native' && k.cache !== 'none') throw new Error(`${at}: aio=native was specified, but it requires cache.direct=on`);
+    if (k.device === 'cdrom' && a.bus !== 'sata' && a.bus !== 'scsi') throw new Error(`${at}: no ${a.bus} CD-ROM device`);
+    if (k.device === 'lun' && (a.bus !== 'scsi' || !k.blockDevice)) throw new Error(`${at}: scsi-block needs a SCSI bus and a host block device`);
+    if (a.bus === 'sata' && k.device === 'disk' && k.readonly) throw new Error(`${at}: ide-hd: Can't use a read-only drive`);
+    if (a.bus === 'usb' && (a.port < 1 || a.port > 15)) throw new Error(`${at}: qemu-xhci p2=15,p3=15 has no USB port ${a.port}`);
+    if (a.bus === 'virtio' && a.pciSlot !== undefined) {
+      if (a.pciSlot === 0 || a.pciSlot >= 0x1f || slots.has(a.pciSlot)) throw new Error(`${at}: PCI: slot ${a.pciSlot} function 0 not available`);
+      slots.add(a.pciSlot);
+    }
+    if (k.queues !== undefined && (k.queues < 1 || k.queues > 1024)) throw new Error(`${at}: num-queues ${k.queues}`);
+    const b = k.blockIO;
+    if (b) {
+      for (const size of [b.logical, b.physical]) {
+        if (size < 512 || size > 2 ** 21 || (size & (size - 1)) !== 0) throw new Error(`${at}: block size ${size}: a power of two between 512 B and 2 MiB`);
+      }
+      if (b.logical > b.physical) throw new Error(`${at}: logical_block_size > physical_block_size not supported`);
+      if (a.bus === 'sata' && b.logical !== 512) throw new Error(`${at}: logical_block_size must be 512 for IDE`);
+      if (a.bus === 'sata' && b.discardGranularity !== undefined && b.discardGranularity !== 512) throw new Error(`${at}: discard_granularity must be 512 for ide`);
+      if (b.discardGranularity !== undefined && b.discardGranularity >= 2 ** 32 - 1) throw new Error(`${at}: discard_granularity ${b.discardGranularity} is not a 32-bit size`);
+    }
+  }
+  if (d.ioThreads.length > 1024) throw new Error(`${d.ioThreads.length} iothreads: more host threads than the VM's pids limit leaves`);
   for (const n of d.interfaces) {
     if (n.mac === undefined) continue;
     if (parseInt(n.mac.slice(0, 2), 16) & 1) throw new Error(`NIC ${JSON.stringify(n.name)}: multicast MAC ${n.mac}, which the guest driver refuses`);

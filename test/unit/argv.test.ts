@@ -31,19 +31,19 @@ function machine(name: string, smbiosExtra = ''): string[] {
     '-smp', '1,sockets=1,cores=1,threads=1',
     '-m', 'size=64000000b',
     '-action', 'reboot=reset,shutdown=poweroff,panic=pause',
-    '-chardev', `socket,id=charmonitor,path=${RUN}/qmp.sock,server=on,wait=off`,
+    '-chardev', `socket,id=charmonitor,path=${RUN}/qemu/qmp.sock,server=on,wait=off`,
     '-mon', 'chardev=charmonitor,id=monitor,mode=control',
   ];
 }
 
 const SERIAL = [
-  '-chardev', `socket,id=charserial0,path=${RUN}/serial0.sock,server=on,wait=off`,
+  '-chardev', `socket,id=charserial0,path=${RUN}/qemu/serial0.sock,server=on,wait=off`,
   '-device', '{"driver":"isa-serial","id":"serial0","chardev":"charserial0"}',
 ];
 
 const TAIL = [
   '-device', '{"driver":"virtio-serial-pci","id":"virtio-serial0"}',
-  '-chardev', `socket,id=charchannel0,path=${RUN}/agent.sock,server=on,wait=off`,
+  '-chardev', `socket,id=charchannel0,path=${RUN}/qemu/agent.sock,server=on,wait=off`,
   '-device', '{"driver":"virtserialport","id":"channel0","bus":"virtio-serial0.0","nr":1,"chardev":"charchannel0","name":"org.qemu.guest_agent.0"}',
   '-device', '{"driver":"pvpanic-pci","id":"panic0"}',
   // Spare PCIe root ports for hot-plugged NICs.
@@ -69,7 +69,7 @@ test('(a) the getting-started VM: one containerDisk, 64M', () => {
     '-boot', 'strict=on',
     ...SERIAL,
     ...blockdevs('disk0', `${RUN}/disks/containerdisk.qcow2`, 'qcow2'),
-    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1}',
+    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
     ...TAIL,
   ]);
@@ -85,7 +85,7 @@ test('(b) a disk path with "," and "=" stays one JSON value; serials cannot add 
     '-boot', 'strict=on',
     ...SERIAL,
     ...blockdevs('disk0', path, 'qcow2'),
-    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","serial":"S,N=1","bootindex":1}',
+    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","serial":"S,N=1","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
     ...TAIL,
   ]);
@@ -123,7 +123,7 @@ test('(c) kernelBoot: -kernel/-initrd/-append carry the command line verbatim', 
     '-append', KERNEL_ARGS,
     ...SERIAL,
     ...blockdevs('disk0', `${RUN}/disks/containerdisk.qcow2`, 'qcow2'),
-    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1}',
+    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
     ...TAIL,
   ]);
@@ -138,7 +138,7 @@ test('(d) rng on, balloon off, serial console off', () => {
     ...machine('quiet'),
     '-boot', 'strict=on',
     ...blockdevs('disk0', `${RUN}/disks/containerdisk.qcow2`, 'qcow2'),
-    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1}',
+    '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     '-object', '{"qom-type":"rng-random","id":"objrng0","filename":"/dev/urandom"}',
     '-device', '{"driver":"virtio-rng-pci","id":"rng0","rng":"objrng0"}',
     ...TAIL,
@@ -159,9 +159,9 @@ test('(e) two disks with bootOrder: bootindex follows bootOrder, not spec order'
     '-boot', 'strict=on',
     ...SERIAL,
     ...blockdevs('disk0', `${RUN}/disks/data.qcow2`, 'qcow2', true),
-    '-device', '{"driver":"virtio-blk-pci","id":"ua-data","drive":"disk0","write-cache":"on","bootindex":2}',
+    '-device', '{"driver":"virtio-blk-pci","id":"ua-data","drive":"disk0","write-cache":"on","bootindex":2,"werror":"stop","rerror":"stop"}',
     ...blockdevs('disk1', `${RUN}/disks/root.raw`, 'raw'),
-    '-device', '{"driver":"virtio-blk-pci","id":"ua-root","drive":"disk1","write-cache":"off","bootindex":1}',
+    '-device', '{"driver":"virtio-blk-pci","id":"ua-root","drive":"disk1","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
     ...TAIL,
   ]);
@@ -207,7 +207,7 @@ test('socket paths go through the escaping too', () => {
   const d = vmiToDomain(gettingStarted(), context(run, { containerdisk: { path: '/d.qcow2', format: 'qcow2' } }));
   const argv = buildArgv(d);
   const chardevs = argv.flatMap((a, i) => (argv[i - 1] === '-chardev' ? [parseLegacyOpts(a)] : []));
-  assert.deepEqual(chardevs.map((c) => c.find(([k]) => k === 'path')?.[1]), [`${run}/qmp.sock`, `${run}/serial0.sock`, `${run}/agent.sock`]);
+  assert.deepEqual(chardevs.map((c) => c.find(([k]) => k === 'path')?.[1]), [`${run}/qemu/qmp.sock`, `${run}/qemu/serial0.sock`, `${run}/qemu/agent.sock`]);
   for (const c of chardevs) assert.deepEqual(c.map(([k]) => k), ['socket', 'id', 'path', 'server', 'wait']);
 });
 

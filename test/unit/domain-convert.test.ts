@@ -38,19 +38,25 @@ test('the getting-started VM as a Domain', () => {
         name: 'containerdisk',
         deviceId: 'ua-containerdisk',
         nodeName: 'disk0',
+        device: 'disk',
         image: { path: '/d/containerdisk.qcow2', format: 'qcow2' },
-        bus: 'virtio',
+        address: { bus: 'virtio' },
         target: 'vda',
         readonly: false,
         cache: 'writethrough',
+        // KubeVirt's converter default: the guest pauses on a disk error.
+        errorPolicy: 'stop',
+        shareable: false,
         bootIndex: 1,
       },
     ],
+    diskControllers: { sata: [] },
+    ioThreads: [],
     interfaces: [],
     balloon: { freePageReporting: true },
-    qmpSocket: `${RUN}/qmp.sock`,
-    serialSocket: `${RUN}/serial0.sock`,
-    guestAgent: { socket: `${RUN}/agent.sock` },
+    qmpSocket: `${RUN}/qemu/qmp.sock`,
+    serialSocket: `${RUN}/qemu/serial0.sock`,
+    guestAgent: { socket: `${RUN}/qemu/agent.sock` },
     panic: { model: 'pvpanic-pci' },
     lifecycle: { panic: 'pause', shutdown: 'poweroff', reboot: 'reset' },
     hotplugPorts: ['hotplug0', 'hotplug1'],
@@ -122,11 +128,8 @@ test('what virtnode does not run yet is VN_UNSUPPORTED, naming the field', () =>
   v.spec.domain.firmware = { bootloader: { efi: {} } };
   rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_UNSUPPORTED', /spec\.domain\.firmware\.bootloader\.efi/);
   v = gettingStarted();
-  v.spec.domain.devices.disks = [{ name: 'containerdisk', cdrom: { bus: 'sata' } }];
-  rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_UNSUPPORTED', /spec\.domain\.devices\.disks\[0\]: cdrom/);
-  v = gettingStarted();
-  v.spec.domain.devices.disks = [{ name: 'containerdisk', disk: { bus: 'sata' } }];
-  rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_UNSUPPORTED', /spec\.domain\.devices\.disks\[0\]\.disk\.bus/);
+  v.spec.domain.devices.disks = [{ name: 'containerdisk', cdrom: { bus: 'virtio' } }];
+  rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_INVALID_SPEC', /spec\.domain\.devices\.disks\[0\]\.cdrom\.bus: a cdrom cannot be on bus "virtio"/);
   v = gettingStarted();
   v.spec.domain.devices.interfaces = [{ name: 'default', masquerade: {} }];
   rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_UNSUPPORTED', /spec\.domain\.devices\.interfaces\[0\]: no network was prepared/);
@@ -172,7 +175,12 @@ test('disks: cache defaults by O_DIRECT support, explicit modes, readonly, io', 
   assert.deepEqual(nodes.map((n) => [n['read-only'], n.cache.direct, n.aio]), [[true, false, 'threads'], [true, false, undefined]]);
   const dev = JSON.parse(argv[argv.findIndex((a) => a.includes('virtio-blk-pci'))]!);
   assert.equal(dev['write-cache'], 'on');
+  // io native needs O_DIRECT: a disk that names no cache gets "none" (so does a shareable one).
   v.spec.domain.devices.disks = [{ name: 'containerdisk', disk: {}, io: 'native' }];
+  assert.equal(vmiToDomain(v, context(RUN, DISK)).disks[0]!.cache, 'none');
+  v.spec.domain.devices.disks = [{ name: 'containerdisk', disk: {}, shareable: true }];
+  assert.equal(vmiToDomain(v, context(RUN, DISK)).disks[0]!.cache, 'none');
+  v.spec.domain.devices.disks = [{ name: 'containerdisk', disk: {}, io: 'native', cache: 'writeback' }];
   rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_INVALID_SPEC', /disks\[0\]\.io: native I\/O needs cache "none"/);
 });
 

@@ -48,7 +48,7 @@ test('a hostDisk reaches QEMU as an inherited fd: -add-fd, and /dev/fdset/N as t
     containerdisk: { path: '/d/containerdisk.qcow2', format: 'qcow2' },
     data: { path: '/srv/disks/data.img', format: 'raw', directIo: true, hostFile: { root: '/srv/disks', path: 'data.img', dev: '2049', ino: '12' } },
   });
-  const argv = buildArgv(vmiToDomain(v, ctx, {}, { data: 5 }));
+  const argv = buildArgv(vmiToDomain(v, ctx, {}, {}, { data: 5 }));
   const at = argv.indexOf('-add-fd');
   assert.equal(argv[at + 1], 'fd=5,set=2');
   const blockdevs = argv.flatMap((a, i) => (argv[i - 1] === '-blockdev' ? [JSON.parse(a)] : []));

@@ -177,7 +177,8 @@ test('the getting-started VMI runs under TCG, and a delete shuts it down gracefu
   const ctx = launcher.contexts[0]!;
   assert.equal(ctx.accelerator, 'tcg');
   assert.equal(ctx.netns, h.node.podNetworks.get(uid!)?.netnsPath);
-  assert.deepEqual(ctx.volumes, { containerdisk: { path: join(h.node.paths(uid!).diskDir, 'containerdisk.qcow2'), format: 'qcow2' } });
+  // The base is named too: QEMU opens it explicitly, and only what is named is visible to it.
+  assert.deepEqual(ctx.volumes, { containerdisk: { path: join(h.node.paths(uid!).diskDir, 'containerdisk.qcow2'), format: 'qcow2', backing: { path: join(h.node.root, 'disk.img'), format: 'qcow2' } } });
   assert.equal(ctx.interfaces?.default?.tapName, 'tap0');
   assert.equal(ctx.interfaces?.default?.dhcp?.lease.ip, '10.0.2.2');
   // The pod network and the pull run side by side, after the sandbox; the launcher starts after both.

@@ -107,3 +107,63 @@ test('status is dropped on input', () => {
   const { objects } = parseManifests(`${VMI_DOC}status:\n  phase: Running\n`);
   assert.equal('status' in objects[0]!, false);
 });
+
+test('an alias bomb or an alias without anchor is refused naming its document, not thrown as a ReferenceError', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): the yaml library throws while resolving aliases.
+  const levels = ['a0: &a0 [x, y]'];
+  for (let i = 1; i <= 4; i++) levels.push(`a${i}: &a${i} [*a${i - 1}, *a${i - 1}]`);
+  const bomb = `${VMI_DOC}${levels.join('\n')}\nb: *a3\n`;
+  assert.deepEqual(refused(bomb), [{ path: 'document 1', message: 'Excessive alias count indicates a resource exhaustion attack' }]);
+  assert.deepEqual(refused(`${VMI_DOC}---\n${bomb}`).map((f) => f.path), ['document 2']);
+  assert.deepEqual(refused(`${VMI_DOC}a: *x\n`), [{ path: 'document 1', message: 'Unresolved alias (the anchor must be set before the alias): x' }]);
+});
+
+test('an unpaired surrogate escape reads as U+FFFD, as the Kubernetes API server reads it', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): firmware.serial "\ud800" passed Apply
+  // and reached QEMU's -smbios as U+FFFD (Node writes argv in UTF-8) while the store kept "\ud800".
+  const json = '{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachineInstance","metadata":{"name":"a"},"spec":{"domain":{"firmware":{"serial":"a\\ud800b"},"devices":{"disks":[{"name":"d","serial":"\\udfff"}]}}}}';
+  const yaml = `${VMI_DOC.replace('spec: {}', 'spec:')}\n  domain: {firmware: {kernelBoot: {kernelArgs: "x=\\ud800 \\U0001F600 \\ud83d\\ude00"}}}\n`;
+  const [fromJson] = parseManifests(json).objects as any[];
+  assert.equal(fromJson.spec.domain.firmware.serial, 'a\ufffdb');
+  assert.equal(fromJson.spec.domain.devices.disks[0].serial, '\ufffd');
+  const [fromYaml] = parseManifests(yaml).objects as any[];
+  assert.equal(fromYaml.spec.domain.firmware.kernelBoot.kernelArgs, 'x=\ufffd 😀 😀');
+});
+
+test('YAML 1.1 tags read as the plain list, map or string: never a Map, Set, Buffer or Date', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): `features: !!omap [{acpi: {enabled: false}}]`
+  // read as a Map, whose entries no rule sees: the VMI passed Apply with ACPI on.
+  const text = `${VMI_DOC.replace('spec: {}', 'spec:')}
+  domain:
+    features: !!omap [{acpi: {enabled: false}}]
+    devices: {rng: !!set {a: null}}
+  hostname: !!binary aGk=
+  subdomain: !!timestamp 2001-12-14
+`;
+  const [o] = parseManifests(text).objects as any[];
+  assert.deepEqual(o.spec, { domain: { features: [{ acpi: { enabled: false } }], devices: { rng: { a: null } } }, hostname: 'aGk=', subdomain: '2001-12-14' });
+  assert.deepEqual(JSON.parse(JSON.stringify(o)), o);
+});
+
+test('thousands of repeated keys: fifty named, the rest counted; the message stays short', () => {
+  const text = ['kind: VirtualMachineInstance', 'metadata:', '  labels:', ...Array.from({ length: 5001 }, () => '    a: b')].join('\n');
+  let err: unknown;
+  try {
+    parseManifests(text);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof InvalidSpecError);
+  assert.equal(err.fields.length, 51);
+  assert.deepEqual(err.fields[0], { path: 'line 5, column 5', message: 'Map keys must be unique: "a" is repeated' });
+  assert.deepEqual(err.fields[50], { path: 'manifest', message: '4,950 more keys are repeated' });
+});
+
+test('an InvalidSpecError spells out a hundred field errors and counts the rest', () => {
+  const fields: FieldError[] = Array.from({ length: 250 }, (_, i) => ({ path: `spec.x[${i}]`, message: 'bad' }));
+  const e = new InvalidSpecError(fields);
+  assert.equal(e.fields.length, 250);
+  assert.match(e.message, /^spec\.x\[0\]: bad; /);
+  assert.match(e.message, /spec\.x\[99\]: bad; … and 150 more$/);
+  assert.doesNotMatch(e.message, /spec\.x\[100\]/);
+});

@@ -94,3 +94,11 @@ test('compareQuantities is exact across formats', () => {
   assert.equal(cmp('64M', '61Mi'), 1);
   assert.equal(cmp('-1', '0'), -1);
 });
+
+test("a suffix that names a member of Object's prototype is no suffix", () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): "0valueOf" made validate() throw a TypeError.
+  for (const q of ['1constructor', '0valueOf', '64toString', '1__proto__', '1hasOwnProperty', '2isPrototypeOf']) {
+    assert.equal(tryParseQuantity(q), undefined, q);
+    assert.throws(() => quantityToBytes(q, MEM), { message: `${MEM}: ${JSON.stringify(q)} is not a quantity` });
+  }
+});

@@ -71,3 +71,21 @@ test("a field KubeVirt has and schema.ts does not list is not supported yet; one
     ]);
   }
 });
+
+test('an unknown field whose name is no field name is named quoted: the path is never empty or another field', () => {
+  // Found by the fuzzer (fuzz-admission.test.ts): a key "" at the root gave the path "".
+  for (const make of [vm, vmi]) {
+    const o = make();
+    const p = o.kind === 'VirtualMachine' ? 'spec.template.spec' : 'spec';
+    o[''] = 1;
+    o['metadata.name'] = 'x';
+    specOf(o).domain['cpu.cores'] = 2;
+    specOf(o).domain['a b'] = {};
+    assertRejected(o, [
+      { path: '[""]', message: 'unknown field' },
+      { path: '["metadata.name"]', message: 'unknown field' },
+      { path: `${p}.domain["cpu.cores"]`, message: 'unknown field' },
+      { path: `${p}.domain["a b"]`, message: 'unknown field' },
+    ]);
+  }
+});

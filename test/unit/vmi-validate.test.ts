@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FieldError } from '../../proto/errors.js';
 import { parseManifests, validate, type ValidateOptions } from '../../proto/vmi/index.js';
+import { ROOT_BUS_FREE_SLOTS, rootBusDevices } from '../../proto/vmi/devices.js';
 import { assertRejected, GETTING_STARTED_VM, specOf, vm, vmi, type Json } from './vmi-fixtures.js';
 
 const NOT_YET = 'not supported yet';
@@ -103,7 +104,24 @@ const addDisk = (s: Json, disk: Json, volume?: Json) => {
 };
 const emptyVol = (name: string) => ({ name, emptyDisk: { capacity: '1Mi' } });
 
+const ROOT_BUS_FULL =
+  'needs 31 PCI slots (virtio disks: 25, network interfaces: 1, memory balloon: 1, guest agent channel: 1, panic device: 1, hotplug ports: 2); ' +
+  "a q35 machine's root bus has 30: put disks on bus scsi or sata instead of virtio";
+const manyDisks = (s: Json, n: number, bus: string) => {
+  for (let i = 0; i < n; i++) addDisk(s, { name: `x${i}`, disk: { bus } }, emptyVol(`x${i}`));
+};
+
 const SPEC_RULES: SpecRule[] = [
+  // how many
+  { name: 'devices must fit the root bus', break: (s) => manyDisks(s, 24, 'virtio'), errors: (p) => [{ path: `${p}.domain.devices`, message: ROOT_BUS_FULL }] },
+  {
+    name: 'at most 256 disks and volumes',
+    break: (s) => manyDisks(s, 256, 'scsi'),
+    errors: (p) => [
+      { path: `${p}.domain.devices.disks`, message: 'has 257 items; at most 256' },
+      { path: `${p}.volumes`, message: 'has 257 items; at most 256' },
+    ],
+  },
   // memory
   { name: 'memory is required', break: (s) => delete s.domain.resources, errors: (p) => [{ path: MEM_REQ(p), message: noMemory(p) }] },
   { name: 'a zero request is no memory', break: (s) => (s.domain.resources.requests.memory = '0'), errors: (p) => [{ path: MEM_REQ(p), message: noMemory(p) }] },
@@ -233,26 +251,64 @@ const SPEC_RULES: SpecRule[] = [
   {
     name: 'one target per disk',
     break: (s) => (s.domain.devices.disks[0].cdrom = { bus: 'sata' }),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0]`, message: 'can only have a single target type defined' }],
+  },
+  ...['sata', 'scsi', 'usb'].map((bus) => ({ name: `bus ${bus} is accepted`, break: (s: Json) => addDisk(s, { name: 'd', disk: { bus } }, emptyVol('d')), errors: () => [] })),
+  { name: 'a sata and a scsi cdrom are accepted', break: (s: Json) => { addDisk(s, { name: 'c1', cdrom: { bus: 'sata', tray: 'closed' } }, emptyVol('c1')); addDisk(s, { name: 'c2', cdrom: { bus: 'scsi', readonly: false } }, emptyVol('c2')); }, errors: () => [] },
+  {
+    name: 'a cdrom tray cannot start open',
+    break: (s) => addDisk(s, { name: 'c', cdrom: { tray: 'open' } }, emptyVol('c')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].cdrom.tray`, message: 'not supported: QEMU closes a CD-ROM tray whenever the drive is reset, and firmware and guest drivers reset it at boot, so no tray stays open from the start' }],
+  },
+  { name: "a cdrom's bus defaults to sata", break: (s) => addDisk(s, { name: 'c', cdrom: {} }, emptyVol('c')), errors: () => [] },
+  {
+    name: 'a cdrom cannot be virtio (KubeVirt)',
+    break: (s) => addDisk(s, { name: 'c', cdrom: { bus: 'virtio' } }, emptyVol('c')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].cdrom.bus`, message: 'Bus type virtio is invalid for CD-ROM device' }],
+  },
+  {
+    name: 'a usb cdrom is not built',
+    break: (s) => addDisk(s, { name: 'c', cdrom: { bus: 'usb' } }, emptyVol('c')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].cdrom.bus`, message: 'not supported yet: a cdrom on bus usb (virtnode builds sata and scsi cdroms)' }],
+  },
+  {
+    name: 'a cdrom tray is open or closed',
+    break: (s) => addDisk(s, { name: 'c', cdrom: { tray: 'ajar' } }, emptyVol('c')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].cdrom.tray`, message: 'Unsupported value: "ajar": supported values: "open", "closed"' }],
+  },
+  {
+    name: 'a sata hard disk cannot be read-only (KubeVirt)',
+    break: (s) => addDisk(s, { name: 'd', disk: { bus: 'sata', readonly: true } }, emptyVol('d')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].disk.bus`, message: 'sata hard-disks do not support read-only.' }],
+  },
+  {
+    name: 'a lun needs a block volume: every volume source here is a file',
+    break: (s) => addDisk(s, { name: 'l', lun: {} }, emptyVol('l')),
+    errors: (p) => [{
+      path: `${p}.domain.devices.disks[1].lun`,
+      message: `${p}.domain.devices.disks[1].lun can only be mapped to a DataVolume or PersistentVolumeClaim volume. A lun needs a block volume; ${p}.volumes[1] is a emptyDisk, which is a file`,
+    }],
+  },
+  {
+    name: 'a lun is scsi only; no reservation, serial or custom block size',
+    break: (s) => addDisk(s, { name: 'l', lun: { bus: 'sata', reservation: true }, serial: 'S1', blockSize: { custom: { logical: 512, physical: 512 } } }, emptyVol('l')),
     errors: (p) => [
-      { path: `${p}.domain.devices.disks[0].cdrom`, message: NOT_YET },
-      { path: `${p}.domain.devices.disks[0]`, message: 'can only have a single target type defined' },
+      { path: `${p}.domain.devices.disks[1].lun.bus`, message: 'a lun needs bus scsi: its SCSI commands pass through to the host device (scsi-block), not bus sata' },
+      { path: `${p}.domain.devices.disks[1].lun.reservation`, message: "not supported: SCSI persistent reservations need the node's qemu-pr-helper, which virtnode does not run" },
+      { path: `${p}.domain.devices.disks[1].serial`, message: "not supported for a lun: the guest sees the host device's own serial" },
+      { path: `${p}.domain.devices.disks[1].blockSize.custom`, message: "not supported for a lun: the guest sees the host device's own block sizes (scsi-block)" },
+      { path: `${p}.domain.devices.disks[1].lun`, message: `${p}.domain.devices.disks[1].lun can only be mapped to a DataVolume or PersistentVolumeClaim volume. A lun needs a block volume; ${p}.volumes[1] is a emptyDisk, which is a file` },
     ],
   },
-  { name: 'lun disks are not supported yet', break: (s) => addDisk(s, { name: 'l', lun: {} }, emptyVol('l')), errors: (p) => [{ path: `${p}.domain.devices.disks[1].lun`, message: NOT_YET }] },
   {
-    name: 'sata bus is not supported yet',
-    break: (s) => (s.domain.devices.disks[0].disk.bus = 'sata'),
-    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'not supported yet: bus "sata" (only virtio so far)' }],
+    name: 'at most 15 usb disks (the controller\'s ports)',
+    break: (s) => { for (let i = 0; i < 16; i++) addDisk(s, { name: `u${i}`, disk: { bus: 'usb' } }, emptyVol(`u${i}`)); },
+    errors: (p) => [{ path: `${p}.domain.devices.disks[16]`, message: 'more than 15 disks on bus usb: the USB controller has 15 ports' }],
   },
   {
-    name: 'scsi bus is not supported yet',
-    break: (s) => (s.domain.devices.disks[0].disk.bus = 'scsi'),
-    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'not supported yet: bus "scsi" (only virtio so far)' }],
-  },
-  {
-    name: 'usb bus is not supported yet',
-    break: (s) => (s.domain.devices.disks[0].disk.bus = 'usb'),
-    errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'not supported yet: bus "usb" (only virtio so far)' }],
+    name: 'dedicatedIOThread only on virtio (KubeVirt)',
+    break: (s) => addDisk(s, { name: 'd', disk: { bus: 'scsi' }, dedicatedIOThread: true }, emptyVol('d')),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].dedicatedIOThread`, message: 'IOThreads are not supported for disks on a scsi bus' }],
   },
   { name: 'IDE bus is refused', break: (s) => (s.domain.devices.disks[0].disk.bus = 'ide'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.bus`, message: 'IDE bus is not supported' }] },
   {
@@ -294,8 +350,91 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.devices.disks[0].cache = 'unsafe'),
     errors: (p) => [{ path: `${p}.domain.devices.disks[0].cache`, message: 'has invalid value unsafe, must be one of: [none writethrough writeback]' }],
   },
-  { name: 'disk PCI addresses are not supported yet', break: (s) => (s.domain.devices.disks[0].disk.pciAddress = '0000:81:01.0'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].disk.pciAddress`, message: NOT_YET }] },
-  { name: 'disk io mode is not supported yet', break: (s) => (s.domain.devices.disks[0].io = 'native'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].io`, message: NOT_YET }] },
+  { name: 'a disk PCI address on the root bus is accepted', break: (s) => (s.domain.devices.disks[0].disk.pciAddress = '0000:00:0a.0'), errors: () => [] },
+  {
+    name: 'a disk PCI address is virtio only and well formed (KubeVirt)',
+    break: (s) => {
+      s.domain.devices.disks[0].disk.pciAddress = '0000:00:1z.0';
+      addDisk(s, { name: 'd', disk: { bus: 'sata', pciAddress: '0000:00:05.0' } }, emptyVol('d'));
+    },
+    errors: (p) => [
+      { path: `${p}.domain.devices.disks[0].disk.pciAddress`, message: `disk ${p}.domain.devices.disks[0].name has malformed PCI address (0000:00:1z.0).` },
+      { path: `${p}.domain.devices.disks[1].disk.pciAddress`, message: `disk ${p}.domain.devices.disks[1].name - setting a PCI address is only possible with bus type virtio.` },
+    ],
+  },
+  ...['0000:81:01.0', '0000:00:1f.0', '0000:00:00.0', '0000:00:20.0', '0000:00:03.1', '0001:00:03.0'].map((a) => ({
+    name: `a disk PCI address off the root bus's free slots (${a}) is refused`,
+    break: (s: Json) => (s.domain.devices.disks[0].disk.pciAddress = a),
+    errors: (p: string) => [{ path: `${p}.domain.devices.disks[0].disk.pciAddress`, message: `not supported: ${a}: virtnode places disks on bus 00 (q35's root bus pcie.0), in slots 01 to 1e, function 0` }],
+  })),
+  {
+    name: 'two disks cannot share a PCI address',
+    break: (s) => {
+      s.domain.devices.disks[0].disk.pciAddress = '0000:00:0A.0';
+      addDisk(s, { name: 'd', disk: { pciAddress: '0000:00:0a.0' } }, emptyVol('d'));
+    },
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].disk.pciAddress`, message: `PCI address 0000:00:0a.0 is already used by ${p}.domain.devices.disks[0].disk.pciAddress` }],
+  },
+  { name: 'io native and threads are accepted', break: (s) => { s.domain.devices.disks[0].io = 'native'; addDisk(s, { name: 'd', io: 'threads', cache: 'writeback' }, emptyVol('d')); }, errors: () => [] },
+  {
+    name: 'io is native or threads (KubeVirt)',
+    break: (s) => (s.domain.devices.disks[0].io = 'io_uring'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].io`, message: `Disk IO mode for ${p}.domain.devices.disks[0] is not supported. Supported modes are: native, threads.` }],
+  },
+  {
+    name: 'io native needs cache none',
+    break: (s) => Object.assign(s.domain.devices.disks[0], { io: 'native', cache: 'writethrough' }),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].io`, message: `native I/O needs cache "none" (O_DIRECT), not 'writethrough'` }],
+  },
+  {
+    name: 'a shareable disk needs cache none (KubeVirt)',
+    break: (s) => Object.assign(s.domain.devices.disks[0], { shareable: true, cache: 'writeback' }),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].cache`, message: 'a sharable disk requires cache = none got: writeback' }],
+  },
+  { name: 'error policies, tag, shareable are accepted', break: (s) => Object.assign(s.domain.devices.disks[0], { errorPolicy: 'enospace', tag: 'root', shareable: true }), errors: () => [] },
+  {
+    name: 'error policy is one of KubeVirt\'s',
+    break: (s) => (s.domain.devices.disks[0].errorPolicy = 'retry'),
+    errors: (p) => [{ path: `${p}.domain.devices.disks[0].errorPolicy`, message: `${p}.domain.devices.disks[0].errorPolicy has invalid value "retry"` }],
+  },
+  { name: 'custom block sizes are accepted', break: (s) => (s.domain.devices.disks[0].blockSize = { custom: { logical: 512, physical: 4096, discardGranularity: 4096 } }), errors: () => [] },
+  { name: 'matchVolume is accepted', break: (s) => (s.domain.devices.disks[0].blockSize = { matchVolume: { enabled: true } }), errors: () => [] },
+  {
+    name: "block sizes follow KubeVirt's rules",
+    break: (s) => {
+      s.domain.devices.disks[0].blockSize = { custom: { logical: 4096, physical: 512 } };
+      addDisk(s, { name: 'a', disk: { bus: 'sata' }, blockSize: { custom: { logical: 4096, physical: 4096 } } }, emptyVol('a'));
+      addDisk(s, { name: 'b', blockSize: { custom: { logical: 1024, physical: 4096, discardGranularity: 1536 } } }, emptyVol('b'));
+      addDisk(s, { name: 'c', blockSize: { custom: { logical: 256, physical: 3000 } } }, emptyVol('c'));
+      addDisk(s, { name: 'e', blockSize: { custom: { logical: 512, physical: 4194304 } } }, emptyVol('e'));
+      addDisk(s, { name: 'f', blockSize: { custom: { logical: 512, physical: 512 }, matchVolume: {} } }, emptyVol('f'));
+      addDisk(s, { name: 'g', cdrom: { bus: 'sata' }, blockSize: { custom: { logical: 512, physical: 4096, discardGranularity: 4096 } } }, emptyVol('g'));
+    },
+    errors: (p) => [
+      { path: `${p}.domain.devices.disks[0].blockSize.custom.logical`, message: 'Logical size 4096 must be the same or less than the physical size of 512' },
+      { path: `${p}.domain.devices.disks[1].blockSize.custom.logical`, message: 'Logical size 4096 must be 512 for SATA devices' },
+      { path: `${p}.domain.devices.disks[2].blockSize.custom.discardGranularity`, message: 'Discard granularity 1536 must be multiples of logical size 1024' },
+      { path: `${p}.domain.devices.disks[3].blockSize.custom.logical`, message: 'Provided size of 256 is less than the supported minimum size of 512' },
+      { path: `${p}.domain.devices.disks[3].blockSize.custom.physical`, message: 'Provided size of 3000 is not a power of 2' },
+      { path: `${p}.domain.devices.disks[4].blockSize.custom.physical`, message: 'Provided size of 4194304 is greater than the supported maximum size of 2097152' },
+      { path: `${p}.domain.devices.disks[5].blockSize`, message: "Block size matching can't be enabled together with a custom value" },
+      { path: `${p}.domain.devices.disks[6].blockSize.custom.discardGranularity`, message: 'Discard granularity 4096 must be 512 for SATA devices' },
+    ],
+  },
+  { name: 'ioThreadsPolicy, dedicatedIOThread and blockMultiQueue are accepted', break: (s) => { s.domain.ioThreadsPolicy = 'auto'; s.domain.devices.disks[0].dedicatedIOThread = true; s.domain.devices.blockMultiQueue = true; }, errors: () => [] },
+  { name: 'a supplemental pool of iothreads is accepted', break: (s) => { s.domain.ioThreadsPolicy = 'supplementalPool'; s.domain.ioThreads = { supplementalPoolThreadCount: 4 }; }, errors: () => [] },
+  {
+    name: 'ioThreadsPolicy is one of KubeVirt\'s; a supplemental pool needs a size',
+    break: (s) => (s.domain.ioThreadsPolicy = 'supplementalPool'),
+    errors: (p) => [{ path: `${p}.domain.ioThreads.supplementalPoolThreadCount`, message: 'the number of iothreads needs to be set and positive for the dedicated policy' }],
+  },
+  { name: 'an unknown ioThreadsPolicy is refused', break: (s) => (s.domain.ioThreadsPolicy = 'dedicated'), errors: (p) => [{ path: `${p}.domain.ioThreadsPolicy`, message: 'Invalid IOThreadsPolicy (dedicated)' }] },
+  {
+    name: 'a supplemental pool is bounded',
+    break: (s) => { s.domain.ioThreadsPolicy = 'supplementalPool'; s.domain.ioThreads = { supplementalPoolThreadCount: 5000 }; },
+    errors: (p) => [{ path: `${p}.domain.ioThreads.supplementalPoolThreadCount`, message: "must be at most 1024: each iothread is a host thread of QEMU, under the VM's pids limit" }],
+  },
+  { name: 'changedBlockTracking is not supported yet', break: (s) => (s.domain.devices.disks[0].changedBlockTracking = true), errors: (p) => [{ path: `${p}.domain.devices.disks[0].changedBlockTracking`, message: NOT_YET }] },
   { name: 'a misspelt disk field is unknown', break: (s) => (s.domain.devices.disks[0].buss = 'virtio'), errors: (p) => [{ path: `${p}.domain.devices.disks[0].buss`, message: 'unknown field' }] },
   { name: 'disks must be a list', break: (s) => (s.domain.devices.disks = { name: 'x' }), errors: (p) => [{ path: `${p}.domain.devices.disks`, message: 'must be a list (got {"name":"x"})' }] },
   { name: 'a volume without a disk is fine (it gets one)', break: (s) => s.volumes.push(emptyVol('extra')), errors: () => [] },
@@ -554,6 +693,14 @@ const NETWORK_RULES: SpecRule[] = [
     opts: NET,
   },
   {
+    // Found by the fuzzer (fuzz-admission.test.ts): KubeVirt's charset takes it, and the
+    // VMI passed Apply to fail at start with "no network was prepared for interface".
+    name: 'an interface may not be named __proto__',
+    break: (s) => withNet(s, { name: '__proto__', masquerade: {} }, { name: '__proto__', pod: {} }),
+    errors: (p) => [{ path: `${IFACES(p)}[0].name`, message: `not supported: "__proto__" is reserved (virtnode keys each interface's tap by its name, and this name keys a JavaScript object's prototype)` }],
+    opts: NET,
+  },
+  {
     name: 'one binding per interface (two)',
     break: (s) => withNet(s, { name: 'default', masquerade: {}, bridge: {} }),
     errors: (p) => [{ path: `${IFACES(p)}[0]`, message: 'logical default interface must have exactly one binding method or binding plugin' }],
@@ -807,7 +954,7 @@ test('every error is collected and the message lists them all', () => {
   o.metadata.name = 'Bad';
   const s = o.spec.template.spec;
   s.domain.resources.requests.memory = '64X';
-  s.domain.devices.disks[0].disk.bus = 'sata';
+  s.domain.devices.disks[0].disk.bus = 'floppy';
   s.domain.devices.tpm = {};
   s.volumes[0].containerDisk.image = '';
   s.wat = 1;
@@ -815,7 +962,7 @@ test('every error is collected and the message lists them all', () => {
     { path: 'metadata.name', message: `Invalid value: "Bad": ${SUBDOMAIN_MSG}` },
     { path: 'spec.runStrategy', message: 'RunStrategy must be specified' },
     { path: 'spec.template.spec.domain.resources.requests.memory', message: '"64X" is not a quantity' },
-    { path: 'spec.template.spec.domain.devices.disks[0].disk.bus', message: 'not supported yet: bus "sata" (only virtio so far)' },
+    { path: 'spec.template.spec.domain.devices.disks[0].disk.bus', message: 'unrecognized bus floppy, must be one of: [virtio sata scsi usb]' },
     { path: 'spec.template.spec.domain.devices.tpm', message: NOT_YET },
     { path: 'spec.template.spec.volumes[0].containerDisk.image', message: 'Required value' },
     { path: 'spec.template.spec.wat', message: 'unknown field' },
@@ -830,4 +977,19 @@ test('validate does not modify its input', () => {
   const before = structuredClone(o);
   validate(o);
   assert.deepEqual(o, before);
+});
+
+test('the root bus count: 23 more virtio disks fit exactly; sata past six ports adds a controller', () => {
+  const full = vmi();
+  manyDisks(full.spec, 23, 'virtio');
+  assert.deepEqual(validate(full), { warnings: [] });
+  assert.equal(rootBusDevices(full.spec).reduce((n, [, c]) => n + c, 0), ROOT_BUS_FREE_SLOTS);
+  const sata = vmi();
+  manyDisks(sata.spec, 7, 'sata');
+  assert.deepEqual(rootBusDevices(sata.spec).slice(0, 2), [['virtio disks', 1], ["SATA controllers past the machine's own", 1]]);
+  // Six sd letters taken by scsi disks push the first sata disk to the second controller too.
+  const mixed = vmi();
+  manyDisks(mixed.spec, 6, 'scsi');
+  manyDisks(mixed.spec, 1, 'sata');
+  assert.deepEqual(rootBusDevices(mixed.spec).slice(0, 3), [['virtio disks', 1], ["SATA controllers past the machine's own", 1], ['virtio-scsi controller', 1]]);
 });

@@ -3,10 +3,8 @@
 // pcie-root-ports) the domain carries a few empty ports; a NIC hot-plugged later
 // (QMP getfd + netdev_add + device_add) goes into one of them.
 
+import { HOTPLUG_PORTS } from '../../../proto/vmi/devices.js';
 import { jsonOpt } from '../qemu-opts.js';
-
-/** How many empty ports a domain gets. */
-export const HOTPLUG_PORTS = 2;
 
 export function hotplugPortIds(count = HOTPLUG_PORTS): string[] {
   return Array.from({ length: count }, (_, i) => `hotplug${i}`);

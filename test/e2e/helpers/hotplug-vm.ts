@@ -5,9 +5,11 @@
 
 import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DomainManager } from '../../../launcher/domain/manager.js';
+import { dropLauncherPrivileges } from '../../../launcher/privileges.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
 
 const [runDir, baseDisk] = process.argv.slice(2) as [string, string];
@@ -34,10 +36,12 @@ const running = new Promise<void>((r) => manager.on('state', (c) => c.state === 
 await manager.start(vmi, {
   runDir,
   accelerator: 'tcg',
-  volumes: { containerdisk: { path: overlay, format: 'qcow2' } },
+  volumes: { containerdisk: { path: overlay, format: 'qcow2', backing: { path: baseDisk, format: 'qcow2' } } },
   interfaces: { default: { tapName: 'tap0', mac: '52:54:00:00:00:10' } },
 }, { consoleSocket: join(runDir, 'console.sock') });
 await running;
+// What the launcher keeps once QEMU runs (launcher/privileges.ts) is what the hot-plug below has.
+await dropLauncherPrivileges(log);
 
 // A bare serial session on the launcher's console socket.
 const sock = connect(join(runDir, 'console.sock'));
@@ -70,6 +74,7 @@ await expect(/# (\x1b\[6n)?$/, from);
 
 const before = (await run('ls /sys/class/net')).trim().split(/\s+/);
 const eth0 = (await run('cat /sys/class/net/eth0/address')).trim();
+const capEff = /^CapEff:\s*(\S+)$/m.exec(readFileSync('/proc/thread-self/status', 'utf8'))?.[1];
 await manager.attachInterface({ name: 'hot', tapName: 'tap1', mac: '52:54:00:00:00:11' });
 let after: string[] = [];
 for (let i = 0; i < 60 && !after.includes('eth1'); i++) {
@@ -77,7 +82,7 @@ for (let i = 0; i < 60 && !after.includes('eth1'); i++) {
   after = (await run('ls /sys/class/net')).trim().split(/\s+/);
 }
 const eth1 = after.includes('eth1') ? (await run('cat /sys/class/net/eth1/address')).trim() : '';
-process.stdout.write(JSON.stringify({ before, after, eth0, eth1 }) + '\n');
+process.stdout.write(JSON.stringify({ before, after, eth0, eth1, capEff }) + '\n');
 sock.destroy();
 await manager.kill();
 await manager.close();
