@@ -181,12 +181,17 @@ export class ContentStore {
     const tmp = this.tempPath('blob');
     const fh = await open(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.commitBlob(tmp, digest);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
     }
-    await this.commitBlob(tmp, digest);
   }
 
   /** Move an extracted, checked file into the image's directory, read-only: it is a shared base. */
@@ -233,14 +238,15 @@ export class ContentStore {
       const tmp = `${this.indexPath}.${randomUUID()}.tmp`;
       const fh = await open(tmp, 'wx', 0o600);
       try {
-        await fh.writeFile(`${JSON.stringify(next, null, 1)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
+        try {
+          await fh.writeFile(`${JSON.stringify(next, null, 1)}\n`);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
         await rename(tmp, this.indexPath);
       } catch (e) {
+        // A full disk fails the write: its temporary goes, not only a failed rename's.
         await rm(tmp, { force: true });
         throw e;
       }

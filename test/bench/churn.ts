@@ -5,52 +5,19 @@
 // (spawn with the launcher's argv, cont, RESUME, kill) at the same concurrency.
 
 import { randomUUID } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ApplyResponse__Output } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
 import type { ListImagesResponse__Output } from '../../proto/generated/virtnode/handler/v1/ListImagesResponse.js';
 import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/Object.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
-import type { TestHandler } from '../e2e/harness.js';
 import { prepareBareVm, runBareVm } from './bare-qemu.js';
-import { type Bench, FD_SLACK, VOLUME, benchRegistry, benchVMI, ensureHandler, leftovers, resilientCall, sandboxDirs, sleep, startHandler } from './common.js';
+import { type Bench, FD_SLACK, VOLUME, benchRegistry, benchVMI, ensureHandler, leftovers, sandboxDirs, sleep, startHandler } from './common.js';
+import { cycle, runCycles, socketsUnder } from './cycle.js';
 import { MiB, msDetail } from './report.js';
 import { openFds, procMem } from './procfs.js';
 import { summarize } from './stats.js';
 import { VmiWatch } from './watch.js';
 
 const PART = 'churn';
-
-/** Unix sockets under a directory, except the handler's own API socket. */
-function socketsUnder(dir: string, except: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e);
-      try {
-        const st = statSync(p);
-        if (st.isDirectory()) walk(p);
-        else if (st.isSocket() && p !== except) out.push(p);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-interface Cycle {
-  toRunning: number;
-  toGone: number;
-  total: number;
-}
 
 export async function runChurn(b: Bench, o: { cycles: number; concurrency: number }): Promise<void> {
   const { report } = b;
@@ -61,36 +28,13 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
   await watch.ready();
 
   // One cycle first, uncounted: the image pull and first-start costs stay out.
-  await cycle(b, h, watch, 'churn-warmup');
+  await cycle(b, h, watch, PART, 'churn-warmup');
   await sleep(500);
   const fdsBefore = openFds(h.pid!)!;
   const rssBefore = procMem(h.pid!)!.rss;
 
-  const cycles: Cycle[] = [];
   const uids: string[] = [];
-  const failures: string[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: o.concurrency }, async () => {
-      while (next < o.cycles) {
-        const i = ++next;
-        try {
-          const c = await cycle(b, h, watch, `churn-${i}`, (uid) => uids.push(uid));
-          cycles.push(c);
-        } catch (e) {
-          failures.push(`churn-${i}: ${(e as Error).message.slice(0, 300)}`);
-          // A crashed handler is restarted (and recorded) before the next cycle;
-          // whatever this cycle left, the restarted handler still owns: delete it.
-          await ensureHandler(b, h, PART, 'the churn');
-          await h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name: `churn-${i}` }, gracePeriodSeconds: 0 }).catch(() => undefined);
-          await watch.gone(`churn-${i}`, 60_000).catch(() => undefined);
-        }
-        if (i % 50 === 0) b.log(`churn: ${i}/${o.cycles} cycles`);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - t0) / 1000;
+  const { cycles, failures, seconds: elapsed } = await runCycles(b, h, watch, { part: PART, prefix: 'churn', cycles: o.cycles, concurrency: o.concurrency, onUid: (uid) => uids.push(uid) });
   await sleep(1000);
 
   // Baseline: bare QEMU, the same cycle at the same concurrency.
@@ -144,19 +88,4 @@ export async function runChurn(b: Bench, o: { cycles: number; concurrency: numbe
   });
   report.add({ part: PART, name: 'handler open fds after the churn', value: fdsAfter, unit: 'n', baseline: { name: 'before', value: fdsBefore }, target: { text: `≤ before + ${FD_SLACK} (no leak)`, pass: fdsAfter <= fdsBefore + FD_SLACK } });
   report.add({ part: PART, name: 'handler RSS after the churn', value: rssAfter / MiB, unit: 'MiB', baseline: { name: 'before', value: rssBefore / MiB } });
-}
-
-async function cycle(b: Bench, h: TestHandler, watch: VmiWatch, name: string, onUid?: (uid: string) => void): Promise<Cycle> {
-  const t0 = performance.now();
-  await resilientCall(b, h, PART, 'the churn', () => h.client.call('Apply', { manifest: benchVMI(name, { network: true }) }));
-  const running = await watch.runningOrFail(name, 120_000);
-  const uid = running.vmi.metadata.uid!;
-  onUid?.(uid);
-  const t1 = performance.now();
-  await resilientCall(b, h, PART, 'the churn', () => h.client.call('Delete', { ref: { kind: 'vmi', namespace: 'default', name }, gracePeriodSeconds: 0 }));
-  await watch.gone(name, 120_000);
-  const t2 = performance.now();
-  const left = leftovers(h, [uid]);
-  if (left.length) throw new Error(`left behind: ${left.join('; ')}`);
-  return { toRunning: t1 - t0, toGone: t2 - t1, total: t2 - t0 };
 }

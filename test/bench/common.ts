@@ -38,7 +38,10 @@ export const VOLUME = 'containerdisk';
  * A request of one CPU gives its cgroup the CPU weight the peers' QEMUs have (the
  * default 100m would give it a tenth of theirs whenever the two cores are contended).
  */
-export function benchVMI(name: string, opts: { labels?: Record<string, string>; network?: boolean; cloudInit?: boolean } = {}): string {
+export function benchVMI(
+  name: string,
+  opts: { labels?: Record<string, string>; network?: boolean; cloudInit?: boolean; image?: string; pullPolicy?: 'Always' | 'IfNotPresent' } = {},
+): string {
   const labels = opts.labels ? `  labels:\n${Object.entries(opts.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}\n` : '';
   const noNic = opts.network ? '' : '      autoattachPodInterface: false\n';
   // A typical NoCloud volume: a password and a command, as KubeVirt's examples carry.
@@ -65,8 +68,8 @@ ${ciDisk}    resources:
   volumes:
   - name: ${VOLUME}
     containerDisk:
-      image: ${DEMO_IMAGE}
-      imagePullPolicy: IfNotPresent
+      image: ${opts.image ?? DEMO_IMAGE}
+      imagePullPolicy: ${opts.pullPolicy ?? 'IfNotPresent'}
 ${ciVolume}`;
 }
 
@@ -83,8 +86,11 @@ export function benchRegistry(b: Bench): Promise<{ host: string; guest: GuestPat
 }
 
 /** A standalone handler of our own (state, run dir, cgroup root), destroyed on cleanup. */
-export async function startHandler(b: Bench, opts: { name?: string; logLevel?: string; config?: Record<string, unknown> } = {}): Promise<{ h: TestHandler; destroy(): Promise<void> }> {
-  const { host } = await benchRegistry(b);
+export async function startHandler(
+  b: Bench,
+  opts: { name?: string; logLevel?: string; config?: Record<string, unknown>; registryHost?: string; stateDir?: string; logFile?: string } = {},
+): Promise<{ h: TestHandler; destroy(): Promise<void> }> {
+  const host = opts.registryHost ?? (await benchRegistry(b)).host;
   const extra: string[] = ['--log-level', opts.logLevel ?? 'info'];
   if (opts.config) {
     const dir = mkdtempSync(join(tmpdir(), 'vnb-cfg-'));
@@ -93,7 +99,7 @@ export async function startHandler(b: Bench, opts: { name?: string; logLevel?: s
     writeFileSync(file, JSON.stringify(opts.config));
     extra.push('--config', file);
   }
-  const h = new TestHandler({ registryHost: host, extraArgs: extra });
+  const h = new TestHandler({ registryHost: host, extraArgs: extra, stateDir: opts.stateDir, logFile: opts.logFile });
   // The handler's log outlives it (its state directory does not), for post-mortems.
   const keep = (): void => {
     mkdirSync(LOG_DIR, { recursive: true });
@@ -225,7 +231,8 @@ export async function ensureHandler(b: Bench, h: TestHandler, part: string, duri
 /** A connection-level failure (handler gone or restarting), as opposed to an API error. */
 export function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
-  return code === 'VN_UNAVAILABLE' || /ECONNRE|Connection dropped|No connection established|UNAVAILABLE/.test((e as Error).message ?? '');
+  // "handler not started": the harness between a kill and the next start.
+  return code === 'VN_UNAVAILABLE' || /ECONNRE|Connection dropped|No connection established|UNAVAILABLE|handler not started/.test((e as Error).message ?? '');
 }
 
 /** An API call that survives a handler crash: it waits for the restarted handler and retries. */

@@ -4,10 +4,12 @@
 // libvirt, KubeVirt's published budgets, `node -e 0`), with the ratio and the
 // target it is held to. Nothing here asserts an absolute time.
 //
-//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store] [--rounds N] [--quick]
+//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,soak] [--rounds N] [--quick]
+//                                (soak only when named)
 //                                [--out FILE.json] [--overhead-counts 1,10,50]
 //                                [--scale-vmis 250] [--scale-real 10] [--churn-cycles 200]
 //                                [--cli-runs 40] [--hostdisk-rounds 5] [--hostdisk-mib 512]
+//                                [--soak-cycles 1000] [--soak-concurrency 4]
 //
 // Results go to test/bench/results/<date>-<parts>.json (and .txt, the table).
 
@@ -20,8 +22,10 @@ import { Report, machineInfo } from './report.js';
 import { runStart, type StartOptions } from './start.js';
 import { libvirtVersion } from './libvirt.js';
 
-const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store'] as const;
+const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store', 'soak'] as const;
 type Part = (typeof PARTS)[number];
+/** Without --only: every part but the soak, which takes as long as all the others together. */
+const DEFAULT_PARTS: readonly Part[] = PARTS.filter((p) => p !== 'soak');
 
 interface Options {
   only: Part[];
@@ -37,16 +41,18 @@ interface Options {
   cliRuns: number;
   hostDiskRounds: number;
   hostDiskMib: number;
+  soakCycles: number;
+  soakConcurrency: number;
 }
 
-const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store] [--rounds N] [--quick]
+const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,soak] [--rounds N] [--quick]
   [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10]
   [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]
-  [--hostdisk-rounds 5] [--hostdisk-mib 512]`;
+  [--hostdisk-rounds 5] [--hostdisk-mib 512] [--soak-cycles 1000] [--soak-concurrency 4]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    only: [...PARTS],
+    only: [...DEFAULT_PARTS],
     quick: false,
     rounds: 10,
     out: undefined,
@@ -59,6 +65,8 @@ function parseArgs(argv: string[]): Options {
     cliRuns: 40,
     hostDiskRounds: 5,
     hostDiskMib: 512,
+    soakCycles: 1000,
+    soakConcurrency: 4,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -117,6 +125,12 @@ function parseArgs(argv: string[]): Options {
       case '--hostdisk-mib':
         o.hostDiskMib = Math.max(1, int());
         break;
+      case '--soak-cycles':
+        o.soakCycles = Math.max(1, int());
+        break;
+      case '--soak-concurrency':
+        o.soakConcurrency = Math.max(1, int());
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -136,6 +150,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.has('--cold-rounds')) o.coldRounds = 1;
     if (!set.has('--cli-runs')) o.cliRuns = 15;
     if (!set.has('--hostdisk-rounds')) o.hostDiskRounds = 1;
+    if (!set.has('--soak-cycles')) o.soakCycles = 60;
   }
   return o;
 }
@@ -188,6 +203,10 @@ async function main(): Promise<number> {
     store: async () => {
       const { runStoreBench } = await import('./store.js');
       await runStoreBench(b, { rounds: o.quick ? 2 : 5, vmis: o.scaleVmis });
+    },
+    soak: async () => {
+      const { runSoak } = await import('./soak.js');
+      await runSoak(b, { cycles: o.soakCycles, concurrency: o.soakConcurrency, sampleEvery: o.quick ? 10 : 100 });
     },
   };
   try {

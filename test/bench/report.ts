@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem, hostname } from 'node:os';
 import type { Summary } from './stats.js';
 
-export type Unit = 'ms' | 'MiB' | 'MiB/s' | '%' | '/s' | 'x' | 'n' | 's';
+/** 'n' a count; 'real' a fractional count (a slope of counts). */
+export type Unit = 'ms' | 'MiB' | 'MiB/s' | '%' | '/s' | 'x' | 'n' | 'real' | 's';
 
 export interface Figure {
   part: string;
@@ -17,7 +18,8 @@ export interface Figure {
   baseline?: { name: string; value: number };
   /** value / baseline.value */
   ratio?: number;
-  target?: { text: string; pass: boolean };
+  /** `pass` null: not judged (the run was too short to tell; the text says why). */
+  target?: { text: string; pass: boolean | null };
   /** Distribution behind the value, raw samples, breakdowns. */
   detail?: unknown;
 }
@@ -114,7 +116,7 @@ export class Report {
         f.baseline ? `${f.baseline.name}: ${fmt(f.baseline.value, f.unit)}` : '',
         f.ratio !== undefined && Number.isFinite(f.ratio) ? `${f.ratio.toFixed(2)}x` : '',
         f.target?.text ?? '',
-        f.target ? (f.target.pass ? 'met' : 'MISSED') : '',
+        f.target ? (f.target.pass === null ? 'not judged' : f.target.pass ? 'met' : 'MISSED') : '',
       ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -156,6 +158,8 @@ export function fmt(v: number, unit: Unit): string {
       return `${v.toFixed(1)} s`;
     case 'n':
       return String(Math.round(v));
+    case 'real':
+      return v.toFixed(2);
   }
 }
 

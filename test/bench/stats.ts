@@ -34,3 +34,24 @@ export function summarize(samples: readonly number[]): Summary {
 export function median(samples: readonly number[]): number {
   return summarize(samples).median;
 }
+
+/**
+ * The least-squares slope of y over x and its standard error (from the residuals;
+ * NaN with fewer than three points). NaN slope with fewer than two distinct x.
+ */
+export function slope(points: readonly (readonly [number, number])[]): { slope: number; se: number } {
+  const n = points.length;
+  if (n < 2) return { slope: NaN, se: NaN };
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  if (sxx === 0) return { slope: NaN, se: NaN };
+  const b = sxy / sxx;
+  const residuals = points.reduce((a, [x, y]) => a + (y - my - b * (x - mx)) ** 2, 0);
+  return { slope: b, se: n > 2 ? Math.sqrt(residuals / (n - 2) / sxx) : NaN };
+}

@@ -5,7 +5,7 @@
 // that no VM left a process, cgroup, socket or disk behind.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import assert from 'node:assert/strict';
@@ -95,13 +95,18 @@ export class TestHandler {
   /** This handler's own pod network, apart from any other handler on the machine. */
   readonly net: { bridge: string; cidr: string; gateway: string; nftTable: string; prefix: string };
 
-  constructor(opts: { registryHost: string; extraArgs?: string[] }) {
+  /**
+   * `stateDir` (made if missing) puts the state on a filesystem of the caller's
+   * choosing, and `logFile` keeps the log off it (a benchmark fills that filesystem).
+   */
+  constructor(opts: { registryHost: string; extraArgs?: string[]; stateDir?: string; logFile?: string }) {
     // Short paths: unix socket paths are limited to 108 bytes.
     this.runDir = mkdtempSync('/tmp/vnr-');
-    this.stateDir = mkdtempSync(join(tmpdir(), 'vn-state-'));
+    if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    this.stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'vn-state-'));
     this.socket = join(this.runDir, 'virtnode.sock');
     this.cgroupRoot = `vn-test-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
-    this.logFile = join(this.stateDir, 'handler.log');
+    this.logFile = opts.logFile ?? join(this.stateDir, 'handler.log');
     this.#extraArgs = opts.extraArgs ?? [];
     this.#registryHost = opts.registryHost;
     const n = 100 + Math.floor(Math.random() * 150);
