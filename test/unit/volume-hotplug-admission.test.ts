@@ -101,6 +101,8 @@ test('removevolume: the volume must exist and have been hot-plugged', () => {
   v.spec.volumes!.pop();
   v.status!.volumeStatus[0]!.phase = 'Detaching';
   assert.throws(() => admitRemoveVolume(v, 'hot'), /"Detaching" to "remove volume": volume hot is being removed already/);
+  // ... nor can its name be added again before it is gone.
+  assert.throws(() => admitAddVolume(v, OPTIONS()), /"Detaching" to "add volume": volume hot is still being detached from VMI default\/testvmi/);
 });
 
 test('addvolume on this node: the path must be beneath a host disk root, exist, and be no other VMI\'s', (t) => {
