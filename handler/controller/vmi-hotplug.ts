@@ -125,6 +125,8 @@ async function detach(env: HotplugEnv, vmi: VirtualMachineInstance, rt: VmiRunti
   try {
     await launcher.command({ detachVolume: { name, timeoutSeconds: DETACH_TIMEOUT_SECONDS } }, (DETACH_TIMEOUT_SECONDS + 15) * 1000);
   } catch (e) {
+    // Not connected (yet: a handler restart): retried quietly; the caller waits on.
+    if (isVirtnodeError(e) && e.code === 'VN_UNAVAILABLE') throw e;
     const message = `detaching volume ${name} failed (retrying): ${errorMessage(e)}`;
     await env.status.update(vmi, (o) => setVolume(o, name, { phase: 'Detaching', reason: 'VolumeDetachFailed', message }));
     env.status.event(vmi, 'Warning', 'VolumeDetachFailed', message);
