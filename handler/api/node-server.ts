@@ -176,13 +176,15 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     await vmis.removeVolume(n, vmi.metadata.name, volume);
     let message = `volume ${volume} detached from ${where}`;
     if (req.persist && vm) {
+      let had = false;
       await store.mutate<VirtualMachine>(KIND_VM, n, vm.metadata.name, (o) => {
         const t = o.spec.template.spec;
-        if (!(t.volumes ?? []).some((v) => v.name === volume) && !(t.domain.devices.disks ?? []).some((x) => x.name === volume)) return false;
+        had = (t.volumes ?? []).some((v) => v.name === volume) || (t.domain.devices.disks ?? []).some((x) => x.name === volume);
+        if (!had) return false;
         t.domain.devices.disks = (t.domain.devices.disks ?? []).filter((x) => x.name !== volume);
         t.volumes = (t.volumes ?? []).filter((v) => v.name !== volume);
       }).durable;
-      message += `; removed from VirtualMachine ${n}/${vm.metadata.name}'s template`;
+      message += had ? `; removed from VirtualMachine ${n}/${vm.metadata.name}'s template` : `; VirtualMachine ${n}/${vm.metadata.name}'s template did not have it`;
     }
     return { message };
   }

@@ -144,7 +144,7 @@ async function detach(env: HotplugEnv, vmi: VirtualMachineInstance, rt: VmiRunti
 
 /** A failed hot-plug leaves nothing: not in the spec, not in the status, no hold, not in the record. */
 async function rollback(env: HotplugEnv, vmi: VirtualMachineInstance, rt: VmiRuntime, name: string, message: string): Promise<HotplugOutcome> {
-  await forget(env, rt, name);
+  await forget(env, rt, name, { discardMade: true });
   await env.status.update(vmi, (o) => {
     dropFromSpec(o, name);
     o.status!.volumeStatus = (o.status!.volumeStatus ?? []).filter((v) => v.name !== name);
@@ -154,12 +154,18 @@ async function rollback(env: HotplugEnv, vmi: VirtualMachineInstance, rt: VmiRun
   return { volume: name, op: 'add', ok: false, message, final: true };
 }
 
-/** Drops the volume's hold and its entry in the runtime record. */
-async function forget(env: HotplugEnv, rt: VmiRuntime, name: string): Promise<void> {
+/**
+ * Drops the volume's hold and its entry in the runtime record; `discardMade`: a
+ * DiskOrCreate file made for this hot-plug goes too (the guest never had it).
+ */
+async function forget(env: HotplugEnv, rt: VmiRuntime, name: string, opts: { discardMade?: boolean } = {}): Promise<void> {
   const sb = rt.sandbox;
   const ctx = sb?.runtime.launchContext;
   const prepared = ctx?.volumes[name];
-  if (prepared?.hostFile) env.hostDisks?.releaseFile(rt.uid, prepared.hostFile);
+  if (prepared?.hostFile) {
+    env.hostDisks?.releaseFile(rt.uid, prepared.hostFile);
+    if (opts.discardMade && env.hostDisks?.discardMade(prepared.hostFile)) env.log.info({ volume: name, path: prepared.path }, 'removed the hostDisk file made for a hot-plug that was undone');
+  }
   if (ctx && prepared) {
     delete ctx.volumes[name];
     await sb!.save();

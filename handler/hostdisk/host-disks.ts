@@ -26,8 +26,8 @@
 // mean the same file whatever path or symlink reaches it; it is rebuilt from the
 // launch contexts of running VMIs after a handler restart.
 
-import { closeSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, lstatSync, statfsSync, unlinkSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { InvalidSpecError, type FieldError } from '../../proto/errors.js';
 import type { HostFile, PreparedVolume } from '../../proto/launch.js';
 import { alignedImageBytes } from '../../proto/vmi/devices.js';
@@ -66,6 +66,8 @@ export class HostDisks {
   readonly roots: readonly string[];
   /** "dev:ino" → uid → holder. */
   #held = new Map<string, Map<string, Holder & { path: string }>>();
+  /** Files this handler made (DiskOrCreate), "dev:ino": a hot-plug undone takes back the file it made. */
+  #made = new Set<string>();
 
   /** `roots`: canonical (config.ts made them so). */
   constructor(roots: readonly string[]) {
@@ -281,7 +283,39 @@ export class HostDisks {
       errors.push({ path: `${hp}.capacity`, message: `unable to create ${path}, not enough space, demanded size ${size} B is bigger than available space ${available} B` });
       return undefined;
     }
-    return createSparseBeneath(rootFd, f.rel, size);
+    const made = createSparseBeneath(rootFd, f.rel, size);
+    this.#made.add(keyOf(made));
+    return made;
+  }
+
+  /**
+   * Removes `file` when this handler made it (DiskOrCreate) and no VMI holds it: a
+   * hot-plug undone before the guest ever had the disk leaves no file it made. The
+   * file is named through an O_PATH fd of its directory beneath the root and must
+   * still be that inode; any other file is left alone. True when removed.
+   */
+  discardMade(file: HostFile): boolean {
+    const id = { dev: BigInt(file.dev), ino: BigInt(file.ino) };
+    const key = keyOf(id);
+    if (!this.#made.has(key) || (this.#held.get(key)?.size ?? 0) > 0) return false;
+    const fds: number[] = [];
+    try {
+      const rootFd = openRoot(file.root);
+      fds.push(rootFd);
+      const dir = dirname(file.path);
+      const dirFd = dir === '.' ? rootFd : statBeneath(rootFd, dir).fd;
+      if (dirFd !== rootFd) fds.push(dirFd);
+      const p = `/proc/self/fd/${dirFd}/${basename(file.path)}`;
+      const st = lstatSync(p, { bigint: true });
+      if (!st.isFile() || st.dev !== id.dev || st.ino !== id.ino) return false;
+      unlinkSync(p);
+      this.#made.delete(key);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
   }
 }
 

@@ -19,7 +19,7 @@ import { LauncherHandle } from '../../handler/controller/launcher-handle.js';
 import { FakeNode, Gate, type FakeLauncher } from './helpers/fake-node.js';
 import { GETTING_STARTED_VM } from './vmi-fixtures.js';
 import { HostDisks } from '../../handler/hostdisk/host-disks.js';
-import { mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { until } from './helpers/until.js';
 
@@ -683,4 +683,13 @@ test('hotplug: an attach the launcher refuses is undone whole: spec, status, hol
   assert.deepEqual(h.hostDisks!.holders({ dev: BigInt(statSync(path).dev), ino: BigInt(statSync(path).ino) }), []);
   await until('the VolumeAttachFailed event', () => h.eventsOf(uid!).includes('VolumeAttachFailed'));
   assert.equal(h.get()!.status!.phase, 'Running', 'the VMI runs on');
+  assert.ok(existsSync(path), 'the user\'s existing file is kept');
+
+  // A DiskOrCreate file the handler made for the refused hot-plug goes with it; no other file does.
+  const made = join(root, 'made.img');
+  await assert.rejects(h.ctl.addVolume(NS, 'vm-cirros', { disk: { name: 'made', disk: { bus: 'scsi' } }, volume: { name: 'made', hostDisk: { path: made, type: 'DiskOrCreate', capacity: '1Mi' } } }), /attaching volume made failed/);
+  await until('the made file to be removed', () => !existsSync(made));
+  assert.deepEqual(readdirSync(root), ['hot.img']);
+  assert.equal(h.hostDisks!.discardMade({ root, path: 'hot.img', dev: String(statSync(path).dev), ino: String(statSync(path).ino) }), false, 'a file the handler did not make is never removed');
+  assert.ok(existsSync(path));
 });
