@@ -91,7 +91,7 @@ export function admitAddVolume(vmi: VirtualMachineInstance, options: unknown): H
     validate({ apiVersion: vmi.apiVersion, kind: vmi.kind, metadata: { name: vmi.metadata.name, namespace: vmi.metadata.namespace }, spec: candidate.spec }, { podNetworking: true });
   } catch (e) {
     if (!(e instanceof InvalidSpecError)) throw e;
-    throw new InvalidSpecError(e.fields.map((f) => ({ ...f, path: requestPath(f.path, candidate) })));
+    throw new InvalidSpecError(e.fields.map((f) => ({ path: requestPath(f.path, candidate), message: requestWords(f.message, candidate) })));
   }
   return { disk: newDisk, volume: newVolume };
 }
@@ -145,4 +145,11 @@ function requestPath(path: string, candidate: VirtualMachineInstance): string {
   if (path.startsWith(`${volPrefix}.name`)) return 'name';
   if (path.startsWith(`${volPrefix}.`)) return `volumeSource${path.slice(volPrefix.length)}`;
   return path;
+}
+
+/** The candidate's field paths inside a message, in the request's terms too. */
+function requestWords(message: string, candidate: VirtualMachineInstance): string {
+  const di = (candidate.spec.domain.devices.disks ?? []).length - 1;
+  const vi = (candidate.spec.volumes ?? []).length - 1;
+  return message.replaceAll(`spec.domain.devices.disks[${di}]`, 'disk').replaceAll(`spec.volumes[${vi}]`, 'volumeSource');
 }

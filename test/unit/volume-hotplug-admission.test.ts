@@ -75,7 +75,7 @@ test('addvolume: buses that do not hot-plug, a cdrom, and a lun over a file are 
   assert.deepEqual(refused(() => admitAddVolume(v, OPTIONS({ disk: { cdrom: { bus: 'scsi' } } }))), [{ path: 'disk.cdrom', message: 'a cdrom cannot be hot-plugged: use a disk' }]);
   const lun = refused(() => admitAddVolume(v, OPTIONS({ disk: { lun: { bus: 'scsi' } } })));
   assert.deepEqual(lun.map((f) => f.path), ['disk.lun']);
-  assert.match(lun[0]!.message, /A lun needs a block volume; .* is a hostDisk, which is a file/);
+  assert.equal(lun[0]!.message, 'disk.lun can only be mapped to a DataVolume or PersistentVolumeClaim volume. A lun needs a block volume; volumeSource is a hostDisk, which is a file');
 });
 
 test('addvolume and removevolume: only on a Running VMI that is not being deleted', () => {
