@@ -183,3 +183,29 @@ test('addvolume needs a running VMI: a stopped VM is refused and nothing is stor
   assert.ok(!vm!.spec.template.spec.volumes?.some((v) => v.name === 'hot'), 'the template is unchanged');
   assert.equal((await h.cli(['delete', 'vm', 'hp-stopped', '--wait'])).code, 0);
 });
+
+test('--persist: the next VMI of the VM starts with the disk, as any disk of its template', async () => {
+  const path = join(root, 'vms', 'persisted.img');
+  makeFile(path);
+  assert.equal((await h.cli(['apply', '-f', '-'], cirrosVM('hp-persist', { grace: 0 }))).code, 0);
+  const first = await h.waitPhase('hp-persist', 'Running', 120_000);
+  const add = await h.cli(['addvolume', 'hp-persist', '--volume-name=kept', `--path=${path}`, '--persist']);
+  assert.equal(add.code, 0, add.stderr);
+  assert.equal((await h.cli(['restart', 'hp-persist', '--grace-period', '0'])).code, 0);
+  const second = await h.waitVMI('hp-persist', (v) => v?.status?.phase === 'Running' && v.metadata.uid !== first.metadata.uid, 'running with a new uid', 120_000);
+  await h.nothingLeft(first.metadata.uid!);
+  // A disk of the new VMI's spec from the start: no hotplugVolume, so not removable by removevolume.
+  assert.deepEqual(second!.status?.volumeStatus?.find((v) => v.name === 'kept'), { name: 'kept', target: 'sda', size: 32 * MiB });
+  const con = h.console('hp-persist');
+  await con.login('root');
+  await con.run('modprobe sd_mod');
+  await guestBlocks(con, (b) => b.includes('sda'), 'the persisted disk at boot');
+  assert.equal((await con.run(`dd if=/dev/sda bs=${MARKER.length} count=1 2>/dev/null; echo`)).trim(), MARKER);
+  con.close();
+  const rm = await h.cli(['removevolume', 'hp-persist', '--volume-name=kept']);
+  assert.equal(rm.code, 1);
+  assert.match(rm.stderr, /name: Unable to remove volume \[kept\] because it is not hotpluggable/);
+  assert.equal((await h.cli(['delete', 'vm', 'hp-persist', '--wait'])).code, 0);
+  await h.nothingLeft(second!.metadata.uid!);
+  assert.equal(readFileSync(path).subarray(0, MARKER.length).toString(), MARKER, 'the file is kept');
+});
