@@ -71,6 +71,10 @@ export function admitAddVolume(vmi: VirtualMachineInstance, options: unknown): H
   const taken = [...(spec.domain.devices.disks ?? []).map((d) => ['disk', d.name] as const), ...(spec.volumes ?? []).map((v) => ['volume', v.name] as const)];
   const clash = taken.find(([, n]) => n === volumeName);
   if (clash) throw new InvalidSpecError([{ path: 'name', message: `Duplicate value: ${JSON.stringify(volumeName)}: VMI ${vmi.metadata.namespace}/${vmi.metadata.name} already has a ${clash[0]} of that name` }]);
+  // A disk's guest device is "ua-<name>", as an interface's is: QEMU refuses a second device of one id.
+  if ((spec.domain.devices.interfaces ?? []).some((i) => i.name === volumeName)) {
+    throw new InvalidSpecError([{ path: 'name', message: `Duplicate value: ${JSON.stringify(volumeName)}: VMI ${vmi.metadata.namespace}/${vmi.metadata.name} has an interface of that name, and their guest devices would share the id ua-${volumeName}` }]);
+  }
   // Removed from the spec, still unplugging: the name is free only once QEMU let go.
   const leaving = vmi.status?.volumeStatus?.find((v) => v.name === volumeName);
   if (leaving) throw new IllegalTransitionError(leaving.phase ?? 'Detaching', 'add volume', `volume ${volumeName} is still being detached from VMI ${vmi.metadata.namespace}/${vmi.metadata.name}`);

@@ -52,6 +52,11 @@ test('addvolume: bad names, duplicates and sources are refused by field', () => 
   assert.deepEqual(refused(() => admitAddVolume(v, OPTIONS({ name: 'containerdisk' }))), [
     { path: 'name', message: 'Duplicate value: "containerdisk": VMI default/testvmi already has a disk of that name' },
   ]);
+  const withNic = running();
+  withNic.spec.domain.devices.interfaces = [{ name: 'hot', masquerade: {} }];
+  assert.deepEqual(refused(() => admitAddVolume(withNic, OPTIONS())), [
+    { path: 'name', message: 'Duplicate value: "hot": VMI default/testvmi has an interface of that name, and their guest devices would share the id ua-hot' },
+  ]);
   assert.deepEqual(refused(() => admitAddVolume(v, OPTIONS({ volumeSource: { persistentVolumeClaim: { claimName: 'x' } } }))), [
     { path: 'volumeSource.persistentVolumeClaim', message: 'not supported: standalone virtnode has no PersistentVolumeClaims; hot-plug a hostDisk' },
   ]);
