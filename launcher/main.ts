@@ -8,11 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import { errorMessage, InvalidSpecError, VirtnodeError } from '../proto/errors.js';
 import { CLONE_NEWNET, getParentDeathSignal, redirectStdoutStderr, setns } from '../native/index.js';
 import type { Command__Output } from '../proto/generated/virtnode/launcher/v1/Command.js';
-import type { VirtualMachineInstance } from '../proto/vmi/types.js';
+import type { Disk, VirtualMachineInstance, Volume } from '../proto/vmi/types.js';
 import { createLauncherLogger, forVmi } from './log.js';
 import { HandlerSession, preloadSession } from './session.js';
 import { DomainManager } from './domain/manager.js';
-import { decodeLaunchContext, runDirLayout } from '../proto/launch.js';
+import { decodeLaunchContext, decodePreparedVolume, runDirLayout } from '../proto/launch.js';
 import { isFinal } from './domain/state.js';
 import { dropLauncherPrivileges } from './privileges.js';
 
@@ -161,6 +161,15 @@ async function main(): Promise<void> {
             return manager.softReboot();
           case 'reset':
             return manager.reset();
+          case 'attachVolume': {
+            const a = cmd.attachVolume!;
+            const volume = await manager.attachDisk({ disk: JSON.parse(a.diskJson) as Disk, volume: JSON.parse(a.volumeJson) as Volume, prepared: decodePreparedVolume('attachVolume.prepared', a.prepared) });
+            return { volume };
+          }
+          case 'detachVolume': {
+            const d = cmd.detachVolume!;
+            return manager.detachDisk(d.name, d.timeoutSeconds ? d.timeoutSeconds * 1000 : undefined);
+          }
           default:
             throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
         }

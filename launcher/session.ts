@@ -35,9 +35,14 @@ export interface DomainEventInput {
   resolved?: { machineType: string; guestMemoryBytes: number; volumes: { name: string; target: string; sizeBytes: number }[] };
 }
 
+/** What a command answers besides "done" (attach_volume: where the disk is). */
+export interface CommandReply {
+  volume?: { name: string; target: string; sizeBytes: number };
+}
+
 export interface SessionCallbacks {
   /** Executes one command from the handler; throwing reports the error back. */
-  onCommand(cmd: Command__Output): Promise<void>;
+  onCommand(cmd: Command__Output): Promise<CommandReply | void>;
   /** Whether a domain already runs (sent in Hello after a handler restart). */
   domainDefined(): boolean;
 }
@@ -224,8 +229,8 @@ export class HandlerSession {
   async #run(cmd: Command__Output): Promise<void> {
     const id = cmd.id;
     try {
-      await this.#cb.onCommand(cmd);
-      this.#send({ result: { commandId: id, ok: true } });
+      const reply = await this.#cb.onCommand(cmd);
+      this.#send({ result: { commandId: id, ok: true, ...(reply?.volume ? { volume: reply.volume } : {}) } });
     } catch (e) {
       this.#log.warn({ command: cmd.op, err: errorMessage(e) }, 'command failed');
       this.#send({

@@ -11,6 +11,7 @@ import type { Accelerator } from './accelerator.js';
 import type { LaunchContext as LaunchContextMessage, LaunchContext__Output } from './generated/virtnode/launcher/v1/LaunchContext.js';
 import type { GuestLease__Output } from './generated/virtnode/launcher/v1/GuestLease.js';
 import type { HostFile__Output } from './generated/virtnode/launcher/v1/HostFile.js';
+import type { PreparedVolume as PreparedVolumeMessage, PreparedVolume__Output } from './generated/virtnode/launcher/v1/PreparedVolume.js';
 
 export type DiskFormat = 'raw' | 'qcow2';
 export const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2'];
@@ -136,10 +137,7 @@ export function runDirLayout(runDir: string): RunDirLayout {
 /** The wire form: unset optional fields are left out (the message's empty defaults). */
 export function encodeLaunchContext(ctx: LaunchContext): LaunchContextMessage {
   const volumes: NonNullable<LaunchContextMessage['volumes']> = {};
-  for (const [name, v] of Object.entries(ctx.volumes)) {
-    const hostFile = v.hostFile ? { ...v.hostFile } : null;
-    volumes[name] = { path: v.path, format: v.format, backing: v.backing ?? null, directIo: v.directIo ?? false, hostFile };
-  }
+  for (const [name, v] of Object.entries(ctx.volumes)) volumes[name] = encodePreparedVolume(v);
   const interfaces: NonNullable<LaunchContextMessage['interfaces']> = {};
   for (const [name, i] of Object.entries(ctx.interfaces ?? {})) {
     interfaces[name] = {
@@ -162,32 +160,43 @@ export function encodeLaunchContext(ctx: LaunchContext): LaunchContextMessage {
   };
 }
 
+/** One prepared volume's wire form (in a Sync's context, or an AttachVolume). */
+export function encodePreparedVolume(v: PreparedVolume): PreparedVolumeMessage {
+  const hostFile = v.hostFile ? { ...v.hostFile } : null;
+  return { path: v.path, format: v.format, backing: v.backing ?? null, directIo: v.directIo ?? false, hostFile };
+}
+
+/** One prepared volume, checked; `p` names it in errors. */
+export function decodePreparedVolume(p: string, v: PreparedVolume__Output | null | undefined): PreparedVolume {
+  if (!v) throw protocol(p, 'missing');
+  return {
+    path: abs(`${p}.path`, v.path),
+    format: format(`${p}.format`, v.format),
+    ...(v.backing ? { backing: { path: abs(`${p}.backing.path`, v.backing.path), format: format(`${p}.backing.format`, v.backing.format) } } : {}),
+    ...(v.directIo ? { directIo: true } : {}),
+    ...(v.hostFile ? { hostFile: decodeHostFile(`${p}.hostFile`, v.hostFile) } : {}),
+  };
+}
+
+function abs(path: string, v: string): string {
+  if (!v.startsWith('/')) throw protocol(path, `must be an absolute path, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function format(path: string, v: string): DiskFormat {
+  if (!(DISK_FORMATS as readonly string[]).includes(v)) throw protocol(path, `must be one of ${DISK_FORMATS.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as DiskFormat;
+}
+
 /**
  * The launch context of a Sync, checked: a field the launcher cannot use is an error
  * naming it (VN_PROTOCOL), never a guess. A handler of another build could send it.
  */
 export function decodeLaunchContext(m: LaunchContext__Output | null | undefined): LaunchContext {
   if (!m) throw protocol('context', 'missing');
-  const abs = (path: string, v: string): string => {
-    if (!v.startsWith('/')) throw protocol(path, `must be an absolute path, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  const format = (path: string, v: string): DiskFormat => {
-    if (!(DISK_FORMATS as readonly string[]).includes(v)) throw protocol(path, `must be one of ${DISK_FORMATS.join(', ')}, got ${JSON.stringify(v)}`);
-    return v as DiskFormat;
-  };
   if (m.accelerator !== 'kvm' && m.accelerator !== 'tcg') throw protocol('context.accelerator', `must be kvm or tcg, got ${JSON.stringify(m.accelerator)}`);
   const ctx: LaunchContext = { runDir: abs('context.runDir', m.runDir), accelerator: m.accelerator, volumes: {} };
-  for (const [name, v] of Object.entries(m.volumes ?? {})) {
-    const p = `context.volumes[${name}]`;
-    ctx.volumes[name] = {
-      path: abs(`${p}.path`, v.path),
-      format: format(`${p}.format`, v.format),
-      ...(v.backing ? { backing: { path: abs(`${p}.backing.path`, v.backing.path), format: format(`${p}.backing.format`, v.backing.format) } } : {}),
-      ...(v.directIo ? { directIo: true } : {}),
-      ...(v.hostFile ? { hostFile: decodeHostFile(`${p}.hostFile`, v.hostFile) } : {}),
-    };
-  }
+  for (const [name, v] of Object.entries(m.volumes ?? {})) ctx.volumes[name] = decodePreparedVolume(`context.volumes[${name}]`, v);
   if (m.kernelBoot) {
     ctx.kernelBoot = {
       ...(m.kernelBoot.kernel ? { kernel: abs('context.kernelBoot.kernel', m.kernelBoot.kernel) } : {}),
@@ -245,5 +254,5 @@ function decodeLease(path: string, l: GuestLease__Output | null): GuestLease {
 }
 
 function protocol(path: string, message: string): VirtnodeError {
-  return new VirtnodeError('VN_PROTOCOL', `Sync ${path}: ${message}`);
+  return new VirtnodeError('VN_PROTOCOL', `${path.startsWith('context') ? 'Sync ' : ''}${path}: ${message}`);
 }

@@ -12,6 +12,7 @@ import { planPodNetwork, podNetworkRequest, type ResolvedNodeNetwork } from '../
 import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { Store, StoredObject } from '../store/store.js';
 import type { ManifestReader } from './manifest-reader.js';
+import type { HotplugRequest } from '../../proto/vmi/validate-hotplug.js';
 
 /** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
 const NETWORKING = { podNetworking: true } as const;
@@ -92,4 +93,23 @@ function checkMutable(obj: KubeVirtObject, store: Store): void {
     throw new InvalidSpecError([{ path: 'spec', message: 'a VirtualMachineInstance spec cannot be changed after creation; delete it and create it again, or use a VirtualMachine' }]);
   }
   if (cur?.metadata.deletionTimestamp) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name} is being deleted;`);
+}
+
+/**
+ * What only this node can judge of a hot-plugged hostDisk (as checkHostDisks for an
+ * Apply): judged with the VMI's other volumes, errors named in the request's terms.
+ */
+export function checkHotplugHostDisk(vmi: VirtualMachineInstance, req: HotplugRequest, hostDisks: HostDisks | undefined): void {
+  if (!req.volume.hostDisk) return;
+  if (!hostDisks || hostDisks.roots.length === 0) {
+    throw new InvalidSpecError([{ path: 'volumeSource.hostDisk', message: 'HostDisk feature gate is not enabled: this node has no host disk root (--host-disk-root)' }]);
+  }
+  const volumes = [...(vmi.spec.volumes ?? []), req.volume];
+  const candidate: VirtualMachineInstance = {
+    ...vmi,
+    spec: { ...vmi.spec, domain: { ...vmi.spec.domain, devices: { ...vmi.spec.domain.devices, disks: [...(vmi.spec.domain.devices.disks ?? []), req.disk] } }, volumes },
+  };
+  const prefix = `spec.volumes[${volumes.length - 1}]`;
+  const errors = hostDisks.check(candidate, { uid: vmi.metadata.uid! }).filter((f) => f.path === prefix || f.path.startsWith(`${prefix}.`));
+  if (errors.length) throw new InvalidSpecError(errors.map((f) => ({ ...f, path: `volumeSource${f.path.slice(prefix.length)}` })));
 }

@@ -30,7 +30,10 @@ import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } fro
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
 import { keepHandlerAnnotations } from '../../proto/vmi/annotations.js';
-import { admit, namespaceOf } from './admission.js';
+import { admit, checkHotplugHostDisk, namespaceOf } from './admission.js';
+import { admitAddVolume, admitRemoveVolume } from '../../proto/vmi/validate-hotplug.js';
+import type { AddVolumeRequest__Output } from '../../proto/generated/virtnode/handler/v1/AddVolumeRequest.js';
+import type { RemoveVolumeRequest__Output } from '../../proto/generated/virtnode/handler/v1/RemoveVolumeRequest.js';
 import { ManifestReader } from './manifest-reader.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
@@ -117,6 +120,73 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     const { vm, vmi } = resolve(namespace, name);
     if (!vmi) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `VirtualMachine ${namespace}/${vm!.metadata.name} is not running (it has no VirtualMachineInstance)`);
     return vmi;
+  }
+
+  /**
+   * virtctl addvolume: admitted whole (the request, the VMI as it would be, this
+   * node's host disk roots) before anything is stored; attached before answering;
+   * with persist, the VM's template gets the disk and volume once the VMI has them.
+   */
+  async function addVolume(req: AddVolumeRequest__Output): Promise<OperationResponse> {
+    const n = ns(req.namespace);
+    const { vm } = resolve(n, req.name);
+    const vmi = needVmi(n, req.name);
+    let options: unknown;
+    try {
+      options = JSON.parse(req.optionsJson);
+    } catch (e) {
+      throw new InvalidSpecError([{ path: '<root>', message: `AddVolumeOptions is not JSON: ${(e as Error).message}` }]);
+    }
+    const admitted = admitAddVolume(vmi, options);
+    const volume = admitted.volume.name;
+    if (req.persist) {
+      if (!vm) throw new InvalidSpecError([{ path: 'persist', message: `${req.name} is a bare VirtualMachineInstance: only a VirtualMachine's template can keep the volume` }]);
+      const t = vm.spec.template.spec;
+      if ((t.volumes ?? []).some((v) => v.name === volume) || (t.domain.devices.disks ?? []).some((d) => d.name === volume)) {
+        throw new InvalidSpecError([{ path: 'name', message: `Duplicate value: ${JSON.stringify(volume)}: VirtualMachine ${n}/${vm.metadata.name} has a disk or volume of that name in its template` }]);
+      }
+    }
+    checkHotplugHostDisk(vmi, admitted, d.hostDisks);
+    const where = `VirtualMachineInstance ${n}/${vmi.metadata.name}`;
+    if (req.dryRun) return { message: `volume ${volume} can be added to ${where} (dry run)` };
+    const outcome = await vmis.addVolume(n, vmi.metadata.name, admitted);
+    const target = outcome.ok ? outcome.status?.target : undefined;
+    let message = `volume ${volume} attached to ${where}${target ? ` as ${target}` : ''}`;
+    if (req.persist && vm) {
+      await store.mutate<VirtualMachine>(KIND_VM, n, vm.metadata.name, (o) => {
+        const t = o.spec.template.spec;
+        if ((t.volumes ?? []).some((v) => v.name === volume)) return false;
+        t.domain.devices.disks = [...(t.domain.devices.disks ?? []), admitted.disk];
+        t.volumes = [...(t.volumes ?? []), admitted.volume];
+      }).durable;
+      message += `; VirtualMachine ${n}/${vm.metadata.name} keeps it in its template`;
+    }
+    return { message };
+  }
+
+  /** virtctl removevolume: only a hot-plugged volume; detached before answering; persist drops it from the VM's template. */
+  async function removeVolume(req: RemoveVolumeRequest__Output): Promise<OperationResponse> {
+    const n = ns(req.namespace);
+    const { vm } = resolve(n, req.name);
+    const vmi = needVmi(n, req.name);
+    const volume = admitRemoveVolume(vmi, req.volumeName);
+    if (req.persist && !vm) throw new InvalidSpecError([{ path: 'persist', message: `${req.name} is a bare VirtualMachineInstance: it has no template to remove the volume from` }]);
+    const where = `VirtualMachineInstance ${n}/${vmi.metadata.name}`;
+    if (req.dryRun) return { message: `volume ${volume} can be removed from ${where} (dry run)` };
+    await vmis.removeVolume(n, vmi.metadata.name, volume);
+    let message = `volume ${volume} detached from ${where}`;
+    if (req.persist && vm) {
+      let had = false;
+      await store.mutate<VirtualMachine>(KIND_VM, n, vm.metadata.name, (o) => {
+        const t = o.spec.template.spec;
+        had = (t.volumes ?? []).some((v) => v.name === volume) || (t.domain.devices.disks ?? []).some((x) => x.name === volume);
+        if (!had) return false;
+        t.domain.devices.disks = (t.domain.devices.disks ?? []).filter((x) => x.name !== volume);
+        t.volumes = (t.volumes ?? []).filter((v) => v.name !== volume);
+      }).durable;
+      message += had ? `; removed from VirtualMachine ${n}/${vm.metadata.name}'s template` : `; VirtualMachine ${n}/${vm.metadata.name}'s template did not have it`;
+    }
+    return { message };
   }
 
   async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
@@ -338,6 +408,8 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'reset');
       return { message: `VMI ${req.name} was reset` };
     }),
+    AddVolume: unary<AddVolumeRequest__Output, OperationResponse>((req) => addVolume(req)),
+    RemoveVolume: unary<RemoveVolumeRequest__Output, OperationResponse>((req) => removeVolume(req)),
     Watch: watch,
     Console: console_,
     ListImages: unary<unknown, ListImagesResponse>(async () => {

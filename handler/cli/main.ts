@@ -37,6 +37,13 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   pause NAME | unpause NAME      (also: pause vm NAME, pause vmi NAME)
   soft-reboot NAME               reboot the guest: ACPI power button, its poweroff made a reset
   reset NAME                     hard reset
+  addvolume NAME --volume-name=N --path=FILE [--type Disk|DiskOrCreate --capacity Q] [--shared]
+            [--disk-type disk] [--bus scsi] [--serial S] [--cache none|writethrough|writeback]
+            [--persist] [--dry-run]
+                                 hot-plug a hostDisk into a running VMI (virtctl addvolume);
+                                 --persist: the VM's template keeps it too
+  removevolume NAME --volume-name=N [--persist] [--dry-run]
+                                 hot-unplug a volume added by addvolume
   console NAME                   serial console; Ctrl-] detaches
   describe vm|vmi NAME           status, conditions and events, like kubectl describe
   events [-w] [NAME]             node events, like kubectl get events
@@ -50,7 +57,36 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout']);
+const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout', '--volume-name', '--disk-name', '--path', '--type', '--capacity', '--disk-type', '--bus', '--serial', '--cache']);
+
+/**
+ * virtctl addvolume's flags as an AddVolumeOptions with a hostDisk source: the disk
+ * takes the volume's name (or --disk-name), its serial defaults to that name, as
+ * virtctl's does; the handler judges the rest.
+ */
+function addVolumeOptions(a: { flags: Map<string, string | true> }): Record<string, unknown> {
+  const get = (n: string): string | undefined => {
+    const v = a.flags.get(n);
+    if (v === true) throw new Error(`${n} needs a value`);
+    return v;
+  };
+  const volumeName = get('--volume-name');
+  if (!volumeName) throw new Error('addvolume needs --volume-name=NAME');
+  const path = get('--path');
+  if (!path) throw new Error('addvolume needs --path=FILE: the hostDisk file (beneath a --host-disk-root of the handler)');
+  const name = get('--disk-name') ?? volumeName;
+  const diskType = get('--disk-type') ?? 'disk';
+  if (diskType !== 'disk' && diskType !== 'lun') throw new Error(`Invalid disk type '${diskType}'. Only LUN and Disk are supported.`);
+  const bus = get('--bus') ?? 'scsi';
+  const cache = get('--cache');
+  const type = get('--type') ?? (a.flags.has('--capacity') ? 'DiskOrCreate' : 'Disk');
+  const capacity = get('--capacity');
+  return {
+    name,
+    disk: { name, [diskType]: { bus }, serial: get('--serial') ?? name, ...(cache !== undefined ? { cache } : {}) },
+    volumeSource: { hostDisk: { path, type, ...(capacity !== undefined ? { capacity } : {}), ...(a.flags.has('--shared') ? { shared: true } : {}) } },
+  };
+}
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -296,6 +332,28 @@ async function main(argv: string[]): Promise<number> {
         const grace = flag(a, '--grace-period');
         const method = ({ start: 'Start', stop: 'Stop', restart: 'Restart', pause: 'Pause', unpause: 'Unpause', 'soft-reboot': 'SoftReboot', reset: 'Reset' } as const)[verb];
         const res = await c.call<unknown, OperationResponse__Output>(method, { namespace: ns, name, gracePeriodSeconds: grace !== undefined ? Number(grace) : -1, force: has(a, '--force') });
+        out(res.message + '\n');
+        return 0;
+      }
+      case 'addvolume':
+      case 'removevolume': {
+        const name = target(a, verb);
+        const persist = has(a, '--persist');
+        const dryRun = has(a, '--dry-run');
+        const res =
+          verb === 'addvolume'
+            ? await c.call<unknown, OperationResponse__Output>('AddVolume', { namespace: ns, name, optionsJson: JSON.stringify(addVolumeOptions(a)), persist, dryRun })
+            : await c.call<unknown, OperationResponse__Output>('RemoveVolume', {
+                namespace: ns,
+                name,
+                volumeName:
+                  flag(a, '--volume-name') ??
+                  (() => {
+                    throw new Error('removevolume needs --volume-name=NAME');
+                  })(),
+                persist,
+                dryRun,
+              });
         out(res.message + '\n');
         return 0;
       }

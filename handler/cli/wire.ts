@@ -58,6 +58,8 @@ export const NODE_METHODS = {
   Unpause: method('Node', 'Unpause', LifecycleRequest, OperationResponse),
   SoftReboot: method('Node', 'SoftReboot', LifecycleRequest, OperationResponse),
   Reset: method('Node', 'Reset', LifecycleRequest, OperationResponse),
+  AddVolume: method('Node', 'AddVolume', message('AddVolumeRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string'), f(3, 'optionsJson', 'string'), f(4, 'persist', 'bool'), f(5, 'dryRun', 'bool')]), OperationResponse),
+  RemoveVolume: method('Node', 'RemoveVolume', message('RemoveVolumeRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string'), f(3, 'volumeName', 'string'), f(4, 'persist', 'bool'), f(5, 'dryRun', 'bool')]), OperationResponse),
   ListImages: method(
     'Node',
     'ListImages',

@@ -24,6 +24,8 @@ import { KIND, keyOf, newRuntime, type VmiControllerDeps, type VmiRuntime } from
 import { VmiStatusWriter } from './vmi-status.js';
 import { teardownVmi, releaseVmi } from './vmi-teardown.js';
 import { verbCommand, type Verb } from './vmi-verbs.js';
+import { hotplugStatuses, requestAdd, requestRemove, syncVolumes, type HotplugEnv, type HotplugOutcome } from './vmi-hotplug.js';
+import type { HotplugRequest } from '../../proto/vmi/validate-hotplug.js';
 
 export type { VmiControllerDeps } from './vmi-runtime.js';
 
@@ -33,6 +35,8 @@ export class VmiController {
   #rt = new Map<string, VmiRuntime>(); // by key
   #status: VmiStatusWriter;
   #stopped = false;
+  /** Callers of addVolume/removeVolume waiting for the reconciler, by "<uid>/<volume>/<op>". */
+  #hotplugWaiters = new Map<string, ((o: HotplugOutcome) => void)[]>();
 
   constructor(deps: VmiControllerDeps) {
     this.#d = deps;
@@ -95,6 +99,75 @@ export class VmiController {
     await launcher.command(op);
   }
 
+  // ---- volume hotplug (API) -----------------------------------------------------
+
+  /**
+   * Adds an admitted disk and hostDisk volume to a running VMI (vmi-hotplug.ts) and
+   * resolves once the guest has it (volumeStatus Ready), or rejects with why it was
+   * undone. The request outlives a timeout here: the reconciler keeps at it.
+   */
+  async addVolume(ns: string, name: string, req: HotplugRequest, timeoutMs = 90_000): Promise<HotplugOutcome> {
+    const vmi = this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name);
+    const done = this.#waitHotplug(vmi.metadata.uid!, req.volume.name, 'add', timeoutMs);
+    await requestAdd(this.#hotplugEnv(), vmi, req);
+    return done;
+  }
+
+  /** Removes a hot-plugged volume from a running VMI; resolves once QEMU has let go of it. */
+  async removeVolume(ns: string, name: string, volume: string, timeoutMs = 90_000): Promise<HotplugOutcome> {
+    const vmi = this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name);
+    const done = this.#waitHotplug(vmi.metadata.uid!, volume, 'remove', timeoutMs);
+    await requestRemove(this.#hotplugEnv(), vmi, volume);
+    return done;
+  }
+
+  #waitHotplug(uid: string, volume: string, op: 'add' | 'remove', timeoutMs: number): Promise<HotplugOutcome> {
+    const key = `${uid}/${volume}/${op}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new VirtnodeError('VN_TIMEOUT', `volume ${volume}: the ${op === 'add' ? 'hot-plug' : 'unplug'} did not finish within ${timeoutMs / 1000}s; the handler keeps trying (status.volumeStatus shows where it is)`));
+      }, timeoutMs);
+      const waiter = (o: HotplugOutcome): void => {
+        if (!o.ok && !o.final) {
+          // A failure that will be retried: the caller hears of it, the reconciler goes on.
+          off();
+          reject(new VirtnodeError('VN_UNAVAILABLE', o.message));
+          return;
+        }
+        off();
+        if (o.ok) resolve(o);
+        else reject(new VirtnodeError('VN_INVALID_SPEC', o.message));
+      };
+      const off = (): void => {
+        clearTimeout(timer);
+        const list = (this.#hotplugWaiters.get(key) ?? []).filter((w) => w !== waiter);
+        if (list.length) this.#hotplugWaiters.set(key, list);
+        else this.#hotplugWaiters.delete(key);
+      };
+      this.#hotplugWaiters.set(key, [...(this.#hotplugWaiters.get(key) ?? []), waiter]);
+    });
+  }
+
+  #hotplugDone(uid: string, o: HotplugOutcome): void {
+    for (const w of this.#hotplugWaiters.get(`${uid}/${o.volume}/${o.op}`) ?? []) w(o);
+  }
+
+  #hotplugEnv(): HotplugEnv {
+    return { log: this.#d.log, status: this.#status, hostDisks: this.#d.hostDisks };
+  }
+
+  async #syncVolumes(vmi: VirtualMachineInstance, rt: VmiRuntime): Promise<void> {
+    const uid = vmi.metadata.uid!;
+    try {
+      for (const o of await syncVolumes(this.#hotplugEnv(), vmi, rt)) this.#hotplugDone(uid, o);
+    } catch (e) {
+      const outcome = (e as { outcome?: HotplugOutcome }).outcome;
+      if (outcome) this.#hotplugDone(uid, outcome);
+      throw e;
+    }
+  }
+
   /**
    * Marks a VMI for deletion; the reconciler shuts the guest down within the grace
    * period, tears the sandbox down and removes the object.
@@ -152,6 +225,8 @@ export class VmiController {
     } else if (!rt) {
       // Scheduling, Scheduled, Running: a runtime must exist.
       this.#status.fail(vmi, 'LauncherExited', 'no launcher runs for this VMI');
+    } else if (phase === 'Running' && hotplugStatuses(vmi).some((v) => v.phase !== 'Ready' || !vmi.spec.volumes?.some((x) => x.name === v.name))) {
+      await this.#syncVolumes(vmi, rt);
     }
   }
 

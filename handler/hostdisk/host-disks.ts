@@ -26,8 +26,8 @@
 // mean the same file whatever path or symlink reaches it; it is rebuilt from the
 // launch contexts of running VMIs after a handler restart.
 
-import { closeSync, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, lstatSync, statfsSync, unlinkSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { InvalidSpecError, type FieldError } from '../../proto/errors.js';
 import type { HostFile, PreparedVolume } from '../../proto/launch.js';
 import { alignedImageBytes } from '../../proto/vmi/devices.js';
@@ -66,6 +66,8 @@ export class HostDisks {
   readonly roots: readonly string[];
   /** "dev:ino" → uid → holder. */
   #held = new Map<string, Map<string, Holder & { path: string }>>();
+  /** Files this handler made (DiskOrCreate), "dev:ino": a hot-plug undone takes back the file it made. */
+  #made = new Set<string>();
 
   /** `roots`: canonical (config.ts made them so). */
   constructor(roots: readonly string[]) {
@@ -94,22 +96,9 @@ export class HostDisks {
     if (errors.length) throw new InvalidSpecError(errors);
     const out: Record<string, PreparedVolume> = {};
     for (const f of found) {
-      const hp = `spec.volumes[${f.index}].hostDisk`;
-      const rootFd = this.#openRoot(f.root, hp, errors);
-      if (rootFd === undefined) break;
-      try {
-        if (!f.file) f.file = this.#create(rootFd, f, hp, errors);
-        if (!f.file) break;
-        const directIo = takesDirectIo(rootFd, f.rel, f.file);
-        const hostFile: HostFile = { root: f.root, path: f.rel, dev: String(f.file.dev), ino: String(f.file.ino) };
-        out[f.volume] = { path: `${f.root}/${f.rel}`, format: 'raw', ...(directIo ? { directIo } : {}), hostFile };
-        this.#hold(f.file, { uid, namespace: vmi.metadata.namespace ?? 'default', name: vmi.metadata.name, writable: f.writable, shared: f.shared, path: f.hostDisk.path });
-      } catch (e) {
-        errors.push({ path: `${hp}.path`, message: describe(f.hostDisk.path, f.root, e) });
-        break;
-      } finally {
-        closeSync(rootFd);
-      }
+      const prepared = this.#prepareOne(vmi, f, errors);
+      if (!prepared) break;
+      out[f.volume] = prepared;
     }
     if (errors.length) {
       this.release(uid);
@@ -118,13 +107,66 @@ export class HostDisks {
     return out;
   }
 
+  /**
+   * prepare() for one volume of a running VMI (a hot-plug): every hostDisk of `vmi`
+   * is judged again (two volumes of one VMI on one file, holders), only `volume`'s
+   * file is made when missing and held. A refusal drops no other hold of the VMI.
+   */
+  prepareVolume(vmi: VirtualMachineInstance, volume: string): PreparedVolume {
+    const errors: FieldError[] = [];
+    const found = this.#judge(vmi, { uid: vmi.metadata.uid! }, errors);
+    const f = found.find((x) => x.volume === volume);
+    const mine = errors.filter((e) => e.path.startsWith(`spec.volumes[${(vmi.spec.volumes ?? []).findIndex((v) => v.name === volume)}]`));
+    if (mine.length) throw new InvalidSpecError(mine);
+    if (!f) throw new InvalidSpecError([{ path: 'spec.volumes', message: `no hostDisk volume named ${JSON.stringify(volume)}` }]);
+    const prepared = this.#prepareOne(vmi, f, errors);
+    if (!prepared) throw new InvalidSpecError(errors);
+    return prepared;
+  }
+
+  /** Makes `f`'s file when missing and takes the VMI's hold; undefined (with `errors`) when it cannot. */
+  #prepareOne(vmi: VirtualMachineInstance, f: Found, errors: FieldError[]): PreparedVolume | undefined {
+    const hp = `spec.volumes[${f.index}].hostDisk`;
+    const rootFd = this.#openRoot(f.root, hp, errors);
+    if (rootFd === undefined) return undefined;
+    try {
+      if (!f.file) f.file = this.#create(rootFd, f, hp, errors);
+      if (!f.file) return undefined;
+      const directIo = takesDirectIo(rootFd, f.rel, f.file);
+      const hostFile: HostFile = { root: f.root, path: f.rel, dev: String(f.file.dev), ino: String(f.file.ino) };
+      this.#hold(f.file, { uid: vmi.metadata.uid!, namespace: vmi.metadata.namespace ?? 'default', name: vmi.metadata.name, writable: f.writable, shared: f.shared, path: f.hostDisk.path });
+      return { path: `${f.root}/${f.rel}`, format: 'raw', ...(directIo ? { directIo } : {}), hostFile };
+    } catch (e) {
+      errors.push({ path: `${hp}.path`, message: describe(f.hostDisk.path, f.root, e) });
+      return undefined;
+    } finally {
+      closeSync(rootFd);
+    }
+  }
+
+  /** Drops VMI `uid`'s hold of one file (a hot-plugged volume removed). */
+  releaseFile(uid: string, file: HostFile): void {
+    const key = keyOf({ dev: BigInt(file.dev), ino: BigInt(file.ino) });
+    const holders = this.#held.get(key);
+    holders?.delete(uid);
+    if (holders?.size === 0) this.#held.delete(key);
+  }
+
   /** Takes the holds of a VMI found running after a handler restart, from its launch context. */
   adopt(vmi: VirtualMachineInstance, volumes: Record<string, PreparedVolume>): void {
+    const owner = { uid: vmi.metadata.uid!, namespace: vmi.metadata.namespace ?? 'default', name: vmi.metadata.name };
+    const inSpec = new Set<string>();
     for (const [index, v] of (vmi.spec.volumes ?? []).entries()) {
       const file = volumes[v.name]?.hostFile;
       if (!v.hostDisk || !file) continue;
+      inSpec.add(v.name);
       const { writable, shared } = useOf(vmi, index);
-      this.#hold({ dev: BigInt(file.dev), ino: BigInt(file.ino) }, { uid: vmi.metadata.uid!, namespace: vmi.metadata.namespace ?? 'default', name: vmi.metadata.name, writable, shared, path: v.hostDisk.path });
+      this.#hold({ dev: BigInt(file.dev), ino: BigInt(file.ino) }, { ...owner, writable, shared, path: v.hostDisk.path });
+    }
+    // A hot-plugged volume being removed is gone from the spec but QEMU may hold it still: held as a writer.
+    for (const [name, v] of Object.entries(volumes)) {
+      if (!v.hostFile || inSpec.has(name)) continue;
+      this.#hold({ dev: BigInt(v.hostFile.dev), ino: BigInt(v.hostFile.ino) }, { ...owner, writable: true, shared: false, path: v.path });
     }
   }
 
@@ -241,7 +283,39 @@ export class HostDisks {
       errors.push({ path: `${hp}.capacity`, message: `unable to create ${path}, not enough space, demanded size ${size} B is bigger than available space ${available} B` });
       return undefined;
     }
-    return createSparseBeneath(rootFd, f.rel, size);
+    const made = createSparseBeneath(rootFd, f.rel, size);
+    this.#made.add(keyOf(made));
+    return made;
+  }
+
+  /**
+   * Removes `file` when this handler made it (DiskOrCreate) and no VMI holds it: a
+   * hot-plug undone before the guest ever had the disk leaves no file it made. The
+   * file is named through an O_PATH fd of its directory beneath the root and must
+   * still be that inode; any other file is left alone. True when removed.
+   */
+  discardMade(file: HostFile): boolean {
+    const id = { dev: BigInt(file.dev), ino: BigInt(file.ino) };
+    const key = keyOf(id);
+    if (!this.#made.has(key) || (this.#held.get(key)?.size ?? 0) > 0) return false;
+    const fds: number[] = [];
+    try {
+      const rootFd = openRoot(file.root);
+      fds.push(rootFd);
+      const dir = dirname(file.path);
+      const dirFd = dir === '.' ? rootFd : statBeneath(rootFd, dir).fd;
+      if (dirFd !== rootFd) fds.push(dirFd);
+      const p = `/proc/self/fd/${dirFd}/${basename(file.path)}`;
+      const st = lstatSync(p, { bigint: true });
+      if (!st.isFile() || st.dev !== id.dev || st.ino !== id.ino) return false;
+      unlinkSync(p);
+      this.#made.delete(key);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
   }
 }
 

@@ -36,7 +36,7 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tap
     ...machinePart(vmi, ctx),
     boot: bootFromVMI(vmi, ctx),
     disks,
-    diskControllers: diskControllers(disks),
+    diskControllers: diskControllers(disks, vmi.spec.domain.devices.disableHotplug !== true),
     ioThreads: io.threads,
     interfaces: interfacesFromVMI(vmi, ctx, tapFds),
     ...(rng ? { rng } : {}),

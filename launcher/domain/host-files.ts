@@ -7,7 +7,7 @@
 
 import { closeSync } from 'node:fs';
 import { InvalidSpecError } from '../../proto/errors.js';
-import type { LaunchContext } from '../../proto/launch.js';
+import type { HostFile, LaunchContext } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { BeneathError, closeFd, openRegularBeneath, openRoot } from '../../native/index.js';
 
@@ -28,23 +28,32 @@ export function openHostFiles(vmi: VirtualMachineInstance, ctx: LaunchContext, f
       if (!file) continue;
       const write = disks.find((d) => d.name === v.name)?.disk?.readonly !== true;
       const path = v.hostDisk?.path ?? `${file.root}/${file.path}`;
-      let rootFd: number | undefined;
-      try {
-        rootFd = openRoot(file.root);
-        const opened = openRegularBeneath(rootFd, file.path, { write, expect: { dev: BigInt(file.dev), ino: BigInt(file.ino) } });
-        out.numbers[v.name] = firstFd + out.fds.length;
-        out.fds.push(opened.fd);
-      } catch (e) {
-        const detail = e instanceof BeneathError ? e.message.slice(e.message.indexOf(': ') + 2) : e instanceof Error ? e.message : String(e);
-        const why = e instanceof BeneathError && e.reason === 'outside' ? `leads out of the host disk root ${file.root} (a symbolic link on its way points outside it)` : detail;
-        throw new InvalidSpecError([{ path: `spec.volumes[${index}].hostDisk.path`, message: `${path} ${why} (checked again as QEMU starts)` }]);
-      } finally {
-        if (rootFd !== undefined) closeSync(rootFd);
-      }
+      const fd = openHostFile(file, write, `spec.volumes[${index}].hostDisk.path`, path);
+      out.numbers[v.name] = firstFd + out.fds.length;
+      out.fds.push(fd);
     }
   } catch (e) {
     for (const fd of out.fds) closeFd(fd);
     throw e;
   }
   return out;
+}
+
+/**
+ * Opens one vetted hostDisk file beneath its root (at start, or for a hot-plug):
+ * the inode the handler vetted, or an InvalidSpecError on `field` saying why not.
+ * The fd is the caller's to close.
+ */
+export function openHostFile(file: HostFile, write: boolean, field: string, path: string, when = 'as QEMU starts'): number {
+  let rootFd: number | undefined;
+  try {
+    rootFd = openRoot(file.root);
+    return openRegularBeneath(rootFd, file.path, { write, expect: { dev: BigInt(file.dev), ino: BigInt(file.ino) } }).fd;
+  } catch (e) {
+    const detail = e instanceof BeneathError ? e.message.slice(e.message.indexOf(': ') + 2) : e instanceof Error ? e.message : String(e);
+    const why = e instanceof BeneathError && e.reason === 'outside' ? `leads out of the host disk root ${file.root} (a symbolic link on its way points outside it)` : detail;
+    throw new InvalidSpecError([{ path: field, message: `${path} ${why} (checked again ${when})` }]);
+  } finally {
+    if (rootFd !== undefined) closeSync(rootFd);
+  }
 }

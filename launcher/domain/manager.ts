@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { VirtnodeError, errorMessage } from '../../proto/errors.js';
-import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { Disk, VirtualMachineInstance, Volume } from '../../proto/vmi/types.js';
 import { closeFd, openTap } from '../../native/index.js';
 import { vcpuCount } from '../../proto/vmi/resources.js';
 import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
@@ -25,10 +25,11 @@ import type { BlockInfo } from '../qmp/types.js';
 import { ConsoleRelay } from '../console.js';
 import { buildArgv, DEFAULT_QEMU_BINARY } from './argv.js';
 import { confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQemuBinary, QEMU_ENV, QEMU_GID, QEMU_UID, type QemuView } from './confine.js';
-import { openHostFiles } from './host-files.js';
+import { openHostFile, openHostFiles } from './host-files.js';
+import { hotplugDisk, plugDisk, unplugDisk } from './devices/disk-hotplug.js';
 import { vmiToDomain } from './convert.js';
 import { probeVolumes } from './host-volumes.js';
-import type { LaunchContext } from '../../proto/launch.js';
+import type { LaunchContext, PreparedVolume } from '../../proto/launch.js';
 import type { Domain, DomainDisk, DomainInterface } from './types.js';
 import { checkOperation, checkTransition, isFinal, type State } from './state.js';
 
@@ -59,6 +60,23 @@ export interface HotplugInterface {
   model?: string;
 }
 
+/** A disk to add to a running domain, with its volume as the handler prepared it. */
+export interface HotplugVolume {
+  disk: Disk;
+  volume: Volume;
+  prepared: PreparedVolume;
+}
+
+/** Where a disk sits in the guest (VolumeStatus.target and size). */
+export interface VolumeTarget {
+  name: string;
+  target: string;
+  sizeBytes: number;
+}
+
+/** How long QEMU has to report a hot-unplugged device deleted (KubeVirt waits on libvirt likewise). */
+export const DEVICE_DELETED_TIMEOUT_MS = 30_000;
+
 export interface DomainManagerEvents {
   state: [StateChange];
 }
@@ -86,6 +104,11 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   #shutdownTimer: NodeJS.Timeout | undefined;
   #dhcp: DhcpServer[] = [];
   #freePorts: string[] = [];
+  /** Disks hot-plugged into this domain, by name, and whether each still has its guest device. */
+  #hotplugged = new Map<string, { devicePresent: boolean }>();
+  /** Hot-plug and unplug run one at a time: each picks its LUN from what the last one left. */
+  #hotplugChain: Promise<unknown> = Promise.resolve();
+  #nodeSeq = 0;
   readonly console: ConsoleRelay;
 
   constructor(log: Logger) {
@@ -300,6 +323,72 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       throw e;
     }
     this.#log.info({ interface: nic.name, tap: nic.tapName, port }, 'interface hot-plugged');
+  }
+
+  /**
+   * Hot-plugs a hostDisk (virt-launcher's volume hotplug): the file is opened beneath
+   * its root as at start (the inode the handler vetted), QEMU gets the fd (add-fd),
+   * then the block nodes and a scsi-hd on the virtio-scsi controller. A failed step
+   * undoes the earlier ones. Attaching a disk already hot-plugged answers where it is.
+   */
+  attachDisk(req: HotplugVolume): Promise<VolumeTarget> {
+    return this.#serialised(async () => {
+      checkOperation(this.#state, 'hotplug');
+      const qmp = this.#qmp;
+      const domain = this.#domain;
+      if (!qmp || !domain) throw new VirtnodeError('VN_UNAVAILABLE', 'attach volume: QMP is not connected');
+      const name = req.disk.name;
+      const existing = domain.disks.find((d) => d.name === name);
+      if (existing && this.#hotplugged.get(name)?.devicePresent) return this.#targetOf(existing);
+      if (existing) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `disk ${name} is being unplugged; remove it again before adding it`);
+      const file = req.prepared.hostFile;
+      if (!file) throw new VirtnodeError('VN_INTERNAL', `attach volume ${name}: no hostDisk file was prepared`);
+      const disk = hotplugDisk(req.disk, req.volume, req.prepared, domain.disks, `hotplug${++this.#nodeSeq}`);
+      const fd = openHostFile(file, !disk.readonly, 'volumeSource.hostDisk.path', req.volume.hostDisk?.path ?? `${file.root}/${file.path}`, 'as it is hot-plugged');
+      try {
+        await plugDisk(qmp, disk, fd, this.#log, QMP_TIMEOUT_MS);
+      } finally {
+        closeFd(fd);
+      }
+      domain.disks.push(disk);
+      this.#hotplugged.set(name, { devicePresent: true });
+      this.#log.info({ disk: name, target: disk.target, lun: disk.address.bus === 'scsi' ? disk.address.lun : undefined, fdset: disk.image.fdset?.set }, 'disk hot-plugged');
+      return this.#targetOf(disk);
+    });
+  }
+
+  /**
+   * Hot-unplugs a disk added by attachDisk: device_del, DEVICE_DELETED awaited for at
+   * most `timeoutMs`, then its block nodes and fd set. A disk not attached is done.
+   */
+  detachDisk(name: string, timeoutMs = DEVICE_DELETED_TIMEOUT_MS): Promise<void> {
+    return this.#serialised(async () => {
+      checkOperation(this.#state, 'hotplug');
+      const qmp = this.#qmp;
+      const domain = this.#domain;
+      if (!qmp || !domain) throw new VirtnodeError('VN_UNAVAILABLE', 'detach volume: QMP is not connected');
+      const index = domain.disks.findIndex((d) => d.name === name);
+      const state = this.#hotplugged.get(name);
+      if (index < 0) return;
+      if (!state) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `disk ${name} was not hot-plugged: only hot-plugged volumes can be removed`);
+      const disk = domain.disks[index]!;
+      // Past DEVICE_DELETED the guest has lost the disk: a retry only removes what is left.
+      await unplugDisk(qmp, disk, { timeoutMs: QMP_TIMEOUT_MS, deleteTimeoutMs: timeoutMs, devicePresent: state.devicePresent, onDeviceDeleted: () => (state.devicePresent = false) });
+      domain.disks.splice(domain.disks.indexOf(disk), 1);
+      this.#hotplugged.delete(name);
+      this.#log.info({ disk: name, target: disk.target }, 'disk hot-unplugged');
+    });
+  }
+
+  #serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#hotplugChain.then(fn, fn);
+    this.#hotplugChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #targetOf(d: DomainDisk): Promise<VolumeTarget> {
+    const blocks = this.#qmp ? await this.#qmp.execute('query-block', undefined, { timeoutMs: QMP_TIMEOUT_MS }) : [];
+    return volumeStatus(blocks, [d])[0]!;
   }
 
   async #startDhcp(ctx: LaunchContext): Promise<void> {

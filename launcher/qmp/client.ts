@@ -25,7 +25,7 @@ import { QmpClosedError, QmpCommandError, QmpProtocolError, QmpTimeoutError } fr
 import { sendFds, socketFd } from './fdpass.js';
 import { LineSplitter, classify } from './framing.js';
 import { QMP_EVENT_NAMES } from './types.js';
-import type { OtherQmpEvent, QmpArgs, QmpCommandName, QmpEvent, QmpEventName, QmpEventOf, QmpGreeting, QmpNoArgCommand, QmpReturn } from './types.js';
+import type { AddfdInfo, OtherQmpEvent, QmpArgs, QmpCommandName, QmpEvent, QmpEventName, QmpEventOf, QmpGreeting, QmpNoArgCommand, QmpReturn } from './types.js';
 
 export type QmpLogger = Pick<Logger, 'debug' | 'warn'>;
 
@@ -58,7 +58,7 @@ interface Pending {
   id: number;
   command: string;
   line: string;
-  /** An fd to send with the command (getfd). */
+  /** An fd to send with the command (getfd, add-fd). */
   fd?: number;
   sent: boolean;
   /** The caller has its answer (a reply, an error, a timeout or the close). */
@@ -207,6 +207,17 @@ export class Qmp extends EventEmitter<QmpClientEvents> {
   }
 
   /**
+   * Hands `fd` to QEMU in an fd set (QMP add-fd: the fd travels as SCM_RIGHTS with the
+   * command's own bytes, as for getfd): a new set unless `fdsetId` names one. Resolves
+   * with the set's id and QEMU's own fd number; the caller still owns and closes `fd`.
+   */
+  async addFd(fd: number, opts: { fdsetId?: number; opaque?: string } = {}, options?: ExecuteOptions): Promise<AddfdInfo> {
+    if (!Number.isInteger(fd) || fd < 0) throw new VirtnodeError('VN_INTERNAL', `add-fd: not a file descriptor: ${fd}`);
+    const args = { ...(opts.fdsetId !== undefined ? { 'fdset-id': opts.fdsetId } : {}), ...(opts.opaque !== undefined ? { opaque: opts.opaque } : {}) };
+    return (await this.#enqueue('add-fd', args, options, fd)) as AddfdInfo;
+  }
+
+  /**
    * Resolves with the next event named `name` (and passing `filter`). Call it before
    * the command that causes the event, or the event may come first and be missed.
    */
@@ -342,7 +353,7 @@ export class Qmp extends EventEmitter<QmpClientEvents> {
       return;
     }
     if (this.#socket.writableLength !== 0) {
-      throw new VirtnodeError('VN_INTERNAL', `getfd: ${this.#socket.writableLength} bytes still queued on the QMP socket`);
+      throw new VirtnodeError('VN_INTERNAL', `${p.command}: ${this.#socket.writableLength} bytes still queued on the QMP socket`);
     }
     const bytes = Buffer.from(p.line);
     const n = sendFds(socketFd(this.#socket), [p.fd], bytes);

@@ -166,6 +166,21 @@ export interface BlockInfo {
   'io-status'?: 'ok' | 'failed' | 'nospace';
 }
 
+/** add-fd's answer (misc.json AddfdInfo): the set and the fd number QEMU holds. */
+export interface AddfdInfo {
+  'fdset-id': number;
+  fd: number;
+}
+
+/** blockdev-add's argument: the members virtnode sets, as on -blockdev (block-core.json). */
+export interface BlockdevOptions {
+  driver: string;
+  'node-name': string;
+  'read-only'?: boolean;
+  cache?: { direct?: boolean; 'no-flush'?: boolean };
+  [member: string]: unknown;
+}
+
 // ---- char.json ------------------------------------------------------------
 
 export type SocketAddressLegacy =
@@ -248,6 +263,17 @@ export interface QmpCommands {
   getfd: { args: { fdname: string }; ret: Empty };
   closefd: { args: { fdname: string }; ret: Empty };
   'query-block': { args: NoArgs; ret: BlockInfo[] };
+  /**
+   * Puts the fd that came with this command's message (SCM_RIGHTS) into fd set
+   * `fdset-id`, or a new one; a blockdev opens it as /dev/fdset/<id>. See Qmp.addFd.
+   */
+  'add-fd': { args: { 'fdset-id'?: number; opaque?: string }; ret: AddfdInfo };
+  /** Drops fd `fd` of the set, or the whole set; QEMU closes each fd once no block node uses it. */
+  'remove-fd': { args: { 'fdset-id': number; fd?: number }; ret: Empty };
+  /** A block node (BlockdevOptions: driver, node-name and the driver's members), as -blockdev takes it. */
+  'blockdev-add': { args: BlockdevOptions; ret: Empty };
+  /** Removes a block node no device and no other node uses. */
+  'blockdev-del': { args: { 'node-name': string }; ret: Empty };
   /** Any device property may follow driver/bus/id, as on -device. */
   device_add: { args: { driver: string; bus?: string; id?: string; [property: string]: unknown }; ret: Empty };
   /** Returns at once; the device is gone when DEVICE_DELETED arrives. */

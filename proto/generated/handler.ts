@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AddVolumeRequest as _virtnode_handler_v1_AddVolumeRequest, AddVolumeRequest__Output as _virtnode_handler_v1_AddVolumeRequest__Output } from './virtnode/handler/v1/AddVolumeRequest.js';
 import type { ApplyRequest as _virtnode_handler_v1_ApplyRequest, ApplyRequest__Output as _virtnode_handler_v1_ApplyRequest__Output } from './virtnode/handler/v1/ApplyRequest.js';
 import type { ApplyResponse as _virtnode_handler_v1_ApplyResponse, ApplyResponse__Output as _virtnode_handler_v1_ApplyResponse__Output } from './virtnode/handler/v1/ApplyResponse.js';
 import type { ConsoleInput as _virtnode_handler_v1_ConsoleInput, ConsoleInput__Output as _virtnode_handler_v1_ConsoleInput__Output } from './virtnode/handler/v1/ConsoleInput.js';
@@ -22,6 +23,7 @@ import type { NodeInfoRequest as _virtnode_handler_v1_NodeInfoRequest, NodeInfoR
 import type { Object as _virtnode_handler_v1_Object, Object__Output as _virtnode_handler_v1_Object__Output } from './virtnode/handler/v1/Object.js';
 import type { ObjectRef as _virtnode_handler_v1_ObjectRef, ObjectRef__Output as _virtnode_handler_v1_ObjectRef__Output } from './virtnode/handler/v1/ObjectRef.js';
 import type { OperationResponse as _virtnode_handler_v1_OperationResponse, OperationResponse__Output as _virtnode_handler_v1_OperationResponse__Output } from './virtnode/handler/v1/OperationResponse.js';
+import type { RemoveVolumeRequest as _virtnode_handler_v1_RemoveVolumeRequest, RemoveVolumeRequest__Output as _virtnode_handler_v1_RemoveVolumeRequest__Output } from './virtnode/handler/v1/RemoveVolumeRequest.js';
 import type { WatchEvent as _virtnode_handler_v1_WatchEvent, WatchEvent__Output as _virtnode_handler_v1_WatchEvent__Output } from './virtnode/handler/v1/WatchEvent.js';
 import type { WatchRequest as _virtnode_handler_v1_WatchRequest, WatchRequest__Output as _virtnode_handler_v1_WatchRequest__Output } from './virtnode/handler/v1/WatchRequest.js';
 
@@ -33,6 +35,7 @@ export interface ProtoGrpcType {
   virtnode: {
     handler: {
       v1: {
+        AddVolumeRequest: MessageTypeDefinition<_virtnode_handler_v1_AddVolumeRequest, _virtnode_handler_v1_AddVolumeRequest__Output>
         ApplyRequest: MessageTypeDefinition<_virtnode_handler_v1_ApplyRequest, _virtnode_handler_v1_ApplyRequest__Output>
         ApplyResponse: MessageTypeDefinition<_virtnode_handler_v1_ApplyResponse, _virtnode_handler_v1_ApplyResponse__Output>
         ConsoleInput: MessageTypeDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleInput__Output>
@@ -54,6 +57,7 @@ export interface ProtoGrpcType {
         Object: MessageTypeDefinition<_virtnode_handler_v1_Object, _virtnode_handler_v1_Object__Output>
         ObjectRef: MessageTypeDefinition<_virtnode_handler_v1_ObjectRef, _virtnode_handler_v1_ObjectRef__Output>
         OperationResponse: MessageTypeDefinition<_virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_OperationResponse__Output>
+        RemoveVolumeRequest: MessageTypeDefinition<_virtnode_handler_v1_RemoveVolumeRequest, _virtnode_handler_v1_RemoveVolumeRequest__Output>
         WatchEvent: MessageTypeDefinition<_virtnode_handler_v1_WatchEvent, _virtnode_handler_v1_WatchEvent__Output>
         WatchRequest: MessageTypeDefinition<_virtnode_handler_v1_WatchRequest, _virtnode_handler_v1_WatchRequest__Output>
       }

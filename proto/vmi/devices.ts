@@ -213,10 +213,24 @@ interface RootBusSpec {
       rng?: unknown;
       autoattachMemBalloon?: boolean;
       autoattachPodInterface?: boolean;
+      disableHotplug?: boolean;
     };
   };
   networks?: readonly unknown[];
 }
+
+/**
+ * Whether the domain gets the virtio-scsi controller: for its scsi disks, and, as
+ * KubeVirt's converter does (requiresSCSIController), always unless disableHotplug,
+ * so disks hot-plugged later have a bus to go on (the root bus takes none).
+ */
+export function needsScsiController(devices: { disks?: readonly { disk?: { bus?: string }; cdrom?: { bus?: string }; lun?: { bus?: string } }[]; disableHotplug?: boolean }): boolean {
+  if (devices.disableHotplug !== true) return true;
+  return (devices.disks ?? []).some((d) => (diskBusOf(d) ?? (d.cdrom ? DEFAULT_CDROM_BUS : d.lun ? DEFAULT_LUN_BUS : DEFAULT_DISK_BUS)) === 'scsi');
+}
+
+/** The bus hot-plugged disks go on: a LUN of the virtio-scsi controller. */
+export const HOTPLUG_DISK_BUSES: readonly DiskBusName[] = ['scsi'];
 
 /**
  * Every device the launcher puts on q35's root bus for this spec, by kind, with how
@@ -231,7 +245,6 @@ export function rootBusDevices(spec: RootBusSpec): [kind: string, count: number]
   let virtio = 0;
   let sd = 0;
   let sataControllers = 0;
-  let scsi = false;
   let usb = false;
   for (const d of disks) {
     const bus = diskBusOf(d) ?? (d.cdrom ? DEFAULT_CDROM_BUS : d.lun ? DEFAULT_LUN_BUS : DEFAULT_DISK_BUS);
@@ -241,7 +254,6 @@ export function rootBusDevices(spec: RootBusSpec): [kind: string, count: number]
     }
     // sata, scsi and usb share the sd letters; a sata disk's controller is its letter / 6.
     if (bus === 'sata') sataControllers = Math.max(sataControllers, Math.floor(sd / SATA_PORTS));
-    if (bus === 'scsi') scsi = true;
     if (bus === 'usb') usb = true;
     sd++;
   }
@@ -250,7 +262,7 @@ export function rootBusDevices(spec: RootBusSpec): [kind: string, count: number]
   const all: [string, number][] = [
     ['virtio disks', virtio],
     ['SATA controllers past the machine\'s own', sataControllers],
-    ['virtio-scsi controller', scsi ? 1 : 0],
+    ['virtio-scsi controller', needsScsiController(devices) ? 1 : 0],
     ['USB controller', usb ? 1 : 0],
     ['network interfaces', nics],
     ['rng', devices.rng ? 1 : 0],

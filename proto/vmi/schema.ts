@@ -132,6 +132,7 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     autoattachMemBalloon: B,
     networkInterfaceMultiqueue: B,
     blockMultiQueue: B,
+    disableHotplug: B,
   },
   Disk: {
     name: S,

@@ -133,6 +133,8 @@ export interface Devices {
   networkInterfaceMultiqueue?: boolean;
   /** One virtio-blk queue per vCPU. */
   blockMultiQueue?: boolean;
+  /** No virtio-scsi controller waits for hot-plugged disks (KubeVirt's disableHotplug). */
+  disableHotplug?: boolean;
 }
 
 export interface DomainSpec {
@@ -237,14 +239,21 @@ export interface VMIInterfaceStatus {
 
 export interface VolumeStatus {
   name: string;
-  /** The guest device: vda, vdb, ... */
+  /** The guest device: vda, vdb, ... (empty while a hot-plugged volume is not attached yet). */
   target?: string;
   /** Bytes. */
   size?: number;
   containerDiskVolume?: { checksum?: number };
+  /** A hot-plugged volume's progress (KubeVirt's VolumePhase). */
+  phase?: VolumePhase;
   reason?: string;
   message?: string;
+  /** Set (empty: virtnode has no attachment pod) when the volume was hot-plugged. */
+  hotplugVolume?: { attachPodName?: string; attachPodUID?: string };
 }
+
+/** KubeVirt's VolumePhase values a hot-plugged volume passes through here. */
+export type VolumePhase = 'Pending' | 'Bound' | 'AttachedToNode' | 'MountedToPod' | 'Ready' | 'Detaching' | 'UnMountedFromPod';
 
 export interface CpuTopologyStatus {
   sockets: number;

@@ -47,6 +47,7 @@ export function validateLimits(spec: Obj, p: string, ctx: Ctx): void {
         rng: devices?.rng,
         autoattachMemBalloon: devices?.autoattachMemBalloon === false ? false : undefined,
         autoattachPodInterface: devices?.autoattachPodInterface === false ? false : undefined,
+        disableHotplug: devices?.disableHotplug === true ? true : undefined,
       },
     },
     networks: list(spec, 'networks'),

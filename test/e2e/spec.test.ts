@@ -168,22 +168,23 @@ test('what admission accepts runs: model ne2k_pci, MACs in dash and dot form, in
 });
 
 test('a VMI that fills the q35 root bus runs; one virtio disk more is refused at Apply, nothing made', async () => {
-  // 24 virtio disks, the pod NIC, balloon, agent channel, panic device, 2 hotplug ports: 30 slots.
+  // 23 virtio disks, the virtio-scsi controller for hot-plugged disks, the pod NIC, balloon,
+  // agent channel, panic device, 2 hotplug ports: 30 slots.
   const disks = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `d${i}`, source: 'emptyDisk:\n  capacity: 1Mi' }));
-  const over = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-over', { disks: disks(24) }));
+  const over = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-over', { disks: disks(23) }));
   assert.equal(over.code, 1);
-  assert.match(over.stderr, /spec\.domain\.devices: needs 31 PCI slots \(virtio disks: 25, network interfaces: 1, .*\); a q35 machine's root bus has 30/);
+  assert.match(over.stderr, /spec\.domain\.devices: needs 31 PCI slots \(virtio disks: 24, virtio-scsi controller: 1, network interfaces: 1, .*\); a q35 machine's root bus has 30/);
   assert.equal(await h.getVMI('bus-over'), undefined);
   assert.equal(sandboxCount(), 0, 'no sandbox directory');
 
-  const r = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-full', { disks: disks(23) }));
+  const r = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-full', { disks: disks(22) }));
   assert.equal(r.code, 0, r.stderr);
   const v = await h.waitVMI('bus-full', (x) => x?.status?.phase === 'Running' || x?.status?.phase === 'Failed', 'Running or Failed', 180_000);
   assert.equal(v!.status!.phase, 'Running', `did not run: ${v!.status!.reason} ${JSON.stringify(v!.status!.conditions)}`);
   const con = h.console('bus-full');
   await con.login();
-  // Every disk reached the guest: vda (the root) to vdx.
-  assert.equal((await con.run('ls /sys/block | grep -c ^vd')).trim(), '24');
+  // Every disk reached the guest: vda (the root) to vdw.
+  assert.equal((await con.run('ls /sys/block | grep -c ^vd')).trim(), '23');
   con.close();
   const del = await h.cli(['delete', 'vmi', 'bus-full', '--wait']);
   assert.equal(del.code, 0, del.stderr);

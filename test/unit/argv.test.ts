@@ -51,6 +51,9 @@ const TAIL = [
   '-device', '{"driver":"pcie-root-port","id":"hotplug1","chassis":2}',
 ];
 
+// The virtio-scsi controller every domain gets for hot-plugged disks (unless disableHotplug).
+const SCSI = ['-device', '{"driver":"virtio-scsi-pci","id":"scsi0"}'];
+
 const BALLOON = ['-device', '{"driver":"virtio-balloon-pci","id":"balloon0","free-page-reporting":true}'];
 
 function blockdevs(node: string, path: string, format: string, direct = false): string[] {
@@ -68,6 +71,7 @@ test('(a) the getting-started VM: one containerDisk, 64M', () => {
     ...machine('vm-cirros'),
     '-boot', 'strict=on',
     ...SERIAL,
+    ...SCSI,
     ...blockdevs('disk0', `${RUN}/disks/containerdisk.qcow2`, 'qcow2'),
     '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
@@ -84,6 +88,7 @@ test('(b) a disk path with "," and "=" stays one JSON value; serials cannot add 
     ...machine('hostile', ',serial=x,,uuid=00000000-0000-0000-0000-000000000000'),
     '-boot', 'strict=on',
     ...SERIAL,
+    ...SCSI,
     ...blockdevs('disk0', path, 'qcow2'),
     '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","serial":"S,N=1","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
@@ -122,6 +127,7 @@ test('(c) kernelBoot: -kernel/-initrd/-append carry the command line verbatim', 
     '-initrd', '/var/lib/vn/k,1=2/initrd',
     '-append', KERNEL_ARGS,
     ...SERIAL,
+    ...SCSI,
     ...blockdevs('disk0', `${RUN}/disks/containerdisk.qcow2`, 'qcow2'),
     '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     ...BALLOON,
@@ -137,6 +143,7 @@ test('(d) rng on, balloon off, serial console off', () => {
     ...HEAD,
     ...machine('quiet'),
     '-boot', 'strict=on',
+    ...SCSI,
     ...blockdevs('disk0', `${RUN}/disks/containerdisk.qcow2`, 'qcow2'),
     '-device', '{"driver":"virtio-blk-pci","id":"ua-containerdisk","drive":"disk0","write-cache":"off","bootindex":1,"werror":"stop","rerror":"stop"}',
     '-object', '{"qom-type":"rng-random","id":"objrng0","filename":"/dev/urandom"}',
@@ -158,6 +165,7 @@ test('(e) two disks with bootOrder: bootindex follows bootOrder, not spec order'
     ...machine('twodisks'),
     '-boot', 'strict=on',
     ...SERIAL,
+    ...SCSI,
     ...blockdevs('disk0', `${RUN}/disks/data.qcow2`, 'qcow2', true),
     '-device', '{"driver":"virtio-blk-pci","id":"ua-data","drive":"disk0","write-cache":"on","bootindex":2,"werror":"stop","rerror":"stop"}',
     ...blockdevs('disk1', `${RUN}/disks/root.raw`, 'raw'),

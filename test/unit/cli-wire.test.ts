@@ -65,6 +65,8 @@ const REQUESTS: [keyof typeof NODE_METHODS | 'Negotiate', Record<string, unknown
   ['Stop', { namespace: 'default', name: 'x', gracePeriodSeconds: 1.5, force: false }],
   ['Stop', { namespace: 'default', name: 'x', gracePeriodSeconds: 2 ** 40, force: false }],
   ['ListImages', {}],
+  ['AddVolume', { namespace: 'default', name: 'vm', optionsJson: '{"name":"hp","disk":{"name":"hp","disk":{"bus":"scsi"}},"volumeSource":{"hostDisk":{"path":"/srv/ü,=.img","type":"Disk"}}}', persist: true, dryRun: false }],
+  ['RemoveVolume', { namespace: 'ns', name: 'vm', volumeName: 'hp', persist: false, dryRun: true }],
   ['GetNodeInfo', {}],
 ];
 

@@ -50,7 +50,7 @@ test('the getting-started VM as a Domain', () => {
         bootIndex: 1,
       },
     ],
-    diskControllers: { sata: [] },
+    diskControllers: { sata: [], scsi: 'scsi0' },
     ioThreads: [],
     interfaces: [],
     balloon: { freePageReporting: true },

@@ -18,6 +18,9 @@ import { setPhase } from '../../handler/controller/vmi-phase.js';
 import { LauncherHandle } from '../../handler/controller/launcher-handle.js';
 import { FakeNode, Gate, type FakeLauncher } from './helpers/fake-node.js';
 import { GETTING_STARTED_VM } from './vmi-fixtures.js';
+import { HostDisks } from '../../handler/hostdisk/host-disks.js';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { until } from './helpers/until.js';
 
 const KIND = 'VirtualMachineInstance';
@@ -51,6 +54,8 @@ class Harness {
   readonly events: string[] = [];
   /** The controller's warnings and errors. */
   readonly logs: LogLine[] = [];
+  /** The node's hostDisk judge (none: hostDisk refused), kept across restarts like the node's files. */
+  hostDisks: HostDisks | undefined;
 
   private constructor(node: FakeNode) {
     this.node = node;
@@ -79,6 +84,7 @@ class Harness {
       sandboxes: this.node.sandboxes,
       chooseAccelerator: this.node.chooseAccelerator,
       backoff: { baseMs: 20, maxMs: 200 },
+      ...(this.hostDisks ? { hostDisks: this.hostDisks } : {}),
     });
     await this.ctl.start();
   }
@@ -599,4 +605,91 @@ test('a LauncherHandle closed by a handler stop neither polls its launcher nor r
   assert.equal(polls, 0, 'the closed handle still polls its launcher');
   assert.deepEqual(exits, [], 'the closed handle reported the end of a launcher it let go of');
   assert.equal(handle.state, 'starting');
+});
+
+// ---- volume hotplug -------------------------------------------------------------------
+
+function hotplugSetup(t: { after(fn: () => void): void }): { root: string; path: string } {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'vn-ctl-hotplug-')));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const path = join(root, 'hot.img');
+  writeFileSync(path, Buffer.alloc(1 << 20));
+  return { root, path };
+}
+
+const hotRequest = (path: string) => ({ disk: { name: 'hot', disk: { bus: 'scsi' as const } }, volume: { name: 'hot', hostDisk: { path, type: 'Disk' as const } } });
+
+test('hotplug: Pending → AttachedToNode → Ready; a handler restart keeps the volume and its hold; removal detaches and lets go', async (t) => {
+  const { root, path } = hotplugSetup(t);
+  const h = await Harness.start(t, async (x) => {
+    x.hostDisks = new HostDisks([root]);
+  });
+  const { uid } = h.create(gettingStarted()).metadata;
+  await h.untilPhase(uid!, 'Running');
+  const launcher = launcherOf(h, uid!);
+  const phases: string[] = [];
+  const watchPhases = (): void => {
+    h.store.on('change', (c: Change) => {
+      const p = (c.object as VirtualMachineInstance).status?.volumeStatus?.find((v) => v.name === 'hot')?.phase;
+      if (c.kind === KIND && p && phases.at(-1) !== p) phases.push(p);
+    });
+  };
+  watchPhases();
+
+  const outcome = await h.ctl.addVolume(NS, 'vm-cirros', hotRequest(path));
+  assert.ok(outcome.ok);
+  assert.deepEqual(phases, ['Pending', 'AttachedToNode', 'Ready']);
+  const vs = h.get()!.status!.volumeStatus!.find((v) => v.name === 'hot');
+  assert.deepEqual(vs, { name: 'hot', target: 'sda', size: 1 << 20, phase: 'Ready', reason: 'VolumeReady', message: 'Successfully attach hotplugged volume hot to VM', hotplugVolume: {} });
+  assert.deepEqual(h.get()!.spec.volumes!.at(-1), { name: 'hot', hostDisk: { path, type: 'Disk' } });
+  const file = { dev: BigInt(statSync(path).dev), ino: BigInt(statSync(path).ino) };
+  assert.equal(h.hostDisks!.holders(file).length, 1);
+  assert.deepEqual([...launcher.volumes], [['hot', 'sda']]);
+  await until('the VolumeReady event', () => h.eventsOf(uid!).includes('VolumeReady'));
+
+  // A new handler (and a new judge, as after a process restart) takes the hold back from the runtime record.
+  h.hostDisks = new HostDisks([root]);
+  await h.restart();
+  await until('the launcher to dial the new handler', () => launcher.session.connected, 4000);
+  assert.deepEqual(h.hostDisks.holders(file).map((x) => x.name), ['vm-cirros'], 'held again after the restart');
+  assert.equal(h.get()!.status!.volumeStatus!.find((v) => v.name === 'hot')?.phase, 'Ready');
+  assert.equal(launcher.commands.filter((c) => c === 'attachVolume').length, 1, 'not attached twice');
+  watchPhases();
+
+  await h.ctl.removeVolume(NS, 'vm-cirros', 'hot');
+  assert.deepEqual(launcher.commands.filter((c) => c.endsWith('Volume')), ['attachVolume', 'detachVolume']);
+  assert.equal(h.get()!.status!.volumeStatus!.find((v) => v.name === 'hot'), undefined);
+  assert.ok(!h.get()!.spec.volumes!.some((v) => v.name === 'hot'));
+  assert.deepEqual(h.hostDisks.holders(file), [], 'the hold is dropped');
+  assert.equal(launcher.volumes.size, 0);
+  assert.ok(phases.includes('Detaching'));
+  await h.ctl.requestDelete(NS, 'vm-cirros');
+  await h.untilGone(uid!);
+  assert.deepEqual(h.node.leftovers(uid!, { deleted: true }), []);
+});
+
+test('hotplug: an attach the launcher refuses is undone whole: spec, status, hold, with a Warning event', async (t) => {
+  const { root, path } = hotplugSetup(t);
+  const h = await Harness.start(t, async (x) => {
+    x.hostDisks = new HostDisks([root]);
+  });
+  h.node.launcherBehaviour.attachError = new VirtnodeError('VN_QMP', 'device_add: GenericError: no free LUN');
+  const { uid } = h.create(gettingStarted()).metadata;
+  await h.untilPhase(uid!, 'Running');
+  const specBefore = JSON.stringify(h.get()!.spec);
+  await assert.rejects(h.ctl.addVolume(NS, 'vm-cirros', hotRequest(path)), (e: unknown) => e instanceof VirtnodeError && e.code === 'VN_INVALID_SPEC' && e.message === 'attaching volume hot failed: device_add: GenericError: no free LUN');
+  await until('the rollback to be stored', () => JSON.stringify(h.get()!.spec) === specBefore);
+  assert.equal(h.get()!.status!.volumeStatus?.find((v) => v.name === 'hot'), undefined);
+  assert.deepEqual(h.hostDisks!.holders({ dev: BigInt(statSync(path).dev), ino: BigInt(statSync(path).ino) }), []);
+  await until('the VolumeAttachFailed event', () => h.eventsOf(uid!).includes('VolumeAttachFailed'));
+  assert.equal(h.get()!.status!.phase, 'Running', 'the VMI runs on');
+  assert.ok(existsSync(path), 'the user\'s existing file is kept');
+
+  // A DiskOrCreate file the handler made for the refused hot-plug goes with it; no other file does.
+  const made = join(root, 'made.img');
+  await assert.rejects(h.ctl.addVolume(NS, 'vm-cirros', { disk: { name: 'made', disk: { bus: 'scsi' } }, volume: { name: 'made', hostDisk: { path: made, type: 'DiskOrCreate', capacity: '1Mi' } } }), /attaching volume made failed/);
+  await until('the made file to be removed', () => !existsSync(made));
+  assert.deepEqual(readdirSync(root), ['hot.img']);
+  assert.equal(h.hostDisks!.discardMade({ root, path: 'hot.img', dev: String(statSync(path).dev), ino: String(statSync(path).ino) }), false, 'a file the handler did not make is never removed');
+  assert.ok(existsSync(path));
 });

@@ -141,7 +141,7 @@ function addressOf(bus: DiskBusName, letter: number, disk: Disk, path: string, n
  * filesystem holding the file (KubeVirt's statfs) say nothing about the image, and
  * 4 KiB logical sectors would move every sector of a partition table written for 512.
  */
-function blockIOOf(disk: Disk, device: { logical: number; physical: number; discardGranularity: number } | undefined): DomainDisk['blockIO'] {
+export function blockIOOf(disk: Disk, device: { logical: number; physical: number; discardGranularity: number } | undefined): DomainDisk['blockIO'] {
   const bs = disk.blockSize;
   if (bs?.custom) {
     const { logical = 0, physical = 0, discardGranularity } = bs.custom;
@@ -165,7 +165,7 @@ export function diskTarget(prefix: string, index: number): string {
  * "writethrough". A disk with io "native" or shareable needs "none" and gets it
  * when it names no cache (KubeVirt's converter does so for shareable).
  */
-function diskCache(disk: Disk, directIo: boolean, path: string): DiskCache {
+export function diskCache(disk: Disk, directIo: boolean, path: string): DiskCache {
   if (disk.cache === undefined) return directIo || disk.io === 'native' || disk.shareable === true ? 'none' : 'writethrough';
   if (!(DISK_CACHE_MODES as readonly string[]).includes(disk.cache)) {
     throw new InvalidSpecError([{ path: `${path}.cache`, message: `has invalid value ${disk.cache}, must be one of: [${DISK_CACHE_MODES.join(' ')}]` }]);
@@ -174,16 +174,23 @@ function diskCache(disk: Disk, directIo: boolean, path: string): DiskCache {
   return disk.cache;
 }
 
-/** The controllers these disks need beyond q35's own AHCI. */
-export function diskControllers(disks: DomainDisk[]): DomainDiskControllers {
+/**
+ * The controllers these disks need beyond q35's own AHCI; the virtio-scsi one also
+ * when `hotplug` (KubeVirt's default: disks hot-plugged later go on it).
+ */
+export function diskControllers(disks: DomainDisk[], hotplug = false): DomainDiskControllers {
   return {
     sata: sataControllers(disks),
-    ...(disks.some((d) => d.address.bus === 'scsi') ? { scsi: SCSI_CONTROLLER } : {}),
+    ...(hotplug || disks.some((d) => d.address.bus === 'scsi') ? { scsi: SCSI_CONTROLLER } : {}),
     ...(disks.some((d) => d.address.bus === 'usb') ? { usb: USB_CONTROLLER } : {}),
   };
 }
 
-function layer(nodeName: string, image: DiskImage, readOnly: boolean, direct: boolean, io: DomainDisk['io'], backing: string | undefined, hostDevice: boolean): string[] {
+/**
+ * The block nodes of one image, as -blockdev and QMP's blockdev-add take them alike:
+ * the file (or host device) node "<nodeName>-file", then the format node on it.
+ */
+export function blockdevObjects(nodeName: string, image: DiskImage, readOnly: boolean, direct: boolean, io: DomainDisk['io'], backing: string | undefined, hostDevice: boolean): [file: BlockdevObject, format: BlockdevObject] {
   const cache = { direct, 'no-flush': false };
   const file = {
     // QEMU opens a block device with host_device (which passes SCSI ioctls on), a file with file.
@@ -203,6 +210,14 @@ function layer(nodeName: string, image: DiskImage, readOnly: boolean, direct: bo
     // The backing node opened explicitly; without it QEMU opens what the qcow2 header names.
     ...(backing !== undefined ? { backing } : {}),
   };
+  return [file, format];
+}
+
+/** One block node's options: driver and node-name first, then the driver's members. */
+export type BlockdevObject = { driver: string; 'node-name': string; 'read-only': boolean; cache: { direct: boolean; 'no-flush': boolean } } & Record<string, unknown>;
+
+function layer(nodeName: string, image: DiskImage, readOnly: boolean, direct: boolean, io: DomainDisk['io'], backing: string | undefined, hostDevice: boolean): string[] {
+  const [file, format] = blockdevObjects(nodeName, image, readOnly, direct, io, backing, hostDevice);
   const fdset = image.fdset ? ['-add-fd', `fd=${image.fdset.fd},set=${image.fdset.set}`] : [];
   return [...fdset, '-blockdev', jsonOpt(file), '-blockdev', jsonOpt(format)];
 }

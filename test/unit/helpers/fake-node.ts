@@ -17,7 +17,7 @@ import { decodeLaunchContext, type LaunchContext } from '../../../proto/launch.j
 import type { AcceleratorChoice } from '../../../proto/accelerator.js';
 import type { Command__Output } from '../../../proto/generated/virtnode/launcher/v1/Command.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
-import { HandlerSession, type DomainEventInput } from '../../../launcher/session.js';
+import { HandlerSession, type CommandReply, type DomainEventInput } from '../../../launcher/session.js';
 import type { VmiImages, VmiNetwork } from '../../../handler/controller/vmi-runtime.js';
 import type { ContainerDiskPull, KernelBootPull } from '../../../handler/images/index.js';
 import { planPodNetwork, podNames, resolveNodeNetwork, type PodNetwork, type PodNetworkEntry, type PodNetworkRequest } from '../../../handler/network/index.js';
@@ -48,6 +48,8 @@ export interface LauncherBehaviour {
   dialGate?: Gate;
   /** Sync waits for this before the domain starts (QEMU slow to come up). */
   syncGate?: Gate;
+  /** attach_volume is refused with this error (QEMU said no to a step). */
+  attachError?: VirtnodeError;
 }
 
 let nextPid = 4_000_001; // above any pid_max: never a real process
@@ -117,7 +119,10 @@ export class FakeLauncher {
     return this.session.emit(e);
   }
 
-  async #onCommand(cmd: Command__Output): Promise<void> {
+  /** Volumes hot-plugged into the fake domain, by name → target. */
+  readonly volumes = new Map<string, string>();
+
+  async #onCommand(cmd: Command__Output): Promise<CommandReply | void> {
     const op = cmd.op ?? 'unknown';
     this.commands.push(op);
     switch (op) {
@@ -153,6 +158,16 @@ export class FakeLauncher {
         return this.#set('PAUSED', 'User');
       case 'unpause':
         return this.#set('RUNNING', 'Unpaused');
+      case 'attachVolume': {
+        const name = (JSON.parse(cmd.attachVolume!.diskJson) as { name: string }).name;
+        if (this.#behaviour.attachError) throw this.#behaviour.attachError;
+        const target = this.volumes.get(name) ?? `sd${String.fromCharCode(97 + this.volumes.size)}`;
+        this.volumes.set(name, target);
+        return { volume: { name, target, sizeBytes: 1 << 20 } };
+      }
+      case 'detachVolume':
+        this.volumes.delete(cmd.detachVolume!.name);
+        return;
       default:
         return;
     }

@@ -2,6 +2,7 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AddVolumeRequest as _virtnode_handler_v1_AddVolumeRequest, AddVolumeRequest__Output as _virtnode_handler_v1_AddVolumeRequest__Output } from '../../../virtnode/handler/v1/AddVolumeRequest.js';
 import type { ApplyRequest as _virtnode_handler_v1_ApplyRequest, ApplyRequest__Output as _virtnode_handler_v1_ApplyRequest__Output } from '../../../virtnode/handler/v1/ApplyRequest.js';
 import type { ApplyResponse as _virtnode_handler_v1_ApplyResponse, ApplyResponse__Output as _virtnode_handler_v1_ApplyResponse__Output } from '../../../virtnode/handler/v1/ApplyResponse.js';
 import type { ConsoleInput as _virtnode_handler_v1_ConsoleInput, ConsoleInput__Output as _virtnode_handler_v1_ConsoleInput__Output } from '../../../virtnode/handler/v1/ConsoleInput.js';
@@ -17,10 +18,30 @@ import type { NodeInfoRequest as _virtnode_handler_v1_NodeInfoRequest, NodeInfoR
 import type { Object as _virtnode_handler_v1_Object, Object__Output as _virtnode_handler_v1_Object__Output } from '../../../virtnode/handler/v1/Object.js';
 import type { ObjectRef as _virtnode_handler_v1_ObjectRef, ObjectRef__Output as _virtnode_handler_v1_ObjectRef__Output } from '../../../virtnode/handler/v1/ObjectRef.js';
 import type { OperationResponse as _virtnode_handler_v1_OperationResponse, OperationResponse__Output as _virtnode_handler_v1_OperationResponse__Output } from '../../../virtnode/handler/v1/OperationResponse.js';
+import type { RemoveVolumeRequest as _virtnode_handler_v1_RemoveVolumeRequest, RemoveVolumeRequest__Output as _virtnode_handler_v1_RemoveVolumeRequest__Output } from '../../../virtnode/handler/v1/RemoveVolumeRequest.js';
 import type { WatchEvent as _virtnode_handler_v1_WatchEvent, WatchEvent__Output as _virtnode_handler_v1_WatchEvent__Output } from '../../../virtnode/handler/v1/WatchEvent.js';
 import type { WatchRequest as _virtnode_handler_v1_WatchRequest, WatchRequest__Output as _virtnode_handler_v1_WatchRequest__Output } from '../../../virtnode/handler/v1/WatchRequest.js';
 
 export interface NodeClient extends grpc.Client {
+  /**
+   * Volume hotplug, as virtctl's addvolume and removevolume: a disk and its volume
+   * added to (removed from) a running VMI, attached in the guest before the call
+   * returns; with persist, the VM's template gets (loses) them too.
+   */
+  AddVolume(argument: _virtnode_handler_v1_AddVolumeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  AddVolume(argument: _virtnode_handler_v1_AddVolumeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  AddVolume(argument: _virtnode_handler_v1_AddVolumeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  AddVolume(argument: _virtnode_handler_v1_AddVolumeRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Volume hotplug, as virtctl's addvolume and removevolume: a disk and its volume
+   * added to (removed from) a running VMI, attached in the guest before the call
+   * returns; with persist, the VM's template gets (loses) them too.
+   */
+  addVolume(argument: _virtnode_handler_v1_AddVolumeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  addVolume(argument: _virtnode_handler_v1_AddVolumeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  addVolume(argument: _virtnode_handler_v1_AddVolumeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  addVolume(argument: _virtnode_handler_v1_AddVolumeRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Creates or updates VirtualMachines / VirtualMachineInstances from a manifest
    * (YAML or JSON, several documents allowed). All documents are validated before
@@ -121,6 +142,15 @@ export interface NodeClient extends grpc.Client {
   pause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   pause(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   
+  RemoveVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  RemoveVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  RemoveVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  RemoveVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  removeVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  removeVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  removeVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  removeVolume(argument: _virtnode_handler_v1_RemoveVolumeRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
   Reset(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   Reset(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   Reset(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
@@ -200,6 +230,13 @@ export interface NodeClient extends grpc.Client {
 
 export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Volume hotplug, as virtctl's addvolume and removevolume: a disk and its volume
+   * added to (removed from) a running VMI, attached in the guest before the call
+   * returns; with persist, the VM's template gets (loses) them too.
+   */
+  AddVolume: grpc.handleUnaryCall<_virtnode_handler_v1_AddVolumeRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  /**
    * Creates or updates VirtualMachines / VirtualMachineInstances from a manifest
    * (YAML or JSON, several documents allowed). All documents are validated before
    * any is stored: a rejected manifest changes nothing.
@@ -231,6 +268,8 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   Pause: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
+  RemoveVolume: grpc.handleUnaryCall<_virtnode_handler_v1_RemoveVolumeRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
   Reset: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
   Restart: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
@@ -256,6 +295,7 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface NodeDefinition extends grpc.ServiceDefinition {
+  AddVolume: MethodDefinition<_virtnode_handler_v1_AddVolumeRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_AddVolumeRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Apply: MethodDefinition<_virtnode_handler_v1_ApplyRequest, _virtnode_handler_v1_ApplyResponse, _virtnode_handler_v1_ApplyRequest__Output, _virtnode_handler_v1_ApplyResponse__Output>
   Console: MethodDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput, _virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput__Output>
   Delete: MethodDefinition<_virtnode_handler_v1_DeleteRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_DeleteRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
@@ -264,6 +304,7 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   List: MethodDefinition<_virtnode_handler_v1_ListRequest, _virtnode_handler_v1_ListResponse, _virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse__Output>
   ListImages: MethodDefinition<_virtnode_handler_v1_ListImagesRequest, _virtnode_handler_v1_ListImagesResponse, _virtnode_handler_v1_ListImagesRequest__Output, _virtnode_handler_v1_ListImagesResponse__Output>
   Pause: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  RemoveVolume: MethodDefinition<_virtnode_handler_v1_RemoveVolumeRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_RemoveVolumeRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Reset: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Restart: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   SoftReboot: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>

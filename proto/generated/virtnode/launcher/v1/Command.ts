@@ -3,6 +3,8 @@
 import type { Sync as _virtnode_launcher_v1_Sync, Sync__Output as _virtnode_launcher_v1_Sync__Output } from '../../../virtnode/launcher/v1/Sync.js';
 import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_launcher_v1_Empty__Output } from '../../../virtnode/launcher/v1/Empty.js';
 import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from '../../../virtnode/launcher/v1/Shutdown.js';
+import type { AttachVolume as _virtnode_launcher_v1_AttachVolume, AttachVolume__Output as _virtnode_launcher_v1_AttachVolume__Output } from '../../../virtnode/launcher/v1/AttachVolume.js';
+import type { DetachVolume as _virtnode_launcher_v1_DetachVolume, DetachVolume__Output as _virtnode_launcher_v1_DetachVolume__Output } from '../../../virtnode/launcher/v1/DetachVolume.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Command {
@@ -14,7 +16,9 @@ export interface Command {
   'kill'?: (_virtnode_launcher_v1_Empty | null);
   'softReboot'?: (_virtnode_launcher_v1_Empty | null);
   'reset'?: (_virtnode_launcher_v1_Empty | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset";
+  'attachVolume'?: (_virtnode_launcher_v1_AttachVolume | null);
+  'detachVolume'?: (_virtnode_launcher_v1_DetachVolume | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume";
 }
 
 export interface Command__Output {
@@ -26,5 +30,7 @@ export interface Command__Output {
   'kill'?: (_virtnode_launcher_v1_Empty__Output | null);
   'softReboot'?: (_virtnode_launcher_v1_Empty__Output | null);
   'reset'?: (_virtnode_launcher_v1_Empty__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset";
+  'attachVolume'?: (_virtnode_launcher_v1_AttachVolume__Output | null);
+  'detachVolume'?: (_virtnode_launcher_v1_DetachVolume__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume";
 }

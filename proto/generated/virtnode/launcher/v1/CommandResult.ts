@@ -1,5 +1,6 @@
 // Original file: launcher.proto
 
+import type { VolumeTarget as _virtnode_launcher_v1_VolumeTarget, VolumeTarget__Output as _virtnode_launcher_v1_VolumeTarget__Output } from '../../../virtnode/launcher/v1/VolumeTarget.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CommandResult {
@@ -7,6 +8,10 @@ export interface CommandResult {
   'ok'?: (boolean);
   'errorCode'?: (string);
   'errorMessage'?: (string);
+  /**
+   * attach_volume: where the hot-plugged disk sits in the guest.
+   */
+  'volume'?: (_virtnode_launcher_v1_VolumeTarget | null);
 }
 
 export interface CommandResult__Output {
@@ -14,4 +19,8 @@ export interface CommandResult__Output {
   'ok': (boolean);
   'errorCode': (string);
   'errorMessage': (string);
+  /**
+   * attach_volume: where the hot-plugged disk sits in the guest.
+   */
+  'volume': (_virtnode_launcher_v1_VolumeTarget__Output | null);
 }
