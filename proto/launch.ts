@@ -122,7 +122,7 @@ export const RUN_DIR_FILES = {
   serialSocket: 'qemu/serial0.sock',
   /** QEMU listens here for the guest agent's virtio-serial port. */
   agentSocket: 'qemu/agent.sock',
-  /** An empty directory: in QEMU's mount namespace, its root is mounted here before the switch. */
+  /** QEMU's root: a skeleton of mount points the launcher makes (and `qemu-root.fstab`, its mounts). */
   qemuRoot: 'qemu-root',
 } as const;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SETPRIV } from '../../native/index.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import {
-  CONFINE_SCRIPT, QEMU_ENV, QEMU_GID, QEMU_UID, UNSHARE, confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQemuBinary, type QemuView,
+  CONFINE_SCRIPT, QEMU_ENV, QEMU_GID, QEMU_UID, UNSHARE, confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQemuBinary, viewMounts, type QemuView,
 } from '../../launcher/domain/confine.js';
 import type { Domain } from '../../launcher/domain/types.js';
 import { context, gettingStarted } from './domain-fixtures.js';
@@ -86,8 +86,7 @@ test('the argv: setpriv (pdeathsig), unshare --mount, the script with the view, 
   const argv = confinedArgv(qemu, view);
   assert.deepEqual(argv.slice(0, 12), [SETPRIV, '--pdeathsig', 'KILL', '--', UNSHARE, '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', CONFINE_SCRIPT]);
   assert.deepEqual(argv.slice(12), [
-    'virtnode-confine', `${RUN}/qemu-root`, `${RUN}/qemu`,
-    '--rw', OVERLAY, '--ro', BASE,
+    'virtnode-confine', `${RUN}/qemu-root.fstab`, `${RUN}/qemu-root`,
     '--dev', 'null', '--dev', 'zero', '--dev', 'random', '--dev', 'urandom',
     '--', ...qemu,
   ]);
@@ -115,6 +114,27 @@ test('resolveQemuBinary finds a name on PATH as execvp would, and names what it 
  * The real thing, with /usr/bin/sh in QEMU's place: it reports who it is and what it
  * sees. Run under umask 077, as the handler starts launchers: the view must not care.
  */
+test('the view\'s mounts: one fstab line each, in order, paths escaped as libmount reads them', () => {
+  const view = qemuView(domain(), RUN);
+  view.files.push({ path: '/srv/a b\\c\td#é', writable: true, own: true });
+  const lines = viewMounts(view, ['lib64'], true).trimEnd().split('\n');
+  const R = `${RUN}/qemu-root`;
+  assert.deepEqual(lines, [
+    `${R} ${R} none bind 0 0`,
+    `/usr ${R}/usr none bind,ro,nosuid,nodev 0 0`,
+    `/lib64 ${R}/lib64 none bind,ro,nosuid,nodev 0 0`,
+    `/etc/ld.so.cache ${R}/etc/ld.so.cache none bind,ro,nosuid,nodev 0 0`,
+    `virtnode-dev ${R}/dev tmpfs mode=0755,size=64k,nosuid,noexec 0 0`,
+    `${RUN}/qemu ${R}${RUN}/qemu none bind,nosuid,nodev,noexec 0 0`,
+    `${OVERLAY} ${R}${OVERLAY} none bind,nosuid,nodev,noexec 0 0`,
+    `${BASE} ${R}${BASE} none bind,ro,nosuid,nodev,noexec 0 0`,
+    `/srv/a\\040b\\134c\\011d\\043\\303\\251 ${R}/srv/a\\040b\\134c\\011d\\043\\303\\251 none bind,nosuid,nodev,noexec 0 0`,
+    `proc ${R}/proc proc nosuid,nodev,noexec 0 0`,
+  ]);
+  // Six fields on every line: nothing of a path splits one.
+  for (const l of lines) assert.equal(l.split(/\s+/).length, 6, l);
+});
+
 test('confined for real: uid 107, no capabilities, no_new_privs, and only the view', { skip: confinementProblem() }, async (t) => {
   const top = mkdtempSync('/tmp/vn-confine-');
   t.after(() => rmSync(top, { recursive: true, force: true }));
@@ -148,6 +168,9 @@ test('confined for real: uid 107, no capabilities, no_new_privs, and only the vi
     `cat "${secret}" 2>/dev/null || echo "other file: absent"`,
     'cat /etc/shadow 2>/dev/null || echo "shadow: absent"',
     'ls /proc/self 2>/dev/null || echo "proc: absent"',
+    'true 2>/dev/null >/made || echo "root read-only"',
+    'mkdir /usr/made 2>/dev/null || echo "usr read-only"',
+    'true 2>/dev/null >/etc/ld.so.cache || echo "loader cache read-only"',
     `: >"${view.socketDir}/made" && echo "socket dir writable: $(stat -c %a:%u:%g "${view.socketDir}/made")"`,
     'echo "env: $(env | sort | tr "\\n" " ")"',
     ...(view.ownDevices.includes('kvm') ? ['echo "kvm: $(stat -c %a:%u:%g /dev/kvm)"'] : []),
@@ -171,7 +194,7 @@ test('confined for real: uid 107, no capabilities, no_new_privs, and only the vi
   assert.match(out, /^umask 0007$/m);
   assert.match(out, /^root: \.old bin dev etc lib lib64 proc sbin tmp usr $/m);
   assert.match(out, /^dev: (kvm )?null random urandom zero $/m);
-  assert.match(out, /^own\nown writable\nbase\nshared read-only\nother file: absent\nshadow: absent\nproc: absent\n/m);
+  assert.match(out, /^own\nown writable\nbase\nshared read-only\nother file: absent\nshadow: absent\nproc: absent\nroot read-only\nusr read-only\nloader cache read-only\n/m);
   // What QEMU makes there (its sockets) is group root's to use too: umask 0007, set-gid directory.
   assert.match(out, /^socket dir writable: 660:107:0$/m);
   assert.match(out, /^env: LC_ALL=C PATH=\/usr\/sbin:\/usr\/bin:\/sbin:\/bin PWD=\/ $/m);
