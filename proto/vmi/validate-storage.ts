@@ -87,6 +87,27 @@ export function validateStorage(spec: Obj, p: string, ctx: Ctx, bootOrders: Boot
     }
   });
   validateIOThreads(obj(spec, 'domain'), `${p}.domain`, ctx);
+  refuseSharedDeviceIds(spec, devices, p, diskNames, ctx);
+}
+
+/**
+ * A disk's guest device is "ua-<name>", as an interface's is (KubeVirt's aliases): a
+ * disk named as an interface would give QEMU two devices of one id, and it refuses to
+ * start. The pod interface defaults add counts, under the name they give it.
+ */
+function refuseSharedDeviceIds(spec: Obj, devices: Obj | undefined, p: string, diskNames: Map<string, string>, ctx: Ctx): void {
+  const interfaces = list(devices, 'interfaces');
+  const names = new Map<string, string>();
+  interfaces.forEach((i, n) => {
+    const name = isObject(i) ? str(i, 'name') : undefined;
+    if (name && !names.has(name)) names.set(name, `${p}.domain.devices.interfaces[${n}]`);
+  });
+  const podDefault = bool(devices, 'autoattachPodInterface') !== false && interfaces.length === 0 && list(spec, 'networks').length === 0;
+  if (podDefault) names.set('default', `the pod interface added by default (${p}.domain.devices.autoattachPodInterface)`);
+  for (const [name, dp] of diskNames) {
+    const nic = names.get(name);
+    if (nic) fail(ctx, `${dp}.name`, `Duplicate value: ${JSON.stringify(name)}: ${nic} has the same name, and their guest devices would share the id ua-${name}`);
+  }
 }
 
 /** The target a disk has, defaulted as applyDefaults does: disk when none is given. */

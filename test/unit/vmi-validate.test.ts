@@ -693,6 +693,32 @@ const NETWORK_RULES: SpecRule[] = [
     opts: NET,
   },
   {
+    // Found by the fuzzer (a longer run, FUZZ_SEED=4242): QEMU refused to start with
+    // "Duplicate device ID 'ua-data'" after the sandbox was made.
+    name: 'a disk may not be named as an interface: both devices would be ua-<name>',
+    break: (s) => {
+      withNet(s, { name: 'data', masquerade: {} }, { name: 'data', pod: {} });
+      s.domain.devices.disks.push({ name: 'data' });
+      s.volumes.push({ name: 'data', emptyDisk: { capacity: '1Mi' } });
+    },
+    errors: (p) => [{ path: `${p}.domain.devices.disks[1].name`, message: `Duplicate value: "data": ${IFACES(p)}[0] has the same name, and their guest devices would share the id ua-data` }],
+    opts: NET,
+  },
+  {
+    name: 'a disk may not be named "default" beside the pod interface added by default',
+    break: (s) => {
+      s.domain.devices.disks.push({ name: 'default' });
+      s.volumes.push({ name: 'default', emptyDisk: { capacity: '1Mi' } });
+    },
+    errors: (p) => [
+      {
+        path: `${p}.domain.devices.disks[1].name`,
+        message: `Duplicate value: "default": the pod interface added by default (${p}.domain.devices.autoattachPodInterface) has the same name, and their guest devices would share the id ua-default`,
+      },
+    ],
+    opts: NET,
+  },
+  {
     // Found by the fuzzer (fuzz-admission.test.ts): KubeVirt's charset takes it, and the
     // VMI passed Apply to fail at start with "no network was prepared for interface".
     name: 'an interface may not be named __proto__',
