@@ -5,9 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestHandler, cgroupRootDirs, cirrosVMI, pgrepAll, sleep, useTestHandler } from './harness.js';
+import { fillDisk } from '../unit/helpers/tiny-disk.js';
 
 let h: TestHandler;
 useTestHandler((x) => (h = x));
@@ -45,14 +46,7 @@ test('an Apply the store cannot write is answered with the cause, and nothing of
   mkdirSync(objects, { recursive: true, mode: 0o700 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', objects]);
   t.after(() => execFileSync('umount', ['-l', objects]));
-  const fd = openSync(join(objects, 'fill'), 'a');
-  try {
-    for (;;) writeSync(fd, Buffer.alloc(4096));
-  } catch (e) {
-    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
-  } finally {
-    closeSync(fd);
-  }
+  fillDisk(join(objects, 'fill'));
 
   const r = await h.cli(['apply', '-f', '-'], cirrosVMI('no-room'));
   assert.notEqual(r.code, 0);

@@ -3,12 +3,9 @@
 // forgets it (its sandbox then swept as a stranger's). The Node service and a real
 // VMI controller on a real store on a full tmpfs, with the fake node's sandboxes.
 
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Store, type Change } from '../../handler/store/store.js';
@@ -23,6 +20,7 @@ import type { StatusLike } from '../../handler/api/grpc-call.js';
 import { PROTOCOL_VERSIONS, protocolMetadata } from '../../proto/rpc.js';
 import { FakeNode } from './helpers/fake-node.js';
 import { until } from './helpers/until.js';
+import { fillDisk, tinyDisk } from './helpers/tiny-disk.js';
 
 const VMI = `apiVersion: kubevirt.io/v1
 kind: VirtualMachineInstance
@@ -44,35 +42,10 @@ spec:
       image: quay.io/kubevirt/cirros-container-disk-demo
 `;
 
-/** A 256 KiB tmpfs in a fresh directory, unmounted after the test; undefined where mounting is not allowed. */
-function tinyDisk(t: TestContext): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'vn-apply-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', dir]); // lazily: the store may still hold its journal open
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
-function fill(file: string): void {
-  const fd = openSync(file, 'a');
-  try {
-    for (;;) writeSync(fd, Buffer.alloc(4096));
-  } catch (e) {
-    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 test('an Apply the store cannot write fails, and its VMI neither stays nor leaves a sandbox', async (t) => {
-  const disk = tinyDisk(t);
+  const disk = tinyDisk(t, '256k', 'vn-apply-full-');
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
   const node = await FakeNode.create();
   const store = await Store.open(join(disk, 'store'));
@@ -113,7 +86,7 @@ test('an Apply the store cannot write fails, and its VMI neither stays nor leave
       (service.Apply as (c: unknown, cb: (e: StatusLike | null, r?: ApplyResponse) => void) => void)(call, (e, r) => (e ? reject(e) : resolve(r!)));
     });
 
-  fill(join(disk, 'fill'));
+  fillDisk(join(disk, 'fill'));
   await assert.rejects(apply(VMI), (e: StatusLike) => {
     assert.match(e.details ?? e.message ?? '', /ENOSPC/);
     return true;

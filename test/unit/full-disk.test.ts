@@ -3,43 +3,16 @@
 // would sweep it. atomicWrite (the store, IPAM, pod records) and the image store's
 // blobs and index, each on a full 64 KiB tmpfs.
 
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { atomicWrite } from '../../handler/store/fsutil.js';
 import { ContentStore } from '../../handler/images/store.js';
+import { fillDisk, tinyDisk } from './helpers/tiny-disk.js';
 
-/** A 64 KiB tmpfs in a fresh directory, unmounted after the test; undefined where mounting is not allowed. */
-function tinyDisk(t: TestContext): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'vn-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
-/** Writes `file` until the disk has no page left. */
-function fill(file: string): void {
-  const fd = openSync(file, 'a');
-  try {
-    for (;;) writeSync(fd, Buffer.alloc(4096));
-  } catch (e) {
-    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Every file under `dir`, recursively, relative to it. */
 function files(dir: string, prefix = ''): string[] {
@@ -47,21 +20,21 @@ function files(dir: string, prefix = ''): string[] {
 }
 
 test('atomicWrite on a full disk fails with ENOSPC and leaves the old file and no temporary', async (t) => {
-  const disk = tinyDisk(t);
+  const disk = tinyDisk(t, '64k');
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
   const file = join(disk, 'record.json');
   await atomicWrite(file, '{"old":true}');
-  fill(join(disk, 'fill'));
+  fillDisk(join(disk, 'fill'));
   await assert.rejects(atomicWrite(file, Buffer.alloc(16 * 1024, 0x61)), { code: 'ENOSPC' });
   assert.deepEqual(files(disk).sort(), ['fill', 'record.json']);
 });
 
 test('the image store on a full disk: a failed blob or index write leaves no temporary', async (t) => {
-  const disk = tinyDisk(t);
+  const disk = tinyDisk(t, '64k');
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
   const store = await ContentStore.open(join(disk, 'images'));
   const before = files(disk).sort();
-  fill(join(disk, 'fill'));
+  fillDisk(join(disk, 'fill'));
 
   const bytes = Buffer.alloc(16 * 1024, 0x62);
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

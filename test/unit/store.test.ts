@@ -3,16 +3,17 @@
 // watchers resume, and writes the disk refuses (a full tmpfs, an immutable
 // directory) that leave nothing behind.
 
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, rmSync, appendFileSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StoreWriteError, type Change } from '../../handler/store/store.js';
 import { Journal, type RecordedChange } from '../../handler/store/journal.js';
 import { AlreadyExistsError, NotFoundError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
+import { fillDisk, tinyDisk } from './helpers/tiny-disk.js';
 
 function vmi(name: string): VirtualMachineInstance {
   return { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name }, spec: { domain: { devices: {} } } };
@@ -178,33 +179,7 @@ test('a store written with names as file names loads, and a long name moves to i
   assert.equal(store.mustGet<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'short').metadata.uid, 'uid-5');
 });
 
-/** A 64 KiB tmpfs in a fresh directory, unmounted after the test; undefined where mounting is not allowed. */
-function tinyDisk(t: TestContext): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'vn-store-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', dir]); // lazily: the store may still hold its journal open
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
-/** Writes `file` until the disk is full. */
-function fill(file: string): void {
-  const fd = openSync(file, 'a');
-  try {
-    for (;;) writeSync(fd, Buffer.alloc(4096));
-  } catch (e) {
-    assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const isStorageError = (what: RegExp) => (e: unknown): boolean => {
   assert.ok(e instanceof StoreWriteError, String(e));
@@ -214,7 +189,7 @@ const isStorageError = (what: RegExp) => (e: unknown): boolean => {
 };
 
 test('a change the disk cannot take is not made: no object, no change event, and the caller gets the cause', async (t) => {
-  const disk = tinyDisk(t);
+  const disk = tinyDisk(t, '64k', 'vn-store-full-');
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
   const store = await Store.open(join(disk, 'store'));
   t.after(() => store.close());
@@ -224,7 +199,7 @@ test('a change the disk cannot take is not made: no object, no change event, and
   store.on('writeError', (_e: unknown, c: Change) => reported.push(c));
   await store.create(vmi('a')).durable;
   const seq = store.seq;
-  fill(join(disk, 'fill'));
+  fillDisk(join(disk, 'fill'));
 
   // A create: not there for anyone while it is written, and gone when it fails.
   const b = store.create(vmi('b'));
@@ -300,7 +275,7 @@ test('a delete the disk refuses leaves the object in place', async (t) => {
 });
 
 test('a journal line the disk refused is written again: the file never skips a change', async (t) => {
-  const disk = tinyDisk(t);
+  const disk = tinyDisk(t, '64k', 'vn-store-full-');
   if (!disk) return t.skip('cannot mount a tmpfs here (needs root)');
   const file = join(disk, 'journal.jsonl');
   let journal = await Journal.open(file, 16);
@@ -308,7 +283,7 @@ test('a journal line the disk refused is written again: the file never skips a c
   const c1 = change(1, 10);
   journal.record(c1);
   await journal.persist(c1);
-  fill(join(disk, 'fill'));
+  fillDisk(join(disk, 'fill'));
   // Longer than what is left of the file's last page: the append fails, perhaps halfway.
   const c2 = change(2, 8000);
   journal.record(c2);
