@@ -161,6 +161,8 @@ async function main(): Promise<void> {
             return manager.softReboot();
           case 'reset':
             return manager.reset();
+          case 'stats':
+            return { stats: await manager.stats(cmd.stats!.guestStatsIntervalSeconds) };
           default:
             throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
         }

@@ -19,6 +19,7 @@ import { GrpcServer } from '../api/grpc-server.js';
 import type { Logger } from 'pino';
 import { infoService, launcherPackage, requireProtocol } from '../../proto/rpc.js';
 import type { Command } from '../../proto/generated/virtnode/launcher/v1/Command.js';
+import type { CommandResult__Output } from '../../proto/generated/virtnode/launcher/v1/CommandResult.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
 import type { HandlerMessage } from '../../proto/generated/virtnode/launcher/v1/HandlerMessage.js';
@@ -36,7 +37,7 @@ export type PeerCheck = (peer: PeerCredentials) => string | undefined;
 const MAX_MESSAGE_BYTES = 4 << 20;
 
 interface Pending {
-  resolve(): void;
+  resolve(r: CommandResult__Output): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
   op: string;
@@ -90,13 +91,13 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     this.#server = server;
   }
 
-  /** Sends a command and resolves when the launcher reports it done. */
-  command(op: CommandOp, timeoutMs = 30_000): Promise<void> {
+  /** Sends a command and resolves with the launcher's result (and its answer, for a query) when it is done. */
+  command(op: CommandOp, timeoutMs = 30_000): Promise<CommandResult__Output> {
     const call = this.#call;
     const name = Object.keys(op)[0] ?? 'unknown';
     if (!call) return Promise.reject(new VirtnodeError('VN_UNAVAILABLE', `launcher not connected (${name})`));
     const id = this.#nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<CommandResult__Output>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new TimeoutError(`launcher command ${name}`, timeoutMs));
@@ -159,7 +160,7 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
       if (!p) return; // timed out already
       this.#pending.delete(Number(m.result.commandId));
       clearTimeout(p.timer);
-      if (m.result.ok) p.resolve();
+      if (m.result.ok) p.resolve(m.result);
       else {
         // A code this build does not know (a newer launcher's) is reported, not trusted.
         const code = isErrorCode(m.result.errorCode) ? m.result.errorCode : 'VN_INTERNAL';

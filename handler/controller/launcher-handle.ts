@@ -15,6 +15,7 @@
 
 import type { Logger } from 'pino';
 import { errorMessage, IllegalTransitionError, VirtnodeError } from '../../proto/errors.js';
+import type { CommandResult__Output } from '../../proto/generated/virtnode/launcher/v1/CommandResult.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
 import type { LaunchContext as LaunchContextMessage } from '../../proto/generated/virtnode/launcher/v1/LaunchContext.js';
@@ -153,8 +154,8 @@ export class LauncherHandle {
     }
   }
 
-  /** A lifecycle command to a running launcher. */
-  command(op: CommandOp, timeoutMs?: number): Promise<void> {
+  /** A command to a running launcher; resolves with its result (a query's answer rides in it). */
+  command(op: CommandOp, timeoutMs?: number): Promise<CommandResult__Output> {
     if (!this.connected) return Promise.reject(new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${this.key} is not connected; try again`));
     return this.#endpoint.command(op, timeoutMs);
   }

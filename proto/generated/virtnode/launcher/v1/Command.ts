@@ -3,6 +3,7 @@
 import type { Sync as _virtnode_launcher_v1_Sync, Sync__Output as _virtnode_launcher_v1_Sync__Output } from '../../../virtnode/launcher/v1/Sync.js';
 import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_launcher_v1_Empty__Output } from '../../../virtnode/launcher/v1/Empty.js';
 import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from '../../../virtnode/launcher/v1/Shutdown.js';
+import type { StatsRequest as _virtnode_launcher_v1_StatsRequest, StatsRequest__Output as _virtnode_launcher_v1_StatsRequest__Output } from '../../../virtnode/launcher/v1/StatsRequest.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Command {
@@ -14,7 +15,8 @@ export interface Command {
   'kill'?: (_virtnode_launcher_v1_Empty | null);
   'softReboot'?: (_virtnode_launcher_v1_Empty | null);
   'reset'?: (_virtnode_launcher_v1_Empty | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset";
+  'stats'?: (_virtnode_launcher_v1_StatsRequest | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"stats";
 }
 
 export interface Command__Output {
@@ -26,5 +28,6 @@ export interface Command__Output {
   'kill'?: (_virtnode_launcher_v1_Empty__Output | null);
   'softReboot'?: (_virtnode_launcher_v1_Empty__Output | null);
   'reset'?: (_virtnode_launcher_v1_Empty__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset";
+  'stats'?: (_virtnode_launcher_v1_StatsRequest__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"stats";
 }

@@ -1,5 +1,6 @@
 // Original file: launcher.proto
 
+import type { QemuStats as _virtnode_launcher_v1_QemuStats, QemuStats__Output as _virtnode_launcher_v1_QemuStats__Output } from '../../../virtnode/launcher/v1/QemuStats.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CommandResult {
@@ -7,6 +8,10 @@ export interface CommandResult {
   'ok'?: (boolean);
   'errorCode'?: (string);
   'errorMessage'?: (string);
+  /**
+   * The answer of a stats command.
+   */
+  'stats'?: (_virtnode_launcher_v1_QemuStats | null);
 }
 
 export interface CommandResult__Output {
@@ -14,4 +19,8 @@ export interface CommandResult__Output {
   'ok': (boolean);
   'errorCode': (string);
   'errorMessage': (string);
+  /**
+   * The answer of a stats command.
+   */
+  'stats': (_virtnode_launcher_v1_QemuStats__Output | null);
 }
