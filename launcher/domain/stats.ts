@@ -8,10 +8,10 @@
 // in unit tests; DomainStatsReader holds the little state a scrape needs (the vCPU
 // threads, the polling interval already set).
 
-import type { BlockStats } from '../../proto/generated/virtnode/launcher/v1/BlockStats.js';
-import type { GuestMemoryStats } from '../../proto/generated/virtnode/launcher/v1/GuestMemoryStats.js';
-import type { QemuStats } from '../../proto/generated/virtnode/launcher/v1/QemuStats.js';
-import type { VcpuThread } from '../../proto/generated/virtnode/launcher/v1/VcpuThread.js';
+import type { BlockStats__Output as BlockStats } from '../../proto/generated/virtnode/launcher/v1/BlockStats.js';
+import type { GuestMemoryStats__Output as GuestMemoryStats } from '../../proto/generated/virtnode/launcher/v1/GuestMemoryStats.js';
+import type { QemuStats__Output as QemuStats } from '../../proto/generated/virtnode/launcher/v1/QemuStats.js';
+import type { VcpuThread__Output as VcpuThread } from '../../proto/generated/virtnode/launcher/v1/VcpuThread.js';
 import type { Qmp } from '../qmp/index.js';
 import type { BlockStatsEntry, CpuInfoFast } from '../qmp/types.js';
 
