@@ -4,9 +4,9 @@
 // libvirt, KubeVirt's published budgets, `node -e 0`), with the ratio and the
 // target it is held to. Nothing here asserts an absolute time.
 //
-//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store] [--rounds N] [--quick]
+//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,metrics] [--rounds N] [--quick]
 //                                [--out FILE.json] [--overhead-counts 1,10,50]
-//                                [--scale-vmis 250] [--scale-real 10] [--churn-cycles 200]
+//                                [--scale-vmis 250] [--scale-real 10] [--metrics-vms 50] [--churn-cycles 200]
 //                                [--cli-runs 40] [--hostdisk-rounds 5] [--hostdisk-mib 512]
 //
 // Results go to test/bench/results/<date>-<parts>.json (and .txt, the table).
@@ -20,7 +20,7 @@ import { Report, machineInfo } from './report.js';
 import { runStart, type StartOptions } from './start.js';
 import { libvirtVersion } from './libvirt.js';
 
-const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store'] as const;
+const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store', 'metrics'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -31,6 +31,7 @@ interface Options {
   overheadCounts: number[];
   scaleVmis: number;
   scaleReal: number;
+  metricsVms: number;
   churnCycles: number;
   churnConcurrency: number;
   coldRounds: number;
@@ -39,8 +40,8 @@ interface Options {
   hostDiskMib: number;
 }
 
-const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store] [--rounds N] [--quick]
-  [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10]
+const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,metrics] [--rounds N] [--quick]
+  [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10] [--metrics-vms 50]
   [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]
   [--hostdisk-rounds 5] [--hostdisk-mib 512]`;
 
@@ -53,6 +54,7 @@ function parseArgs(argv: string[]): Options {
     overheadCounts: [1, 10, 50],
     scaleVmis: 250,
     scaleReal: 10,
+    metricsVms: 50,
     churnCycles: 200,
     churnConcurrency: 4,
     coldRounds: 3,
@@ -99,6 +101,9 @@ function parseArgs(argv: string[]): Options {
       case '--scale-real':
         o.scaleReal = int();
         break;
+      case '--metrics-vms':
+        o.metricsVms = Math.max(1, int());
+        break;
       case '--churn-cycles':
         o.churnCycles = Math.max(1, int());
         break;
@@ -132,6 +137,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.has('--overhead-counts')) o.overheadCounts = [1, 5];
     if (!set.has('--scale-vmis')) o.scaleVmis = 50;
     if (!set.has('--scale-real')) o.scaleReal = 2;
+    if (!set.has('--metrics-vms')) o.metricsVms = 5;
     if (!set.has('--churn-cycles')) o.churnCycles = 20;
     if (!set.has('--cold-rounds')) o.coldRounds = 1;
     if (!set.has('--cli-runs')) o.cliRuns = 15;
@@ -184,6 +190,10 @@ async function main(): Promise<number> {
     hostdisk: async () => {
       const { runHostDisk } = await import('./host-disk.js');
       await runHostDisk(b, { rounds: o.hostDiskRounds, mib: o.hostDiskMib });
+    },
+    metrics: async () => {
+      const { runMetrics } = await import('./metrics.js');
+      await runMetrics(b, { vms: o.metricsVms });
     },
     store: async () => {
       const { runStoreBench } = await import('./store.js');
