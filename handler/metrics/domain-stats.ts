@@ -7,6 +7,7 @@
 import type { DomainStats__Output } from '../../proto/generated/virtnode/handler/v1/DomainStats.js';
 import type { DomainInterfaceStats__Output } from '../../proto/generated/virtnode/handler/v1/DomainInterfaceStats.js';
 import type { QemuStats__Output } from '../../proto/generated/virtnode/launcher/v1/QemuStats.js';
+import { readFile } from 'node:fs/promises';
 import { parseNetDev, parseSchedstat, parseSmapsRollup, parseStat, readProcFile, type NetDevCounters } from './procfs.js';
 
 export interface DomainStatsSource {
@@ -20,30 +21,49 @@ export interface DomainStatsSource {
 
 export interface ProcReader {
   read(path: string): string | undefined;
+  /** The same off the event loop (libuv's threads), for the reads that cost. */
+  readAsync?(path: string): Promise<string | undefined>;
 }
 
-const PROC: ProcReader = { read: readProcFile };
+const PROC: ProcReader = {
+  read: readProcFile,
+  readAsync: (path) => readFile(path, 'latin1').catch(() => undefined),
+};
 
 /** What the handler reads about one domain from /proc, before it knows the vCPU threads. */
+export type LauncherMemory = ReturnType<typeof parseSmapsRollup>;
+
 interface ProcSample {
   qemu: ReturnType<typeof parseStat>;
   netDev: Map<string, NetDevCounters> | undefined;
   launcherStat: ReturnType<typeof parseStat>;
-  launcherMem: ReturnType<typeof parseSmapsRollup>;
+  launcherMem: LauncherMemory;
 }
 
-function sampleProc(src: DomainStatsSource, proc: ProcReader, root: string): ProcSample {
+/** The launcher's RSS and PSS, from smaps_rollup: the one /proc read that costs (see StatsService). */
+export function readLauncherMemory(pid: number, proc: ProcReader = PROC, root = '/proc'): LauncherMemory {
+  const t = proc.read(`${root}/${pid}/smaps_rollup`);
+  return t ? parseSmapsRollup(t) : undefined;
+}
+
+/** readLauncherMemory off the event loop. */
+export async function readLauncherMemoryAsync(pid: number, proc: ProcReader = PROC, root = '/proc'): Promise<LauncherMemory> {
+  const path = `${root}/${pid}/smaps_rollup`;
+  const t = proc.readAsync ? await proc.readAsync(path) : proc.read(path);
+  return t ? parseSmapsRollup(t) : undefined;
+}
+
+function sampleProc(src: DomainStatsSource, proc: ProcReader, root: string, launcherMem: LauncherMemory | 'read'): ProcSample {
   const text = (pid: number | undefined, file: string): string | undefined => (pid ? proc.read(`${root}/${pid}/${file}`) : undefined);
   const qemuStat = text(src.qemuPid, 'stat');
   // QEMU lives in the pod's network namespace, where its taps are; so does the launcher.
   const netDev = text(src.qemuPid ?? src.launcherPid, 'net/dev');
   const lStat = text(src.launcherPid, 'stat');
-  const lMem = text(src.launcherPid, 'smaps_rollup');
   return {
     qemu: qemuStat ? parseStat(qemuStat) : undefined,
     netDev: netDev ? parseNetDev(netDev) : undefined,
     launcherStat: lStat ? parseStat(lStat) : undefined,
-    launcherMem: lMem ? parseSmapsRollup(lMem) : undefined,
+    launcherMem: launcherMem === 'read' ? (src.launcherPid ? readLauncherMemory(src.launcherPid, proc, root) : undefined) : launcherMem,
   };
 }
 
@@ -106,13 +126,17 @@ export function joinDomainStats(src: DomainStatsSource, q: QemuStats__Output, p:
   };
 }
 
-/** One domain's stats now: the launcher's QMP answer and /proc, read once each. */
-export async function readDomainStats(src: DomainStatsSource, opts: { proc?: ProcReader; procRoot?: string } = {}): Promise<DomainStats__Output> {
+/**
+ * One domain's stats now: the launcher's QMP answer and /proc, read once each.
+ * `launcherMemory`: the launcher's smaps_rollup figures when the caller read them
+ * (a scrape spreads those reads); absent, they are read here.
+ */
+export async function readDomainStats(src: DomainStatsSource, opts: { proc?: ProcReader; procRoot?: string; launcherMemory?: LauncherMemory | Promise<LauncherMemory> } = {}): Promise<DomainStats__Output> {
   const proc = opts.proc ?? PROC;
   const root = opts.procRoot ?? '/proc';
   const answer = src.query();
   // While the launcher asks QEMU: /proc is read synchronously, in the meantime.
-  const sample = sampleProc(src, proc, root);
+  const sample = sampleProc(src, proc, root, 'launcherMemory' in opts ? await opts.launcherMemory : 'read');
   const q = await answer;
   return joinDomainStats(src, q, sample, proc, root, Date.now());
 }

@@ -29,10 +29,10 @@ export const METRICS = {
   },
   kubevirt_vmi_launcher_memory_overhead_bytes: {
     type: 'gauge',
-    help: "Memory the VMI's infrastructure beside QEMU uses: its launcher's proportional set size (PSS), measured from /proc.",
+    help: "Memory the VMI's infrastructure beside QEMU uses: its launcher's proportional set size (PSS), measured from /proc/<pid>/smaps_rollup at most four scrapes ago.",
     labels: ['namespace', 'name'],
   },
-  virtnode_vmi_launcher_pss_bytes: { type: 'gauge', help: "The launcher's proportional set size (/proc/<pid>/smaps_rollup Pss).", labels: VMI },
+  virtnode_vmi_launcher_pss_bytes: { type: 'gauge', help: "The launcher's proportional set size (/proc/<pid>/smaps_rollup Pss, read at most four scrapes ago).", labels: VMI },
   virtnode_vmi_launcher_cpu_usage_seconds_total: { type: 'counter', help: "CPU time the launcher has used, user and system (/proc/<pid>/stat).", labels: VMI },
 
   kubevirt_vmi_cpu_usage_seconds_total: { type: 'counter', help: 'Total CPU time spent in all modes (sum of both vcpu and hypervisor usage).', labels: VMI },

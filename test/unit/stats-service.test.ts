@@ -77,3 +77,33 @@ test('GetDomainStats: not found, not running, or the stats', async () => {
   assert.equal(s.blocks[0]!.wrBytes, 2);
   assert.deepEqual(w.asked, ['a interval=7']);
 });
+
+test("launchers' smaps_rollup: every one at first, then the stalest quarter per scrape", async () => {
+  const w = world(Array.from({ length: 8 }, (_, i) => ({ name: `v${i}`, phase: 'Running' })));
+  w.release();
+  // Launcher pids 100..107 (the runtime's sandbox record).
+  for (const [i, e] of w.view.runtimes().entries()) (e.rt as { sandbox?: unknown }).sandbox = { runtime: { launcherPid: 100 + i } };
+  const smaps: string[] = [];
+  const proc = {
+    read: () => undefined,
+    readAsync: async (path: string) => {
+      smaps.push(path);
+      return 'x [rollup]\nRss:   2048 kB\nPss:   1024 kB\n';
+    },
+  };
+  const svc = new StatsService({ vmis: w.view, nodeName: 'n1', log, guestStatsIntervalSeconds: 15, proc });
+  const first = await svc.scrape();
+  assert.equal(smaps.length, 8, 'none measured yet: all of them');
+  assert.equal(first.match(/^kubevirt_vmi_launcher_memory_overhead_bytes\{/gm)?.length, 8);
+  const seen = new Map<string, number>();
+  for (let k = 0; k < 4; k++) {
+    smaps.length = 0;
+    await new Promise((r) => setTimeout(r, 2));
+    const page = await svc.scrape();
+    assert.equal(smaps.length, 2, `scrape ${k}: a quarter of 8`);
+    for (const p of smaps) seen.set(p, (seen.get(p) ?? 0) + 1);
+    assert.equal(page.match(/^kubevirt_vmi_launcher_memory_overhead_bytes\{.*\} 1048576$/gm)?.length, 8, 'every VMI keeps its last figure');
+  }
+  assert.equal(seen.size, 8, 'in four scrapes, each launcher once');
+  assert.ok([...seen.values()].every((n) => n === 1));
+});
