@@ -87,14 +87,19 @@ export function vcpuThreadsOf(cpus: CpuInfoFast[]): VcpuThread[] {
 const QMP_TIMEOUT_MS = 5_000;
 
 /**
- * Reads one domain's QMP stats per call: three or four commands, nothing between
- * calls. The vCPU threads are asked for once (they live as long as QEMU; vCPU
- * hot-plug does not exist here); the balloon's polling interval is set when the
- * handler asks for a new one, so a guest nobody scrapes is never woken for it.
+ * Reads one domain's QMP stats per call: two commands (disks, the guest's memory
+ * report), nothing between calls. The vCPU threads and the balloon's size are asked
+ * for once (threads live as long as QEMU, vCPU hot-plug does not exist here; the
+ * balloon's later sizes come as BALLOON_CHANGE events); the balloon's polling
+ * interval is set when the handler asks for a new one, so a guest nobody scrapes
+ * is never woken for it.
  */
 export class DomainStatsReader {
   #vcpus: VcpuThread[] | undefined;
   #interval = 0;
+  /** The balloon's size: asked once, then followed through BALLOON_CHANGE events. */
+  #balloonActual: number | undefined;
+  #following: Qmp | undefined;
 
   async read(qmp: Qmp, domain: Domain, opts: { guestStatsIntervalSeconds: number; interfaces: { name: string; tap: string }[] }): Promise<QemuStats> {
     const t = { timeoutMs: QMP_TIMEOUT_MS };
@@ -105,16 +110,24 @@ export class DomainStatsReader {
       this.#interval = want;
     }
     this.#vcpus ??= vcpuThreadsOf(await qmp.execute('query-cpus-fast', undefined, t));
+    if (balloon && this.#following !== qmp) {
+      // Listen first, then ask: a change between the two is not lost.
+      this.#following = qmp;
+      qmp.on('event', (ev) => {
+        if (ev.event === 'BALLOON_CHANGE') this.#balloonActual = ev.data.actual;
+      });
+      const asked = await qmp.execute('query-balloon', undefined, t);
+      this.#balloonActual ??= asked.actual;
+    }
     // QEMU's monitor runs commands one at a time anyway; issuing them together
     // spares the launcher's event loop a wake-up per command.
-    const [blocks, actual, guest] = await Promise.all([
+    const [blocks, guest] = await Promise.all([
       qmp.execute('query-blockstats', undefined, t),
-      balloon ? qmp.execute('query-balloon', undefined, t) : undefined,
       balloon ? (qmp.execute('qom-get', { path: BALLOON_QOM_PATH, property: 'guest-stats' }, t) as Promise<GuestStatsReply>) : undefined,
     ]);
     return {
       domainMemoryBytes: domain.memory.bytes,
-      balloonActualBytes: actual?.actual ?? 0,
+      balloonActualBytes: balloon ? (this.#balloonActual ?? 0) : 0,
       hasBalloon: balloon,
       guestMemory: guestMemoryOf(guest),
       vcpus: this.#vcpus,

@@ -55,8 +55,9 @@ test('query-cpus-fast: each vCPU and its host thread, by index', () => {
 });
 
 /** A QMP connection that answers from the captured replies and counts what it was asked. */
-function fakeQmp(): { qmp: Qmp; asked: string[] } {
+function fakeQmp(): { qmp: Qmp; asked: string[]; emit(ev: unknown): void } {
   const asked: string[] = [];
+  const listeners: ((ev: unknown) => void)[] = [];
   const answers: Record<string, unknown> = {
     'query-blockstats': captured['query-blockstats'],
     'query-cpus-fast': captured['query-cpus-fast'],
@@ -70,19 +71,26 @@ function fakeQmp(): { qmp: Qmp; asked: string[] } {
       if (c.startsWith('qom-')) assert.equal(args?.path, BALLOON_QOM_PATH);
       return answers[c];
     },
+    on: (name: string, fn: (ev: unknown) => void) => {
+      assert.equal(name, 'event');
+      listeners.push(fn);
+    },
   } as unknown as Qmp;
-  return { qmp, asked };
+  return { qmp, asked, emit: (ev) => listeners.forEach((l) => l(ev)) };
 }
 
 const domain = { memory: { bytes: 128 * 2 ** 20 }, balloon: { freePageReporting: true }, disks: [{ name: 'data', target: 'vda', nodeName: 'ua-data' }] } as unknown as Domain;
 
 test('the launcher asks QEMU once per source per read; the polling interval only when it changes', async () => {
-  const { qmp, asked } = fakeQmp();
+  const { qmp, asked, emit } = fakeQmp();
   const r = new DomainStatsReader();
   const first = await r.read(qmp, domain, { guestStatsIntervalSeconds: 15, interfaces: [{ name: 'default', tap: 'tap0' }] });
   assert.deepEqual(asked.splice(0).sort(), ['qom-get', 'qom-set guest-stats-polling-interval=15', 'query-balloon', 'query-blockstats', 'query-cpus-fast']);
-  await r.read(qmp, domain, { guestStatsIntervalSeconds: 15, interfaces: [] });
-  assert.deepEqual(asked.splice(0).sort(), ['qom-get', 'query-balloon', 'query-blockstats'], 'vCPU threads and the interval are not asked again');
+  // The balloon moves: QEMU says so with an event, and the next read has it without asking.
+  emit({ event: 'BALLOON_CHANGE', data: { actual: 100 * 2 ** 20 } });
+  const second = await r.read(qmp, domain, { guestStatsIntervalSeconds: 15, interfaces: [] });
+  assert.deepEqual(asked.splice(0).sort(), ['qom-get', 'query-blockstats'], 'vCPU threads, balloon size and the interval are not asked again');
+  assert.equal(second.balloonActualBytes, 100 * 2 ** 20);
   await r.read(qmp, domain, { guestStatsIntervalSeconds: 30, interfaces: [] });
   assert.ok(asked.includes('qom-set guest-stats-polling-interval=30'));
   assert.equal(first.balloonActualBytes, 134217728);
