@@ -59,6 +59,14 @@ export interface HandlerConfig {
    * feature gate.
    */
   hostDiskRoots: string[];
+  /** host:port of the Prometheus endpoint (/metrics); absent: none. */
+  metricsListen?: string;
+  /**
+   * How often each guest's balloon driver reports its memory (QEMU's
+   * guest-stats-polling-interval), set when stats are first asked for. Make it the
+   * scrape interval: a shorter one wakes idle guests for reports nobody reads.
+   */
+  guestStatsIntervalSeconds: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,6 +89,7 @@ export function defaultConfig(): HandlerConfig {
     smbios: { ...DEFAULT_SMBIOS },
     insecureLauncherSocket: false,
     hostDiskRoots: [],
+    guestStatsIntervalSeconds: 15,
   };
 }
 
@@ -104,6 +113,9 @@ const USAGE = `usage: virtnode-handler [flags]
   --host-disk-root DIR      a directory hostDisk volumes may use files beneath (repeatable;
                             replaces the config file's hostDiskRoots; default none: no hostDisk)
   --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
+  --metrics-listen ADDR     serve Prometheus metrics (KubeVirt's names) at http://ADDR/metrics
+  --guest-stats-interval S  how often guests report memory through the balloon (default 15;
+                            set it to the scrape interval)
   --log-level LEVEL`;
 
 function bad(msg: string): never {
@@ -187,7 +199,7 @@ export function parseMirror(spec: string, field: string): [string, MirrorConfig]
 const VALUE_FLAGS = new Set([
   '--config', '--mode', '--node-name', '--state-dir', '--run-dir', '--socket', '--registry-mirror', '--cgroup-root',
   '--pod-cidr', '--pod-bridge', '--pod-nft-table', '--pod-name-prefix', '--spare-launchers', '--smbios', '--log-level',
-  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca', '--host-disk-root',
+  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca', '--host-disk-root', '--metrics-listen', '--guest-stats-interval',
 ]);
 const BOOL_FLAGS = new Set(['--allow-emulation', '--help']);
 
@@ -231,7 +243,7 @@ export function loadConfig(argv: string[]): HandlerConfig {
       bad(`--config ${file}: ${(e as Error).message}`);
     }
     for (const [k, val] of Object.entries(doc)) {
-      if (!(k in cfg) && k !== 'tcp') bad(`${file}: unknown key "${k}"`);
+      if (!(k in cfg) && k !== 'tcp' && k !== 'metricsListen') bad(`${file}: unknown key "${k}"`);
       if (k === 'socketPath') socketSet = true;
       // smbios fields not named keep KubeVirt's defaults.
       (cfg as unknown as Record<string, unknown>)[k] = k === 'smbios' && typeof val === 'object' && val !== null ? { ...DEFAULT_SMBIOS, ...val } : val;
@@ -281,6 +293,13 @@ export function loadConfig(argv: string[]): HandlerConfig {
     const caFile = one('--tls-ca');
     if (!certFile || !keyFile || !caFile) bad('--listen-tcp needs --tls-cert, --tls-key and --tls-ca (the TCP API is mTLS only)');
     cfg.tcp = { address: tcp, certFile, keyFile, caFile };
+  }
+  if (one('--metrics-listen')) cfg.metricsListen = one('--metrics-listen')!;
+  if (cfg.metricsListen !== undefined && !parseListenAddress(String(cfg.metricsListen))) bad(`metricsListen (--metrics-listen): "${cfg.metricsListen}" must be host:port or [v6]:port, port 0-65535`);
+  const interval = one('--guest-stats-interval');
+  if (interval !== undefined) cfg.guestStatsIntervalSeconds = /^\d+$/.test(interval) ? Number(interval) : NaN;
+  if (!Number.isInteger(cfg.guestStatsIntervalSeconds) || cfg.guestStatsIntervalSeconds < 1 || cfg.guestStatsIntervalSeconds > 3600) {
+    bad(`guestStatsIntervalSeconds (--guest-stats-interval): "${String(interval ?? cfg.guestStatsIntervalSeconds)}" is not a number of seconds from 1 to 3600`);
   }
   if (typeof cfg.insecureLauncherSocket !== 'boolean') bad(`insecureLauncherSocket: must be true or false`);
   if (cfg.mode !== 'standalone' && cfg.mode !== 'daemonset') bad(`mode (--mode): "${String(cfg.mode)}" is not standalone or daemonset`);

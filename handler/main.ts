@@ -22,9 +22,15 @@ import type { AcceleratorChoice } from '../proto/accelerator.js';
 import { PROTOCOL_VERSIONS } from '../proto/rpc.js';
 import { errorMessage } from '../proto/errors.js';
 import { VERSION } from '../proto/version.js';
+import type { VirtualMachineInstance } from '../proto/vmi/types.js';
+import { StatsService } from './metrics/stats-service.js';
+import { startMetricsServer, type MetricsServer } from './metrics/http.js';
+import { parseListenAddress } from './config.js';
 
 export interface Handler {
   cfg: HandlerConfig;
+  /** The port /metrics listens on, when --metrics-listen asked for it. */
+  metricsPort?: number;
   store: Store;
   vmis: VmiController;
   vms: VmController;
@@ -91,6 +97,22 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   await vmis.start();
   vms.start();
 
+  const stats = new StatsService({
+    vmis: {
+      runtimes: () => vmis.runtimes(),
+      runtime: (ns, name) => vmis.runtime(ns, name),
+      list: () => store.list<VirtualMachineInstance>('VirtualMachineInstance'),
+    },
+    nodeName: cfg.nodeName,
+    log: log.child({ component: 'metrics' }),
+    guestStatsIntervalSeconds: cfg.guestStatsIntervalSeconds,
+  });
+  let metrics: MetricsServer | undefined;
+  if (cfg.metricsListen) {
+    metrics = await startMetricsServer(parseListenAddress(cfg.metricsListen)!, () => stats.scrape(), log);
+    log.info({ address: cfg.metricsListen, port: metrics.port }, 'metrics listening (/metrics)');
+  }
+
   let accelJson = '';
   report.then((r) => (accelJson = JSON.stringify(r))).catch(() => undefined);
   const api = await startApiServer(
@@ -103,6 +125,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       network,
       hostDisks,
       progress,
+      domainStats: (ns, name) => stats.domainStats(ns, name),
       nodeInfo: () => ({
         nodeName: cfg.nodeName,
         mode: cfg.mode,
@@ -118,11 +141,13 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
 
   return {
     cfg,
+    metricsPort: metrics?.port,
     store,
     vmis,
     vms,
     async stop() {
       pool?.stop();
+      await metrics?.close();
       await api.close();
       vms.stop();
       await vmis.stop();

@@ -170,6 +170,8 @@ async function main(): Promise<void> {
             const d = cmd.detachVolume!;
             return manager.detachDisk(d.name, d.timeoutSeconds ? d.timeoutSeconds * 1000 : undefined);
           }
+          case 'stats':
+            return { stats: await manager.stats(cmd.stats!.guestStatsIntervalSeconds) };
           default:
             throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
         }

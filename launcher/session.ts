@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CHANNEL_OPTIONS, PROTOCOL_VERSIONS, launcherPackage, pickVersion, protocolMetadata, unary } from '../proto/rpc.js';
 import type { Command__Output } from '../proto/generated/virtnode/launcher/v1/Command.js';
+import type { CommandResult } from '../proto/generated/virtnode/launcher/v1/CommandResult.js';
 import type { DomainEvent } from '../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { HandlerMessage__Output } from '../proto/generated/virtnode/launcher/v1/HandlerMessage.js';
 import type { LauncherMessage } from '../proto/generated/virtnode/launcher/v1/LauncherMessage.js';
@@ -35,17 +36,15 @@ export interface DomainEventInput {
   resolved?: { machineType: string; guestMemoryBytes: number; volumes: { name: string; target: string; sizeBytes: number }[] };
 }
 
-/** What a command answers besides "done" (attach_volume: where the disk is). */
-export interface CommandReply {
-  volume?: { name: string; target: string; sizeBytes: number };
-}
-
 export interface SessionCallbacks {
-  /** Executes one command from the handler; throwing reports the error back. */
-  onCommand(cmd: Command__Output): Promise<CommandReply | void>;
+  /** Executes one command from the handler; throwing reports the error back. A query's answer rides with its result. */
+  onCommand(cmd: Command__Output): Promise<void | CommandAnswer>;
   /** Whether a domain already runs (sent in Hello after a handler restart). */
   domainDefined(): boolean;
 }
+
+/** What a command's result may carry beside ok: a query's answer, or where attach_volume put the disk. */
+export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume'>;
 
 type Stream = grpc.ClientDuplexStream<LauncherMessage, HandlerMessage__Output>;
 
@@ -229,8 +228,8 @@ export class HandlerSession {
   async #run(cmd: Command__Output): Promise<void> {
     const id = cmd.id;
     try {
-      const reply = await this.#cb.onCommand(cmd);
-      this.#send({ result: { commandId: id, ok: true, ...(reply?.volume ? { volume: reply.volume } : {}) } });
+      const answer = await this.#cb.onCommand(cmd);
+      this.#send({ result: { commandId: id, ok: true, ...(answer ?? {}) } });
     } catch (e) {
       this.#log.warn({ command: cmd.op, err: errorMessage(e) }, 'command failed');
       this.#send({

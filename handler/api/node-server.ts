@@ -17,6 +17,8 @@ import type { LifecycleRequest__Output } from '../../proto/generated/virtnode/ha
 import type { ListImagesResponse } from '../../proto/generated/virtnode/handler/v1/ListImagesResponse.js';
 import type { ListRequest__Output } from '../../proto/generated/virtnode/handler/v1/ListRequest.js';
 import type { ListResponse } from '../../proto/generated/virtnode/handler/v1/ListResponse.js';
+import type { DomainStats__Output } from '../../proto/generated/virtnode/handler/v1/DomainStats.js';
+import type { DomainStatsRequest__Output } from '../../proto/generated/virtnode/handler/v1/DomainStatsRequest.js';
 import type { NodeInfo } from '../../proto/generated/virtnode/handler/v1/NodeInfo.js';
 import type { Object as WireObject } from '../../proto/generated/virtnode/handler/v1/Object.js';
 import type { ObjectRef__Output } from '../../proto/generated/virtnode/handler/v1/ObjectRef.js';
@@ -53,6 +55,8 @@ export interface NodeServiceDeps {
   /** Reads Apply's manifests; default: one of its own. */
   manifests?: ManifestReader;
   nodeInfo(): NodeInfo;
+  /** GetDomainStats: one running VMI's domain stats (handler/metrics). */
+  domainStats?(ns: string, name: string): Promise<DomainStats__Output>;
 }
 
 const KINDS: Record<string, Kind> = {
@@ -420,5 +424,10 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       };
     }),
     GetNodeInfo: unary<unknown, NodeInfo>(() => d.nodeInfo()),
+    GetDomainStats: unary<DomainStatsRequest__Output, DomainStats__Output>(async (req) => {
+      if (!req.name) throw new InvalidSpecError([{ path: 'name', message: 'required' }]);
+      if (!d.domainStats) throw new VirtnodeError('VN_UNSUPPORTED', 'this handler keeps no domain stats');
+      return d.domainStats(ns(req.namespace), req.name);
+    }),
   };
 }

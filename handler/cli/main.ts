@@ -20,6 +20,7 @@ import type { ApplyResponse__Output } from '../../proto/generated/virtnode/handl
 import type { ListResponse__Output } from '../../proto/generated/virtnode/handler/v1/ListResponse.js';
 import type { Object__Output } from '../../proto/generated/virtnode/handler/v1/Object.js';
 import type { OperationResponse__Output } from '../../proto/generated/virtnode/handler/v1/OperationResponse.js';
+import type { DomainStats__Output } from '../../proto/generated/virtnode/handler/v1/DomainStats.js';
 import type { NodeInfo__Output } from '../../proto/generated/virtnode/handler/v1/NodeInfo.js';
 import type { ListImagesResponse__Output } from '../../proto/generated/virtnode/handler/v1/ListImagesResponse.js';
 import type { WatchEvent__Output } from '../../proto/generated/virtnode/handler/v1/WatchEvent.js';
@@ -49,6 +50,7 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   events [-w] [NAME]             node events, like kubectl get events
   images                         containerDisk images on this node
   node                           this node: mode, accelerator, version
+  stats NAME [-o json|yaml]      a running VMI's CPU, memory, disk and network counters
 
 Socket: ${DEFAULT_SOCKET} (or $VIRTNODE_SOCKET)`;
 
@@ -382,6 +384,16 @@ async function main(argv: string[]): Promise<number> {
             res.images.map((i) => [i.reference, i.digest.slice(0, 19), `${(Number(i.sizeBytes) / 1048576).toFixed(1)}Mi`, String(i.users)]),
           ),
         );
+        return 0;
+      }
+      case 'stats': {
+        const name = target(a, verb);
+        const s = await c.call<unknown, DomainStats__Output>('GetDomainStats', { namespace: ns, name });
+        const output = flag(a, '-o', '--output');
+        if (output === 'json') out(JSON.stringify(s, null, 2) + '\n');
+        else if (output === 'yaml') out(await toYaml(s));
+        else if (output) throw new Error(`stats: -o ${output}: use json or yaml`);
+        else out((await import('./stats.js')).formatDomainStats(s));
         return 0;
       }
       case 'node': {

@@ -75,6 +75,48 @@ export const NODE_METHODS = {
     message('NodeInfoRequest', []),
     message('NodeInfo', [f(1, 'nodeName', 'string'), f(2, 'mode', 'string'), f(3, 'version', 'string'), f(4, 'acceleratorJson', 'string'), f(5, 'allowEmulation', 'bool'), f(6, 'protocolVersion', 'uint32')]),
   ),
+  GetDomainStats: method(
+    'Node',
+    'GetDomainStats',
+    message('DomainStatsRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string')]),
+    message('DomainStats', [
+      f(1, 'namespace', 'string'),
+      f(2, 'name', 'string'),
+      f(3, 'timestampMs', 'int64'),
+      f(4, 'qemuPid', 'uint32'),
+      f(5, 'cpu', message('DomainCpuStats', [f(1, 'timeNs', 'uint64'), f(2, 'userNs', 'uint64'), f(3, 'systemNs', 'uint64')])),
+      f(6, 'vcpus', message('DomainVcpuStats', [f(1, 'id', 'uint32'), f(2, 'threadId', 'uint32'), f(3, 'timeNs', 'uint64'), f(4, 'delayNs', 'uint64')]), true),
+      f(
+        7,
+        'memory',
+        message(
+          'DomainMemoryStats',
+          ['domainBytes', 'actualBalloonBytes', 'residentBytes', 'availableBytes', 'unusedBytes', 'usableBytes', 'cachedBytes', 'swapInBytes', 'swapOutBytes', 'majorFaults', 'minorFaults', 'guestStatsUpdated'].map((n, i) => f(i + 1, n, 'int64')),
+        ),
+      ),
+      f(
+        8,
+        'blocks',
+        message('DomainBlockStats', [
+          f(1, 'drive', 'string'),
+          f(2, 'target', 'string'),
+          ...['rdBytes', 'wrBytes', 'rdOperations', 'wrOperations', 'flushOperations', 'rdTotalTimeNs', 'wrTotalTimeNs', 'flushTotalTimeNs'].map((n, i) => f(i + 3, n, 'uint64')),
+        ]),
+        true,
+      ),
+      f(
+        9,
+        'interfaces',
+        message('DomainInterfaceStats', [
+          f(1, 'name', 'string'),
+          f(2, 'tap', 'string'),
+          ...['rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'txBytes', 'txPackets', 'txErrors', 'txDropped'].map((n, i) => f(i + 3, n, 'uint64')),
+        ]),
+        true,
+      ),
+      f(10, 'launcher', message('LauncherCost', [f(1, 'pid', 'uint32'), f(2, 'pssBytes', 'uint64'), f(3, 'rssBytes', 'uint64'), f(4, 'cpuNs', 'uint64')])),
+    ]),
+  ),
 } as const satisfies Record<string, UnaryMethod>;
 
 export type NodeMethodName = keyof typeof NODE_METHODS;
@@ -206,6 +248,18 @@ class Reader {
     throw new Error('varint longer than 10 bytes');
   }
 
+  /** A signed 64-bit varint, exact for the small negatives (-1: unknown) a number would round away. */
+  int64(): number {
+    let v = 0n;
+    for (let i = 0n; i < 10n; i++) {
+      if (this.pos >= this.end) throw new Error('truncated varint');
+      const b = this.buf[this.pos++]!;
+      v |= BigInt(b & 0x7f) << (7n * i);
+      if (b < 0x80) return Number(BigInt.asIntN(64, v));
+    }
+    throw new Error('varint longer than 10 bytes');
+  }
+
   length(): number {
     const n = this.varint();
     if (this.pos + n > this.end) throw new Error('truncated length-delimited field');
@@ -272,7 +326,7 @@ function decodeFrom(type: MessageType, r: Reader): Record<string, unknown> {
       continue;
     } else {
       if (wire !== VARINT) throw new Error(`${type.name}.${field.name}: wire type ${wire}, expected a varint`);
-      value = scalar(field.type, r.varint());
+      value = field.type === 'int64' ? r.int64() : scalar(field.type, r.varint());
     }
     if (field.repeated) (out[field.name] as unknown[]).push(value);
     else out[field.name] = value;

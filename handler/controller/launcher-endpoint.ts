@@ -91,7 +91,7 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
     this.#server = server;
   }
 
-  /** Sends a command and resolves with the launcher's result when it reports it done. */
+  /** Sends a command and resolves with the launcher's result (and its answer, for a query) when it is done. */
   command(op: CommandOp, timeoutMs = 30_000): Promise<CommandResult__Output> {
     const call = this.#call;
     const name = Object.keys(op)[0] ?? 'unknown';

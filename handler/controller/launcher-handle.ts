@@ -15,8 +15,8 @@
 
 import type { Logger } from 'pino';
 import { errorMessage, IllegalTransitionError, VirtnodeError } from '../../proto/errors.js';
-import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { CommandResult__Output } from '../../proto/generated/virtnode/launcher/v1/CommandResult.js';
+import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
 import type { LaunchContext as LaunchContextMessage } from '../../proto/generated/virtnode/launcher/v1/LaunchContext.js';
 import type { LauncherProcess } from '../sandbox/provider.js';

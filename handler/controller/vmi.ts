@@ -169,6 +169,26 @@ export class VmiController {
   }
 
   /**
+   * What runs now, for stats and metrics: every VMI of this node with a runtime, and
+   * its launcher and sandbox where they exist. A snapshot; nothing here waits.
+   */
+  runtimes(): { vmi: VirtualMachineInstance; rt: VmiRuntime }[] {
+    const out: { vmi: VirtualMachineInstance; rt: VmiRuntime }[] = [];
+    for (const rt of this.#rt.values()) {
+      const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
+      if (vmi && vmi.metadata.uid === rt.uid) out.push({ vmi, rt });
+    }
+    return out;
+  }
+
+  /** The runtime of one VMI, if something runs for it. */
+  runtime(ns: string, name: string): { vmi: VirtualMachineInstance; rt: VmiRuntime } | undefined {
+    const rt = this.#rt.get(keyOf(ns, name));
+    const vmi = this.#d.store.get<VirtualMachineInstance>(KIND, ns, name);
+    return rt && vmi && vmi.metadata.uid === rt.uid ? { vmi, rt } : undefined;
+  }
+
+  /**
    * Marks a VMI for deletion; the reconciler shuts the guest down within the grace
    * period, tears the sandbox down and removes the object.
    */

@@ -32,6 +32,8 @@ import { probeVolumes } from './host-volumes.js';
 import type { LaunchContext, PreparedVolume } from '../../proto/launch.js';
 import type { Domain, DomainDisk, DomainInterface } from './types.js';
 import { checkOperation, checkTransition, isFinal, type State } from './state.js';
+import { DomainStatsReader } from './stats.js';
+import type { QemuStats } from '../../proto/generated/virtnode/launcher/v1/QemuStats.js';
 
 export interface StateChange {
   state: State;
@@ -109,6 +111,9 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   /** Hot-plug and unplug run one at a time: each picks its LUN from what the last one left. */
   #hotplugChain: Promise<unknown> = Promise.resolve();
   #nodeSeq = 0;
+  /** Each interface's tap in the pod's netns, for the handler's counters. */
+  #taps: { name: string; tap: string }[] = [];
+  #stats = new DomainStatsReader();
   readonly console: ConsoleRelay;
 
   constructor(log: Logger) {
@@ -158,6 +163,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     }
     this.#domain = domain;
     this.#freePorts = [...domain.hotplugPorts];
+    this.#taps = Object.entries(ctx.interfaces ?? {}).map(([name, p]) => ({ name, tap: p.tapName }));
     this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
     await this.console.listen(opts.consoleSocket);
 
@@ -322,6 +328,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       this.#freePorts.unshift(port);
       throw e;
     }
+    this.#taps.push({ name: nic.name, tap: nic.tapName });
     this.#log.info({ interface: nic.name, tap: nic.tapName, port }, 'interface hot-plugged');
   }
 
@@ -389,6 +396,16 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   async #targetOf(d: DomainDisk): Promise<VolumeTarget> {
     const blocks = this.#qmp ? await this.#qmp.execute('query-block', undefined, { timeoutMs: QMP_TIMEOUT_MS }) : [];
     return volumeStatus(blocks, [d])[0]!;
+  }
+
+  /** What QMP tells about the domain now (stats.ts); the handler reads the rest from /proc. */
+  async stats(guestStatsIntervalSeconds: number): Promise<QemuStats> {
+    const qmp = this.#qmp;
+    const domain = this.#domain;
+    if (!qmp || !domain || (this.#state !== 'RUNNING' && this.#state !== 'PAUSED' && this.#state !== 'SHUTTING_DOWN')) {
+      throw new VirtnodeError('VN_UNAVAILABLE', `no domain runs (state ${this.#state})`);
+    }
+    return this.#stats.read(qmp, domain, { guestStatsIntervalSeconds, interfaces: this.#taps });
   }
 
   async #startDhcp(ctx: LaunchContext): Promise<void> {

@@ -230,6 +230,25 @@ export interface NetdevTapOptions {
   'poll-us'?: number;
 }
 
+// ---- block.json: query-blockstats ------------------------------------------
+
+/** One entry of query-blockstats (the fields virtnode reads; QEMU sends more). */
+export interface BlockStatsEntry {
+  device?: string;
+  'node-name'?: string;
+  qdev?: string;
+  stats: {
+    rd_bytes: number;
+    wr_bytes: number;
+    rd_operations: number;
+    wr_operations: number;
+    flush_operations: number;
+    rd_total_time_ns: number;
+    wr_total_time_ns: number;
+    flush_total_time_ns: number;
+  };
+}
+
 // ---- ui.json --------------------------------------------------------------
 
 /** A key for send-key: a QKeyCode name ("ctrl", "alt", "delete", "a", ...) or a raw number. */
@@ -274,6 +293,8 @@ export interface QmpCommands {
   'blockdev-add': { args: BlockdevOptions; ret: Empty };
   /** Removes a block node no device and no other node uses. */
   'blockdev-del': { args: { 'node-name': string }; ret: Empty };
+  /** One entry per block backend (device); `node-name` is its root node. */
+  'query-blockstats': { args: { 'query-nodes'?: boolean } | NoArgs; ret: BlockStatsEntry[] };
   /** Any device property may follow driver/bus/id, as on -device. */
   device_add: { args: { driver: string; bus?: string; id?: string; [property: string]: unknown }; ret: Empty };
   /** Returns at once; the device is gone when DEVICE_DELETED arrives. */

@@ -7,9 +7,17 @@ import type { ApplyResponse as _virtnode_handler_v1_ApplyResponse, ApplyResponse
 import type { ConsoleInput as _virtnode_handler_v1_ConsoleInput, ConsoleInput__Output as _virtnode_handler_v1_ConsoleInput__Output } from './virtnode/handler/v1/ConsoleInput.js';
 import type { ConsoleOutput as _virtnode_handler_v1_ConsoleOutput, ConsoleOutput__Output as _virtnode_handler_v1_ConsoleOutput__Output } from './virtnode/handler/v1/ConsoleOutput.js';
 import type { DeleteRequest as _virtnode_handler_v1_DeleteRequest, DeleteRequest__Output as _virtnode_handler_v1_DeleteRequest__Output } from './virtnode/handler/v1/DeleteRequest.js';
+import type { DomainBlockStats as _virtnode_handler_v1_DomainBlockStats, DomainBlockStats__Output as _virtnode_handler_v1_DomainBlockStats__Output } from './virtnode/handler/v1/DomainBlockStats.js';
+import type { DomainCpuStats as _virtnode_handler_v1_DomainCpuStats, DomainCpuStats__Output as _virtnode_handler_v1_DomainCpuStats__Output } from './virtnode/handler/v1/DomainCpuStats.js';
+import type { DomainInterfaceStats as _virtnode_handler_v1_DomainInterfaceStats, DomainInterfaceStats__Output as _virtnode_handler_v1_DomainInterfaceStats__Output } from './virtnode/handler/v1/DomainInterfaceStats.js';
+import type { DomainMemoryStats as _virtnode_handler_v1_DomainMemoryStats, DomainMemoryStats__Output as _virtnode_handler_v1_DomainMemoryStats__Output } from './virtnode/handler/v1/DomainMemoryStats.js';
+import type { DomainStats as _virtnode_handler_v1_DomainStats, DomainStats__Output as _virtnode_handler_v1_DomainStats__Output } from './virtnode/handler/v1/DomainStats.js';
+import type { DomainStatsRequest as _virtnode_handler_v1_DomainStatsRequest, DomainStatsRequest__Output as _virtnode_handler_v1_DomainStatsRequest__Output } from './virtnode/handler/v1/DomainStatsRequest.js';
+import type { DomainVcpuStats as _virtnode_handler_v1_DomainVcpuStats, DomainVcpuStats__Output as _virtnode_handler_v1_DomainVcpuStats__Output } from './virtnode/handler/v1/DomainVcpuStats.js';
 import type { Image as _virtnode_handler_v1_Image, Image__Output as _virtnode_handler_v1_Image__Output } from './virtnode/handler/v1/Image.js';
 import type { ImagePull as _virtnode_handler_v1_ImagePull, ImagePull__Output as _virtnode_handler_v1_ImagePull__Output } from './virtnode/handler/v1/ImagePull.js';
 import type { InfoClient as _virtnode_handler_v1_InfoClient, InfoDefinition as _virtnode_handler_v1_InfoDefinition } from './virtnode/handler/v1/Info.js';
+import type { LauncherCost as _virtnode_handler_v1_LauncherCost, LauncherCost__Output as _virtnode_handler_v1_LauncherCost__Output } from './virtnode/handler/v1/LauncherCost.js';
 import type { LifecycleRequest as _virtnode_handler_v1_LifecycleRequest, LifecycleRequest__Output as _virtnode_handler_v1_LifecycleRequest__Output } from './virtnode/handler/v1/LifecycleRequest.js';
 import type { ListImagesRequest as _virtnode_handler_v1_ListImagesRequest, ListImagesRequest__Output as _virtnode_handler_v1_ListImagesRequest__Output } from './virtnode/handler/v1/ListImagesRequest.js';
 import type { ListImagesResponse as _virtnode_handler_v1_ListImagesResponse, ListImagesResponse__Output as _virtnode_handler_v1_ListImagesResponse__Output } from './virtnode/handler/v1/ListImagesResponse.js';
@@ -41,9 +49,17 @@ export interface ProtoGrpcType {
         ConsoleInput: MessageTypeDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleInput__Output>
         ConsoleOutput: MessageTypeDefinition<_virtnode_handler_v1_ConsoleOutput, _virtnode_handler_v1_ConsoleOutput__Output>
         DeleteRequest: MessageTypeDefinition<_virtnode_handler_v1_DeleteRequest, _virtnode_handler_v1_DeleteRequest__Output>
+        DomainBlockStats: MessageTypeDefinition<_virtnode_handler_v1_DomainBlockStats, _virtnode_handler_v1_DomainBlockStats__Output>
+        DomainCpuStats: MessageTypeDefinition<_virtnode_handler_v1_DomainCpuStats, _virtnode_handler_v1_DomainCpuStats__Output>
+        DomainInterfaceStats: MessageTypeDefinition<_virtnode_handler_v1_DomainInterfaceStats, _virtnode_handler_v1_DomainInterfaceStats__Output>
+        DomainMemoryStats: MessageTypeDefinition<_virtnode_handler_v1_DomainMemoryStats, _virtnode_handler_v1_DomainMemoryStats__Output>
+        DomainStats: MessageTypeDefinition<_virtnode_handler_v1_DomainStats, _virtnode_handler_v1_DomainStats__Output>
+        DomainStatsRequest: MessageTypeDefinition<_virtnode_handler_v1_DomainStatsRequest, _virtnode_handler_v1_DomainStatsRequest__Output>
+        DomainVcpuStats: MessageTypeDefinition<_virtnode_handler_v1_DomainVcpuStats, _virtnode_handler_v1_DomainVcpuStats__Output>
         Image: MessageTypeDefinition<_virtnode_handler_v1_Image, _virtnode_handler_v1_Image__Output>
         ImagePull: MessageTypeDefinition<_virtnode_handler_v1_ImagePull, _virtnode_handler_v1_ImagePull__Output>
         Info: SubtypeConstructor<typeof grpc.Client, _virtnode_handler_v1_InfoClient> & { service: _virtnode_handler_v1_InfoDefinition }
+        LauncherCost: MessageTypeDefinition<_virtnode_handler_v1_LauncherCost, _virtnode_handler_v1_LauncherCost__Output>
         LifecycleRequest: MessageTypeDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_LifecycleRequest__Output>
         ListImagesRequest: MessageTypeDefinition<_virtnode_handler_v1_ListImagesRequest, _virtnode_handler_v1_ListImagesRequest__Output>
         ListImagesResponse: MessageTypeDefinition<_virtnode_handler_v1_ListImagesResponse, _virtnode_handler_v1_ListImagesResponse__Output>

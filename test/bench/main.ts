@@ -4,10 +4,10 @@
 // libvirt, KubeVirt's published budgets, `node -e 0`), with the ratio and the
 // target it is held to. Nothing here asserts an absolute time.
 //
-//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,soak] [--rounds N] [--quick]
+//   node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,metrics,soak] [--rounds N] [--quick]
 //                                (soak only when named)
 //                                [--out FILE.json] [--overhead-counts 1,10,50]
-//                                [--scale-vmis 250] [--scale-real 10] [--churn-cycles 200]
+//                                [--scale-vmis 250] [--scale-real 10] [--metrics-vms 50] [--churn-cycles 200]
 //                                [--cli-runs 40] [--hostdisk-rounds 5] [--hostdisk-mib 512]
 //                                [--soak-cycles 1000] [--soak-concurrency 4]
 //
@@ -22,7 +22,7 @@ import { Report, machineInfo } from './report.js';
 import { runStart, type StartOptions } from './start.js';
 import { libvirtVersion } from './libvirt.js';
 
-const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store', 'soak'] as const;
+const PARTS = ['start', 'overhead', 'scale', 'churn', 'cli', 'hostdisk', 'store', 'metrics', 'soak'] as const;
 type Part = (typeof PARTS)[number];
 /** Without --only: every part but the soak, which takes as long as all the others together. */
 const DEFAULT_PARTS: readonly Part[] = PARTS.filter((p) => p !== 'soak');
@@ -35,6 +35,7 @@ interface Options {
   overheadCounts: number[];
   scaleVmis: number;
   scaleReal: number;
+  metricsVms: number;
   churnCycles: number;
   churnConcurrency: number;
   coldRounds: number;
@@ -45,8 +46,8 @@ interface Options {
   soakConcurrency: number;
 }
 
-const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,soak] [--rounds N] [--quick]
-  [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10]
+const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,metrics,soak] [--rounds N] [--quick]
+  [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10] [--metrics-vms 50]
   [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]
   [--hostdisk-rounds 5] [--hostdisk-mib 512] [--soak-cycles 1000] [--soak-concurrency 4]`;
 
@@ -59,6 +60,7 @@ function parseArgs(argv: string[]): Options {
     overheadCounts: [1, 10, 50],
     scaleVmis: 250,
     scaleReal: 10,
+    metricsVms: 50,
     churnCycles: 200,
     churnConcurrency: 4,
     coldRounds: 3,
@@ -107,6 +109,9 @@ function parseArgs(argv: string[]): Options {
       case '--scale-real':
         o.scaleReal = int();
         break;
+      case '--metrics-vms':
+        o.metricsVms = Math.max(1, int());
+        break;
       case '--churn-cycles':
         o.churnCycles = Math.max(1, int());
         break;
@@ -146,6 +151,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.has('--overhead-counts')) o.overheadCounts = [1, 5];
     if (!set.has('--scale-vmis')) o.scaleVmis = 50;
     if (!set.has('--scale-real')) o.scaleReal = 2;
+    if (!set.has('--metrics-vms')) o.metricsVms = 5;
     if (!set.has('--churn-cycles')) o.churnCycles = 20;
     if (!set.has('--cold-rounds')) o.coldRounds = 1;
     if (!set.has('--cli-runs')) o.cliRuns = 15;
@@ -199,6 +205,10 @@ async function main(): Promise<number> {
     hostdisk: async () => {
       const { runHostDisk } = await import('./host-disk.js');
       await runHostDisk(b, { rounds: o.hostDiskRounds, mib: o.hostDiskMib });
+    },
+    metrics: async () => {
+      const { runMetrics } = await import('./metrics.js');
+      await runMetrics(b, { vms: o.metricsVms });
     },
     store: async () => {
       const { runStoreBench } = await import('./store.js');

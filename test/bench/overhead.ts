@@ -39,7 +39,7 @@ interface VmProcs {
  * console stream that ends (the handler crashed) is opened again once the handler
  * is back; the launcher's ring replays what was missed.
  */
-async function waitBooted(b: Bench, h: TestHandler, name: string): Promise<void> {
+export async function waitBooted(b: Bench, h: TestHandler, name: string): Promise<void> {
   const end = Date.now() + 180_000;
   for (;;) {
     const clock = new ConsoleClock();

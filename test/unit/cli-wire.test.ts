@@ -68,6 +68,8 @@ const REQUESTS: [keyof typeof NODE_METHODS | 'Negotiate', Record<string, unknown
   ['AddVolume', { namespace: 'default', name: 'vm', optionsJson: '{"name":"hp","disk":{"name":"hp","disk":{"bus":"scsi"}},"volumeSource":{"hostDisk":{"path":"/srv/ü,=.img","type":"Disk"}}}', persist: true, dryRun: false }],
   ['RemoveVolume', { namespace: 'ns', name: 'vm', volumeName: 'hp', persist: false, dryRun: true }],
   ['GetNodeInfo', {}],
+  ['GetDomainStats', { namespace: 'default', name: 'vm-cirros' }],
+  ['GetDomainStats', { namespace: '', name: '' }],
 ];
 
 test('requests: grpc-js reads the CLI bytes back as what it would have sent', () => {
@@ -101,6 +103,23 @@ const ANSWERS: [keyof typeof NODE_METHODS | 'Negotiate', Record<string, unknown>
   ],
   ['GetNodeInfo', { nodeName: 'vm', mode: 'standalone', version: '0.1.0', acceleratorJson: '{"kvm":{}}', allowEmulation: true, protocolVersion: 1 }],
   ['GetNodeInfo', {}],
+  [
+    'GetDomainStats',
+    {
+      namespace: 'default',
+      name: 'vm-cirros',
+      timestampMs: 1_790_000_000_000,
+      qemuPid: 4242,
+      cpu: { timeNs: 2 ** 45 + 7, userNs: 2 ** 44, systemNs: 12 },
+      vcpus: [{ id: 0, threadId: 4250, timeNs: 123_456_789_012, delayNs: 5 }, { id: 1, threadId: 4251, timeNs: 0, delayNs: 0 }],
+      // -1: not reported by the guest yet; must come back as -1, not as 2^64 - 1 rounded.
+      memory: { domainBytes: 64e6, actualBalloonBytes: 64e6, residentBytes: 2 ** 28, availableBytes: -1, unusedBytes: -1, usableBytes: 40_000_000, cachedBytes: -1, swapInBytes: 0, swapOutBytes: -1, majorFaults: -1, minorFaults: 17, guestStatsUpdated: 1_790_000_000 },
+      blocks: [{ drive: 'containerdisk', target: 'vda', rdBytes: 2 ** 33, wrBytes: 5, rdOperations: 9, wrOperations: 1, flushOperations: 3, rdTotalTimeNs: 2 ** 50, wrTotalTimeNs: 7, flushTotalTimeNs: 8 }],
+      interfaces: [{ name: 'default', tap: 'tap0', rxBytes: 1, rxPackets: 2, rxErrors: 3, rxDropped: 4, txBytes: 2 ** 40, txPackets: 6, txErrors: 7, txDropped: 8 }],
+      launcher: { pid: 4200, pssBytes: 30 * 2 ** 20, rssBytes: 50 * 2 ** 20, cpuNs: 1_230_000_000 },
+    },
+  ],
+  ['GetDomainStats', {}],
 ];
 
 test('answers: decoded exactly as grpc-js decodes them', () => {

@@ -82,3 +82,13 @@ test('host disk roots: none by default; absolute existing directories, realpath-
   writeFileSync(join(dir, 'c.yaml'), `hostDiskRoots: ${join(dir, 'disks')}\n`);
   assert.throws(() => loadConfig([...state, '--config', join(dir, 'c.yaml')]), /hostDiskRoots \(--host-disk-root\): must be a list of directories/);
 });
+
+test('--metrics-listen and --guest-stats-interval: taken when well-formed, refused by name otherwise', () => {
+  assert.equal(loadConfig([]).metricsListen, undefined, 'no /metrics unless asked');
+  assert.equal(loadConfig([]).guestStatsIntervalSeconds, 15);
+  const c = loadConfig(['--metrics-listen', '127.0.0.1:8443', '--guest-stats-interval', '30']);
+  assert.equal(c.metricsListen, '127.0.0.1:8443');
+  assert.equal(c.guestStatsIntervalSeconds, 30);
+  assert.throws(() => loadConfig(['--metrics-listen', 'localhost']), /metricsListen \(--metrics-listen\): "localhost" must be host:port/);
+  for (const bad of ['0', '1.5', 'x', '3601']) assert.throws(() => loadConfig(['--guest-stats-interval', bad]), /guestStatsIntervalSeconds \(--guest-stats-interval\)/, bad);
+});

@@ -17,7 +17,7 @@ import { decodeLaunchContext, type LaunchContext } from '../../../proto/launch.j
 import type { AcceleratorChoice } from '../../../proto/accelerator.js';
 import type { Command__Output } from '../../../proto/generated/virtnode/launcher/v1/Command.js';
 import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
-import { HandlerSession, type CommandReply, type DomainEventInput } from '../../../launcher/session.js';
+import { HandlerSession, type CommandAnswer, type DomainEventInput } from '../../../launcher/session.js';
 import type { VmiImages, VmiNetwork } from '../../../handler/controller/vmi-runtime.js';
 import type { ContainerDiskPull, KernelBootPull } from '../../../handler/images/index.js';
 import { planPodNetwork, podNames, resolveNodeNetwork, type PodNetwork, type PodNetworkEntry, type PodNetworkRequest } from '../../../handler/network/index.js';
@@ -122,7 +122,7 @@ export class FakeLauncher {
   /** Volumes hot-plugged into the fake domain, by name → target. */
   readonly volumes = new Map<string, string>();
 
-  async #onCommand(cmd: Command__Output): Promise<CommandReply | void> {
+  async #onCommand(cmd: Command__Output): Promise<CommandAnswer | void> {
     const op = cmd.op ?? 'unknown';
     this.commands.push(op);
     switch (op) {

@@ -8,6 +8,8 @@ import type { ApplyResponse as _virtnode_handler_v1_ApplyResponse, ApplyResponse
 import type { ConsoleInput as _virtnode_handler_v1_ConsoleInput, ConsoleInput__Output as _virtnode_handler_v1_ConsoleInput__Output } from '../../../virtnode/handler/v1/ConsoleInput.js';
 import type { ConsoleOutput as _virtnode_handler_v1_ConsoleOutput, ConsoleOutput__Output as _virtnode_handler_v1_ConsoleOutput__Output } from '../../../virtnode/handler/v1/ConsoleOutput.js';
 import type { DeleteRequest as _virtnode_handler_v1_DeleteRequest, DeleteRequest__Output as _virtnode_handler_v1_DeleteRequest__Output } from '../../../virtnode/handler/v1/DeleteRequest.js';
+import type { DomainStats as _virtnode_handler_v1_DomainStats, DomainStats__Output as _virtnode_handler_v1_DomainStats__Output } from '../../../virtnode/handler/v1/DomainStats.js';
+import type { DomainStatsRequest as _virtnode_handler_v1_DomainStatsRequest, DomainStatsRequest__Output as _virtnode_handler_v1_DomainStatsRequest__Output } from '../../../virtnode/handler/v1/DomainStatsRequest.js';
 import type { LifecycleRequest as _virtnode_handler_v1_LifecycleRequest, LifecycleRequest__Output as _virtnode_handler_v1_LifecycleRequest__Output } from '../../../virtnode/handler/v1/LifecycleRequest.js';
 import type { ListImagesRequest as _virtnode_handler_v1_ListImagesRequest, ListImagesRequest__Output as _virtnode_handler_v1_ListImagesRequest__Output } from '../../../virtnode/handler/v1/ListImagesRequest.js';
 import type { ListImagesResponse as _virtnode_handler_v1_ListImagesResponse, ListImagesResponse__Output as _virtnode_handler_v1_ListImagesResponse__Output } from '../../../virtnode/handler/v1/ListImagesResponse.js';
@@ -99,6 +101,23 @@ export interface NodeClient extends grpc.Client {
   get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
   get(argument: _virtnode_handler_v1_ObjectRef, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
   get(argument: _virtnode_handler_v1_ObjectRef, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * What a running VMI's domain uses now: CPU, memory, disks, interfaces, and what
+   * its launcher costs beside QEMU. Counters are totals since the domain started.
+   */
+  GetDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  GetDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  GetDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  GetDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  /**
+   * What a running VMI's domain uses now: CPU, memory, disks, interfaces, and what
+   * its launcher costs beside QEMU. Counters are totals since the domain started.
+   */
+  getDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  getDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  getDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
+  getDomainStats(argument: _virtnode_handler_v1_DomainStatsRequest, callback: grpc.requestCallback<_virtnode_handler_v1_DomainStats__Output>): grpc.ClientUnaryCall;
   
   GetNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
   GetNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
@@ -257,6 +276,12 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   Get: grpc.handleUnaryCall<_virtnode_handler_v1_ObjectRef__Output, _virtnode_handler_v1_Object>;
   
+  /**
+   * What a running VMI's domain uses now: CPU, memory, disks, interfaces, and what
+   * its launcher costs beside QEMU. Counters are totals since the domain started.
+   */
+  GetDomainStats: grpc.handleUnaryCall<_virtnode_handler_v1_DomainStatsRequest__Output, _virtnode_handler_v1_DomainStats>;
+  
   GetNodeInfo: grpc.handleUnaryCall<_virtnode_handler_v1_NodeInfoRequest__Output, _virtnode_handler_v1_NodeInfo>;
   
   List: grpc.handleUnaryCall<_virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse>;
@@ -300,6 +325,7 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   Console: MethodDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput, _virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput__Output>
   Delete: MethodDefinition<_virtnode_handler_v1_DeleteRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_DeleteRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Get: MethodDefinition<_virtnode_handler_v1_ObjectRef, _virtnode_handler_v1_Object, _virtnode_handler_v1_ObjectRef__Output, _virtnode_handler_v1_Object__Output>
+  GetDomainStats: MethodDefinition<_virtnode_handler_v1_DomainStatsRequest, _virtnode_handler_v1_DomainStats, _virtnode_handler_v1_DomainStatsRequest__Output, _virtnode_handler_v1_DomainStats__Output>
   GetNodeInfo: MethodDefinition<_virtnode_handler_v1_NodeInfoRequest, _virtnode_handler_v1_NodeInfo, _virtnode_handler_v1_NodeInfoRequest__Output, _virtnode_handler_v1_NodeInfo__Output>
   List: MethodDefinition<_virtnode_handler_v1_ListRequest, _virtnode_handler_v1_ListResponse, _virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse__Output>
   ListImages: MethodDefinition<_virtnode_handler_v1_ListImagesRequest, _virtnode_handler_v1_ListImagesResponse, _virtnode_handler_v1_ListImagesRequest__Output, _virtnode_handler_v1_ListImagesResponse__Output>

@@ -5,6 +5,7 @@ import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_l
 import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from '../../../virtnode/launcher/v1/Shutdown.js';
 import type { AttachVolume as _virtnode_launcher_v1_AttachVolume, AttachVolume__Output as _virtnode_launcher_v1_AttachVolume__Output } from '../../../virtnode/launcher/v1/AttachVolume.js';
 import type { DetachVolume as _virtnode_launcher_v1_DetachVolume, DetachVolume__Output as _virtnode_launcher_v1_DetachVolume__Output } from '../../../virtnode/launcher/v1/DetachVolume.js';
+import type { StatsRequest as _virtnode_launcher_v1_StatsRequest, StatsRequest__Output as _virtnode_launcher_v1_StatsRequest__Output } from '../../../virtnode/launcher/v1/StatsRequest.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Command {
@@ -18,7 +19,8 @@ export interface Command {
   'reset'?: (_virtnode_launcher_v1_Empty | null);
   'attachVolume'?: (_virtnode_launcher_v1_AttachVolume | null);
   'detachVolume'?: (_virtnode_launcher_v1_DetachVolume | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume";
+  'stats'?: (_virtnode_launcher_v1_StatsRequest | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats";
 }
 
 export interface Command__Output {
@@ -32,5 +34,6 @@ export interface Command__Output {
   'reset'?: (_virtnode_launcher_v1_Empty__Output | null);
   'attachVolume'?: (_virtnode_launcher_v1_AttachVolume__Output | null);
   'detachVolume'?: (_virtnode_launcher_v1_DetachVolume__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume";
+  'stats'?: (_virtnode_launcher_v1_StatsRequest__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats";
 }

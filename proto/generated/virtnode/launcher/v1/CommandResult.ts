@@ -1,6 +1,7 @@
 // Original file: launcher.proto
 
 import type { VolumeTarget as _virtnode_launcher_v1_VolumeTarget, VolumeTarget__Output as _virtnode_launcher_v1_VolumeTarget__Output } from '../../../virtnode/launcher/v1/VolumeTarget.js';
+import type { QemuStats as _virtnode_launcher_v1_QemuStats, QemuStats__Output as _virtnode_launcher_v1_QemuStats__Output } from '../../../virtnode/launcher/v1/QemuStats.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CommandResult {
@@ -12,6 +13,10 @@ export interface CommandResult {
    * attach_volume: where the hot-plugged disk sits in the guest.
    */
   'volume'?: (_virtnode_launcher_v1_VolumeTarget | null);
+  /**
+   * The answer of a stats command.
+   */
+  'stats'?: (_virtnode_launcher_v1_QemuStats | null);
 }
 
 export interface CommandResult__Output {
@@ -23,4 +28,8 @@ export interface CommandResult__Output {
    * attach_volume: where the hot-plugged disk sits in the guest.
    */
   'volume': (_virtnode_launcher_v1_VolumeTarget__Output | null);
+  /**
+   * The answer of a stats command.
+   */
+  'stats': (_virtnode_launcher_v1_QemuStats__Output | null);
 }

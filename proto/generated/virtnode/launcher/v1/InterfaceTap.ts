@@ -1,0 +1,12 @@
+// Original file: launcher.proto
+
+
+export interface InterfaceTap {
+  'name'?: (string);
+  'tap'?: (string);
+}
+
+export interface InterfaceTap__Output {
+  'name': (string);
+  'tap': (string);
+}
