@@ -97,7 +97,7 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
 }
 
 /** The VM cgroup's limits: guest memory plus virtnode's overhead, KubeVirt's CPU defaults. */
-function cgroupLimits(vmi: VirtualMachineInstance, accel: AcceleratorChoice): Parameters<VmiControllerDeps['sandboxes']['create']>[0]['limits'] {
+export function cgroupLimits(vmi: VirtualMachineInstance, accel: AcceleratorChoice): Parameters<VmiControllerDeps['sandboxes']['create']>[0]['limits'] {
   const vcpus = vcpuCount(vmi.spec);
   const res = vmi.spec.domain.resources;
   const limit = res?.limits?.memory;

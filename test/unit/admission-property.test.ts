@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { InvalidSpecError, VirtnodeError } from '../../proto/errors.js';
 import type { LaunchContext } from '../../proto/launch.js';
 import { MACHINE_TYPES, MAX_TAP_QUEUES, NIC_MODELS, QEMU_CPU_MODELS, tapQueueCount } from '../../proto/vmi/devices.js';
-import { applyDefaults, guestMemoryBytes, quantityToBytes, quantityToMillis, validate, vcpuCount, vmiFromVM } from '../../proto/vmi/index.js';
+import { applyDefaults, quantityToBytes, validate, vcpuCount, vmiFromVM } from '../../proto/vmi/index.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
@@ -23,7 +23,7 @@ import type { Domain } from '../../launcher/domain/types.js';
 import { planPodNetwork, podNetworkRequest, resolveNodeNetwork, type PlannedInterface } from '../../handler/network/index.js';
 import { LOCAL_OUI, POD_TAP, QEMU_OUI, stableMac } from '../../handler/network/names.js';
 import { limitWrites } from '../../handler/sandbox/cgroup-limits.js';
-import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
+import { cgroupLimits } from '../../handler/controller/vmi-prepare.js';
 
 type Json = Record<string, any>;
 
@@ -467,20 +467,8 @@ function vmisOf(obj: Json): [string, VirtualMachineInstance][] {
  * when the sandbox is made) and the size of each empty disk.
  */
 function prepare(vmi: VirtualMachineInstance): void {
-  const vcpus = vcpuCount(vmi.spec);
-  const res = vmi.spec.domain.resources;
-  const limit = res?.limits?.memory;
-  const limits = {
-    memoryBytes: memoryLimitBytes({
-      guestBytes: Number(guestMemoryBytes(vmi.spec)),
-      vcpus,
-      accelerator: 'tcg',
-      limitBytes: limit !== undefined ? Number(quantityToBytes(limit, 'spec.domain.resources.limits.memory')) : undefined,
-    }),
-    cpuRequestMillis: res?.requests?.cpu !== undefined ? quantityToMillis(res.requests.cpu, 'spec.domain.resources.requests.cpu') : 100 * vcpus,
-    cpuLimitMillis: res?.limits?.cpu !== undefined ? quantityToMillis(res.limits.cpu, 'spec.domain.resources.limits.cpu') : undefined,
-    pidsMax: 4096,
-  };
+  // The handler's own computation, as prepareVmi makes the sandbox with it.
+  const limits = cgroupLimits(vmi, { accelerator: 'tcg', softwareEmulation: true });
   limitWrites(1, limits);
   limitWrites(2, limits);
   for (const v of vmi.spec.volumes ?? []) {

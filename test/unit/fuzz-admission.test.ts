@@ -28,7 +28,7 @@ import { decodeLaunchContext, DEFAULT_SMBIOS, encodeLaunchContext, type LaunchCo
 import type { LaunchContext__Output } from '../../proto/generated/virtnode/launcher/v1/LaunchContext.js';
 import { alignedImageBytes, MAX_TAP_QUEUES, normalizeMac, ROOT_BUS_FREE_SLOTS, rootBusDevices, tapQueueCount } from '../../proto/vmi/devices.js';
 import { judgeManifest } from '../../proto/vmi/admit.js';
-import { guestMemoryBytes, parseManifests, quantityToBytes, quantityToMillis, validate, vcpuCount, vmiFromVM } from '../../proto/vmi/index.js';
+import { guestMemoryBytes, parseManifests, quantityToBytes, validate, vcpuCount, vmiFromVM } from '../../proto/vmi/index.js';
 import type { KubeVirtObject, VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
@@ -40,11 +40,11 @@ import { buildIso } from '../../handler/cloudinit/iso9660.js';
 import { planPodNetwork, podNetworkRequest, resolveNodeNetwork, type PlannedInterface } from '../../handler/network/index.js';
 import { LOCAL_OUI, POD_TAP, QEMU_OUI, stableMac } from '../../handler/network/names.js';
 import { limitWrites } from '../../handler/sandbox/cgroup-limits.js';
-import { memoryLimitBytes } from '../../handler/sandbox/overhead.js';
 import type { Store } from '../../handler/store/store.js';
 import { fuzzCase, manifestOf, mutate, type FuzzCase, type NodeChoices } from './helpers/fuzz-arbitraries.js';
 import { SEEDS, type Json } from './helpers/fuzz-seeds.js';
 import { isRootBusDevice, LONE_SURROGATE, optOf, parseQemuArgv, type QemuOption } from './helpers/qemu-argv.js';
+import { cgroupLimits } from '../../handler/controller/vmi-prepare.js';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 0x17f0220;
 const RUNS = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 10_000;
@@ -158,20 +158,8 @@ function vmiOf(obj: KubeVirtObject): VirtualMachineInstance {
  * the cgroup's limits, each empty disk's size, each cloud-init volume's ISO.
  */
 function prepare(vmi: VirtualMachineInstance): void {
-  const vcpus = vcpuCount(vmi.spec);
-  const res = vmi.spec.domain.resources;
-  const limit = res?.limits?.memory;
-  const limits = {
-    memoryBytes: memoryLimitBytes({
-      guestBytes: Number(guestMemoryBytes(vmi.spec)),
-      vcpus,
-      accelerator: 'tcg',
-      limitBytes: limit !== undefined ? Number(quantityToBytes(limit, 'spec.domain.resources.limits.memory')) : undefined,
-    }),
-    cpuRequestMillis: res?.requests?.cpu !== undefined ? quantityToMillis(res.requests.cpu, 'spec.domain.resources.requests.cpu') : 100 * vcpus,
-    cpuLimitMillis: res?.limits?.cpu !== undefined ? quantityToMillis(res.limits.cpu, 'spec.domain.resources.limits.cpu') : undefined,
-    pidsMax: 4096,
-  };
+  // The handler's own computation, as prepareVmi makes the sandbox with it.
+  const limits = cgroupLimits(vmi, { accelerator: 'tcg', softwareEmulation: true });
   limitWrites(1, limits);
   limitWrites(2, limits);
   for (const v of vmi.spec.volumes ?? []) {
