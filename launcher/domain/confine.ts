@@ -255,8 +255,8 @@ export function confinementProblem(): string | undefined {
 export function prepareQemuView(view: QemuView): void {
   // Set-gid root: QEMU's sockets get group root, which the launcher reaches them by.
   makeDir(view.socketDir, QEMU_UID, 0, 0o2750);
-  const mountDirs = buildSkeleton(view);
-  writeFileSync(viewFstab(view), viewMounts(view, mountDirs, existsSync('/etc/ld.so.cache')), { mode: 0o600 });
+  const host = buildSkeleton(view);
+  writeFileSync(viewFstab(view), viewMounts(view, host.boundDirs, host.ldCache), { mode: 0o600 });
   for (const f of view.files) {
     if (f.own) {
       let fd: number;
@@ -296,9 +296,9 @@ export function prepareQemuView(view: QemuView): void {
  * directories and files, 0755/0644 and root's, so QEMU's uid may pass through them),
  * and the host's merged-/usr links as they are. Made anew each start: it holds
  * nothing, and the run directory it sits in goes with the VM. Returns the system
- * directories that are bound rather than linked.
+ * directories that are bound rather than linked, and whether the loader cache is.
  */
-function buildSkeleton(view: QemuView): string[] {
+function buildSkeleton(view: QemuView): { boundDirs: string[]; ldCache: boolean } {
   const r = view.root;
   rmSync(r, { recursive: true, force: true });
   mkdirSync(r, { mode: 0o755 });
@@ -337,13 +337,14 @@ function buildSkeleton(view: QemuView): string[] {
       bound.push(d);
     }
   }
-  if (existsSync('/etc/ld.so.cache')) file('etc/ld.so.cache');
+  const ldCache = existsSync('/etc/ld.so.cache');
+  if (ldCache) file('etc/ld.so.cache');
   dir(view.socketDir.slice(1));
   for (const f of view.files) {
     dir(posix.dirname(f.path).slice(1));
     file(f.path.slice(1));
   }
-  return bound;
+  return { boundDirs: bound, ldCache };
 }
 
 function makeDir(path: string, uid: number, gid: number, mode: number): void {
