@@ -126,7 +126,8 @@ test('runStrategy: Always replaces a powered-off guest, RerunOnFailure and Once 
   await h.waitVMI('rs-always', (v) => v?.status?.phase === 'Running' && v.metadata.uid !== first['rs-always'], 'replaced and running', 180_000);
   // RerunOnFailure: a guest poweroff is a success: it stays off.
   await h.waitPhase('rs-rerun', 'Succeeded', 60_000);
-  assert.equal((await h.getVM('rs-rerun'))?.status?.printableStatus, 'Stopped');
+  // The VM's status follows its VMI's a moment later (the VM controller's own pass).
+  await h.waitVM('rs-rerun', (v) => v?.status?.printableStatus === 'Stopped', 'Stopped', 30_000);
   // Once: ran once; its runStrategy is now Halted and the VMI is gone.
   await h.waitVM('rs-once', (v) => v?.spec.runStrategy === 'Halted' && v.status?.printableStatus === 'Stopped', 'Halted', 60_000);
   await h.waitVMI('rs-once', (v) => v === undefined, 'removed', 60_000);
