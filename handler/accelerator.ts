@@ -35,6 +35,7 @@ export async function probeNode(launcherCommand: string[], log: Logger): Promise
   const cli = join(launcherCommand.at(-1)!, '..', 'accel', 'cli.js');
   const { stdout } = await promisify(execFile)(launcherCommand[0]!, [cli], { timeout: 60_000 });
   const report = JSON.parse(stdout) as AcceleratorReport;
-  log.info({ report, ms: Date.now() - started }, 'accelerator probe done');
+  const caps = Object.fromEntries(Object.entries(report.capabilities ?? {}).map(([a, c]) => [a, { qemu: c.version, machines: c.machines.length, cpuModels: c.cpuModels.filter((m) => m.usable).length, hostModel: c.hostModel.closestNamedModel, ms: c.durationMs }]));
+  log.info({ kvm: report.kvm, tcg: report.tcg, capabilities: caps, capabilitiesProblem: report.capabilitiesProblem, ms: Date.now() - started }, 'accelerator probe done');
   return report;
 }

@@ -24,6 +24,9 @@ import { errorMessage } from '../proto/errors.js';
 import { VERSION } from '../proto/version.js';
 import type { VirtualMachineInstance } from '../proto/vmi/types.js';
 import { StatsService } from './metrics/stats-service.js';
+import { nodeInfo } from './node-info.js';
+import { cgroupLimits } from './controller/vmi-prepare.js';
+import type { AcceleratorReport } from '../proto/accelerator.js';
 import { startMetricsServer, type MetricsServer } from './metrics/http.js';
 import { parseListenAddress } from './config.js';
 
@@ -114,7 +117,33 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   }
 
   let accelJson = '';
-  report.then((r) => (accelJson = JSON.stringify(r))).catch(() => undefined);
+  let probed: AcceleratorReport | undefined;
+  let probeProblem: string | undefined;
+  report.then(
+    (r) => {
+      probed = r;
+      accelJson = JSON.stringify({ kvm: r.kvm, tcg: r.tcg });
+    },
+    (e: unknown) => (probeProblem = `the accelerator probe failed: ${errorMessage(e)}`),
+  );
+  // What the VMIs that have a sandbox hold: their cgroups' CPU requests and memory limits.
+  const usage = (): Parameters<typeof nodeInfo>[0]['vmis'] => {
+    const list = store.list<VirtualMachineInstance>('VirtualMachineInstance');
+    const out = { total: list.length, running: list.filter((v) => v.status?.phase === 'Running').length, cpuMillis: 0, memoryBytes: 0 };
+    let choice: AcceleratorChoice | undefined;
+    try {
+      choice = probed ? chooseAccelerator(probed, cfg.allowEmulation) : undefined;
+    } catch {
+      choice = undefined;
+    }
+    if (!choice) return out;
+    for (const { vmi } of vmis.runtimes()) {
+      const l = cgroupLimits(vmi, choice);
+      out.cpuMillis += l.cpuRequestMillis ?? 0;
+      out.memoryBytes += l.memoryBytes ?? 0;
+    }
+    return out;
+  };
   const api = await startApiServer(
     cfg,
     {
@@ -133,6 +162,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
         acceleratorJson: accelJson,
         allowEmulation: cfg.allowEmulation,
         protocolVersion: Math.max(...PROTOCOL_VERSIONS),
+        infoJson: JSON.stringify(nodeInfo({ report: probed, ...(probeProblem ? { reportProblem: probeProblem } : {}), allowEmulation: cfg.allowEmulation, vmis: usage() })),
       }),
     },
     log,

@@ -2,6 +2,8 @@
 // accel/cli.js prints it as JSON; the handler reads it) and what the handler chose
 // for a VMI. The policy that chooses lives in handler/accelerator.ts.
 
+import type { QemuCapabilities } from './node-capabilities.js';
+
 export type Accelerator = 'kvm' | 'tcg';
 
 /** Whether one accelerator ran the probe guest to the end, and in words why (not). */
@@ -16,6 +18,10 @@ export interface AcceleratorVerdict {
 export interface AcceleratorReport {
   kvm: AcceleratorVerdict;
   tcg: AcceleratorVerdict;
+  /** What QEMU offers under each accelerator that ran the probe guest (node info). */
+  capabilities?: Partial<Record<Accelerator, QemuCapabilities>>;
+  /** Why a usable accelerator's capabilities are missing. */
+  capabilitiesProblem?: string;
 }
 
 export interface AcceleratorChoice {

@@ -49,7 +49,7 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   describe vm|vmi NAME           status, conditions and events, like kubectl describe
   events [-w] [NAME]             node events, like kubectl get events
   images                         containerDisk images on this node
-  node                           this node: mode, accelerator, version
+  node [-o json|yaml]           this node: accelerator, CPU, QEMU capabilities, capacity, labels
   stats NAME [-o json|yaml]      a running VMI's CPU, memory, disk and network counters
 
 Socket: ${DEFAULT_SOCKET} (or $VIRTNODE_SOCKET)`;
@@ -398,7 +398,11 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'node': {
         const n = await c.call<unknown, NodeInfo__Output>('GetNodeInfo', {});
-        out(await toYaml({ nodeName: n.nodeName, mode: n.mode, version: n.version, protocolVersion: n.protocolVersion, allowEmulation: n.allowEmulation, accelerators: n.acceleratorJson ? JSON.parse(n.acceleratorJson) : undefined }));
+        const doc = { nodeName: n.nodeName, mode: n.mode, version: n.version, protocolVersion: n.protocolVersion, allowEmulation: n.allowEmulation, ...(n.infoJson ? (JSON.parse(n.infoJson) as object) : { accelerators: n.acceleratorJson ? JSON.parse(n.acceleratorJson) : undefined }) };
+        const output = flag(a, '-o', '--output');
+        if (output === 'json') out(JSON.stringify(doc, null, 2) + '\n');
+        else if (output && output !== 'yaml') throw new Error(`node: -o ${output}: use json or yaml`);
+        else out(await toYaml(doc));
         return 0;
       }
       default:

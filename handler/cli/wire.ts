@@ -73,7 +73,7 @@ export const NODE_METHODS = {
     'Node',
     'GetNodeInfo',
     message('NodeInfoRequest', []),
-    message('NodeInfo', [f(1, 'nodeName', 'string'), f(2, 'mode', 'string'), f(3, 'version', 'string'), f(4, 'acceleratorJson', 'string'), f(5, 'allowEmulation', 'bool'), f(6, 'protocolVersion', 'uint32')]),
+    message('NodeInfo', [f(1, 'nodeName', 'string'), f(2, 'mode', 'string'), f(3, 'version', 'string'), f(4, 'acceleratorJson', 'string'), f(5, 'allowEmulation', 'bool'), f(6, 'protocolVersion', 'uint32'), f(7, 'infoJson', 'string')]),
   ),
   GetDomainStats: method(
     'Node',

@@ -1,9 +1,13 @@
 // `node dist/launcher/accel/cli.js [--qemu PATH] [--timeout-ms N] [--tcg-timeout-ms N] [--kvm-device PATH]`
-// prints this node's AcceleratorReport as one line of JSON. The handler runs it once
-// at start as a child process (a probe QEMU is a child of this process, not of the
-// handler) and caches the result.
+// prints this node's AcceleratorReport as one line of JSON, with QEMU's capabilities
+// under each accelerator that ran the probe guest. The handler runs it once at start
+// as a child process (a probe QEMU is a child of this process, not of the handler)
+// and caches the result.
 import { parseArgs } from 'node:util';
-import { probeAccelerators, type ProbeOptions } from './probe.js';
+import type { Accelerator, AcceleratorReport } from '../../proto/accelerator.js';
+import type { QemuCapabilities } from '../../proto/node-capabilities.js';
+import { queryCapabilities } from './capabilities.js';
+import { DEFAULT_QEMU, probeAccelerators, type ProbeOptions } from './probe.js';
 
 function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -29,7 +33,20 @@ async function main(): Promise<void> {
   const tcgTimeoutMs = positive('tcg-timeout-ms', values['tcg-timeout-ms']);
   if (tcgTimeoutMs !== undefined) opts.tcgTimeoutMs = tcgTimeoutMs;
   if (values['kvm-device'] !== undefined) opts.kvmDevice = values['kvm-device'];
-  process.stdout.write(JSON.stringify(await probeAccelerators(opts)) + '\n');
+  // Asked side by side with the probe (a QEMU without a machine runs no guest, so it
+  // cannot hang the way a KVM guest can); kept only for accelerators the probe proved.
+  const qemu = opts.qemuBinary ?? DEFAULT_QEMU;
+  const asked = (['kvm', 'tcg'] as const).map((a) => queryCapabilities(qemu, a).then((c) => [a, c] as const, (e: unknown) => [a, e instanceof Error ? e.message : String(e)] as const));
+  const [report, ...caps] = await Promise.all([probeAccelerators(opts), ...asked]);
+  const out: AcceleratorReport = { ...report, capabilities: {} };
+  const problems: string[] = [];
+  for (const [a, c] of caps as (readonly [Accelerator, QemuCapabilities | string])[]) {
+    if (!report[a].usable) continue;
+    if (typeof c === 'string') problems.push(c);
+    else out.capabilities![a] = c;
+  }
+  if (problems.length) out.capabilitiesProblem = problems.join('; ');
+  process.stdout.write(JSON.stringify(out) + '\n');
 }
 
 main().catch((e: unknown) => {

@@ -101,7 +101,7 @@ const ANSWERS: [keyof typeof NODE_METHODS | 'Negotiate', Record<string, unknown>
       pulls: [{ reference: 'x', bytesDone: 1, bytesTotal: 2 ** 35 }],
     },
   ],
-  ['GetNodeInfo', { nodeName: 'vm', mode: 'standalone', version: '0.1.0', acceleratorJson: '{"kvm":{}}', allowEmulation: true, protocolVersion: 1 }],
+  ['GetNodeInfo', { nodeName: 'vm', mode: 'standalone', version: '0.1.0', acceleratorJson: '{"kvm":{}}', allowEmulation: true, protocolVersion: 1, infoJson: '{"labels":{}}' }],
   ['GetNodeInfo', {}],
   [
     'GetDomainStats',

@@ -9,11 +9,15 @@ export interface NodeInfo {
   'mode'?: (string);
   'version'?: (string);
   /**
-   * the KVM/TCG probe report
+   * the KVM/TCG probe's verdicts
    */
   'acceleratorJson'?: (string);
   'allowEmulation'?: (boolean);
   'protocolVersion'?: (number);
+  /**
+   * handler/node-info.ts NodeInfoDocument: CPU, QEMU, capacity, KubeVirt's node labels
+   */
+  'infoJson'?: (string);
 }
 
 export interface NodeInfo__Output {
@@ -24,9 +28,13 @@ export interface NodeInfo__Output {
   'mode': (string);
   'version': (string);
   /**
-   * the KVM/TCG probe report
+   * the KVM/TCG probe's verdicts
    */
   'acceleratorJson': (string);
   'allowEmulation': (boolean);
   'protocolVersion': (number);
+  /**
+   * handler/node-info.ts NodeInfoDocument: CPU, QEMU, capacity, KubeVirt's node labels
+   */
+  'infoJson': (string);
 }
