@@ -39,6 +39,7 @@ interface Options {
   churnCycles: number;
   churnConcurrency: number;
   coldRounds: number;
+  ciPairs: number;
   cliRuns: number;
   hostDiskRounds: number;
   hostDiskMib: number;
@@ -48,7 +49,7 @@ interface Options {
 
 const USAGE = `usage: node dist/test/bench/main.js [--only start,overhead,scale,churn,cli,hostdisk,store,metrics,soak] [--rounds N] [--quick]
   [--out FILE.json] [--overhead-counts 1,10,50] [--scale-vmis 250] [--scale-real 10] [--metrics-vms 50]
-  [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--cli-runs 40]
+  [--churn-cycles 200] [--churn-concurrency 4] [--cold-rounds 3] [--ci-pairs 20] [--cli-runs 40]
   [--hostdisk-rounds 5] [--hostdisk-mib 512] [--soak-cycles 1000] [--soak-concurrency 4]`;
 
 function parseArgs(argv: string[]): Options {
@@ -64,6 +65,7 @@ function parseArgs(argv: string[]): Options {
     churnCycles: 200,
     churnConcurrency: 4,
     coldRounds: 3,
+    ciPairs: 20,
     cliRuns: 40,
     hostDiskRounds: 5,
     hostDiskMib: 512,
@@ -121,6 +123,9 @@ function parseArgs(argv: string[]): Options {
       case '--cold-rounds':
         o.coldRounds = int();
         break;
+      case '--ci-pairs':
+        o.ciPairs = int();
+        break;
       case '--cli-runs':
         o.cliRuns = Math.max(1, int());
         break;
@@ -154,6 +159,7 @@ function parseArgs(argv: string[]): Options {
     if (!set.has('--metrics-vms')) o.metricsVms = 5;
     if (!set.has('--churn-cycles')) o.churnCycles = 20;
     if (!set.has('--cold-rounds')) o.coldRounds = 1;
+    if (!set.has('--ci-pairs')) o.ciPairs = 4;
     if (!set.has('--cli-runs')) o.cliRuns = 15;
     if (!set.has('--hostdisk-rounds')) o.hostDiskRounds = 1;
     if (!set.has('--soak-cycles')) o.soakCycles = 60;
@@ -185,7 +191,7 @@ async function main(): Promise<number> {
   log(`machine: ${machine.cores} cores, ${machine.ramGiB} GiB, kernel ${machine.kernel}, ${machine.qemu}, Node ${machine.node}, commit ${machine.commit.slice(0, 12)}${machine.dirty ? ' (dirty)' : ''}`);
 
   const runners: Record<Part, () => Promise<void>> = {
-    start: () => runStart(b, { rounds: o.rounds, warmup: o.quick ? 1 : 2, coldRounds: o.coldRounds } satisfies StartOptions),
+    start: () => runStart(b, { rounds: o.rounds, warmup: o.quick ? 1 : 2, coldRounds: o.coldRounds, ciPairs: o.ciPairs } satisfies StartOptions),
     overhead: async () => {
       const { runOverhead } = await import('./overhead.js');
       await runOverhead(b, { counts: o.overheadCounts });
