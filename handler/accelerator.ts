@@ -8,13 +8,18 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { VirtnodeError } from '../proto/errors.js';
 import type { AcceleratorChoice, AcceleratorReport } from '../proto/accelerator.js';
+import { computeFacts } from '../proto/node-capabilities.js';
 
 /**
  * KubeVirt's rule with a probe instead of a stat(): KVM whenever it runs guests,
  * whatever `useEmulation` says; TCG only when KVM does not and emulation is allowed.
  */
 export function chooseAccelerator(report: AcceleratorReport, allowEmulation: boolean): AcceleratorChoice {
-  if (report.kvm.usable) return { accelerator: 'kvm', softwareEmulation: false };
+  const withFacts = (c: AcceleratorChoice): AcceleratorChoice => {
+    const caps = report.capabilities?.[c.accelerator];
+    return caps ? { ...c, compute: computeFacts(caps) } : c;
+  };
+  if (report.kvm.usable) return withFacts({ accelerator: 'kvm', softwareEmulation: false });
   if (!allowEmulation) {
     throw new VirtnodeError('VN_UNSUPPORTED',
       `KVM is not usable on this node (${report.kvm.reason}) and software emulation is not allowed (enable useEmulation)`);
@@ -23,7 +28,7 @@ export function chooseAccelerator(report: AcceleratorReport, allowEmulation: boo
     throw new VirtnodeError('VN_UNSUPPORTED',
       `KVM is not usable on this node (${report.kvm.reason}) and software emulation does not work either (${report.tcg.reason})`);
   }
-  return { accelerator: 'tcg', softwareEmulation: true };
+  return withFacts({ accelerator: 'tcg', softwareEmulation: true });
 }
 
 /**

@@ -64,7 +64,12 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   // Once, at start, in a child process: the verdict holds for the node.
   const report = probeNode(cfg.launcherCommand, log);
   report.catch((e) => log.error({ err: errorMessage(e) }, 'accelerator probe failed'));
-  const choose = async (): Promise<AcceleratorChoice> => chooseAccelerator(await report, cfg.allowEmulation);
+  // Chosen once: the report does not change while the handler runs.
+  const choice = report.then((r) => chooseAccelerator(r, cfg.allowEmulation));
+  choice.catch(() => undefined);
+  let chosen: AcceleratorChoice | undefined;
+  choice.then((c) => (chosen = c), () => undefined);
+  const choose = (): Promise<AcceleratorChoice> => choice;
 
   const launcherEnv = { ...process.env, VIRTNODE_LOG_LEVEL: cfg.logLevel };
   if (cfg.insecureLauncherSocket) log.warn('insecureLauncherSocket: any root process may speak for a VMI on its launcher socket (benchmarks only)');
@@ -130,15 +135,9 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   const usage = (): Parameters<typeof nodeInfo>[0]['vmis'] => {
     const list = store.list<VirtualMachineInstance>('VirtualMachineInstance');
     const out = { total: list.length, running: list.filter((v) => v.status?.phase === 'Running').length, cpuMillis: 0, memoryBytes: 0 };
-    let choice: AcceleratorChoice | undefined;
-    try {
-      choice = probed ? chooseAccelerator(probed, cfg.allowEmulation) : undefined;
-    } catch {
-      choice = undefined;
-    }
-    if (!choice) return out;
+    if (!chosen) return out;
     for (const { vmi } of vmis.runtimes()) {
-      const l = cgroupLimits(vmi, choice);
+      const l = cgroupLimits(vmi, chosen);
       out.cpuMillis += l.cpuRequestMillis ?? 0;
       out.memoryBytes += l.memoryBytes ?? 0;
     }
@@ -155,6 +154,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       hostDisks,
       progress,
       domainStats: (ns, name) => stats.domainStats(ns, name),
+      computeFacts: () => chosen?.compute,
       nodeInfo: () => ({
         nodeName: cfg.nodeName,
         mode: cfg.mode,

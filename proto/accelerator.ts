@@ -2,7 +2,7 @@
 // accel/cli.js prints it as JSON; the handler reads it) and what the handler chose
 // for a VMI. The policy that chooses lives in handler/accelerator.ts.
 
-import type { QemuCapabilities } from './node-capabilities.js';
+import type { NodeComputeFacts, QemuCapabilities } from './node-capabilities.js';
 
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -28,4 +28,6 @@ export interface AcceleratorChoice {
   accelerator: Accelerator;
   /** True when the VMI runs under TCG: its status gets KubeVirt's SoftwareEmulation condition. */
   softwareEmulation: boolean;
+  /** What QEMU offers under it (CPU models, features), when the probe could ask. */
+  compute?: NodeComputeFacts;
 }

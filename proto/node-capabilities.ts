@@ -48,7 +48,31 @@ export interface QemuCapabilities {
   package: string;
   machines: MachineType[];
   cpuModels: CpuModel[];
+  /** Every CPU feature name QEMU knows (on or off in the host model's expansion). */
+  cpuFeatures: string[];
   hostModel: HostCpuModel;
   /** How long asking QEMU took, its start included. */
   durationMs: number;
+}
+
+/**
+ * What admission needs of a node to judge a VMI's CPU and timers: the accelerator a
+ * VMI gets here, the named models that run (and what the others lack), the features
+ * QEMU knows and those the accelerator provides.
+ */
+export interface NodeComputeFacts {
+  accelerator: 'kvm' | 'tcg';
+  /** Named model → the features this node lacks for it (empty: it runs). */
+  cpuModels: Record<string, string[]>;
+  knownFeatures: string[];
+  providedFeatures: string[];
+}
+
+export function computeFacts(c: QemuCapabilities): NodeComputeFacts {
+  return {
+    accelerator: c.accelerator,
+    cpuModels: Object.fromEntries(c.cpuModels.map((m) => [m.name, m.unavailableFeatures])),
+    knownFeatures: c.cpuFeatures,
+    providedFeatures: c.hostModel.features,
+  };
 }

@@ -13,6 +13,8 @@ import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { Store, StoredObject } from '../store/store.js';
 import type { ManifestReader } from './manifest-reader.js';
 import type { HotplugRequest } from '../../proto/vmi/validate-hotplug.js';
+import type { NodeComputeFacts } from '../../proto/node-capabilities.js';
+import { judgeOnNode } from '../../proto/vmi/validate-node.js';
 
 /** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
 const NETWORKING = { podNetworking: true } as const;
@@ -34,7 +36,7 @@ export function namespaceOf(n: string | undefined): string {
  * Admits an Apply's manifest: judged by `reader` (off the event loop when large),
  * then checked against this node. Throws one InvalidSpecError naming every bad field.
  */
-export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks): Promise<Admitted> {
+export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks, compute?: NodeComputeFacts): Promise<Admitted> {
   const judged = await reader.read(text, NETWORKING);
   const admitted: KubeVirtObject[] = [];
   const errors: FieldError[] = [];
@@ -46,6 +48,7 @@ export async function admit(reader: ManifestReader, text: string, store: Store, 
     try {
       checkPodNetwork(j.object, node);
       if (hostDisks) checkHostDisks(j.object, hostDisks);
+      if (compute) judged.warnings.push(...checkCompute(j.object, compute));
       checkMutable(j.object, store);
       admitted.push(j.object);
     } catch (e) {
@@ -55,6 +58,18 @@ export async function admit(reader: ManifestReader, text: string, store: Store, 
   }
   if (errors.length) throw new InvalidSpecError(errors);
   return { objects: admitted, warnings: judged.warnings };
+}
+
+/**
+ * What only this node can judge of the CPU and timers (proto/vmi/validate-node.ts),
+ * once its probe has answered; returns the warnings.
+ */
+export function checkCompute(obj: KubeVirtObject, facts: NodeComputeFacts): string[] {
+  const vm = obj.kind === KIND_VM;
+  const spec = vm ? (obj as VirtualMachine).spec.template.spec : (obj as VirtualMachineInstance).spec;
+  const { errors, warnings } = judgeOnNode(spec, vm ? 'spec.template.spec' : 'spec', facts);
+  if (errors.length) throw new InvalidSpecError(errors);
+  return warnings;
 }
 
 /** What only this node can judge: its pod CIDR and bindings against the VM's network. */

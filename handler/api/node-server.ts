@@ -20,6 +20,7 @@ import type { ListResponse } from '../../proto/generated/virtnode/handler/v1/Lis
 import type { DomainStats__Output } from '../../proto/generated/virtnode/handler/v1/DomainStats.js';
 import type { DomainStatsRequest__Output } from '../../proto/generated/virtnode/handler/v1/DomainStatsRequest.js';
 import type { NodeInfo } from '../../proto/generated/virtnode/handler/v1/NodeInfo.js';
+import type { NodeComputeFacts } from '../../proto/node-capabilities.js';
 import type { Object as WireObject } from '../../proto/generated/virtnode/handler/v1/Object.js';
 import type { ObjectRef__Output } from '../../proto/generated/virtnode/handler/v1/ObjectRef.js';
 import type { OperationResponse } from '../../proto/generated/virtnode/handler/v1/OperationResponse.js';
@@ -50,6 +51,8 @@ export interface NodeServiceDeps {
   network: PodNetworking;
   /** The node's host disk roots and the hostDisk files VMIs hold (Apply judges hostDisks by them). */
   hostDisks?: HostDisks;
+  /** What the node's CPU and accelerator offer (Apply judges CPU models, features and timers by it); undefined until the probe answered. */
+  computeFacts?: () => NodeComputeFacts | undefined;
   /** Transient notifications (image pull progress) that are not stored changes. */
   progress: EventEmitter;
   /** Reads Apply's manifests; default: one of its own. */
@@ -194,7 +197,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
-    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node, d.hostDisks);
+    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node, d.hostDisks, d.computeFacts?.());
     const results: string[] = [];
     const out: WireObject[] = [];
     const resource = (k: string): string => (k === KIND_VM ? 'virtualmachine.kubevirt.io' : 'virtualmachineinstance.kubevirt.io');

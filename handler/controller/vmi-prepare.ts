@@ -9,7 +9,8 @@
 
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { errorMessage } from '../../proto/errors.js';
+import { errorMessage, InvalidSpecError } from '../../proto/errors.js';
+import { judgeOnNode } from '../../proto/vmi/validate-node.js';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
 import type { LaunchContext, PreparedVolume } from '../../proto/launch.js';
 import { guestMemoryBytes, quantityToBytes, quantityToMillis, vcpuCount } from '../../proto/vmi/index.js';
@@ -55,6 +56,12 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
     });
 
   const accel = await timed('accelerator', env.chooseAccelerator());
+  // Admission judged the CPU and timers if the probe had answered by then; a VMI
+  // applied earlier (or made from its VM) is judged here, before anything is made.
+  if (accel.compute) {
+    const { errors } = judgeOnNode(vmi.spec, 'spec', accel.compute);
+    if (errors.length) throw new InvalidSpecError(errors);
+  }
   // Before any sandbox: a hostDisk that went bad since Apply leaves nothing made.
   const hostVolumes = vmi.spec.volumes?.some((v) => v.hostDisk) ? (env.hostDisks ?? NO_HOST_DISKS).prepare(vmi) : {};
   const sandbox = await timed('sandbox', env.sandboxes.create({ vmi: { uid: rt.uid, namespace: rt.namespace, name: rt.name }, limits: cgroupLimits(vmi, accel), log: env.log }));

@@ -55,7 +55,9 @@ export async function queryCapabilities(qemuBinary: string, accelerator: Acceler
     const machines = ((await session.execute('query-machines')) as RawMachine[]).map(machineType);
     const defs = (await session.execute('query-cpu-definitions')) as RawCpuDefinition[];
     const cpuModels = defs.filter((d) => !NOT_NAMED.has(d.name)).map(cpuModel);
-    const hostFeatures = await staticFeatures(session, HOST_MODEL[accelerator]);
+    const hostProps = await staticProps(session, HOST_MODEL[accelerator]);
+    const hostFeatures = Object.entries(hostProps).filter(([, on]) => on === true).map(([f]) => f).sort();
+    const cpuFeatures = Object.entries(hostProps).filter(([, on]) => typeof on === 'boolean').map(([f]) => f).sort();
     // The named model closest to the host model: of the usable versioned models, the
     // one that has most of the host model's features.
     let best: { name: string; features: Set<string>; score: number } | undefined;
@@ -78,6 +80,7 @@ export async function queryCapabilities(qemuBinary: string, accelerator: Acceler
       package: v.package?.trim() ?? '',
       machines,
       cpuModels,
+      cpuFeatures,
       hostModel,
       durationMs: Math.round(performance.now() - started),
     };
@@ -90,10 +93,15 @@ export async function queryCapabilities(qemuBinary: string, accelerator: Acceler
   }
 }
 
-/** The features `model` turns on, sorted: the boolean props of its static expansion. */
-async function staticFeatures(session: StdioQmp, model: string): Promise<string[]> {
+/** The props of `model`'s static expansion: every feature QEMU knows, on or off, and a few numbers. */
+async function staticProps(session: StdioQmp, model: string): Promise<Record<string, unknown>> {
   const r = (await session.execute('query-cpu-model-expansion', { type: 'static', model: { name: model } })) as RawExpansion;
-  return Object.entries(r.model.props ?? {}).filter(([, on]) => on === true).map(([f]) => f).sort();
+  return r.model.props ?? {};
+}
+
+/** The features `model` turns on, sorted. */
+async function staticFeatures(session: StdioQmp, model: string): Promise<string[]> {
+  return Object.entries(await staticProps(session, model)).filter(([, on]) => on === true).map(([f]) => f).sort();
 }
 
 function machineType(m: RawMachine): MachineType {

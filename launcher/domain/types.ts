@@ -6,6 +6,8 @@
 
 import type { Accelerator } from '../../proto/accelerator.js';
 import type { DiskFormat } from '../../proto/launch.js';
+import type { Chassis } from '../../proto/vmi/types.js';
+import type { DomainClock } from './devices/clock.js';
 
 export type { Accelerator, DiskFormat };
 
@@ -21,6 +23,9 @@ export interface Domain {
   boot: DomainBoot;
   /** SMBIOS type 1: the node's fields and the VMI's firmware.serial. */
   smbios?: DomainSmbios;
+  /** SMBIOS type 3, spec.domain.chassis. */
+  chassis?: Chassis;
+  clock?: DomainClock;
   disks: DomainDisk[];
   diskControllers: DomainDiskControllers;
   /** iothread objects (ids) the virtio-blk disks use: KubeVirt's ioThreadsPolicy and dedicatedIOThread. */
@@ -58,7 +63,7 @@ export interface DomainMachine {
 export interface DomainCpu {
   /** A QEMU -cpu model: "host" under KVM, "qemu64" under TCG, or a named model. */
   model: string;
-  /** QEMU cpu feature flags, each "+name" or "-name". */
+  /** QEMU -cpu properties, each "name=on", "name=off" or "name=value" (devices/cpu-features.ts). */
   features: string[];
   sockets: number;
   cores: number;

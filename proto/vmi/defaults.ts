@@ -12,6 +12,7 @@ import { tryParseQuantity } from './quantity.js';
 import { cpuTopology } from './resources.js';
 import { API_VERSION, KIND_VM, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstanceSpec } from './types.js';
 import type { GateOptions } from './schema.js';
+import { HYPERV_REQUIRES } from './validate-features.js';
 
 export type DefaultsOptions = GateOptions;
 
@@ -80,7 +81,25 @@ export function defaultVMISpec(spec: VirtualMachineInstanceSpec, opts: DefaultsO
 
   // KubeVirt's Features.ACPI is a value, not a pointer: ACPI is on unless disabled.
   domain.features = { ...domain.features, acpi: { enabled: domain.features?.acpi?.enabled ?? true } };
+  fillHypervDependencies(domain);
   spec.terminationGracePeriodSeconds ??= DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
+}
+
+/**
+ * KubeVirt's mutating webhook (SetHypervFeatureDependencies): an enabled Hyper-V
+ * feature whose requirement is unset gets it enabled (validation refused one that
+ * was disabled), and evmcs brings the vmx CPU feature with policy require.
+ */
+function fillHypervDependencies(domain: VirtualMachineInstanceSpec['domain']): void {
+  const hv = domain.features?.hyperv as Record<string, { enabled?: boolean } | undefined> | undefined;
+  if (!hv) return;
+  const on = (k: string): boolean => hv[k] !== undefined && hv[k]!.enabled !== false;
+  for (const [feature, needs] of HYPERV_REQUIRES) {
+    if (on(feature) && (hv[needs] === undefined || hv[needs]!.enabled === undefined)) hv[needs] = { ...hv[needs], enabled: true };
+  }
+  if (on('evmcs') && !(domain.cpu?.features ?? []).some((f) => f.name === 'vmx')) {
+    domain.cpu = { ...domain.cpu, features: [...(domain.cpu?.features ?? []), { name: 'vmx', policy: 'require' }] };
+  }
 }
 
 /**

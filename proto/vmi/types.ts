@@ -41,11 +41,20 @@ export interface ResourceRequirements {
   overcommitGuestOverhead?: boolean;
 }
 
+export type CpuFeaturePolicy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
+
+export interface CPUFeature {
+  name: string;
+  /** Empty or absent: require (KubeVirt's default). */
+  policy?: CpuFeaturePolicy | '';
+}
+
 export interface CPU {
   cores?: number;
   sockets?: number;
   threads?: number;
   model?: string;
+  features?: CPUFeature[];
 }
 
 export interface Memory {
@@ -79,6 +88,52 @@ export interface FeatureState {
 
 export interface Features {
   acpi?: FeatureState;
+  apic?: { enabled?: boolean; endOfInterrupt?: boolean };
+  kvm?: { hidden?: boolean };
+  pvspinlock?: FeatureState;
+  hyperv?: FeatureHyperv;
+  hypervPassthrough?: { enabled?: boolean };
+}
+
+/** KubeVirt's Hyper-V enlightenments; each maps to one hv-* CPU flag. */
+export interface FeatureHyperv {
+  relaxed?: FeatureState;
+  vapic?: FeatureState;
+  spinlocks?: { enabled?: boolean; spinlocks?: number };
+  vpindex?: FeatureState;
+  runtime?: FeatureState;
+  synic?: FeatureState;
+  synictimer?: { enabled?: boolean; direct?: FeatureState };
+  reset?: FeatureState;
+  vendorid?: { enabled?: boolean; vendorid?: string };
+  frequencies?: FeatureState;
+  reenlightenment?: FeatureState;
+  tlbflush?: { enabled?: boolean; direct?: FeatureState; extended?: FeatureState };
+  ipi?: FeatureState;
+  evmcs?: FeatureState;
+}
+
+export type TickPolicy = 'delay' | 'catchup' | 'merge' | 'discard';
+
+export interface Clock {
+  utc?: { offsetSeconds?: number };
+  timezone?: string;
+  timer?: {
+    hpet?: { present?: boolean; tickPolicy?: TickPolicy };
+    pit?: { present?: boolean; tickPolicy?: TickPolicy };
+    rtc?: { present?: boolean; tickPolicy?: TickPolicy; track?: 'guest' | 'wall' };
+    kvm?: { present?: boolean };
+    hyperv?: { present?: boolean };
+  };
+}
+
+/** SMBIOS type 3. */
+export interface Chassis {
+  manufacturer?: string;
+  version?: string;
+  serial?: string;
+  asset?: string;
+  sku?: string;
 }
 
 export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'usb';
@@ -144,6 +199,8 @@ export interface DomainSpec {
   machine?: Machine;
   firmware?: Firmware;
   features?: Features;
+  clock?: Clock;
+  chassis?: Chassis;
   devices: Devices;
   ioThreadsPolicy?: 'shared' | 'auto' | 'supplementalPool';
   ioThreads?: { supplementalPoolThreadCount?: number };

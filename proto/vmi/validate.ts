@@ -7,6 +7,7 @@ import { InvalidSpecError, type FieldError } from '../errors.js';
 import { checkShape, isObject, show } from './shape.js';
 import { API_VERSION, KIND_VM, KIND_VMI } from './types.js';
 import { validateComputeSpec } from './validate-compute.js';
+import { validateDomainFeatures } from './validate-features.js';
 import { DEFAULT_VALIDATE_OPTIONS, fail, isSet, obj, REQUIRED, str, unsupportedValue, type Ctx, type Obj, type ValidateOptions } from './validate-context.js';
 import { validateLimits } from './validate-limits.js';
 import { validateLabelsAndAnnotations, validateObjectMeta } from './validate-meta.js';
@@ -95,6 +96,7 @@ function validateVMSpec(spec: Obj, ctx: Ctx): void {
 function validateVMISpec(spec: Obj, p: string, ctx: Ctx): void {
   const bootOrders: BootOrders = new Map();
   validateComputeSpec(spec, p, ctx);
+  validateDomainFeatures(spec, p, ctx);
   validateStorage(spec, p, ctx, bootOrders);
   validateNetworking(spec, p, ctx);
   validateLimits(spec, p, ctx);

@@ -27,7 +27,7 @@ function machine(name: string, smbiosExtra = ''): string[] {
     '-smbios', `type=1,uuid=${FIRMWARE_UUID}${smbiosExtra}`,
     '-machine', 'q35,usb=off,vmport=off,dump-guest-core=off',
     '-accel', 'tcg,tb-size=128',
-    '-cpu', 'qemu64,+arat',
+    '-cpu', 'qemu64,arat=on',
     '-smp', '1,sockets=1,cores=1,threads=1',
     '-m', 'size=64000000b',
     '-action', 'reboot=reset,shutdown=poweroff,panic=pause',

@@ -30,7 +30,7 @@ test('the getting-started VM as a Domain', () => {
     uuid: FIRMWARE_UUID,
     machine: { type: 'q35', acpi: true },
     accelerator: 'tcg',
-    cpu: { model: 'qemu64', features: ['+arat'], sockets: 1, cores: 1, threads: 1 },
+    cpu: { model: 'qemu64', features: ['arat=on'], sockets: 1, cores: 1, threads: 1 },
     memory: { bytes: 64_000_000 },
     boot: { firmware: 'bios' },
     disks: [
@@ -93,7 +93,7 @@ test('vCPUs: sockets × cores × threads; CPU model by accelerator', () => {
   const v = gettingStarted();
   v.spec.domain.cpu = { sockets: 2, cores: 3, threads: 2 };
   const tcg = vmiToDomain(v, context(RUN, DISK));
-  assert.deepEqual(tcg.cpu, { model: 'qemu64', features: ['+arat'], sockets: 2, cores: 3, threads: 2 });
+  assert.deepEqual(tcg.cpu, { model: 'qemu64', features: ['arat=on'], sockets: 2, cores: 3, threads: 2 });
   assert.equal(buildArgv(tcg)[buildArgv(tcg).indexOf('-smp') + 1], '12,sockets=2,cores=3,threads=2');
   v.spec.domain.cpu = { model: 'host-passthrough' };
   assert.deepEqual(vmiToDomain(v, { ...context(RUN, DISK), accelerator: 'kvm' }).cpu, { model: 'host', features: [], sockets: 1, cores: 1, threads: 1 });

@@ -33,6 +33,7 @@ const caps: QemuCapabilities = {
     { name: 'EPYC', usable: true, unavailableFeatures: [], deprecated: false, aliasOf: 'EPYC-v1' },
     { name: 'Skylake-Server-v1', usable: false, unavailableFeatures: ['avx512f'], deprecated: false },
   ],
+  cpuFeatures: ['avx2', 'avx512f', 'pku', 'sse2'],
   hostModel: { model: 'max', closestNamedModel: 'EPYC-v1', requiredFeatures: ['pku'], features: ['avx2', 'pku', 'sse2'] },
   durationMs: 40,
 };

@@ -198,6 +198,8 @@ test('the getting-started VMI runs under TCG, and a delete shuts it down gracefu
   await h.untilGone(uid!);
   assert.deepEqual(h.phasesOf(uid!), ['Pending', 'Scheduling', 'Scheduled', 'Running', 'Succeeded', 'deleted']);
   assert.deepEqual(launcher.commands, ['sync', 'shutdown'], 'a graceful shutdown, no kill');
+  // The Deleted event is recorded after the VMI's removal is durable: it may trail the removal.
+  await until('the Deleted event', () => h.eventsOf(uid!).includes('Deleted'));
   assert.deepEqual(h.eventsOf(uid!), ['Pulling', 'Pulled', 'Started', 'ShuttingDown', 'Stopped', 'Deleted']);
   assert.ok(h.node.journal.includes(`launcher.exit ${uid} exited with code 0`), 'the launcher exited by itself after its final event');
   assert.ok(at(h.node, 'launcher.exit', uid!) < at(h.node, 'sandbox.destroy', uid!), 'the sandbox went after the launcher ended');

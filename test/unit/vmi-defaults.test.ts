@@ -201,7 +201,7 @@ test('"" and null are unset, as admission reads them: the defaulted spec holds n
   const tap = { tapName: 'tap0', mac: '52:54:00:00:00:01' };
   const ctx = { runDir: '/run/vn/x', accelerator: 'tcg' as const, volumes: { containerdisk: { path: '/d/c.qcow2', format: 'qcow2' as const } }, interfaces: { default: tap } };
   const argv = buildArgv(vmiToDomain(d, ctx, { default: [3] }));
-  assert.ok(argv.includes('qemu64,+arat'));
+  assert.ok(argv.includes('qemu64,arat=on'));
 });
 
 test('a zero request or limit is unset, as admission reads it: it neither sizes the guest nor limits the cgroup', () => {

@@ -7,16 +7,17 @@ import type { VirtualMachineInstance } from '../../../proto/vmi/types.js';
 import { TCG_TB_SIZE_MIB, type LaunchContext } from '../../../proto/launch.js';
 import { CPU_MODEL_NAME, MACHINE_TYPES } from '../../../proto/vmi/devices.js';
 import { escapeOptValue } from '../qemu-opts.js';
+import { clockArgv, clockFromVMI, clockMachineOptions } from './clock.js';
+import { CPU_FLAG, cpuFlagsFromVMI } from './cpu-features.js';
 import { quantityToBytes } from '../quantity.js';
 import type { Accelerator, Domain, DomainCpu, DomainMachine } from '../types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CPU_FEATURE = /^[+-][A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**
  * TCG's default model with an always-running APIC timer: without ARAT the guest
  * kernel keeps a periodic tick and an idle TCG guest burns a core (~0.7% with it).
  */
-const TCG_CPU: Pick<DomainCpu, 'model' | 'features'> = { model: 'qemu64', features: ['+arat'] };
+const TCG_CPU: Pick<DomainCpu, 'model' | 'features'> = { model: 'qemu64', features: ['arat=on'] };
 
 export function domainName(vmi: VirtualMachineInstance): string {
   return `${vmi.metadata.namespace ?? 'default'}_${vmi.metadata.name}`;
@@ -48,12 +49,16 @@ export function cpuFromVMI(vmi: VirtualMachineInstance, accelerator: Accelerator
   };
   const topology = { sockets: count('sockets'), cores: count('cores'), threads: count('threads') };
   const model = cpu.model;
+  const flags = cpuFlagsFromVMI(vmi);
   if (model === undefined || model === 'host-model' || model === 'host-passthrough') {
     // Without KVM there is no host CPU to pass through: TCG emulates its own model.
-    return { ...(accelerator === 'kvm' ? { model: 'host', features: [] } : TCG_CPU), ...topology };
+    const base = accelerator === 'kvm' ? { model: 'host', features: [] } : TCG_CPU;
+    // A flag the VMI sets replaces the default's for the same property.
+    const named = new Set(flags.map((f) => f.slice(0, f.indexOf('='))));
+    return { model: base.model, features: [...base.features.filter((f) => !named.has(f.slice(0, f.indexOf('=')))), ...flags], ...topology };
   }
   if (!CPU_MODEL_NAME.test(model)) throw new InvalidSpecError([{ path: 'spec.domain.cpu.model', message: `${JSON.stringify(model)} is not a CPU model name` }]);
-  return { model, features: [], ...topology };
+  return { model, features: flags, ...topology };
 }
 
 export function memoryFromVMI(vmi: VirtualMachineInstance): { bytes: number } {
@@ -73,10 +78,14 @@ export function memoryFromVMI(vmi: VirtualMachineInstance): { bytes: number } {
   throw new InvalidSpecError([{ path: 'spec.domain.resources.requests.memory', message: 'no guest memory given' }]);
 }
 
-export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'> {
+export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios' | 'chassis' | 'clock'> {
   const serial = vmi.spec.domain.firmware?.serial;
   const smbios = { ...ctx.smbios, ...(serial !== undefined ? { serial } : {}) };
+  const chassis = vmi.spec.domain.chassis;
+  const clock = clockFromVMI(vmi);
   return {
+    ...(chassis && Object.keys(chassis).length ? { chassis } : {}),
+    ...(clock ? { clock } : {}),
     name: domainName(vmi),
     uuid: domainUuid(vmi),
     machine: machineFromVMI(vmi),
@@ -90,11 +99,14 @@ export function machinePart(vmi: VirtualMachineInstance, ctx: LaunchContext): Pi
 /** SMBIOS type 1 fields in the order -smbios writes them. */
 const SMBIOS_FIELDS = ['manufacturer', 'product', 'version', 'sku', 'family', 'serial'] as const;
 
-/** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m. */
-export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios'>): string[] {
+/** SMBIOS type 3 (chassis) fields in the order -smbios writes them. */
+const CHASSIS_FIELDS = ['manufacturer', 'version', 'serial', 'asset', 'sku'] as const;
+
+/** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m, and the clock's -rtc. */
+export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios' | 'chassis' | 'clock'>): string[] {
   if (!UUID.test(d.uuid)) throw new VirtnodeError('VN_INTERNAL', `domain uuid ${JSON.stringify(d.uuid)} is not a UUID`);
   if (!MACHINE_TYPES.includes(d.machine.type)) throw new VirtnodeError('VN_INTERNAL', `machine type ${JSON.stringify(d.machine.type)}`);
-  if (!CPU_MODEL_NAME.test(d.cpu.model) || !d.cpu.features.every((f) => CPU_FEATURE.test(f))) {
+  if (!CPU_MODEL_NAME.test(d.cpu.model) || !d.cpu.features.every((f) => CPU_FLAG.test(f))) {
     throw new VirtnodeError('VN_INTERNAL', `cpu ${JSON.stringify([d.cpu.model, ...d.cpu.features])}`);
   }
   const { sockets, cores, threads } = d.cpu;
@@ -107,12 +119,22 @@ export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accel
     const v = d.smbios?.[k];
     if (v !== undefined && v !== '') smbios += `,${k}=${escapeOptValue(v)}`;
   }
+  const chassis: string[] = [];
+  if (d.chassis) {
+    let t3 = 'type=3';
+    for (const k of CHASSIS_FIELDS) {
+      const v = d.chassis[k];
+      if (v !== undefined && v !== '') t3 += `,${k}=${escapeOptValue(v)}`;
+    }
+    chassis.push('-smbios', t3);
+  }
   return [
     '-name', `guest=${escapeOptValue(d.name)},debug-threads=on`,
     '-uuid', d.uuid,
     '-smbios', smbios,
+    ...chassis,
     // dump-guest-core=off keeps guest RAM out of QEMU core dumps; no USB, no VMware port.
-    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}`,
+    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}${clockMachineOptions(d.clock)}`,
     // TCG's translation cache is otherwise up to 1 GiB and grows into the VM's
     // cgroup limit over a long run; the handler budgets exactly this much for it.
     '-accel', d.accelerator === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MIB}` : d.accelerator,
@@ -120,5 +142,6 @@ export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accel
     '-smp', `${vcpus},sockets=${sockets},cores=${cores},threads=${threads}`,
     // A bare number is MiB to QEMU; the "b" suffix makes it bytes (QEMU rounds up to 8 KiB).
     '-m', `size=${d.memory.bytes}b`,
+    ...clockArgv(d.clock),
   ];
 }
