@@ -79,6 +79,8 @@ export interface FeatureState {
 
 export interface Features {
   acpi?: FeatureState;
+  /** System Management Mode: -machine smm=on|off. */
+  smm?: FeatureState;
 }
 
 export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'usb';
@@ -206,6 +208,8 @@ export interface VirtualMachineInstanceSpec {
   subdomain?: string;
   nodeSelector?: Record<string, string>;
   evictionStrategy?: string;
+  /** amd64 only (validate-compute.ts); a preference may fill it. */
+  architecture?: string;
 }
 
 // ---- status -------------------------------------------------------------
@@ -297,6 +301,24 @@ export interface VirtualMachineInstance {
 
 // ---- VirtualMachine -----------------------------------------------------
 
+/** KubeVirt's InstancetypeMatcher / PreferenceMatcher. */
+export interface Matcher {
+  name?: string;
+  kind?: string;
+  revisionName?: string;
+  inferFromVolume?: string;
+  inferFromVolumeFailurePolicy?: 'Ignore' | 'Reject';
+}
+
+/** KubeVirt's InstancetypeStatusRef. */
+export interface StatusRef {
+  name?: string;
+  kind?: string;
+  controllerRevisionRef?: { name: string };
+  inferFromVolume?: string;
+  inferFromVolumeFailurePolicy?: 'Ignore' | 'Reject';
+}
+
 export type RunStrategy = 'Always' | 'RerunOnFailure' | 'Manual' | 'Halted' | 'Once';
 
 export interface VirtualMachineInstanceTemplateSpec {
@@ -306,6 +328,10 @@ export interface VirtualMachineInstanceTemplateSpec {
 
 export interface VirtualMachineSpec {
   runStrategy?: RunStrategy;
+  /** An instance type (instancetype.kubevirt.io) that sizes the VMI; expanded when the VMI is made. */
+  instancetype?: Matcher;
+  /** A preference that fills what the template leaves unset; expanded when the VMI is made. */
+  preference?: Matcher;
   /** Deprecated by KubeVirt in favour of runStrategy; mapped to Always/Halted. */
   running?: boolean;
   template: VirtualMachineInstanceTemplateSpec;
@@ -339,6 +365,9 @@ export interface VirtualMachineStatus {
   observedGeneration?: number;
   /** A crash loop's back-off (KubeVirt's VirtualMachineStartFailure). */
   startFailure?: StartFailure;
+  /** The instance type and preference the VM's VMI was made from, and their ControllerRevisions. */
+  instancetypeRef?: StatusRef;
+  preferenceRef?: StatusRef;
 }
 
 export interface StartFailure {
