@@ -28,6 +28,7 @@ export function applyPreference(p: PreferenceSpec, spec: Obj, meta: Obj, base: s
     if (add.length) {
       cpu.features = [...have, ...structuredClone(add)];
       add.forEach((_, i) => mark(at('domain', 'cpu', `features[${have.length + i}]`), 'spec.cpu.preferredCPUFeatures'));
+      if (have.length === 0) mark(at('domain', 'cpu', 'features'), 'spec.cpu.preferredCPUFeatures');
     }
   }
 
@@ -42,6 +43,7 @@ export function applyPreference(p: PreferenceSpec, spec: Obj, meta: Obj, base: s
   }
 
   if (isObj(p.clock)) {
+    const made = domain.clock == null;
     const clock = child(domain, 'clock');
     if (p.clock.preferredClockOffset != null && clock.utc == null && clock.timezone == null) {
       Object.assign(clock, structuredClone(p.clock.preferredClockOffset as Obj));
@@ -50,6 +52,8 @@ export function applyPreference(p: PreferenceSpec, spec: Obj, meta: Obj, base: s
     if (p.clock.preferredTimer != null && clock.timer == null) {
       clock.timer = structuredClone(p.clock.preferredTimer);
       mark(at('domain', 'clock', 'timer'), 'spec.clock.preferredTimer');
+      // A clock made only for the timer is refused whole (domain.clock) by the VMI rules.
+      if (made && p.clock.preferredClockOffset == null) mark(at('domain', 'clock'), 'spec.clock.preferredTimer');
     }
     if (Object.keys(clock).length === 0) delete domain.clock;
   }

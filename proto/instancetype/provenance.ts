@@ -28,16 +28,15 @@ export class Provenance {
   }
 
   /**
-   * The source of `path`, of the nearest set path above it, or else of the first
-   * set below it (an object made to hold a preferred value is refused whole:
-   * features.hyperv when only its members were set).
+   * The source of `path` or of the nearest set path above it. (An object made only
+   * to hold preferred values, features.hyperv or domain.clock, is marked itself
+   * where it is made, since a refusal may name it whole.)
    */
   sourceOf(path: string): { path: string; source: Source } | undefined {
     for (let p = path; p; p = parent(p)) {
       const s = this.#by.get(p);
       if (s) return { path: p, source: s };
     }
-    for (const [p, s] of this.#by) if (p.startsWith(`${path}.`) || p.startsWith(`${path}[`)) return { path: p, source: s };
     return undefined;
   }
 
