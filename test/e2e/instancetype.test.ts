@@ -86,6 +86,23 @@ test('what virtnode cannot do yet is refused at Apply by the instance type\'s or
   for (const n of ['it-cx', 'it-efi', 'it-nano']) assert.equal(await h.getVM(n), undefined);
 });
 
+test('a VM may come before its instance type: it waits, saying why, and starts once the instance type is applied', async () => {
+  const r = await h.cli(['apply', '-f', '-'], vm('it-later', { instancetype: 'later.small' }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Warning: spec\.instancetype\.name: VirtualMachineClusterInstancetype "later\.small" not found: the VirtualMachine cannot start until it exists/);
+  const waiting = await h.waitVM('it-later', (v) => v?.status?.conditions.some((c) => c.type === 'Failure' && c.reason === 'FailedCreate') === true, 'a FailedCreate condition', 30_000);
+  assert.match(waiting!.status!.conditions.find((c) => c.type === 'Failure')!.message ?? '', /VirtualMachineClusterInstancetype "later\.small" not found/);
+  assert.equal(await h.getVMI('it-later'), undefined, 'no VMI');
+  assert.match((await h.cli(['events'])).stdout, /Warning\s+FailedCreate\s+virtualmachine\/it-later/);
+  const it = await h.cli(['apply', '-f', '-'], 'apiVersion: instancetype.kubevirt.io/v1beta1\nkind: VirtualMachineClusterInstancetype\nmetadata:\n  name: later.small\nspec:\n  cpu:\n    guest: 1\n  memory:\n    guest: 256Mi\n');
+  assert.equal(it.code, 0, it.stderr);
+  const v = await h.waitVMI('it-later', (x) => x !== undefined, 'a VMI once the instance type exists', 60_000);
+  assert.equal(v!.spec.domain.memory?.guest, '256Mi');
+  assert.equal((await h.getVM('it-later'))?.status?.conditions.some((c) => c.type === 'Failure'), false, 'the condition is gone');
+  assert.equal((await h.cli(['delete', 'vm', 'it-later', '--wait'])).code, 0);
+  await h.nothingLeft(v!.metadata.uid!);
+});
+
 test('u1.small + fedora boots with the instance type\'s CPU and memory; an edit of the instance type waits for the restart', async () => {
   const r = await h.cli(['apply', '-f', '-'], vm('it-vm', { instancetype: 'u1.small', preference: 'fedora' }));
   assert.equal(r.code, 0, r.stderr);
