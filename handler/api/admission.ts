@@ -8,9 +8,14 @@
 
 import { AlreadyExistsError, InvalidSpecError, type FieldError } from '../../proto/errors.js';
 import { vmiFromVM, KIND_VM, KIND_VMI, type KubeVirtObject, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
+import type { ManifestObject } from '../../proto/vmi/manifest.js';
+import { isTemplateKind, KIND_CONTROLLER_REVISION, type ControllerRevision, type TemplateObject } from '../../proto/instancetype/types.js';
 import { planPodNetwork, podNetworkRequest, type ResolvedNodeNetwork } from '../network/index.js';
 import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { Store, StoredObject } from '../store/store.js';
+import { scopeOf } from '../store/kinds.js';
+import { admitTemplatedVM, hasMatchers } from '../instancetype/admit-vm.js';
+import type { Lookup } from '../instancetype/resolve.js';
 import type { ManifestReader } from './manifest-reader.js';
 import type { HotplugRequest } from '../../proto/vmi/validate-hotplug.js';
 import type { NodeComputeFacts } from '../../proto/node-capabilities.js';
@@ -24,9 +29,12 @@ const PLANNING_UID = '00000000-0000-0000-0000-000000000000';
 
 export interface Admitted {
   /** The objects as they would be stored: validated and defaulted, in manifest order. */
-  objects: KubeVirtObject[];
+  objects: ManifestObject[];
   warnings: string[];
 }
+
+/** Judging VMs with instance types holds the event loop per VM: it is let go this often. */
+const YIELD_EVERY_MS = 20;
 
 export function namespaceOf(n: string | undefined): string {
   return n || 'default';
@@ -38,26 +46,53 @@ export function namespaceOf(n: string | undefined): string {
  */
 export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks, compute?: NodeComputeFacts): Promise<Admitted> {
   const judged = await reader.read(text, NETWORKING);
-  const admitted: KubeVirtObject[] = [];
+  const admitted: ManifestObject[] = [];
   const errors: FieldError[] = [];
+  const warnings = judged.warnings;
+  const lookup = manifestLookup(judged.objects.flatMap((j) => (j.object && isTemplateKind(j.object.kind) ? [j.object as TemplateObject] : [])), store);
+  let slice = Date.now();
   for (const j of judged.objects) {
     if (!j.object) {
       errors.push(...j.errors);
       continue;
     }
     try {
-      checkPodNetwork(j.object, node);
-      if (hostDisks) checkHostDisks(j.object, hostDisks);
-      if (compute) judged.warnings.push(...checkCompute(j.object, compute));
-      checkMutable(j.object, store);
-      admitted.push(j.object);
+      let o = j.object;
+      checkMutable(o, store);
+      if (!isTemplateKind(o.kind)) {
+        let planned = o as KubeVirtObject;
+        if (o.kind === KIND_VM && hasMatchers(o as VirtualMachine)) {
+          const stored = store.get<VirtualMachine>(KIND_VM, namespaceOf(o.metadata.namespace), o.metadata.name);
+          const a = admitTemplatedVM(o as VirtualMachine, lookup, NETWORKING, stored);
+          o = a.vm;
+          warnings.push(...a.warnings.map((w) => `${j.prefix}${w}`));
+          planned = a.expanded ?? a.vm;
+        }
+        checkPodNetwork(planned, node);
+        if (hostDisks) checkHostDisks(planned, hostDisks);
+        if (compute) warnings.push(...checkCompute(planned, compute).map((w) => `${j.prefix}${w}`));
+      }
+      admitted.push(o);
     } catch (e) {
       if (e instanceof InvalidSpecError) errors.push(...e.fields.map((f) => ({ path: `${j.prefix}${f.path}`, message: f.message })));
       else throw e;
     }
+    if (Date.now() - slice > YIELD_EVERY_MS) {
+      await new Promise((r) => setImmediate(r));
+      slice = Date.now();
+    }
   }
   if (errors.length) throw new InvalidSpecError(errors);
-  return { objects: admitted, warnings: judged.warnings };
+  return { objects: admitted, warnings };
+}
+
+/** Instance types and preferences of the manifest itself first (a VM may come with its own), then the store's. */
+export function manifestLookup(own: TemplateObject[], store: Store): Lookup {
+  const mine = new Map(own.map((o) => [`${o.kind}/${scopeOf(o.kind, o.metadata.namespace)}/${o.metadata.name}`, o]));
+  return {
+    template: (kind, ns, name) => mine.get(`${kind}/${scopeOf(kind, ns)}/${name}`) ?? store.get<TemplateObject>(kind, scopeOf(kind, ns), name),
+    revision: (ns, name) => store.get<ControllerRevision>(KIND_CONTROLLER_REVISION, ns, name),
+  };
 }
 
 /**
@@ -101,10 +136,10 @@ export function checkHostDisks(obj: KubeVirtObject, hostDisks: HostDisks): void 
 }
 
 /** A VMI's spec is immutable, as in KubeVirt; nothing may be applied over an object being deleted. */
-function checkMutable(obj: KubeVirtObject, store: Store): void {
-  const ns = namespaceOf(obj.metadata.namespace);
+function checkMutable(obj: ManifestObject, store: Store): void {
+  const ns = scopeOf(obj.kind, obj.metadata.namespace);
   const cur = store.get<StoredObject>(obj.kind, ns, obj.metadata.name);
-  if (cur && obj.kind === KIND_VMI && JSON.stringify(cur.spec) !== JSON.stringify(obj.spec)) {
+  if (cur && obj.kind === KIND_VMI && JSON.stringify((cur as VirtualMachineInstance).spec) !== JSON.stringify(obj.spec)) {
     throw new InvalidSpecError([{ path: 'spec', message: 'a VirtualMachineInstance spec cannot be changed after creation; delete it and create it again, or use a VirtualMachine' }]);
   }
   if (cur?.metadata.deletionTimestamp) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name} is being deleted;`);

@@ -38,6 +38,9 @@ import { admitAddVolume, admitRemoveVolume } from '../../proto/vmi/validate-hotp
 import type { AddVolumeRequest__Output } from '../../proto/generated/virtnode/handler/v1/AddVolumeRequest.js';
 import type { RemoveVolumeRequest__Output } from '../../proto/generated/virtnode/handler/v1/RemoveVolumeRequest.js';
 import { ManifestReader } from './manifest-reader.js';
+import { getObject, isBuiltin, listObjects, normalizeKind, resourceName } from './kinds.js';
+import { isTemplateKind } from '../../proto/instancetype/types.js';
+import { scopeOf, STORED_KINDS } from '../store/kinds.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
 import type { StatusLike, StreamCall, UnaryCall } from './grpc-call.js';
@@ -62,22 +65,7 @@ export interface NodeServiceDeps {
   domainStats?(ns: string, name: string): Promise<DomainStats__Output>;
 }
 
-const KINDS: Record<string, Kind> = {
-  virtualmachine: KIND_VM,
-  virtualmachines: KIND_VM,
-  vm: KIND_VM,
-  vms: KIND_VM,
-  virtualmachineinstance: KIND_VMI,
-  virtualmachineinstances: KIND_VMI,
-  vmi: KIND_VMI,
-  vmis: KIND_VMI,
-};
-
-export function normalizeKind(kind: string): Kind {
-  const k = KINDS[kind.toLowerCase()];
-  if (!k) throw new InvalidSpecError([{ path: 'kind', message: `unknown kind "${kind}": use VirtualMachine (vm) or VirtualMachineInstance (vmi)` }]);
-  return k;
-}
+export { normalizeKind } from './kinds.js';
 
 function wire(o: StoredObject): WireObject {
   return { kind: o.kind, json: JSON.stringify(o), resourceVersion: Number(o.metadata.resourceVersion ?? 0) };
@@ -103,6 +91,8 @@ function unary<Req, Res>(fn: (req: Req, call: UnaryCall<Req>) => Promise<Res> | 
 }
 
 const ns = namespaceOf;
+
+const DEFAULT_WATCH_KINDS = new Set<string>([KIND_VM, KIND_VMI, 'Event', 'ImagePull']);
 
 export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   const { store, vms, vmis } = d;
@@ -200,14 +190,14 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node, d.hostDisks, d.computeFacts?.());
     const results: string[] = [];
     const out: WireObject[] = [];
-    const resource = (k: string): string => (k === KIND_VM ? 'virtualmachine.kubevirt.io' : 'virtualmachineinstance.kubevirt.io');
+    const resource = resourceName;
     if (req.dryRun) {
       for (const o of defaulted) results.push(`${resource(o.kind)}/${o.metadata.name} valid (dry run)`);
       return { objects: defaulted.map((o) => ({ kind: o.kind, json: JSON.stringify(o), resourceVersion: 0 })), warnings, results };
     }
     const durable: Promise<void>[] = [];
     for (const o of defaulted) {
-      const cur = store.get<StoredObject>(o.kind, ns(o.metadata.namespace), o.metadata.name);
+      const cur = store.get<StoredObject>(o.kind, scopeOf(o.kind, o.metadata.namespace), o.metadata.name);
       if (!cur) {
         const annotations = keepHandlerAnnotations(o.metadata.annotations, undefined);
         const r = store.create({ ...o, metadata: { ...o.metadata, annotations } });
@@ -219,7 +209,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       }
       // virtnode.io/ annotations are the handler's: kept from the stored object, never taken from a manifest.
       const annotations = keepHandlerAnnotations(o.metadata.annotations, cur.metadata.annotations);
-      if (JSON.stringify(cur.spec) === JSON.stringify(o.spec) && JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(o.metadata.labels ?? {}) && JSON.stringify(cur.metadata.annotations ?? {}) === JSON.stringify(annotations ?? {})) {
+      if (JSON.stringify((cur as { spec?: unknown }).spec) === JSON.stringify(o.spec) && JSON.stringify(cur.metadata.labels ?? {}) === JSON.stringify(o.metadata.labels ?? {}) && JSON.stringify(cur.metadata.annotations ?? {}) === JSON.stringify(annotations ?? {})) {
         out.push(wire(cur));
         results.push(`${resource(o.kind)}/${o.metadata.name} unchanged`);
       } else {
@@ -245,8 +235,10 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     }
     const req = call.request;
     const kinds = new Set<string>((req.kinds ?? []).map((k) => (k === 'Event' || k === 'ImagePull' ? k : normalizeKind(k))));
+    // Without a kinds filter a watcher follows what it always has: VMs, VMIs, events, pulls.
+    const wanted = kinds.size ? kinds : DEFAULT_WATCH_KINDS;
     const match = (kind: string, ref: ChangeRef | undefined): boolean => {
-      if (kinds.size && !kinds.has(kind)) return false;
+      if (!wanted.has(kind)) return false;
       if (req.namespace && ref?.namespace !== req.namespace) return false;
       if (req.name && ref?.name !== req.name) return false;
       return true;
@@ -281,8 +273,8 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       for (const c of store.oldest()) send(c);
     } else if (since === 0) {
       const seq = store.seq;
-      for (const k of [KIND_VM, KIND_VMI] as Kind[]) {
-        if (kinds.size && !kinds.has(k)) continue;
+      for (const k of STORED_KINDS) {
+        if (!wanted.has(k)) continue;
         for (const o of store.listJSON(k, req.namespace || undefined, req.name || undefined)) call.write({ seq, type: 'ADDED', kind: k, json: o.json });
       }
       call.write({ seq, type: 'SNAPSHOT_END', kind: '', json: '' });
@@ -351,16 +343,16 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     // Answers as bytes from `encoded` (see encoded.ts; the server passes them on).
     Get: unary<ObjectRef__Output, EncodedMessage>((req) => {
       const kind = normalizeKind(req.kind || 'vm');
-      const n = ns(req.namespace);
-      const o = store.getJSON(kind, n, req.name);
-      if (!o) throw new NotFoundError(`${kind} ${n}/${req.name}`);
+      const n = scopeOf(kind, req.namespace);
+      const o = getObject(store, kind, n, req.name);
+      if (!o) throw new NotFoundError(`${kind} ${n ? `${n}/` : ''}${req.name}`);
       return encoded.get(`get/${kind}/${n}/${req.name}`, o.resourceVersion, () => wireSerialize.Get({ kind, ...o }));
     }),
     List: unary<ListRequest__Output, EncodedMessage>((req) => {
       const kind = normalizeKind(req.kind || 'vm');
       const seq = store.seq;
       return encoded.get(`list/${kind}/${req.namespace}`, seq, () =>
-        wireSerialize.List({ objects: store.listJSON(kind, req.namespace || undefined).map((o) => ({ kind, ...o })), resourceVersion: seq }),
+        wireSerialize.List({ objects: listObjects(store, kind, req.namespace || undefined).map((o) => ({ kind, ...o })), resourceVersion: seq }),
       );
     }),
     Delete: unary<DeleteRequest__Output, OperationResponse>(async (req) => {
@@ -370,6 +362,16 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       let kind: Kind;
       if (ref.kind) kind = normalizeKind(ref.kind);
       else kind = store.get(KIND_VM, n, ref.name) ? KIND_VM : KIND_VMI;
+      if (kind !== KIND_VM && kind !== KIND_VMI) {
+        const scope = scopeOf(kind, ref.namespace);
+        if (!store.get(kind, scope, ref.name) && isBuiltin(kind, ref.name)) {
+          throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `${kind} ${ref.name} is one of the common instance types and preferences that come with the handler: it cannot be deleted (apply one of the same name to replace it)`);
+        }
+        store.mustGet(kind, scope, ref.name);
+        await store.delete(kind, scope, ref.name);
+        if (isTemplateKind(kind)) store.recordEvent({ reason: 'Deleted', message: `${kind} deleted`, object: { kind, metadata: { name: ref.name, namespace: scope || undefined } } });
+        return { message: `${resourceName(kind)} "${ref.name}" deleted` };
+      }
       store.mustGet(kind, n, ref.name);
       if (kind === KIND_VM) await vms.deleteVM(n, ref.name, grace);
       else await vmis.requestDelete(n, ref.name, grace);

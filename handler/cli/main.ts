@@ -13,6 +13,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { HandlerClient } from './client.js';
 import { connectUnary, DEFAULT_SOCKET, type UnaryClient } from './unary.js';
 import { EVENT_HEADERS, eventRow, table, vmRows, vmiRows } from './format.js';
+import { getTemplates, templateKinds } from './instancetypes.js';
 import { isVirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { KubeEvent } from '../store/store.js';
@@ -29,9 +30,13 @@ const USAGE = `virtnode — VMs on this node, the KubeVirt way
 
 usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
 
-  apply -f FILE|-  [--dry-run] [--wait]   create or update VirtualMachines / VMIs
+  apply -f FILE|-  [--dry-run] [--wait]   create or update VirtualMachines / VMIs,
+                                 instance types and preferences (instancetype.kubevirt.io)
   get vms|vmis [NAME] [-o wide|yaml|json] [-A] [-w]
-  delete vm|vmi NAME [--grace-period N] [--wait]    (or: delete -f FILE)
+  get instancetypes|preferences [NAME] [-o yaml|json]
+                                 the common ones (kubevirt/common-instancetypes) and any applied;
+                                 also vmcf, vmf, vmcp, vmp, controllerrevisions
+  delete vm|vmi NAME [--grace-period N] [--wait]    (or: delete -f FILE; also vmcf|vmf|vmcp|vmp NAME)
   start NAME                     start a VirtualMachine
   stop NAME [--grace-period N] [--force]
   restart NAME
@@ -138,8 +143,12 @@ function kindOf(word: string): string {
   const w = word.toLowerCase();
   if (/^(vm|vms|virtualmachine|virtualmachines)$/.test(w)) return 'VirtualMachine';
   if (/^(vmi|vmis|virtualmachineinstance|virtualmachineinstances)$/.test(w)) return 'VirtualMachineInstance';
-  throw new Error(`unknown resource "${word}": use vms or vmis`);
+  const t = templateKinds(w);
+  if (t?.length === 1) return t[0]!;
+  throw new Error(`unknown resource "${word}": use vms, vmis, instancetypes, preferences (or vmcf, vmf, vmcp, vmp)`);
 }
+
+const isVMKind = (k: string): boolean => k === 'VirtualMachine' || k === 'VirtualMachineInstance';
 
 async function toYaml(value: unknown): Promise<string> {
   const { stringify } = await import('yaml');
@@ -266,6 +275,7 @@ async function main(argv: string[]): Promise<number> {
         for (const r of res.results) out(r + '\n');
         if (has(a, '--wait')) {
           for (const o of res.objects) {
+            if (!isVMKind(o.kind)) continue;
             const obj = JSON.parse(o.json) as VirtualMachine | VirtualMachineInstance;
             await waitFor(streaming(c), obj.metadata.namespace ?? ns, obj.metadata.name, (vm, vmi) => {
               if (vmi?.status?.phase === 'Failed') throw new Error(`${obj.metadata.name} failed: ${vmi.status.reason ?? ''}`);
@@ -280,6 +290,8 @@ async function main(argv: string[]): Promise<number> {
         const what = a.positional[1];
         if (!what) throw new Error('get needs a resource: vms or vmis');
         if (/^events?$/.test(what)) return await events(streaming(c), a, ns);
+        const tk = templateKinds(what);
+        if (tk) return await getTemplates(c, tk, a.positional[2], flag(a, '-o', '--output'), ns, allNs, out);
         const kind = kindOf(what);
         const name = a.positional[2];
         const output = flag(a, '-o', '--output');
@@ -319,7 +331,7 @@ async function main(argv: string[]): Promise<number> {
         for (const r of refs) {
           const res = await c.call<unknown, OperationResponse__Output>('Delete', { ref: r, gracePeriodSeconds: grace !== undefined ? Number(grace) : -1 });
           out(res.message + '\n');
-          if (has(a, '--wait')) await waitFor(streaming(c), r.namespace, r.name, (vm, vmi) => (r.kind === 'VirtualMachine' ? !vm : !vmi), Number(flag(a, '--timeout') ?? 300) * 1000);
+          if (has(a, '--wait') && isVMKind(r.kind)) await waitFor(streaming(c), r.namespace, r.name, (vm, vmi) => (r.kind === 'VirtualMachine' ? !vm : !vmi), Number(flag(a, '--timeout') ?? 300) * 1000);
         }
         return 0;
       }

@@ -13,12 +13,15 @@
 // RerunOnFailure and Manual keep their strategy and queue the request).
 
 import type { Logger } from 'pino';
-import { errorMessage, IllegalTransitionError, NotFoundError } from '../../proto/errors.js';
+import { errorMessage, IllegalTransitionError, InvalidSpecError, NotFoundError } from '../../proto/errors.js';
+import { isTemplateKind } from '../../proto/instancetype/types.js';
+import { hasMatchers } from '../instancetype/admit-vm.js';
+import { pruneRevisions, revisionsInUse, templatesForStart, type StartTemplates } from '../instancetype/revisions.js';
 import { vmiFromVM, VM_GENERATION_ANNOTATION } from '../../proto/vmi/index.js';
 import type { RunStrategy, VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change, Store } from '../store/store.js';
 import { WorkQueue } from './queue.js';
-import { setCondition, vmPrintableStatus } from './status.js';
+import { removeCondition, setCondition, vmPrintableStatus } from './status.js';
 import { isFinalPhase } from './vmi-phase.js';
 import type { VmiController } from './vmi.js';
 
@@ -29,6 +32,8 @@ const VMI = 'VirtualMachineInstance';
 const FAST_FAILURE_MS = 60_000;
 const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_MAX_MS = 300_000;
+/** A VM whose instance type or preference could not be applied is tried again this often (and on any change of one). */
+const FAILED_CREATE_RETRY_MS = 30_000;
 
 type VMStatus = NonNullable<VirtualMachine['status']>;
 
@@ -59,6 +64,11 @@ export class VmController {
 
   start(): void {
     this.#store.on('change', (c: Change) => {
+      if (isTemplateKind(c.kind)) {
+        // An instance type or preference came or changed: a VM that could not start for it may now.
+        for (const vm of this.#store.list<VirtualMachine>(VM)) if (hasMatchers(vm) && this.#status(vm).conditions.some((x) => x.type === 'Failure')) this.#queue.add(`${vm.metadata.namespace}/${vm.metadata.name}`);
+        return;
+      }
       if (c.kind !== VM && c.kind !== VMI) return;
       const o = c.object as VirtualMachine | VirtualMachineInstance;
       // A VMI change concerns the VM of the same name (KubeVirt names them alike).
@@ -167,6 +177,8 @@ export class VmController {
       if (vmi) {
         if (!vmi.metadata.deletionTimestamp) await this.#vmis.requestDelete(ns, vmi.metadata.name, vm.metadata.deletionGracePeriodSeconds);
       } else {
+        // Its ControllerRevisions go with it (they are owned by it, as in KubeVirt's garbage collection).
+        await pruneRevisions(this.#store, vm, new Set());
         await this.#store.delete(VM, ns, name);
         this.#store.recordEvent({ reason: 'Deleted', message: 'VirtualMachine deleted', object: vm });
         return;
@@ -262,15 +274,53 @@ export class VmController {
       }
     }
     if (this.#store.get(VMI, ns, name)) return; // a VMI of that name not owned by us: leave it
+    let started: StartTemplates | undefined;
+    if (hasMatchers(vm)) {
+      started = await this.#startTemplates(vm);
+      if (!started) return;
+    }
     // With the networking defaults, as a VMI applied on its own gets them at Apply.
-    const vmi = vmiFromVM(vm, undefined, { podNetworking: true });
+    const vmi = vmiFromVM(started?.vm ?? vm, undefined, { podNetworking: true });
     const { object, durable } = this.#store.create(vmi);
     await durable;
     this.#store.recordEvent({ reason: 'SuccessfulCreate', message: `Started the virtual machine by creating the new virtual machine instance ${object.metadata.name}`, object: vm });
-    await this.#mutate(ns, name, (o) => {
+    const now = await this.#store.mutate<VirtualMachine>(VM, ns, name, (o) => {
       const s = this.#status(o);
       s.stateChangeRequests = (s.stateChangeRequests ?? []).filter((r) => r.action !== 'Start' && r.action !== 'Stop');
+      // The instance type and preference this VMI was made from, until the next start.
+      if (started?.instancetypeRef) s.instancetypeRef = started.instancetypeRef;
+      else delete s.instancetypeRef;
+      if (started?.preferenceRef) s.preferenceRef = started.preferenceRef;
+      else delete s.preferenceRef;
+      s.conditions = removeCondition(s.conditions, 'Failure');
     });
+    await now.durable;
+    await pruneRevisions(this.#store, now.object, revisionsInUse(now.object));
+  }
+
+  /**
+   * The instance type and preference a VM starts with. When they cannot be applied
+   * (missing, conflicting, or asking what virtnode cannot do) no VMI is made: the
+   * VM says why in a Failure condition and a Warning event, as KubeVirt's
+   * FailedCreate, and is tried again later or when one of them changes.
+   */
+  async #startTemplates(vm: VirtualMachine): Promise<StartTemplates | undefined> {
+    const ns = vm.metadata.namespace!;
+    try {
+      return await templatesForStart(this.#store, vm);
+    } catch (e) {
+      if (!(e instanceof InvalidSpecError) && !(e instanceof Error && 'code' in e)) throw e;
+      const message = `Error creating virtual machine instance: Failed to apply instancetype: ${errorMessage(e)}`;
+      const cur = this.#status(vm).conditions.find((c) => c.type === 'Failure');
+      if (cur?.message !== message) {
+        this.#store.recordEvent({ type: 'Warning', reason: 'FailedCreate', message, object: vm });
+        await this.#mutate(ns, vm.metadata.name, (o) => {
+          this.#status(o).conditions = setCondition(this.#status(o).conditions, { type: 'Failure', status: 'True', reason: 'FailedCreate', message });
+        });
+      }
+      this.#queue.addAfter(`${ns}/${vm.metadata.name}`, FAILED_CREATE_RETRY_MS);
+      return undefined;
+    }
   }
 
   async #updateStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined): Promise<void> {

@@ -37,13 +37,14 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AlreadyExistsError, errorMessage, NotFoundError, VirtnodeError } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { ControllerRevision, TemplateObject } from '../../proto/instancetype/types.js';
 import { Journal, changeRef, type ChangeType, type Change, type ChangeRef, type RecordedChange } from './journal.js';
 import { atomicWrite, sweepTemporaries, syncDir } from './fsutil.js';
 import { objectFile, pathComponent } from './paths.js';
+import { CLUSTER_DIR, scopeOf, STORED_KINDS, type Kind } from './kinds.js';
 
-export type Kind = 'VirtualMachine' | 'VirtualMachineInstance';
-export type StoredObject = VirtualMachine | VirtualMachineInstance;
-export type { Change, ChangeRef, ChangeType, RecordedChange };
+export type StoredObject = VirtualMachine | VirtualMachineInstance | TemplateObject | ControllerRevision;
+export type { Change, ChangeRef, ChangeType, RecordedChange, Kind };
 
 /** A Kubernetes-style Event about an object: what happened, why, and how often. */
 export interface KubeEvent {
@@ -60,7 +61,7 @@ export interface KubeEvent {
   source: { component: string; host?: string };
 }
 
-const KINDS: Kind[] = ['VirtualMachine', 'VirtualMachineInstance'];
+const KINDS: readonly Kind[] = STORED_KINDS;
 
 function key(kind: string, namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
@@ -169,7 +170,7 @@ export class Store extends EventEmitter {
           const text = await fs.readFile(file, 'utf8');
           const obj = JSON.parse(text) as StoredObject;
           // The record names the object; the file name may be a hash of it.
-          const k = key(kind, obj.metadata.namespace!, obj.metadata.name);
+          const k = key(kind, scopeOf(kind, obj.metadata.namespace), obj.metadata.name);
           const resourceVersion = Number(obj.metadata.resourceVersion ?? 0);
           const seen = found.get(k);
           if (seen) {
@@ -201,7 +202,8 @@ export class Store extends EventEmitter {
 
   /** The directory and file of a stored object. */
   #path(o: StoredObject): { dir: string; file: string } {
-    const dir = join(this.#dir, 'objects', o.kind, pathComponent(o.metadata.namespace!));
+    const scope = scopeOf(o.kind, o.metadata.namespace);
+    const dir = join(this.#dir, 'objects', o.kind, scope === '' ? CLUSTER_DIR : pathComponent(scope));
     return { dir, file: join(dir, objectFile(o.metadata.name)) };
   }
 
@@ -234,7 +236,7 @@ export class Store extends EventEmitter {
   listJSON(kind: Kind, namespace?: string, name?: string): { json: string; resourceVersion: number }[] {
     const out: { k: string; json: string; resourceVersion: number }[] = [];
     for (const [k, o] of this.#objects) {
-      if (o.kind !== kind || (namespace && o.metadata.namespace !== namespace) || (name && o.metadata.name !== name)) continue;
+      if (o.kind !== kind || (namespace && scopeOf(kind, o.metadata.namespace) !== namespace) || (name && o.metadata.name !== name)) continue;
       out.push({ k, json: this.#json.get(k)!, resourceVersion: Number(o.metadata.resourceVersion ?? 0) });
     }
     // Code-unit order (names are ASCII): localeCompare costs ~1 µs a comparison.
@@ -251,12 +253,13 @@ export class Store extends EventEmitter {
   list<T extends StoredObject>(kind: Kind, namespace?: string): T[] {
     const out: T[] = [];
     const take = (o: StoredObject | undefined): void => {
-      if (!o || o.kind !== kind || (namespace && o.metadata.namespace !== namespace)) return;
+      if (!o || o.kind !== kind || (namespace && scopeOf(kind, o.metadata.namespace) !== namespace)) return;
       out.push(clone(o) as T);
     };
     for (const [k, o] of this.#objects) if (!this.#accepted.has(k)) take(o);
     for (const k of this.#accepted.keys()) take(this.#current(k));
-    return out.sort((a, b) => (a.metadata.namespace! + '/' + a.metadata.name).localeCompare(b.metadata.namespace! + '/' + b.metadata.name));
+    const at = (o: StoredObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    return out.sort((a, b) => at(a).localeCompare(at(b)));
   }
 
   /**
@@ -265,13 +268,14 @@ export class Store extends EventEmitter {
    * object would name the other's pod network and sandbox).
    */
   create<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
-    const ns = obj.metadata.namespace ?? 'default';
+    const ns = scopeOf(obj.kind, obj.metadata.namespace);
     const k = key(obj.kind, ns, obj.metadata.name);
     // One being created counts: a second create of it would be a second object.
     const a = this.#accepted.get(k);
     if (a ? a.object : this.#objects.has(k)) throw new AlreadyExistsError(`${obj.kind} ${ns}/${obj.metadata.name}`);
     const o = clone(obj);
-    o.metadata.namespace = ns;
+    if (ns === '') delete o.metadata.namespace;
+    else o.metadata.namespace = ns;
     o.metadata.uid = randomUUID();
     o.metadata.creationTimestamp = new Date().toISOString();
     o.metadata.generation = 1;
@@ -284,13 +288,14 @@ export class Store extends EventEmitter {
    * Kubernetes; status-only updates keep it.
    */
   update<T extends StoredObject>(obj: T): { object: T; durable: Promise<void> } {
-    const ns = obj.metadata.namespace ?? 'default';
+    const ns = scopeOf(obj.kind, obj.metadata.namespace);
     const cur = this.#current(key(obj.kind, ns, obj.metadata.name));
     if (!cur) throw new NotFoundError(`${obj.kind} ${ns}/${obj.metadata.name}`);
     const o = clone(obj);
     o.metadata.uid = cur.metadata.uid;
     o.metadata.creationTimestamp = cur.metadata.creationTimestamp;
-    o.metadata.generation = (cur.metadata.generation ?? 1) + (JSON.stringify(cur.spec) === JSON.stringify(o.spec) ? 0 : 1);
+    const spec = (x: StoredObject): unknown => ('spec' in x ? x.spec : undefined);
+    o.metadata.generation = (cur.metadata.generation ?? 1) + (JSON.stringify(spec(cur)) === JSON.stringify(spec(o)) ? 0 : 1);
     const durable = this.#commit('MODIFIED', o);
     return { object: clone(o), durable };
   }
@@ -369,7 +374,7 @@ export class Store extends EventEmitter {
     if (type !== 'EVENT') {
       const o = obj as StoredObject;
       o.metadata.resourceVersion = String(seq);
-      k = key(o.kind, o.metadata.namespace!, o.metadata.name);
+      k = key(o.kind, scopeOf(o.kind, o.metadata.namespace), o.metadata.name);
       this.#accepted.set(k, { seq, object: type === 'DELETED' ? undefined : o, creating: type === 'ADDED' });
     }
     const json = JSON.stringify(obj);

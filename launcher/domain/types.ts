@@ -58,6 +58,8 @@ export interface DomainMachine {
   /** A q35 machine type: "q35" or a versioned "pc-q35-7.2". */
   type: string;
   acpi: boolean;
+  /** System Management Mode (features.smm); undefined: QEMU's default. */
+  smm?: boolean;
 }
 
 export interface DomainCpu {

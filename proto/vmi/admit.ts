@@ -6,15 +6,16 @@
 
 import { InvalidSpecError, type FieldError } from '../errors.js';
 import { applyDefaults } from './defaults.js';
-import { parseManifests } from './manifest.js';
-import type { KubeVirtObject } from './types.js';
+import { parseManifests, type ManifestObject } from './manifest.js';
 import { validate, type ValidateOptions } from './validate.js';
+import { isTemplateKind, type TemplateObject } from '../instancetype/types.js';
+import { defaultTemplateObject, validateTemplateObject } from '../instancetype/validate.js';
 
 export interface JudgedObject {
   /** "[i] <kind> <name>: " in a manifest of several objects, else "". */
   prefix: string;
   /** Validated and defaulted, when `errors` is empty. */
-  object?: KubeVirtObject;
+  object?: ManifestObject;
   errors: FieldError[];
 }
 
@@ -32,8 +33,12 @@ export function judgeManifest(text: string, options: Partial<ValidateOptions>): 
     objects: objects.map((o, i): JudgedObject => {
       const prefix = objects.length > 1 ? `[${i}] ${o.kind} ${o.metadata?.name ?? ''}: ` : '';
       try {
+        if (isTemplateKind(o.kind)) {
+          warnings.push(...validateTemplateObject(o).warnings.map((w) => `${prefix}${w}`));
+          return { prefix, object: defaultTemplateObject(o as TemplateObject), errors: [] };
+        }
         warnings.push(...validate(o, options).warnings);
-        return { prefix, object: applyDefaults(o, options), errors: [] };
+        return { prefix, object: applyDefaults(o as Exclude<ManifestObject, TemplateObject>, options), errors: [] };
       } catch (e) {
         if (!(e instanceof InvalidSpecError)) throw e;
         return { prefix, errors: e.fields.map((f) => ({ path: `${prefix}${f.path}`, message: f.message })) };

@@ -58,6 +58,9 @@ function defaultVM(vm: VirtualMachine): void {
   const template = spec.template;
   stripServerSet(template.metadata as Record<string, unknown> | undefined);
   const domain = template.spec.domain;
+  // A preference may name the machine type: the handler pins it once it has read the
+  // preference (KubeVirt's VM mutator does it in the same order).
+  if (spec.preference) return;
   domain.machine = { ...domain.machine, type: domain.machine?.type || DEFAULT_MACHINE_TYPE };
 }
 

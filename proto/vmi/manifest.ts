@@ -8,10 +8,16 @@ import { isScalar, LineCounter, parseAllDocuments, visit, type Document } from '
 import { InvalidSpecError, type FieldError } from '../errors.js';
 import { isObject, show } from './shape.js';
 import { API_VERSION, KIND_VM, KIND_VMI, type KubeVirtObject } from './types.js';
+import { INSTANCETYPE_API_VERSION, isTemplateKind, TEMPLATE_KINDS, type TemplateObject } from '../instancetype/types.js';
+
+/** What Apply takes: VMs and VMIs, instance types and preferences. */
+export type ManifestObject = KubeVirtObject | TemplateObject;
+
+const EXPECTED = `expected ${KIND_VM}, ${KIND_VMI} or one of ${TEMPLATE_KINDS.join(', ')}`;
 
 export interface ParsedManifests {
   /** One object per non-empty document, in order, apiVersion normalised, status dropped. */
-  objects: KubeVirtObject[];
+  objects: ManifestObject[];
   warnings: string[];
 }
 
@@ -126,17 +132,24 @@ export function parseManifests(text: string): ParsedManifests {
   if (errors.length > 0) throw new InvalidSpecError(errors);
 
   const many = docs.length > 1;
-  const objects: KubeVirtObject[] = [];
+  const objects: ManifestObject[] = [];
   for (const { index, value } of docs) {
     const where = many ? ` (document ${index})` : '';
     const kind = value.kind;
+    if (isTemplateKind(kind)) {
+      // No indulgence here: instance types came after kubevirt.io/v1alpha3.
+      if (value.apiVersion !== INSTANCETYPE_API_VERSION) {
+        errors.push({ path: 'apiVersion', message: `Unsupported value: ${show(value.apiVersion)}${where}: supported values: "${INSTANCETYPE_API_VERSION}"` });
+        continue;
+      }
+      const { status: _status, ...rest } = value;
+      objects.push(rest as unknown as TemplateObject);
+      continue;
+    }
     if (kind !== KIND_VM && kind !== KIND_VMI) {
       errors.push({
         path: 'kind',
-        message:
-          kind === undefined || kind === null
-            ? `Required value${where}: expected ${KIND_VM} or ${KIND_VMI}`
-            : `Unsupported value: ${show(kind)}${where}: expected ${KIND_VM} or ${KIND_VMI}`,
+        message: kind === undefined || kind === null ? `Required value${where}: ${EXPECTED}` : `Unsupported value: ${show(kind)}${where}: ${EXPECTED}`,
       });
       continue;
     }

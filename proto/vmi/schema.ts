@@ -83,7 +83,16 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
   // spec.template.metadata: the VMI takes its name, namespace and uid from the VM.
   TemplateMeta: { labels: MAP, annotations: MAP, ...serverSetMeta },
 
-  VirtualMachineSpec: { runStrategy: S, running: B, template: obj('VirtualMachineInstanceTemplateSpec') },
+  VirtualMachineSpec: {
+    runStrategy: S,
+    running: B,
+    template: obj('VirtualMachineInstanceTemplateSpec'),
+    instancetype: obj('InstancetypeMatcher'),
+    preference: obj('PreferenceMatcher'),
+  },
+  // Judged by proto/instancetype/matcher.ts, and expanded by the handler before the template is.
+  InstancetypeMatcher: { name: S, kind: S, revisionName: S, inferFromVolume: S, inferFromVolumeFailurePolicy: S },
+  PreferenceMatcher: { name: S, kind: S, revisionName: S, inferFromVolume: S, inferFromVolumeFailurePolicy: S },
   VirtualMachineInstanceTemplateSpec: { metadata: obj('TemplateMeta'), spec: obj('VirtualMachineInstanceSpec') },
 
   VirtualMachineInstanceSpec: {
@@ -122,7 +131,7 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
   BIOS: {},
   KernelBoot: { container: obj('KernelBootContainer'), kernelArgs: S },
   KernelBootContainer: { image: S, imagePullPolicy: S, kernelPath: S, initrdPath: S },
-  Features: { acpi: obj('FeatureState'), apic: obj('FeatureAPIC'), kvm: obj('FeatureKVM'), pvspinlock: obj('FeatureState'), hyperv: obj('FeatureHyperv'), hypervPassthrough: obj('HyperVPassthrough') },
+  Features: { acpi: obj('FeatureState'), apic: obj('FeatureAPIC'), kvm: obj('FeatureKVM'), pvspinlock: obj('FeatureState'), hyperv: obj('FeatureHyperv'), hypervPassthrough: obj('HyperVPassthrough'), smm: obj('FeatureState') },
   FeatureState: { enabled: B },
   FeatureAPIC: { enabled: B, endOfInterrupt: B },
   FeatureKVM: { hidden: B },

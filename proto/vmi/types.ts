@@ -93,6 +93,8 @@ export interface Features {
   pvspinlock?: FeatureState;
   hyperv?: FeatureHyperv;
   hypervPassthrough?: { enabled?: boolean };
+  /** System Management Mode: -machine smm=on|off. */
+  smm?: FeatureState;
 }
 
 /** KubeVirt's Hyper-V enlightenments; each maps to one hv-* CPU flag. */
@@ -263,6 +265,8 @@ export interface VirtualMachineInstanceSpec {
   subdomain?: string;
   nodeSelector?: Record<string, string>;
   evictionStrategy?: string;
+  /** amd64 only (validate-compute.ts); a preference may fill it. */
+  architecture?: string;
 }
 
 // ---- status -------------------------------------------------------------
@@ -354,6 +358,24 @@ export interface VirtualMachineInstance {
 
 // ---- VirtualMachine -----------------------------------------------------
 
+/** KubeVirt's InstancetypeMatcher / PreferenceMatcher. */
+export interface Matcher {
+  name?: string;
+  kind?: string;
+  revisionName?: string;
+  inferFromVolume?: string;
+  inferFromVolumeFailurePolicy?: 'Ignore' | 'Reject';
+}
+
+/** KubeVirt's InstancetypeStatusRef. */
+export interface StatusRef {
+  name?: string;
+  kind?: string;
+  controllerRevisionRef?: { name: string };
+  inferFromVolume?: string;
+  inferFromVolumeFailurePolicy?: 'Ignore' | 'Reject';
+}
+
 export type RunStrategy = 'Always' | 'RerunOnFailure' | 'Manual' | 'Halted' | 'Once';
 
 export interface VirtualMachineInstanceTemplateSpec {
@@ -363,6 +385,10 @@ export interface VirtualMachineInstanceTemplateSpec {
 
 export interface VirtualMachineSpec {
   runStrategy?: RunStrategy;
+  /** An instance type (instancetype.kubevirt.io) that sizes the VMI; expanded when the VMI is made. */
+  instancetype?: Matcher;
+  /** A preference that fills what the template leaves unset; expanded when the VMI is made. */
+  preference?: Matcher;
   /** Deprecated by KubeVirt in favour of runStrategy; mapped to Always/Halted. */
   running?: boolean;
   template: VirtualMachineInstanceTemplateSpec;
@@ -396,6 +422,9 @@ export interface VirtualMachineStatus {
   observedGeneration?: number;
   /** A crash loop's back-off (KubeVirt's VirtualMachineStartFailure). */
   startFailure?: StartFailure;
+  /** The instance type and preference the VM's VMI was made from, and their ControllerRevisions. */
+  instancetypeRef?: StatusRef;
+  preferenceRef?: StatusRef;
 }
 
 export interface StartFailure {

@@ -13,6 +13,7 @@ import { validateLimits } from './validate-limits.js';
 import { validateLabelsAndAnnotations, validateObjectMeta } from './validate-meta.js';
 import { validateNetworking } from './validate-network.js';
 import { validateStorage, type BootOrders } from './validate-storage.js';
+import { validateMatchers } from '../instancetype/matcher.js';
 
 export { DEFAULT_VALIDATE_OPTIONS, type ValidateOptions } from './validate-context.js';
 
@@ -89,6 +90,11 @@ function validateVMSpec(spec: Obj, ctx: Ctx): void {
     if (!isSet(template, 'spec')) fail(ctx, 'spec.template.spec', REQUIRED);
     return;
   }
+  ctx.errors.push(...validateMatchers(spec));
+  // With an instance type or preference the template is only half the VMI: the
+  // handler expands it (proto/instancetype/expand.ts) and judges the result by
+  // these same rules; alone, it may lack memory an instance type will give it.
+  if (isSet(spec, 'instancetype') || isSet(spec, 'preference')) return;
   validateVMISpec(tspec, 'spec.template.spec', ctx);
 }
 

@@ -117,6 +117,19 @@ test('identity: firmware.uuid, else the VMI uid; firmware.serial to SMBIOS; ACPI
   rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_INVALID_SPEC', /spec\.domain\.firmware\.uuid/);
 });
 
+test('features.smm: {} is -machine smm=on, enabled: false smm=off, unset leaves QEMU its default', () => {
+  const v = gettingStarted();
+  const machineOpt = (): string => {
+    const argv = buildArgv(vmiToDomain(v, context(RUN, DISK)));
+    return argv[argv.indexOf('-machine') + 1]!;
+  };
+  assert.equal(machineOpt(), 'q35,usb=off,vmport=off,dump-guest-core=off');
+  v.spec.domain.features = { acpi: { enabled: true }, smm: {} };
+  assert.equal(machineOpt(), 'q35,usb=off,vmport=off,dump-guest-core=off,smm=on');
+  v.spec.domain.features = { acpi: { enabled: true }, smm: { enabled: false } };
+  assert.equal(machineOpt(), 'q35,usb=off,vmport=off,dump-guest-core=off,smm=off');
+});
+
 test('what virtnode does not run yet is VN_UNSUPPORTED, naming the field', () => {
   let v = gettingStarted();
   v.spec.domain.machine = { type: 'pc-i440fx-7.2' };

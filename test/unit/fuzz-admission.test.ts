@@ -30,6 +30,7 @@ import { alignedImageBytes, MAX_TAP_QUEUES, normalizeMac, ROOT_BUS_FREE_SLOTS, r
 import { judgeManifest } from '../../proto/vmi/admit.js';
 import { guestMemoryBytes, parseManifests, quantityToBytes, validate, vcpuCount, vmiFromVM } from '../../proto/vmi/index.js';
 import type { KubeVirtObject, VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
+import type { ManifestObject } from '../../proto/vmi/manifest.js';
 import { buildArgv } from '../../launcher/domain/argv.js';
 import { vmiToDomain } from '../../launcher/domain/convert.js';
 import { admit } from '../../handler/api/admission.js';
@@ -317,7 +318,10 @@ function checkArgv(argv: string[], vmi: VirtualMachineInstance, ctx: LaunchConte
 }
 
 /** Runs everything after Apply for one admitted object; throws what breaks. */
-function launch(obj: KubeVirtObject, node: NodeChoices): void {
+function launch(o: ManifestObject, node: NodeChoices): void {
+  // Instance types and preferences start nothing (the fuzzer makes none yet).
+  if (o.kind !== 'VirtualMachine' && o.kind !== 'VirtualMachineInstance') return;
+  const obj: KubeVirtObject = o;
   let step = 'handler: store the object';
   try {
     // What Apply accepted is what the store keeps and the launcher reads: JSON data.

@@ -576,7 +576,8 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'firmware serial has no control characters', break: (s) => (s.domain.firmware = { serial: 'a\nb' }), errors: (p) => [{ path: `${p}.domain.firmware.serial`, message: 'must not contain control characters' }] },
 
   // features and devices
-  { name: 'SMM is not supported yet', break: (s) => (s.domain.features = { smm: {} }), errors: (p) => [{ path: `${p}.domain.features.smm`, message: NOT_YET }] },
+  { name: 'SMM may be set (the fedora preference asks for it)', break: (s) => (s.domain.features = { smm: {} }), errors: () => [] },
+  { name: 'smm.enabled is a boolean', break: (s) => (s.domain.features = { smm: { enabled: 'yes' } }), errors: (p) => [{ path: `${p}.domain.features.smm.enabled`, message: 'must be a boolean (got "yes")' }] },
   { name: 'acpi.enabled is a boolean', break: (s) => (s.domain.features = { acpi: { enabled: 'yes' } }), errors: (p) => [{ path: `${p}.domain.features.acpi.enabled`, message: 'must be a boolean (got "yes")' }] },
   { name: 'hyperv features are accepted (the node judges whether it provides them)', break: (s) => (s.domain.features = { hyperv: { relaxed: {}, vapic: { enabled: false } } }), errors: () => [] },
   {
@@ -959,7 +960,7 @@ const OBJECT_RULES: ObjRule[] = [
   { name: 'template spec is required', make: vm, break: (o) => delete o.spec.template.spec, errors: [{ path: 'spec.template.spec', message: 'Required value' }] },
   { name: 'template name is not supported yet', make: vm, break: (o) => (o.spec.template.metadata.name = 'x'), errors: [{ path: 'spec.template.metadata.name', message: NOT_YET }] },
   { name: 'template creationTimestamp: null is fine', make: vm, break: (o) => (o.spec.template.metadata.creationTimestamp = null), errors: [] },
-  ...['dataVolumeTemplates', 'instancetype', 'preference', 'updateVolumesStrategy'].map(
+  ...['dataVolumeTemplates', 'updateVolumesStrategy'].map(
     (f): ObjRule => ({ name: `spec.${f} is not supported yet`, make: vm, break: (o) => (o.spec[f] = {}), errors: [{ path: `spec.${f}`, message: NOT_YET }] }),
   ),
   { name: 'a VM spec misspelling is unknown', make: vm, break: (o) => (o.spec.runstrategy = 'Always'), errors: [{ path: 'spec.runstrategy', message: 'unknown field' }] },

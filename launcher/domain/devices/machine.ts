@@ -37,7 +37,9 @@ export function domainUuid(vmi: VirtualMachineInstance): string {
 export function machineFromVMI(vmi: VirtualMachineInstance): DomainMachine {
   const type = vmi.spec.domain.machine?.type ?? 'q35';
   if (!MACHINE_TYPES.includes(type)) throw new VirtnodeError('VN_UNSUPPORTED', `spec.domain.machine.type: ${JSON.stringify(type)} is not supported; virtnode runs the q35 machines of QEMU 7.2 ("q35" or "pc-q35-X.Y")`);
-  return { type, acpi: vmi.spec.domain.features?.acpi?.enabled ?? true };
+  // KubeVirt's features.smm: {} is on; unset leaves QEMU's default (on for q35 where the accelerator can).
+  const smm = vmi.spec.domain.features?.smm;
+  return { type, acpi: vmi.spec.domain.features?.acpi?.enabled ?? true, ...(smm && { smm: smm.enabled ?? true }) };
 }
 
 export function cpuFromVMI(vmi: VirtualMachineInstance, accelerator: Accelerator): DomainCpu {
@@ -134,7 +136,7 @@ export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accel
     '-smbios', smbios,
     ...chassis,
     // dump-guest-core=off keeps guest RAM out of QEMU core dumps; no USB, no VMware port.
-    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}${clockMachineOptions(d.clock)}`,
+    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}${d.machine.smm === undefined ? '' : `,smm=${d.machine.smm ? 'on' : 'off'}`}${clockMachineOptions(d.clock)}`,
     // TCG's translation cache is otherwise up to 1 GiB and grows into the VM's
     // cgroup limit over a long run; the handler budgets exactly this much for it.
     '-accel', d.accelerator === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MIB}` : d.accelerator,
