@@ -278,12 +278,12 @@ const IT_FIELDS: Record<string, Case> = {
 
 const PREF_FIELDS: Record<string, Case> = {
   annotations: { value: { os: 'x' }, honoured: (_s, m) => assert.equal(m.annotations.os, 'x') },
-  'clock.preferredClockOffset': { value: { utc: {} } },
-  'clock.preferredTimer': { value: { rtc: {} } },
+  'clock.preferredClockOffset': { value: { utc: {} }, honoured: (s) => assert.deepEqual(s.domain.clock.utc, {}) },
+  'clock.preferredTimer': { value: { rtc: {} }, honoured: (s) => assert.deepEqual(s.domain.clock.timer, { rtc: {} }) },
   'cpu.preferredCPUTopology': { value: 'cores', honoured: (s) => assert.equal(s.domain.cpu.cores, 2) },
   // Read only with preferredCPUTopology: spread (the topology test above); alone the default, sockets, holds.
   'cpu.spreadOptions': { value: { across: 'SocketsCores', ratio: 2 }, honoured: (s) => assert.deepEqual(s.domain.cpu, { sockets: 2, cores: 1, threads: 1 }) },
-  'cpu.preferredCPUFeatures': { value: [{ name: 'vmx' }] },
+  'cpu.preferredCPUFeatures': { value: [{ name: 'vmx' }], honoured: (s) => assert.deepEqual(s.domain.cpu.features, [{ name: 'vmx' }]) },
   preferSpreadSocketToCoreRatio: { value: 2, honoured: (s) => assert.deepEqual(s.domain.cpu, { sockets: 2, cores: 1, threads: 1 }) },
   // false is honoured too; true is refused: no VNC server yet.
   'devices.preferredAutoattachGraphicsDevice': { value: true },
@@ -320,10 +320,11 @@ const PREF_FIELDS: Record<string, Case> = {
   // KubeVirt reads this nowhere yet (no applier uses it): no effect here either.
   'devices.preferredVirtualGPUOptions': { value: { display: { enabled: true } }, honoured: () => undefined },
   'features.preferredAcpi': { value: { enabled: false }, honoured: (s) => assert.deepEqual(s.domain.features.acpi, { enabled: false }) },
-  'features.preferredApic': { value: {} },
-  'features.preferredHyperv': { value: { relaxed: {} } },
-  'features.preferredKvm': { value: { hidden: true } },
-  'features.preferredPvspinlock': { value: {} },
+  'features.preferredApic': { value: {}, honoured: (s) => assert.deepEqual(s.domain.features.apic, {}) },
+  // Honoured by any node's rules; a TCG node refuses it at Apply (proto/vmi/validate-node.ts).
+  'features.preferredHyperv': { value: { relaxed: {} }, honoured: (s) => assert.deepEqual(s.domain.features.hyperv, { relaxed: {} }) },
+  'features.preferredKvm': { value: { hidden: true }, honoured: (s) => assert.deepEqual(s.domain.features.kvm, { hidden: true }) },
+  'features.preferredPvspinlock': { value: {}, honoured: (s) => assert.deepEqual(s.domain.features.pvspinlock, {}) },
   'features.preferredSmm': { value: { enabled: true }, honoured: (s) => assert.deepEqual(s.domain.features.smm, { enabled: true }) },
   'firmware.preferredEfi': { value: {}, tweak: noFirmware },
   'firmware.preferredUseBios': { value: true, honoured: (s) => assert.deepEqual(s.domain.firmware.bootloader, { bios: {} }), tweak: noFirmware },
