@@ -122,6 +122,11 @@ export class AgentClient {
     return this.#synced;
   }
 
+  /** The peer may have changed (the guest closed and opened its end): sync before the next command. */
+  desync(): void {
+    this.#synced = false;
+  }
+
   whenClosed(): Promise<void> {
     return this.#closedPromise;
   }
