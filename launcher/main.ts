@@ -15,6 +15,7 @@ import { DomainManager } from './domain/manager.js';
 import { decodeLaunchContext, decodePreparedVolume, runDirLayout } from '../proto/launch.js';
 import { isFinal } from './domain/state.js';
 import { dropLauncherPrivileges } from './privileges.js';
+import { agentCommand, agentStatusMessage } from './agent/commands.js';
 
 interface LauncherArgs {
   namespace: string;
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
           case 'kill':
             return manager.kill();
           case 'softReboot':
-            return manager.softReboot();
+            return { message: await manager.softReboot() };
           case 'reset':
             return manager.reset();
           case 'attachVolume': {
@@ -172,12 +173,18 @@ async function main(): Promise<void> {
           }
           case 'stats':
             return { stats: await manager.stats(cmd.stats!.guestStatsIntervalSeconds) };
+          case 'guestAgent':
+          case 'freeze':
+          case 'unfreeze':
+            return agentCommand(manager, cmd);
           default:
             throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
         }
       },
     },
   });
+
+  manager.on('agent', (a) => session.setAgentStatus(agentStatusMessage(a)));
 
   manager.on('state', (c) => {
     const final = isFinal(c.state);

@@ -22,6 +22,7 @@ import type { LauncherMessage } from '../proto/generated/virtnode/launcher/v1/La
 import type { NegotiateRequest } from '../proto/generated/virtnode/launcher/v1/NegotiateRequest.js';
 import type { NegotiateResponse__Output } from '../proto/generated/virtnode/launcher/v1/NegotiateResponse.js';
 import type { DomainState } from '../proto/generated/virtnode/launcher/v1/DomainState.js';
+import type { GuestAgentStatus } from '../proto/generated/virtnode/launcher/v1/GuestAgentStatus.js';
 import { VirtnodeError, errorMessage, isVirtnodeError } from '../proto/errors.js';
 import { VERSION } from '../proto/version.js';
 
@@ -43,8 +44,8 @@ export interface SessionCallbacks {
   domainDefined(): boolean;
 }
 
-/** What a command's result may carry beside ok: a query's answer, or where attach_volume put the disk. */
-export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume'>;
+/** What a command's result may carry beside ok: a query's answer, where attach_volume put the disk, what was done. */
+export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume' | 'agentJson' | 'message'>;
 
 type Stream = grpc.ClientDuplexStream<LauncherMessage, HandlerMessage__Output>;
 
@@ -83,6 +84,8 @@ export class HandlerSession {
   #retryMs = 50;
   #ackWaiters: (() => void)[] = [];
   #connectedWaiters: (() => void)[] = [];
+  /** The guest agent's latest status: replaces the one before, sent again after a reconnect. */
+  #agent: GuestAgentStatus | undefined;
 
   constructor(opts: { socketPath: string; log: Logger; callbacks: SessionCallbacks }) {
     this.#socket = opts.socketPath;
@@ -128,6 +131,12 @@ export class HandlerSession {
     this.#unacked.push(ev);
     this.#send({ event: ev });
     return seq;
+  }
+
+  /** Hands the handler the guest agent's current status (not numbered: the latest wins). */
+  setAgentStatus(s: GuestAgentStatus): void {
+    this.#agent = s;
+    this.#send({ agent: s });
   }
 
   /** Resolves true once the handler has stored every event, false on timeout. */
@@ -211,6 +220,7 @@ export class HandlerSession {
 
     stream.write({ hello: { pid: process.pid, version: VERSION, domainDefined: this.#cb.domainDefined(), lastEventSeq: this.#seq } });
     for (const ev of this.#unacked) stream.write({ event: ev });
+    if (this.#agent) stream.write({ agent: this.#agent });
     this.#log.info({ resent: this.#unacked.length, protocol: version }, 'session with handler established');
     for (const w of this.#connectedWaiters.splice(0)) w();
   }

@@ -41,6 +41,10 @@ import { ManifestReader } from './manifest-reader.js';
 import { getObject, isBuiltin, listObjects, normalizeKind, resourceName } from './kinds.js';
 import { isTemplateKind } from '../../proto/instancetype/types.js';
 import { scopeOf, STORED_KINDS } from '../store/kinds.js';
+import { agentService } from './agent-service.js';
+import type { FreezeRequest__Output } from '../../proto/generated/virtnode/handler/v1/FreezeRequest.js';
+import type { GuestAgentRequest__Output } from '../../proto/generated/virtnode/handler/v1/GuestAgentRequest.js';
+import type { GuestAgentResponse } from '../../proto/generated/virtnode/handler/v1/GuestAgentResponse.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
 import type { StatusLike, StreamCall, UnaryCall } from './grpc-call.js';
@@ -97,6 +101,7 @@ const DEFAULT_WATCH_KINDS = new Set<string>([KIND_VM, KIND_VMI, 'Event', 'ImageP
 export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   const { store, vms, vmis } = d;
   const manifests = d.manifests ?? new ManifestReader();
+  const agent = agentService({ store, vmis });
   // Room for every object's Get answer on a full node and a few Lists.
   const encoded = new EncodedCache(1024);
   const service = handlerPackage().Node.service;
@@ -409,8 +414,8 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     }),
     SoftReboot: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
       const vmi = needVmi(ns(req.namespace), req.name);
-      await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'softReboot');
-      return { message: `VMI ${req.name} was scheduled to soft reboot` };
+      const how = await vmis.verb(vmi.metadata.namespace!, vmi.metadata.name, 'softReboot');
+      return { message: `VMI ${req.name} was scheduled to soft reboot${how ? ` ${how}` : ''}` };
     }),
     Reset: unary<LifecycleRequest__Output, OperationResponse>(async (req) => {
       const vmi = needVmi(ns(req.namespace), req.name);
@@ -429,6 +434,11 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
       };
     }),
     GetNodeInfo: unary<unknown, NodeInfo>(() => d.nodeInfo()),
+    GuestOSInfo: unary<GuestAgentRequest__Output, GuestAgentResponse>((req) => agent.query(req, 'guestosinfo')),
+    FilesystemList: unary<GuestAgentRequest__Output, GuestAgentResponse>((req) => agent.query(req, 'fslist')),
+    UserList: unary<GuestAgentRequest__Output, GuestAgentResponse>((req) => agent.query(req, 'userlist')),
+    Freeze: unary<FreezeRequest__Output, OperationResponse>((req) => agent.freeze(req)),
+    Unfreeze: unary<LifecycleRequest__Output, OperationResponse>((req) => agent.unfreeze(req)),
     GetDomainStats: unary<DomainStatsRequest__Output, DomainStats__Output>(async (req) => {
       if (!req.name) throw new InvalidSpecError([{ path: 'name', message: 'required' }]);
       if (!d.domainStats) throw new VirtnodeError('VN_UNSUPPORTED', 'this handler keeps no domain stats');

@@ -41,7 +41,8 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   stop NAME [--grace-period N] [--force]
   restart NAME
   pause NAME | unpause NAME      (also: pause vm NAME, pause vmi NAME)
-  soft-reboot NAME               reboot the guest: ACPI power button, its poweroff made a reset
+  soft-reboot NAME               reboot the guest: through its agent when it answers, else the ACPI
+                                 power button with its poweroff made a reset (the answer says which)
   reset NAME                     hard reset
   addvolume NAME --volume-name=N --path=FILE [--type Disk|DiskOrCreate --capacity Q] [--shared]
             [--disk-type disk] [--bus scsi] [--serial S] [--cache none|writethrough|writeback]
@@ -56,6 +57,11 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   images                         containerDisk images on this node
   node [-o json|yaml]           this node: accelerator, CPU, QEMU capabilities, capacity, labels
   stats NAME [-o json|yaml]      a running VMI's CPU, memory, disk and network counters
+  guestosinfo NAME | fslist NAME | userlist NAME
+                                 what the guest agent answers now (kubevirt.io/v1 JSON)
+  freeze NAME [--unfreeze-timeout 5m] | unfreeze NAME
+                                 freeze (thaw) the guest's filesystems through its agent;
+                                 thawed by itself after the timeout (0: never)
 
 Socket: ${DEFAULT_SOCKET} (or $VIRTNODE_SOCKET)`;
 
@@ -64,7 +70,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout', '--volume-name', '--disk-name', '--path', '--type', '--capacity', '--disk-type', '--bus', '--serial', '--cache']);
+const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout', '--volume-name', '--disk-name', '--path', '--type', '--capacity', '--disk-type', '--bus', '--serial', '--cache', '--unfreeze-timeout']);
 
 /**
  * virtctl addvolume's flags as an AddVolumeOptions with a hostDisk source: the disk
@@ -406,6 +412,15 @@ async function main(argv: string[]): Promise<number> {
         else if (output === 'yaml') out(await toYaml(s));
         else if (output) throw new Error(`stats: -o ${output}: use json or yaml`);
         else out((await import('./stats.js')).formatDomainStats(s));
+        return 0;
+      }
+      case 'guestosinfo':
+      case 'fslist':
+      case 'userlist':
+      case 'freeze':
+      case 'unfreeze': {
+        const { runAgentVerb } = await import('./agent.js');
+        out(await runAgentVerb(c, verb, ns, target(a, verb), { unfreezeTimeout: flag(a, '--unfreeze-timeout') }));
         return 0;
       }
       case 'node': {

@@ -27,6 +27,8 @@ const f = (no: number, name: string, type: Field['type'], repeated = false): Fie
 const ObjectMsg = message('Object', [f(1, 'kind', 'string'), f(2, 'json', 'string'), f(3, 'resourceVersion', 'uint64')]);
 const ObjectRef = message('ObjectRef', [f(1, 'kind', 'string'), f(2, 'namespace', 'string'), f(3, 'name', 'string')]);
 const OperationResponse = message('OperationResponse', [f(1, 'message', 'string')]);
+const GuestAgentRequest = message('GuestAgentRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string')]);
+const GuestAgentResponse = message('GuestAgentResponse', [f(1, 'json', 'string')]);
 const LifecycleRequest = message('LifecycleRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string'), f(3, 'gracePeriodSeconds', 'int64'), f(4, 'force', 'bool')]);
 
 export interface UnaryMethod {
@@ -75,6 +77,11 @@ export const NODE_METHODS = {
     message('NodeInfoRequest', []),
     message('NodeInfo', [f(1, 'nodeName', 'string'), f(2, 'mode', 'string'), f(3, 'version', 'string'), f(4, 'acceleratorJson', 'string'), f(5, 'allowEmulation', 'bool'), f(6, 'protocolVersion', 'uint32'), f(7, 'infoJson', 'string')]),
   ),
+  GuestOSInfo: method('Node', 'GuestOSInfo', GuestAgentRequest, GuestAgentResponse),
+  FilesystemList: method('Node', 'FilesystemList', GuestAgentRequest, GuestAgentResponse),
+  UserList: method('Node', 'UserList', GuestAgentRequest, GuestAgentResponse),
+  Freeze: method('Node', 'Freeze', message('FreezeRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string'), f(3, 'unfreezeTimeoutSeconds', 'uint32')]), OperationResponse),
+  Unfreeze: method('Node', 'Unfreeze', LifecycleRequest, OperationResponse),
   GetDomainStats: method(
     'Node',
     'GetDomainStats',

@@ -22,6 +22,7 @@ import type { Command } from '../../proto/generated/virtnode/launcher/v1/Command
 import type { CommandResult__Output } from '../../proto/generated/virtnode/launcher/v1/CommandResult.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
+import type { GuestAgentStatus__Output } from '../../proto/generated/virtnode/launcher/v1/GuestAgentStatus.js';
 import type { HandlerMessage } from '../../proto/generated/virtnode/launcher/v1/HandlerMessage.js';
 import type { LauncherMessage__Output } from '../../proto/generated/virtnode/launcher/v1/LauncherMessage.js';
 import { isErrorCode, TimeoutError, VirtnodeError } from '../../proto/errors.js';
@@ -46,6 +47,7 @@ interface Pending {
 export interface LauncherEndpointEvents {
   hello: [Hello__Output];
   event: [DomainEvent__Output];
+  agent: [GuestAgentStatus__Output];
   disconnect: [string];
 }
 
@@ -155,6 +157,8 @@ export class LauncherEndpoint extends EventEmitter<LauncherEndpointEvents> {
       this.emit('hello', m.hello);
     } else if (m.event) {
       this.emit('event', m.event);
+    } else if (m.agent) {
+      this.emit('agent', m.agent);
     } else if (m.result) {
       const p = this.#pending.get(Number(m.result.commandId));
       if (!p) return; // timed out already

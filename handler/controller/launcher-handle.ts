@@ -18,6 +18,7 @@ import { errorMessage, IllegalTransitionError, VirtnodeError } from '../../proto
 import type { CommandResult__Output } from '../../proto/generated/virtnode/launcher/v1/CommandResult.js';
 import type { DomainEvent__Output } from '../../proto/generated/virtnode/launcher/v1/DomainEvent.js';
 import type { Hello__Output } from '../../proto/generated/virtnode/launcher/v1/Hello.js';
+import type { GuestAgentStatus__Output } from '../../proto/generated/virtnode/launcher/v1/GuestAgentStatus.js';
 import type { LaunchContext as LaunchContextMessage } from '../../proto/generated/virtnode/launcher/v1/LaunchContext.js';
 import type { LauncherProcess } from '../sandbox/provider.js';
 import { LauncherEndpoint, type CommandOp, type PeerCheck } from './launcher-endpoint.js';
@@ -47,6 +48,8 @@ export interface LauncherHandleOptions {
   alive(): boolean;
   /** Applies one domain event; the handle acknowledges nothing itself. */
   onEvent(ev: DomainEvent__Output): Promise<void>;
+  /** Applies the guest agent's latest status (in order with the events around it). */
+  onAgent?(s: GuestAgentStatus__Output): Promise<void>;
   /** The launcher ended (`how`, in words); `afterFinal`: it had reported its domain's final state. */
   onExit(how: string, afterFinal: boolean): void;
   /** Who may speak on the launcher socket (see LauncherEndpoint). */
@@ -84,6 +87,11 @@ export class LauncherHandle {
       this.#chain = this.#chain
         .then(() => (this.#inSequence(ev) ? this.#o.onEvent(ev) : undefined))
         .catch((e) => this.#o.log.error({ seq: Number(ev.seq), err: errorMessage(e) }, 'applying a domain event failed'));
+    });
+    this.#endpoint.on('agent', (s) => {
+      const apply = this.#o.onAgent;
+      if (!apply) return;
+      this.#chain = this.#chain.then(() => apply(s)).catch((e) => this.#o.log.error({ err: errorMessage(e) }, 'applying the guest agent status failed'));
     });
     this.#endpoint.on('disconnect', () => this.#watchLiveness());
   }

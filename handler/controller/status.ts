@@ -105,7 +105,12 @@ export function applyDomainEvent(vmi: VirtualMachineInstance, ev: DomainEvent__O
     default:
       break;
   }
-  if (isFinalPhase(st.phase)) setAnnotation(vmi.metadata, QEMU_PID_ANNOTATION, undefined);
+  if (isFinalPhase(st.phase)) {
+    setAnnotation(vmi.metadata, QEMU_PID_ANNOTATION, undefined);
+    // No domain, no agent (virt-handler's updateGuestAgentConditions).
+    st.conditions = removeCondition(removeCondition(st.conditions, 'AgentConnected'), 'AgentVersionNotSupported');
+    delete st.fsFreezeStatus;
+  }
   return notes;
 }
 
@@ -157,7 +162,8 @@ export function failVmi(vmi: VirtualMachineInstance, reason: string, message: st
   if (isFinalPhase(st.phase)) return [];
   setPhase(vmi, 'Failed', reason, now);
   st.conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason, message }, now);
-  st.conditions = removeCondition(st.conditions, 'Paused');
+  st.conditions = removeCondition(removeCondition(removeCondition(st.conditions, 'Paused'), 'AgentConnected'), 'AgentVersionNotSupported');
+  delete st.fsFreezeStatus;
   setAnnotation(vmi.metadata, QEMU_PID_ANNOTATION, undefined);
   return [{ type: 'Warning', reason, message }];
 }

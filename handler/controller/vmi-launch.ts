@@ -57,6 +57,7 @@ export function launcherFor(env: LaunchEnv, rt: VmiRuntime, sb: VmSandbox): Laun
     admitPeer: (peer) => sb.admitsLauncher(peer),
     appliedSeq: () => sb.runtime.lastEventSeq,
     onEvent: (ev) => onDomainEvent(env, rt, sb, ev),
+    onAgent: (s) => env.status.applyAgentStatus(rt.uid, rt.namespace, rt.name, s),
     onExit: (how, afterFinal) => {
       const vmi = env.store.get<VirtualMachineInstance>(KIND, rt.namespace, rt.name);
       if (vmi?.metadata.uid === rt.uid && !afterFinal) {

@@ -10,6 +10,8 @@ import type { Store } from '../store/store.js';
 import type { AcceleratorChoice } from '../../proto/accelerator.js';
 import { LAUNCHER_PID_ANNOTATION, setAnnotation } from '../../proto/vmi/annotations.js';
 import { applyDomainEvent, failVmi, setCondition, type EventNote } from './status.js';
+import { applyAgentStatus } from './agent-status.js';
+import type { GuestAgentStatus__Output } from '../../proto/generated/virtnode/launcher/v1/GuestAgentStatus.js';
 import { KIND } from './vmi-runtime.js';
 
 export class VmiStatusWriter {
@@ -63,6 +65,19 @@ export class VmiStatusWriter {
     let notes: EventNote[] = [];
     await this.update(vmi, (o) => {
       notes = applyDomainEvent(o, ev);
+    });
+    for (const n of notes) this.event(vmi, n.type, n.reason, n.message);
+  }
+
+  /** Applies the guest agent's status to the VMI `uid`; writes only what changed. */
+  async applyAgentStatus(uid: string, ns: string, name: string, s: GuestAgentStatus__Output): Promise<void> {
+    const vmi = this.#store.get<VirtualMachineInstance>(KIND, ns, name);
+    if (vmi?.metadata.uid !== uid) return;
+    let notes: EventNote[] = [];
+    await this.update(vmi, (o) => {
+      const r = applyAgentStatus(o, s);
+      notes = r.notes;
+      return r.changed ? undefined : false;
     });
     for (const n of notes) this.event(vmi, n.type, n.reason, n.message);
   }

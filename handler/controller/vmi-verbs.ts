@@ -47,6 +47,18 @@ const VERBS: Record<Verb, VerbRule> = {
   reset: { op: { reset: {} }, name: 'reset' },
 };
 
+/**
+ * The guest agent's verbs (virtctl guestosinfo, fslist, userlist, freeze, unfreeze)
+ * go to a running VMI only; the launcher refuses them when no agent answers.
+ */
+export function checkAgentVerb(vmi: VirtualMachineInstance, what: string): void {
+  const { namespace, name } = vmi.metadata;
+  if (vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) {
+    throw new IllegalTransitionError(vmi.metadata.deletionTimestamp ? 'Terminating' : (vmi.status?.phase ?? 'Pending'), what, `VMI ${namespace}/${name} is not running`);
+  }
+  if (paused(vmi)) throw new IllegalTransitionError('Paused', what, 'VMI is paused: its guest agent cannot answer');
+}
+
 /** The launcher command of `verb` for `vmi`, or the error that refuses it. */
 export function verbCommand(verb: Verb, vmi: VirtualMachineInstance): CommandOp {
   const rule = VERBS[verb];

@@ -23,7 +23,9 @@ import { recoverVmi, sweepLeftovers, type RecoverEnv } from './vmi-recover.js';
 import { KIND, keyOf, newRuntime, type VmiControllerDeps, type VmiRuntime } from './vmi-runtime.js';
 import { VmiStatusWriter } from './vmi-status.js';
 import { teardownVmi, releaseVmi } from './vmi-teardown.js';
-import { verbCommand, type Verb } from './vmi-verbs.js';
+import { checkAgentVerb, verbCommand, type Verb } from './vmi-verbs.js';
+import type { CommandOp } from './launcher-endpoint.js';
+import type { CommandResult__Output } from '../../proto/generated/virtnode/launcher/v1/CommandResult.js';
 import { hotplugStatuses, requestAdd, requestRemove, syncVolumes, type HotplugEnv, type HotplugOutcome } from './vmi-hotplug.js';
 import type { HotplugRequest } from '../../proto/vmi/validate-hotplug.js';
 
@@ -91,12 +93,20 @@ export class VmiController {
 
   // ---- lifecycle verbs (API) ---------------------------------------------------
 
-  /** pause, unpause, softReboot, reset: KubeVirt's rules in vmi-verbs.ts. */
-  async verb(ns: string, name: string, verb: Verb): Promise<void> {
+  /** pause, unpause, softReboot, reset: KubeVirt's rules in vmi-verbs.ts. Resolves with what the launcher did, where it says. */
+  async verb(ns: string, name: string, verb: Verb): Promise<string> {
     const op = verbCommand(verb, this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name));
     const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
     if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected; try again`);
-    await launcher.command(op);
+    return (await launcher.command(op)).message;
+  }
+
+  /** A guest agent verb (query, freeze, unfreeze) to a running VMI's launcher; resolves with its result. */
+  async agentVerb(ns: string, name: string, what: string, op: CommandOp, timeoutMs = 90_000): Promise<CommandResult__Output> {
+    checkAgentVerb(this.#d.store.mustGet<VirtualMachineInstance>(KIND, ns, name), what);
+    const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
+    if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected; try again`);
+    return launcher.command(op, timeoutMs);
   }
 
   // ---- volume hotplug (API) -----------------------------------------------------

@@ -34,6 +34,7 @@ import type { Domain, DomainDisk, DomainInterface } from './types.js';
 import { checkOperation, checkTransition, isFinal, type State } from './state.js';
 import { DomainStatsReader } from './stats.js';
 import type { QemuStats } from '../../proto/generated/virtnode/launcher/v1/QemuStats.js';
+import { GuestAgent, type AgentStatus } from '../agent/agent.js';
 
 export interface StateChange {
   state: State;
@@ -76,11 +77,19 @@ export interface VolumeTarget {
   sizeBytes: number;
 }
 
+/**
+ * How long a guest gets to react to the ACPI power button before a graceful stop
+ * asks its agent instead (libvirt's shutdown tries the agent and ACPI likewise).
+ */
+export const ACPI_IGNORED_MS = 10_000;
+
 /** How long QEMU has to report a hot-unplugged device deleted (KubeVirt waits on libvirt likewise). */
 export const DEVICE_DELETED_TIMEOUT_MS = 30_000;
 
 export interface DomainManagerEvents {
   state: [StateChange];
+  /** The guest agent's part of the VMI's status changed (agent/agent.ts). */
+  agent: [AgentStatus];
 }
 
 const QMP_TIMEOUT_MS = 10_000;
@@ -103,6 +112,12 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   #fakeReboot = false;
   /** The next RESET is the end of a soft reboot. */
   #rebooting = false;
+  /** The guest agent was asked to reboot the guest: its RESET says so. */
+  #agentReboot = false;
+  #agent: GuestAgent | undefined;
+  /** status.interfaces as the domain knows them, and the ones bound with masquerade. */
+  #interfaces: { interfaces: VMIInterfaceStatus[]; masquerade: ReadonlySet<string> } = { interfaces: [], masquerade: new Set() };
+  #acpiTimer: NodeJS.Timeout | undefined;
   #shutdownTimer: NodeJS.Timeout | undefined;
   #dhcp: DhcpServer[] = [];
   #freePorts: string[] = [];
@@ -164,6 +179,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#domain = domain;
     this.#freePorts = [...domain.hotplugPorts];
     this.#taps = Object.entries(ctx.interfaces ?? {}).map(([name, p]) => ({ name, tap: p.tapName }));
+    this.#interfaces = { interfaces: interfaceStatus(domain, ctx), masquerade: new Set((vmi.spec.domain.devices.interfaces ?? []).filter((i) => i.masquerade).map((i) => i.name)) };
     this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
     await this.console.listen(opts.consoleSocket);
 
@@ -198,8 +214,14 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       this.#log.debug('QMP connected');
       qmp.on('event', (ev: QmpEvent) => this.#onEvent(ev));
       if (domain.serialSocket) await this.console.attach(domain.serialSocket);
+      if (domain.guestAgent) {
+        const agent = new GuestAgent({ socket: domain.guestAgent.socket, log: this.#log, domainInterfaces: () => this.#interfaces, onStatus: (st) => this.emit('agent', st) });
+        this.#agent = agent;
+        // Held from before the guest runs: qemu-ga spins while nobody holds the host end.
+        await agent.attach();
+      }
       const [resolved] = await Promise.all([resolveDomain(qmp, domain), this.#startDhcp(ctx)]);
-      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: interfaceStatus(domain, ctx), resolved });
+      this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: this.#interfaces.interfaces, resolved });
       await qmp.execute('cont', undefined, { timeoutMs: QMP_TIMEOUT_MS });
     } catch (e) {
       // QEMU refused the argv or died on start: its stderr says why.
@@ -235,13 +257,32 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     // A paused guest cannot see the power button.
     if (this.#state === 'PAUSED') await this.#exec('cont');
     this.#ending = { reason: 'Shutdown', message: 'The VirtualMachineInstance was shut down', crashed: false };
-    await this.#exec('system_powerdown');
-    this.#set({ state: 'SHUTTING_DOWN', reason: 'User', message: `Signaled graceful shutdown (grace period ${gracePeriodSeconds}s)` });
+    // The power button, unless the guest has no ACPI and its agent answers; a guest
+    // that ignores the button is asked through its agent a little later.
+    const how = this.#domain?.machine.acpi === false && this.#agent?.connected ? await this.#agentPowerdown() : undefined;
+    if (!how) {
+      await this.#exec('system_powerdown');
+      this.#acpiTimer = setTimeout(() => void this.#agentPowerdown(), Math.min(ACPI_IGNORED_MS, (gracePeriodSeconds * 1000) / 2));
+    }
+    this.#set({ state: 'SHUTTING_DOWN', reason: 'User', message: `Signaled graceful shutdown${how ? ' through the guest agent' : ''} (grace period ${gracePeriodSeconds}s)` });
     this.#shutdownTimer = setTimeout(() => {
       this.#log.warn({ gracePeriodSeconds }, 'guest did not power off within the grace period; killing QEMU');
       this.#ending = { reason: 'Destroyed', message: `The guest did not shut down within ${gracePeriodSeconds}s and was killed`, crashed: false };
       this.#qemu?.kill('SIGKILL');
     }, gracePeriodSeconds * 1000);
+  }
+
+  /** guest-shutdown powerdown, when the agent answers; resolves whether it was sent. */
+  async #agentPowerdown(): Promise<boolean> {
+    if (!this.#agent?.connected || this.#state === 'SHUTOFF' || this.#state === 'CRASHED') return false;
+    try {
+      await this.#agent.shutdown('powerdown');
+      this.#log.info('graceful shutdown: asked the guest agent to power the guest off');
+      return true;
+    } catch (e) {
+      this.#log.warn({ err: errorMessage(e) }, 'graceful shutdown: the guest agent could not power the guest off');
+      return false;
+    }
   }
 
   async kill(): Promise<void> {
@@ -256,15 +297,29 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   }
 
   /**
-   * KubeVirt's soft reboot where no guest agent answers: the ACPI power button,
+   * KubeVirt's soft reboot: through the guest agent (guest-shutdown reboot) when it
+   * answers, as libvirt's agent reboot flag does; resolves with which way was taken.
+   * Where no agent answers (or it fails): the ACPI power button,
    * ending in a reset instead of a power-off (libvirt's "fake reboot"). QEMU is told
    * to pause, not exit, on the guest's shutdown; that SHUTDOWN is answered with a
    * reset and cont (#onEvent), and QEMU's own action is put back. A guest that
    * ignores the button is not rebooted, as under KubeVirt.
    */
-  async softReboot(): Promise<void> {
+  async softReboot(): Promise<string> {
     checkOperation(this.#state, 'softReboot');
-    if (!this.#domain?.machine.acpi) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', 'VMI neither have the agent connected nor the ACPI feature enabled');
+    let agentFailed = '';
+    if (this.#agent?.connected) {
+      try {
+        this.#agentReboot = true;
+        await this.#agent.shutdown('reboot');
+        return 'through the guest agent';
+      } catch (e) {
+        this.#agentReboot = false;
+        agentFailed = errorMessage(e);
+        this.#log.warn({ err: agentFailed }, 'soft reboot: the guest agent could not reboot the guest; trying ACPI');
+      }
+    }
+    if (!this.#domain?.machine.acpi) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `VMI neither have the agent connected nor the ACPI feature enabled${agentFailed ? ` (the agent failed: ${agentFailed})` : ''}`);
     if (!this.#fakeReboot) await this.#exec('set-action', { shutdown: 'pause' });
     this.#fakeReboot = true;
     try {
@@ -274,6 +329,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       throw e;
     }
     this.#log.info('soft reboot: ACPI power button pressed; the guest\'s shutdown will reset it');
+    return `with the ACPI power button${agentFailed ? ' (the guest agent failed)' : ' (no guest agent answers)'}`;
   }
 
   async #endFakeReboot(): Promise<void> {
@@ -428,8 +484,15 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     return this.#exited;
   }
 
+  /** The guest agent (none before start, or for a domain without the channel). */
+  get agent(): GuestAgent | undefined {
+    return this.#agent;
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.#shutdownTimer);
+    clearTimeout(this.#acpiTimer);
+    this.#agent?.close();
     this.#qmp?.close();
     for (const d of this.#dhcp.splice(0)) await d.stop().catch(() => undefined);
     await this.console.close();
@@ -446,8 +509,13 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     switch (ev.event) {
       case 'RESUME':
         if (this.#state === 'STARTING' || this.#state === 'PAUSED') this.#set({ state: 'RUNNING', reason: this.#state === 'PAUSED' ? 'Unpaused' : 'Booted' });
+        this.#agent?.domainRunning(true);
+        break;
+      case 'VSERPORT_CHANGE':
+        if (data.id === 'channel0') this.#agent?.portChanged(data.open === true);
         break;
       case 'STOP':
+        this.#agent?.domainRunning(false);
         // After GUEST_PANICKED QEMU pauses the guest (-action panic=pause): that is the
         // crash, not a pause; during a soft reboot it is the guest's shutdown, held.
         if (this.#state === 'RUNNING' && !this.#ending?.crashed && !this.#fakeReboot) {
@@ -472,7 +540,10 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
         const soft = this.#rebooting;
         this.#rebooting = false;
         if (this.#state !== 'RUNNING') break;
+        const viaAgent = this.#agentReboot;
+        this.#agentReboot = false;
         if (soft) this.#set({ state: 'RUNNING', reason: 'Rebooted', message: 'The guest rebooted (soft reboot over ACPI)' });
+        else if (viaAgent && data.guest) this.#set({ state: 'RUNNING', reason: 'Rebooted', message: 'The guest rebooted (soft reboot through the guest agent)' });
         else this.#set({ state: 'RUNNING', reason: data.guest ? 'Rebooted' : 'Reset', message: data.guest ? 'The guest rebooted' : 'The VirtualMachineInstance was reset' });
         break;
       }
@@ -498,6 +569,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     clearTimeout(this.#shutdownTimer);
+    clearTimeout(this.#acpiTimer);
+    this.#agent?.domainRunning(false);
     this.#qmp?.close();
     if (isFinal(this.#state)) return;
     let change: StateChange;

@@ -14,6 +14,9 @@ import type { DomainMemoryStats as _virtnode_handler_v1_DomainMemoryStats, Domai
 import type { DomainStats as _virtnode_handler_v1_DomainStats, DomainStats__Output as _virtnode_handler_v1_DomainStats__Output } from './virtnode/handler/v1/DomainStats.js';
 import type { DomainStatsRequest as _virtnode_handler_v1_DomainStatsRequest, DomainStatsRequest__Output as _virtnode_handler_v1_DomainStatsRequest__Output } from './virtnode/handler/v1/DomainStatsRequest.js';
 import type { DomainVcpuStats as _virtnode_handler_v1_DomainVcpuStats, DomainVcpuStats__Output as _virtnode_handler_v1_DomainVcpuStats__Output } from './virtnode/handler/v1/DomainVcpuStats.js';
+import type { FreezeRequest as _virtnode_handler_v1_FreezeRequest, FreezeRequest__Output as _virtnode_handler_v1_FreezeRequest__Output } from './virtnode/handler/v1/FreezeRequest.js';
+import type { GuestAgentRequest as _virtnode_handler_v1_GuestAgentRequest, GuestAgentRequest__Output as _virtnode_handler_v1_GuestAgentRequest__Output } from './virtnode/handler/v1/GuestAgentRequest.js';
+import type { GuestAgentResponse as _virtnode_handler_v1_GuestAgentResponse, GuestAgentResponse__Output as _virtnode_handler_v1_GuestAgentResponse__Output } from './virtnode/handler/v1/GuestAgentResponse.js';
 import type { Image as _virtnode_handler_v1_Image, Image__Output as _virtnode_handler_v1_Image__Output } from './virtnode/handler/v1/Image.js';
 import type { ImagePull as _virtnode_handler_v1_ImagePull, ImagePull__Output as _virtnode_handler_v1_ImagePull__Output } from './virtnode/handler/v1/ImagePull.js';
 import type { InfoClient as _virtnode_handler_v1_InfoClient, InfoDefinition as _virtnode_handler_v1_InfoDefinition } from './virtnode/handler/v1/Info.js';
@@ -56,6 +59,9 @@ export interface ProtoGrpcType {
         DomainStats: MessageTypeDefinition<_virtnode_handler_v1_DomainStats, _virtnode_handler_v1_DomainStats__Output>
         DomainStatsRequest: MessageTypeDefinition<_virtnode_handler_v1_DomainStatsRequest, _virtnode_handler_v1_DomainStatsRequest__Output>
         DomainVcpuStats: MessageTypeDefinition<_virtnode_handler_v1_DomainVcpuStats, _virtnode_handler_v1_DomainVcpuStats__Output>
+        FreezeRequest: MessageTypeDefinition<_virtnode_handler_v1_FreezeRequest, _virtnode_handler_v1_FreezeRequest__Output>
+        GuestAgentRequest: MessageTypeDefinition<_virtnode_handler_v1_GuestAgentRequest, _virtnode_handler_v1_GuestAgentRequest__Output>
+        GuestAgentResponse: MessageTypeDefinition<_virtnode_handler_v1_GuestAgentResponse, _virtnode_handler_v1_GuestAgentResponse__Output>
         Image: MessageTypeDefinition<_virtnode_handler_v1_Image, _virtnode_handler_v1_Image__Output>
         ImagePull: MessageTypeDefinition<_virtnode_handler_v1_ImagePull, _virtnode_handler_v1_ImagePull__Output>
         Info: SubtypeConstructor<typeof grpc.Client, _virtnode_handler_v1_InfoClient> & { service: _virtnode_handler_v1_InfoDefinition }

@@ -11,6 +11,9 @@ import type { DiskImage as _virtnode_launcher_v1_DiskImage, DiskImage__Output as
 import type { DomainEvent as _virtnode_launcher_v1_DomainEvent, DomainEvent__Output as _virtnode_launcher_v1_DomainEvent__Output } from './virtnode/launcher/v1/DomainEvent.js';
 import type { Empty as _virtnode_launcher_v1_Empty, Empty__Output as _virtnode_launcher_v1_Empty__Output } from './virtnode/launcher/v1/Empty.js';
 import type { EventAck as _virtnode_launcher_v1_EventAck, EventAck__Output as _virtnode_launcher_v1_EventAck__Output } from './virtnode/launcher/v1/EventAck.js';
+import type { Freeze as _virtnode_launcher_v1_Freeze, Freeze__Output as _virtnode_launcher_v1_Freeze__Output } from './virtnode/launcher/v1/Freeze.js';
+import type { GuestAgentQuery as _virtnode_launcher_v1_GuestAgentQuery, GuestAgentQuery__Output as _virtnode_launcher_v1_GuestAgentQuery__Output } from './virtnode/launcher/v1/GuestAgentQuery.js';
+import type { GuestAgentStatus as _virtnode_launcher_v1_GuestAgentStatus, GuestAgentStatus__Output as _virtnode_launcher_v1_GuestAgentStatus__Output } from './virtnode/launcher/v1/GuestAgentStatus.js';
 import type { GuestLease as _virtnode_launcher_v1_GuestLease, GuestLease__Output as _virtnode_launcher_v1_GuestLease__Output } from './virtnode/launcher/v1/GuestLease.js';
 import type { GuestMemoryStats as _virtnode_launcher_v1_GuestMemoryStats, GuestMemoryStats__Output as _virtnode_launcher_v1_GuestMemoryStats__Output } from './virtnode/launcher/v1/GuestMemoryStats.js';
 import type { GuestRoute as _virtnode_launcher_v1_GuestRoute, GuestRoute__Output as _virtnode_launcher_v1_GuestRoute__Output } from './virtnode/launcher/v1/GuestRoute.js';
@@ -54,6 +57,9 @@ export interface ProtoGrpcType {
         DomainState: EnumTypeDefinition
         Empty: MessageTypeDefinition<_virtnode_launcher_v1_Empty, _virtnode_launcher_v1_Empty__Output>
         EventAck: MessageTypeDefinition<_virtnode_launcher_v1_EventAck, _virtnode_launcher_v1_EventAck__Output>
+        Freeze: MessageTypeDefinition<_virtnode_launcher_v1_Freeze, _virtnode_launcher_v1_Freeze__Output>
+        GuestAgentQuery: MessageTypeDefinition<_virtnode_launcher_v1_GuestAgentQuery, _virtnode_launcher_v1_GuestAgentQuery__Output>
+        GuestAgentStatus: MessageTypeDefinition<_virtnode_launcher_v1_GuestAgentStatus, _virtnode_launcher_v1_GuestAgentStatus__Output>
         GuestLease: MessageTypeDefinition<_virtnode_launcher_v1_GuestLease, _virtnode_launcher_v1_GuestLease__Output>
         GuestMemoryStats: MessageTypeDefinition<_virtnode_launcher_v1_GuestMemoryStats, _virtnode_launcher_v1_GuestMemoryStats__Output>
         GuestRoute: MessageTypeDefinition<_virtnode_launcher_v1_GuestRoute, _virtnode_launcher_v1_GuestRoute__Output>

@@ -276,7 +276,7 @@ export type VMIPhase = 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Suc
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 /** Condition types virtnode sets, as KubeVirt names them. */
-export type VMIConditionType = 'Ready' | 'Paused' | 'SoftwareEmulation' | 'AgentConnected' | 'Provisioning' | 'Failure';
+export type VMIConditionType = 'Ready' | 'Paused' | 'SoftwareEmulation' | 'AgentConnected' | 'AgentVersionNotSupported' | 'Provisioning' | 'Failure';
 
 export interface Condition {
   type: VMIConditionType | string;
@@ -346,6 +346,22 @@ export interface VirtualMachineInstanceStatus {
   qosClass?: QosClass;
   /** DaemonSet mode: the launcher image the VMI runs with. */
   launcherContainerImageVersion?: string;
+  /** What the guest agent reports of the guest OS. */
+  guestOSInfo?: GuestOSInfo;
+  /** "frozen" while a freeze (virtctl freeze) holds the guest's filesystems; absent otherwise. */
+  fsFreezeStatus?: string;
+}
+
+/** kubevirt.io/v1 VirtualMachineInstanceGuestOSInfo. */
+export interface GuestOSInfo {
+  name?: string;
+  kernelRelease?: string;
+  version?: string;
+  prettyName?: string;
+  versionId?: string;
+  kernelVersion?: string;
+  machine?: string;
+  id?: string;
 }
 
 export interface VirtualMachineInstance {

@@ -2,14 +2,26 @@
 // reads it: the status fields its handler sets, the SMBIOS a guest sees by default
 // ("test default SMBios"), an emptyDisk's size inside the guest, and how a soft
 // reboot is done (ACPI when no agent answers; refused when neither exists, or when
-// the VMI is paused).
+// the VMI is paused). The test guest runs qemu-ga: these tests stop it first
+// (/run/no-qga keeps it from being respawned until the next boot); the agent's way
+// is test/e2e/guest-agent.test.ts's.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestHandler, cirrosVMI, useTestHandler } from './harness.js';
+import { TestHandler, cirrosVMI, useTestHandler, type ConsoleSession } from './harness.js';
+import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 
 let h: TestHandler;
 useTestHandler((x) => (h = x));
+
+const agentConnected = (v: VirtualMachineInstance | undefined): boolean => v?.status?.conditions.some((c) => c.type === 'AgentConnected' && c.status === 'True') ?? false;
+
+/** Plays a guest without an agent: qemu-ga stopped once it has answered, and not started again. */
+async function stopAgent(name: string, con: ConsoleSession): Promise<void> {
+  await h.waitVMI(name, agentConnected, 'AgentConnected', 120_000);
+  await con.run('touch /run/no-qga; killall qemu-ga');
+  await h.waitVMI(name, (x) => !agentConnected(x), 'AgentConnected gone', 30_000);
+}
 
 /** The test guest's VMI, with a 1G (or `emptyDisk`) scratch disk on request. */
 function vmi(name: string, opts: { acpi?: boolean; emptyDisk?: string } = {}): string {
@@ -59,9 +71,11 @@ test('a running VMI: KubeVirt status fields, default SMBIOS, emptyDisk aligned t
   await h.waitVMI('fidelity', (x) => !x?.status?.conditions.some((c) => c.type === 'Paused'), 'unpaused');
 
   // No agent, ACPI on: the power button, and the guest's poweroff turned into a reset.
+  await stopAgent('fidelity', con);
   const from = con.output.length;
   const soft = await h.cli(['soft-reboot', 'fidelity']);
   assert.equal(soft.code, 0, soft.stderr);
+  assert.match(soft.stdout, /with the ACPI power button \(no guest agent answers\)/);
   await con.expect(/virtnode test guest/, 120_000, from);
   await con.login('root');
   const bootId2 = (await con.run('cat /proc/sys/kernel/random/boot_id')).trim();
@@ -85,6 +99,10 @@ test('soft reboot with neither an agent nor ACPI is refused with KubeVirt\'s wor
 
   assert.equal((await h.cli(['apply', '-f', '-'], vmi('noacpi', { acpi: false }))).code, 0);
   const v = await h.waitPhase('noacpi', 'Running', 120_000);
+  const con = h.console('noacpi');
+  await con.login('root');
+  await stopAgent('noacpi', con);
+  con.close();
   const r = await h.cli(['soft-reboot', 'noacpi']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /VMI neither have the agent connected nor the ACPI feature enabled/);

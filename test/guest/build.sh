@@ -7,7 +7,8 @@
 #   oci/containerdisk     OCI layout: disk/disk.qcow2 (KubeVirt containerDisk)
 #   oci/kernelboot        OCI layout: boot/vmlinuz, boot/initrd.img
 # Userland: busybox-static (init, getty, login, acpid, udhcpc) and qemu-guest-agent
-# with the libraries it links. Users cirros and root, password gocubsgo (as CirrOS).
+# with the libraries it links (its guest-shutdown runs rootfs/sbin/shutdown, a shim
+# on busybox). Users cirros and root, password gocubsgo (as CirrOS).
 #
 # Idempotent: a step runs only when its output is missing or older than its inputs
 # (this script, the files under rootfs/ and initramfs/, the .debs). --force rebuilds
@@ -185,9 +186,11 @@ if ! fresh "$ROOTFS/.stamp" "$PKG/.stamp" "$SELF" "$HERE/rootfs"; then
 		done
 		cp "$MODDIR/modules.builtin" "$MODDIR/modules.order" "lib/modules/$KVER/" 2>/dev/null || true
 		"$BB" depmod -b "$ROOTFS" "$KVER"
-		# Guest configuration (init, acpid, udhcpc, users).
+		# Guest configuration (init, acpid, udhcpc, users, qemu-ga's shutdown). Busybox
+		# has no shutdown applet; were one linked, cp would write through the link.
+		rm -f sbin/shutdown
 		cp -a "$HERE/rootfs/." .
-		chmod 0755 etc/init.d/rcS etc/init.d/rcK etc/acpi/PWRF/00000080 usr/libexec/qga-run \
+		chmod 0755 etc/init.d/rcS etc/init.d/rcK etc/acpi/PWRF/00000080 usr/libexec/qga-run sbin/shutdown \
 			usr/libexec/cloud-init-lite usr/share/udhcpc/default.script
 		hash=$("$BB" mkpasswd -m sha512 "$PASSWORD" virtnodeguest)
 		printf 'root:%s:19000:0:99999:7:::\ncirros:%s:19000:0:99999:7:::\n' "$hash" "$hash" >etc/shadow

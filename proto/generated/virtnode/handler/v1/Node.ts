@@ -10,6 +10,9 @@ import type { ConsoleOutput as _virtnode_handler_v1_ConsoleOutput, ConsoleOutput
 import type { DeleteRequest as _virtnode_handler_v1_DeleteRequest, DeleteRequest__Output as _virtnode_handler_v1_DeleteRequest__Output } from '../../../virtnode/handler/v1/DeleteRequest.js';
 import type { DomainStats as _virtnode_handler_v1_DomainStats, DomainStats__Output as _virtnode_handler_v1_DomainStats__Output } from '../../../virtnode/handler/v1/DomainStats.js';
 import type { DomainStatsRequest as _virtnode_handler_v1_DomainStatsRequest, DomainStatsRequest__Output as _virtnode_handler_v1_DomainStatsRequest__Output } from '../../../virtnode/handler/v1/DomainStatsRequest.js';
+import type { FreezeRequest as _virtnode_handler_v1_FreezeRequest, FreezeRequest__Output as _virtnode_handler_v1_FreezeRequest__Output } from '../../../virtnode/handler/v1/FreezeRequest.js';
+import type { GuestAgentRequest as _virtnode_handler_v1_GuestAgentRequest, GuestAgentRequest__Output as _virtnode_handler_v1_GuestAgentRequest__Output } from '../../../virtnode/handler/v1/GuestAgentRequest.js';
+import type { GuestAgentResponse as _virtnode_handler_v1_GuestAgentResponse, GuestAgentResponse__Output as _virtnode_handler_v1_GuestAgentResponse__Output } from '../../../virtnode/handler/v1/GuestAgentResponse.js';
 import type { LifecycleRequest as _virtnode_handler_v1_LifecycleRequest, LifecycleRequest__Output as _virtnode_handler_v1_LifecycleRequest__Output } from '../../../virtnode/handler/v1/LifecycleRequest.js';
 import type { ListImagesRequest as _virtnode_handler_v1_ListImagesRequest, ListImagesRequest__Output as _virtnode_handler_v1_ListImagesRequest__Output } from '../../../virtnode/handler/v1/ListImagesRequest.js';
 import type { ListImagesResponse as _virtnode_handler_v1_ListImagesResponse, ListImagesResponse__Output as _virtnode_handler_v1_ListImagesResponse__Output } from '../../../virtnode/handler/v1/ListImagesResponse.js';
@@ -93,6 +96,34 @@ export interface NodeClient extends grpc.Client {
   delete(argument: _virtnode_handler_v1_DeleteRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   delete(argument: _virtnode_handler_v1_DeleteRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   
+  FilesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  FilesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  FilesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  FilesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  filesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  filesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  filesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  filesystemList(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * virtctl freeze and unfreeze: the guest's filesystems frozen through its agent
+   * (status.fsFreezeStatus "frozen"), thawed by Unfreeze or by the launcher itself
+   * after unfreeze_timeout_seconds.
+   */
+  Freeze(argument: _virtnode_handler_v1_FreezeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Freeze(argument: _virtnode_handler_v1_FreezeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Freeze(argument: _virtnode_handler_v1_FreezeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Freeze(argument: _virtnode_handler_v1_FreezeRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * virtctl freeze and unfreeze: the guest's filesystems frozen through its agent
+   * (status.fsFreezeStatus "frozen"), thawed by Unfreeze or by the launcher itself
+   * after unfreeze_timeout_seconds.
+   */
+  freeze(argument: _virtnode_handler_v1_FreezeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  freeze(argument: _virtnode_handler_v1_FreezeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  freeze(argument: _virtnode_handler_v1_FreezeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  freeze(argument: _virtnode_handler_v1_FreezeRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
   Get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
   Get(argument: _virtnode_handler_v1_ObjectRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
   Get(argument: _virtnode_handler_v1_ObjectRef, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_Object__Output>): grpc.ClientUnaryCall;
@@ -127,6 +158,25 @@ export interface NodeClient extends grpc.Client {
   getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
   getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
   getNodeInfo(argument: _virtnode_handler_v1_NodeInfoRequest, callback: grpc.requestCallback<_virtnode_handler_v1_NodeInfo__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * What the guest agent of a running VMI answers now, as virtctl's guestosinfo,
+   * fslist and userlist: kubevirt.io/v1 VirtualMachineInstanceGuestAgentInfo,
+   * VirtualMachineInstanceFileSystemList and VirtualMachineInstanceGuestOSUserList.
+   */
+  GuestOSInfo(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  GuestOSInfo(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  GuestOSInfo(argument: _virtnode_handler_v1_GuestAgentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  GuestOSInfo(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * What the guest agent of a running VMI answers now, as virtctl's guestosinfo,
+   * fslist and userlist: kubevirt.io/v1 VirtualMachineInstanceGuestAgentInfo,
+   * VirtualMachineInstanceFileSystemList and VirtualMachineInstanceGuestOSUserList.
+   */
+  guestOsInfo(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  guestOsInfo(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  guestOsInfo(argument: _virtnode_handler_v1_GuestAgentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  guestOsInfo(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
   
   List(argument: _virtnode_handler_v1_ListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
   List(argument: _virtnode_handler_v1_ListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ListResponse__Output>): grpc.ClientUnaryCall;
@@ -221,6 +271,15 @@ export interface NodeClient extends grpc.Client {
   stop(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   stop(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   
+  Unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  Unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  unfreeze(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
   Unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   Unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   Unpause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
@@ -229,6 +288,15 @@ export interface NodeClient extends grpc.Client {
   unpause(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   unpause(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   unpause(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
+  
+  UserList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  UserList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  UserList(argument: _virtnode_handler_v1_GuestAgentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  UserList(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  userList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  userList(argument: _virtnode_handler_v1_GuestAgentRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  userList(argument: _virtnode_handler_v1_GuestAgentRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
+  userList(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Changes to objects and node events in order. Every change has a sequence
@@ -274,6 +342,15 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
    */
   Delete: grpc.handleUnaryCall<_virtnode_handler_v1_DeleteRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
+  FilesystemList: grpc.handleUnaryCall<_virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse>;
+  
+  /**
+   * virtctl freeze and unfreeze: the guest's filesystems frozen through its agent
+   * (status.fsFreezeStatus "frozen"), thawed by Unfreeze or by the launcher itself
+   * after unfreeze_timeout_seconds.
+   */
+  Freeze: grpc.handleUnaryCall<_virtnode_handler_v1_FreezeRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
   Get: grpc.handleUnaryCall<_virtnode_handler_v1_ObjectRef__Output, _virtnode_handler_v1_Object>;
   
   /**
@@ -283,6 +360,13 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   GetDomainStats: grpc.handleUnaryCall<_virtnode_handler_v1_DomainStatsRequest__Output, _virtnode_handler_v1_DomainStats>;
   
   GetNodeInfo: grpc.handleUnaryCall<_virtnode_handler_v1_NodeInfoRequest__Output, _virtnode_handler_v1_NodeInfo>;
+  
+  /**
+   * What the guest agent of a running VMI answers now, as virtctl's guestosinfo,
+   * fslist and userlist: kubevirt.io/v1 VirtualMachineInstanceGuestAgentInfo,
+   * VirtualMachineInstanceFileSystemList and VirtualMachineInstanceGuestOSUserList.
+   */
+  GuestOSInfo: grpc.handleUnaryCall<_virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse>;
   
   List: grpc.handleUnaryCall<_virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse>;
   
@@ -308,7 +392,11 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   Stop: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
+  Unfreeze: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
   Unpause: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
+  
+  UserList: grpc.handleUnaryCall<_virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse>;
   
   /**
    * Changes to objects and node events in order. Every change has a sequence
@@ -324,9 +412,12 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   Apply: MethodDefinition<_virtnode_handler_v1_ApplyRequest, _virtnode_handler_v1_ApplyResponse, _virtnode_handler_v1_ApplyRequest__Output, _virtnode_handler_v1_ApplyResponse__Output>
   Console: MethodDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput, _virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput__Output>
   Delete: MethodDefinition<_virtnode_handler_v1_DeleteRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_DeleteRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  FilesystemList: MethodDefinition<_virtnode_handler_v1_GuestAgentRequest, _virtnode_handler_v1_GuestAgentResponse, _virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse__Output>
+  Freeze: MethodDefinition<_virtnode_handler_v1_FreezeRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_FreezeRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Get: MethodDefinition<_virtnode_handler_v1_ObjectRef, _virtnode_handler_v1_Object, _virtnode_handler_v1_ObjectRef__Output, _virtnode_handler_v1_Object__Output>
   GetDomainStats: MethodDefinition<_virtnode_handler_v1_DomainStatsRequest, _virtnode_handler_v1_DomainStats, _virtnode_handler_v1_DomainStatsRequest__Output, _virtnode_handler_v1_DomainStats__Output>
   GetNodeInfo: MethodDefinition<_virtnode_handler_v1_NodeInfoRequest, _virtnode_handler_v1_NodeInfo, _virtnode_handler_v1_NodeInfoRequest__Output, _virtnode_handler_v1_NodeInfo__Output>
+  GuestOSInfo: MethodDefinition<_virtnode_handler_v1_GuestAgentRequest, _virtnode_handler_v1_GuestAgentResponse, _virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse__Output>
   List: MethodDefinition<_virtnode_handler_v1_ListRequest, _virtnode_handler_v1_ListResponse, _virtnode_handler_v1_ListRequest__Output, _virtnode_handler_v1_ListResponse__Output>
   ListImages: MethodDefinition<_virtnode_handler_v1_ListImagesRequest, _virtnode_handler_v1_ListImagesResponse, _virtnode_handler_v1_ListImagesRequest__Output, _virtnode_handler_v1_ListImagesResponse__Output>
   Pause: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
@@ -336,6 +427,8 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   SoftReboot: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Start: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Stop: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Unfreeze: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Unpause: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  UserList: MethodDefinition<_virtnode_handler_v1_GuestAgentRequest, _virtnode_handler_v1_GuestAgentResponse, _virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse__Output>
   Watch: MethodDefinition<_virtnode_handler_v1_WatchRequest, _virtnode_handler_v1_WatchEvent, _virtnode_handler_v1_WatchRequest__Output, _virtnode_handler_v1_WatchEvent__Output>
 }

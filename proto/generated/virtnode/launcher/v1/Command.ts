@@ -6,6 +6,8 @@ import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _v
 import type { AttachVolume as _virtnode_launcher_v1_AttachVolume, AttachVolume__Output as _virtnode_launcher_v1_AttachVolume__Output } from '../../../virtnode/launcher/v1/AttachVolume.js';
 import type { DetachVolume as _virtnode_launcher_v1_DetachVolume, DetachVolume__Output as _virtnode_launcher_v1_DetachVolume__Output } from '../../../virtnode/launcher/v1/DetachVolume.js';
 import type { StatsRequest as _virtnode_launcher_v1_StatsRequest, StatsRequest__Output as _virtnode_launcher_v1_StatsRequest__Output } from '../../../virtnode/launcher/v1/StatsRequest.js';
+import type { GuestAgentQuery as _virtnode_launcher_v1_GuestAgentQuery, GuestAgentQuery__Output as _virtnode_launcher_v1_GuestAgentQuery__Output } from '../../../virtnode/launcher/v1/GuestAgentQuery.js';
+import type { Freeze as _virtnode_launcher_v1_Freeze, Freeze__Output as _virtnode_launcher_v1_Freeze__Output } from '../../../virtnode/launcher/v1/Freeze.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Command {
@@ -20,7 +22,10 @@ export interface Command {
   'attachVolume'?: (_virtnode_launcher_v1_AttachVolume | null);
   'detachVolume'?: (_virtnode_launcher_v1_DetachVolume | null);
   'stats'?: (_virtnode_launcher_v1_StatsRequest | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats";
+  'guestAgent'?: (_virtnode_launcher_v1_GuestAgentQuery | null);
+  'freeze'?: (_virtnode_launcher_v1_Freeze | null);
+  'unfreeze'?: (_virtnode_launcher_v1_Empty | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze";
 }
 
 export interface Command__Output {
@@ -35,5 +40,8 @@ export interface Command__Output {
   'attachVolume'?: (_virtnode_launcher_v1_AttachVolume__Output | null);
   'detachVolume'?: (_virtnode_launcher_v1_DetachVolume__Output | null);
   'stats'?: (_virtnode_launcher_v1_StatsRequest__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats";
+  'guestAgent'?: (_virtnode_launcher_v1_GuestAgentQuery__Output | null);
+  'freeze'?: (_virtnode_launcher_v1_Freeze__Output | null);
+  'unfreeze'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze";
 }

@@ -17,6 +17,15 @@ export interface CommandResult {
    * The answer of a stats command.
    */
   'stats'?: (_virtnode_launcher_v1_QemuStats | null);
+  /**
+   * The answer of a guest_agent query (kubevirt.io/v1 JSON).
+   */
+  'agentJson'?: (string);
+  /**
+   * What the launcher did, in words, where it had a choice (soft_reboot: through
+   * the guest agent or the ACPI power button).
+   */
+  'message'?: (string);
 }
 
 export interface CommandResult__Output {
@@ -32,4 +41,13 @@ export interface CommandResult__Output {
    * The answer of a stats command.
    */
   'stats': (_virtnode_launcher_v1_QemuStats__Output | null);
+  /**
+   * The answer of a guest_agent query (kubevirt.io/v1 JSON).
+   */
+  'agentJson': (string);
+  /**
+   * What the launcher did, in words, where it had a choice (soft_reboot: through
+   * the guest agent or the ACPI power button).
+   */
+  'message': (string);
 }
