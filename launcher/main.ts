@@ -172,6 +172,8 @@ async function main(): Promise<void> {
           }
           case 'stats':
             return { stats: await manager.stats(cmd.stats!.guestStatsIntervalSeconds) };
+          case 'screenshot':
+            return { screenshotPng: await manager.screenshot() };
           default:
             throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
         }

@@ -43,8 +43,8 @@ export interface SessionCallbacks {
   domainDefined(): boolean;
 }
 
-/** What a command's result may carry beside ok: a query's answer, or where attach_volume put the disk. */
-export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume'>;
+/** What a command's result may carry beside ok: a query's answer (stats, a screenshot), or where attach_volume put the disk. */
+export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume' | 'screenshotPng'>;
 
 type Stream = grpc.ClientDuplexStream<LauncherMessage, HandlerMessage__Output>;
 

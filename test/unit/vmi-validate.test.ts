@@ -580,12 +580,10 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'acpi.enabled is a boolean', break: (s) => (s.domain.features = { acpi: { enabled: 'yes' } }), errors: (p) => [{ path: `${p}.domain.features.acpi.enabled`, message: 'must be a boolean (got "yes")' }] },
   { name: 'hyperv is not supported yet', break: (s) => (s.domain.features = { hyperv: { relaxed: {} } }), errors: (p) => [{ path: `${p}.domain.features.hyperv`, message: NOT_YET }] },
   { name: 'clock is not supported yet', break: (s) => (s.domain.clock = { utc: {} }), errors: (p) => [{ path: `${p}.domain.clock`, message: NOT_YET }] },
-  {
-    name: 'graphics is not supported yet',
-    break: (s) => (s.domain.devices.autoattachGraphicsDevice = true),
-    errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'not supported yet: no VNC yet' }],
-  },
-  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'tpm', 'inputs', 'sound', 'video', 'logSerialConsole'].map(
+  { name: 'graphics and the console log are accepted', break: (s) => Object.assign(s.domain.devices, { autoattachGraphicsDevice: true, logSerialConsole: true }), errors: () => [] },
+  { name: 'autoattachGraphicsDevice is a boolean', break: (s) => (s.domain.devices.autoattachGraphicsDevice = 'yes'), errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'must be a boolean (got "yes")' }] },
+  { name: 'logSerialConsole is a boolean', break: (s) => (s.domain.devices.logSerialConsole = 1), errors: (p) => [{ path: `${p}.domain.devices.logSerialConsole`, message: 'must be a boolean (got 1)' }] },
+  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'tpm', 'inputs', 'sound', 'video'].map(
     (dev): SpecRule => ({ name: `devices.${dev} is not supported yet`, break: (s) => (s.domain.devices[dev] = {}), errors: (p) => [{ path: `${p}.domain.devices.${dev}`, message: NOT_YET }] }),
   ),
   { name: 'rng takes no fields', break: (s) => (s.domain.devices.rng = { rate: 1 }), errors: (p) => [{ path: `${p}.domain.devices.rng.rate`, message: 'unknown field' }] },

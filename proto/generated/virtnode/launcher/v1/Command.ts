@@ -20,7 +20,11 @@ export interface Command {
   'attachVolume'?: (_virtnode_launcher_v1_AttachVolume | null);
   'detachVolume'?: (_virtnode_launcher_v1_DetachVolume | null);
   'stats'?: (_virtnode_launcher_v1_StatsRequest | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats";
+  /**
+   * QEMU's screendump of the display as PNG; refused without a graphics device.
+   */
+  'screenshot'?: (_virtnode_launcher_v1_Empty | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"screenshot";
 }
 
 export interface Command__Output {
@@ -35,5 +39,9 @@ export interface Command__Output {
   'attachVolume'?: (_virtnode_launcher_v1_AttachVolume__Output | null);
   'detachVolume'?: (_virtnode_launcher_v1_DetachVolume__Output | null);
   'stats'?: (_virtnode_launcher_v1_StatsRequest__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats";
+  /**
+   * QEMU's screendump of the display as PNG; refused without a graphics device.
+   */
+  'screenshot'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"screenshot";
 }

@@ -17,6 +17,10 @@ export interface CommandResult {
    * The answer of a stats command.
    */
   'stats'?: (_virtnode_launcher_v1_QemuStats | null);
+  /**
+   * The answer of a screenshot command: the guest's screen as PNG.
+   */
+  'screenshotPng'?: (Buffer | Uint8Array | string);
 }
 
 export interface CommandResult__Output {
@@ -32,4 +36,8 @@ export interface CommandResult__Output {
    * The answer of a stats command.
    */
   'stats': (_virtnode_launcher_v1_QemuStats__Output | null);
+  /**
+   * The answer of a screenshot command: the guest's screen as PNG.
+   */
+  'screenshotPng': (Buffer);
 }
