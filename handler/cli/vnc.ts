@@ -44,6 +44,8 @@ function openVnc(c: HandlerClient, namespace: string, name: string): Promise<{ s
     const onData = (m: ConsoleOutput__Output): void => {
       stream.off('error', onError);
       stream.off('end', onEnd);
+      // Whoever takes the stream listens for its end; a cancel must not be an unhandled error meanwhile.
+      stream.on('error', () => undefined);
       stream.pause();
       resolve({ stream, first: Buffer.from(m.data) });
     };
@@ -72,6 +74,7 @@ function splice(tcp: Socket, stream: VncStream, first: Buffer): void {
       stream.once('drain', () => tcp.resume());
     }
   });
+  tcp.resume(); // paused on accept, until the stream was open
   const close = (): void => {
     tcp.destroy();
     stream.cancel();
