@@ -105,7 +105,7 @@ const addDisk = (s: Json, disk: Json, volume?: Json) => {
 const emptyVol = (name: string) => ({ name, emptyDisk: { capacity: '1Mi' } });
 
 const ROOT_BUS_FULL =
-  'needs 32 PCI slots (virtio disks: 25, virtio-scsi controller: 1, network interfaces: 1, memory balloon: 1, guest agent channel: 1, panic device: 1, hotplug ports: 2); ' +
+  'needs 33 PCI slots (virtio disks: 25, virtio-scsi controller: 1, network interfaces: 1, memory balloon: 1, VGA: 1, guest agent channel: 1, panic device: 1, hotplug ports: 2); ' +
   "a q35 machine's root bus has 30: put disks on bus scsi or sata instead of virtio";
 const manyDisks = (s: Json, n: number, bus: string) => {
   for (let i = 0; i < n; i++) addDisk(s, { name: `x${i}`, disk: { bus } }, emptyVol(`x${i}`));
@@ -1003,14 +1003,14 @@ test('validate does not modify its input', () => {
   assert.deepEqual(o, before);
 });
 
-test('the root bus count: 22 more virtio disks fit exactly (23 without the hotplug controller); sata past six ports adds a controller', () => {
+test('the root bus count: 21 more virtio disks fit exactly (22 without the hotplug controller, the VGA takes one); sata past six ports adds a controller', () => {
   const full = vmi();
-  manyDisks(full.spec, 22, 'virtio');
+  manyDisks(full.spec, 21, 'virtio');
   assert.deepEqual(validate(full), { warnings: [] });
   assert.equal(rootBusDevices(full.spec).reduce((n, [, c]) => n + c, 0), ROOT_BUS_FREE_SLOTS);
   // The virtio-scsi controller waits for hot-plugged disks unless disableHotplug: one more slot.
   addDisk(full.spec, { name: 'y0', disk: { bus: 'virtio' } }, emptyVol('y0'));
-  assert.throws(() => validate(full), /needs 31 PCI slots \(virtio disks: 24, virtio-scsi controller: 1,/);
+  assert.throws(() => validate(full), /needs 31 PCI slots \(virtio disks: 23, virtio-scsi controller: 1,.* VGA: 1,/);
   full.spec.domain.devices.disableHotplug = true;
   assert.deepEqual(validate(full), { warnings: [] });
   assert.ok(!rootBusDevices(full.spec).some(([kind]) => kind === 'virtio-scsi controller'));
