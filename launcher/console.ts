@@ -2,7 +2,9 @@
 // whole life, keeps the most recent output in a ring (so a user who connects late
 // still sees the last screen: the login prompt, a panic), and serves one
 // interactive client at a time on console.sock, where the handler connects for
-// `virtnode console`. A new client replaces the previous one, as virtctl's does.
+// `virtnode console`. The handler admits one API client per VMI (a second only with
+// --force, handler/api/console.ts); should two connections meet here anyway, the
+// newer replaces the older.
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { promises as fs } from 'node:fs';

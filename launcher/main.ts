@@ -177,6 +177,8 @@ async function main(): Promise<void> {
           case 'freeze':
           case 'unfreeze':
             return agentCommand(manager, cmd);
+          case 'screenshot':
+            return { screenshotPng: await manager.screenshot() };
           default:
             throw new VirtnodeError('VN_PROTOCOL', `unknown command ${String(cmd.op)}`);
         }

@@ -44,8 +44,8 @@ export interface SessionCallbacks {
   domainDefined(): boolean;
 }
 
-/** What a command's result may carry beside ok: a query's answer, where attach_volume put the disk, what was done. */
-export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume' | 'agentJson' | 'message'>;
+/** What a command's result may carry beside ok: a query's answer (stats, a screenshot, the agent's), where attach_volume put the disk, what was done. */
+export type CommandAnswer = Pick<CommandResult, 'stats' | 'volume' | 'agentJson' | 'message' | 'screenshotPng'>;
 
 type Stream = grpc.ClientDuplexStream<LauncherMessage, HandlerMessage__Output>;
 

@@ -101,6 +101,12 @@ export interface GuestLease {
   routes?: { dest: string; prefixLen: number; gateway: string }[];
 }
 
+/**
+ * The most each part of a VM's serial console log holds (RUN_DIR_FILES.consoleLog
+ * and its `.1`): the launcher rotates there, the handler reads no more than this.
+ */
+export const CONSOLE_LOG_BYTES = 1 << 20;
+
 /** MiB of translated code TCG may keep (`-accel tcg,tb-size=`); the VM cgroup's overhead budgets exactly this. */
 export const TCG_TB_SIZE_MIB = 128;
 
@@ -114,6 +120,13 @@ export const RUN_DIR_FILES = {
   handlerSocket: 'handler.sock',
   /** The launcher relays the serial console here. */
   consoleSocket: 'console.sock',
+  /**
+   * The launcher serves the VNC display here, handing each connection to QEMU
+   * (QMP add_client): QEMU itself listens nowhere (launcher/vnc.ts says why).
+   */
+  vncSocket: 'vnc.sock',
+  /** The serial console log (devices.logSerialConsole) and its one rotated part, `.1`. */
+  consoleLog: 'console.log',
   /** QEMU's own directory: the launcher makes it, owned by QEMU's uid. */
   qemuDir: 'qemu',
   /** QEMU listens here for QMP. */
@@ -122,6 +135,8 @@ export const RUN_DIR_FILES = {
   serialSocket: 'qemu/serial0.sock',
   /** QEMU listens here for the guest agent's virtio-serial port. */
   agentSocket: 'qemu/agent.sock',
+  /** QEMU writes its screendump here (the only place in its view it may write). */
+  screendump: 'qemu/screendump.png',
   /** QEMU's root: a skeleton of mount points the launcher makes (and `qemu-root.fstab`, its mounts). */
   qemuRoot: 'qemu-root',
 } as const;

@@ -3,15 +3,16 @@
 // touches a sandbox or a launcher itself.
 
 import * as grpc from '@grpc/grpc-js';
-import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { InvalidSpecError, NotFoundError, VirtnodeError } from '../../proto/errors.js';
 import { handlerPackage, requireProtocol } from '../../proto/rpc.js';
 import { KIND_VM, KIND_VMI, type VirtualMachine, type VirtualMachineInstance } from '../../proto/vmi/index.js';
 import type { ApplyRequest__Output } from '../../proto/generated/virtnode/handler/v1/ApplyRequest.js';
 import type { ApplyResponse } from '../../proto/generated/virtnode/handler/v1/ApplyResponse.js';
-import type { ConsoleInput__Output } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
-import type { ConsoleOutput } from '../../proto/generated/virtnode/handler/v1/ConsoleOutput.js';
+import type { ScreenshotRequest__Output } from '../../proto/generated/virtnode/handler/v1/ScreenshotRequest.js';
+import type { ScreenshotResponse } from '../../proto/generated/virtnode/handler/v1/ScreenshotResponse.js';
+import type { SerialConsoleLogRequest__Output } from '../../proto/generated/virtnode/handler/v1/SerialConsoleLogRequest.js';
+import type { SerialConsoleLogResponse } from '../../proto/generated/virtnode/handler/v1/SerialConsoleLogResponse.js';
 import type { DeleteRequest__Output } from '../../proto/generated/virtnode/handler/v1/DeleteRequest.js';
 import type { LifecycleRequest__Output } from '../../proto/generated/virtnode/handler/v1/LifecycleRequest.js';
 import type { ListImagesResponse } from '../../proto/generated/virtnode/handler/v1/ListImagesResponse.js';
@@ -45,6 +46,9 @@ import { agentService } from './agent-service.js';
 import type { FreezeRequest__Output } from '../../proto/generated/virtnode/handler/v1/FreezeRequest.js';
 import type { GuestAgentRequest__Output } from '../../proto/generated/virtnode/handler/v1/GuestAgentRequest.js';
 import type { GuestAgentResponse } from '../../proto/generated/virtnode/handler/v1/GuestAgentResponse.js';
+import { AttachedStreams, byteStreamCall } from './console.js';
+import { screenshot, vncSocket } from './vnc.js';
+import { serialConsoleLog } from './console-log.js';
 import { toServiceError } from './status.js';
 import { EncodedCache, type EncodedMessage } from './encoded.js';
 import type { StatusLike, StreamCall, UnaryCall } from './grpc-call.js';
@@ -100,6 +104,8 @@ const DEFAULT_WATCH_KINDS = new Set<string>([KIND_VM, KIND_VMI, 'Event', 'ImageP
 
 export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   const { store, vms, vmis } = d;
+  // Who holds each VMI's console and VNC display (one client each).
+  const attached = new AttachedStreams();
   const manifests = d.manifests ?? new ManifestReader();
   const agent = agentService({ store, vmis });
   // Room for every object's Get answer on a full node and a few Lists.
@@ -304,45 +310,6 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     live = true;
   }
 
-  function console_(call: StreamCall<undefined, ConsoleOutput>): void {
-    const refused = requireProtocol(call.metadata);
-    if (refused) {
-      call.emit('error', refused);
-      return;
-    }
-    let sock: Socket | undefined;
-    const fail = (e: unknown): void => {
-      sock?.destroy();
-      call.emit('error', toServiceError(e));
-    };
-    call.on('data', (m: ConsoleInput__Output) => {
-      if (!sock) {
-        if (!m.open) return fail(new InvalidSpecError([{ path: 'open', message: 'the first console message must name the VMI' }]));
-        try {
-          const vmi = needVmi(ns(m.open.namespace), m.open.name);
-          const path = vmis.consoleSocket(vmi.metadata.namespace!, vmi.metadata.name);
-          sock = connect(path);
-          sock.on('data', (b) => call.write({ data: b }));
-          sock.on('error', (e) => fail(new VirtnodeError('VN_UNAVAILABLE', `console of ${vmi.metadata.name}: ${e.message}`)));
-          sock.on('close', () => call.end());
-        } catch (e) {
-          fail(e);
-        }
-        return;
-      }
-      if (m.data?.length) sock.write(m.data);
-    });
-    const close = (): void => {
-      sock?.end();
-    };
-    call.on('end', () => {
-      close();
-      call.end();
-    });
-    call.on('cancelled', close);
-    call.on('error', close);
-  }
-
   return {
     Apply: unary(apply),
     // Answers as bytes from `encoded` (see encoded.ts; the server passes them on).
@@ -425,7 +392,16 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
     AddVolume: unary<AddVolumeRequest__Output, OperationResponse>((req) => addVolume(req)),
     RemoveVolume: unary<RemoveVolumeRequest__Output, OperationResponse>((req) => removeVolume(req)),
     Watch: watch,
-    Console: console_,
+    Console: byteStreamCall('console', attached, (namespace, name) => {
+      const vmi = needVmi(ns(namespace), name);
+      return { namespace: vmi.metadata.namespace!, name, socket: vmis.consoleSocket(vmi.metadata.namespace!, vmi.metadata.name) };
+    }),
+    VNC: byteStreamCall('vnc', attached, (namespace, name) => {
+      const vmi = needVmi(ns(namespace), name);
+      return { namespace: vmi.metadata.namespace!, name, socket: vncSocket(vmis, vmi) };
+    }),
+    Screenshot: unary<ScreenshotRequest__Output, ScreenshotResponse>(async (req) => ({ png: await screenshot(vmis, needVmi(ns(req.namespace), req.name)) })),
+    SerialConsoleLog: unary<SerialConsoleLogRequest__Output, SerialConsoleLogResponse>(async (req) => ({ data: await serialConsoleLog(vmis, needVmi(ns(req.namespace), req.name)) })),
     ListImages: unary<unknown, ListImagesResponse>(async () => {
       const images = await d.images.list();
       return {

@@ -1,17 +1,19 @@
-// `virtnode console NAME`: the VMI's serial console on this terminal, raw, until
-// Ctrl-] (virtctl's escape), as `virtctl console` does.
+// `virtnode console NAME [--force]`: the VMI's serial console on this terminal,
+// raw, until Ctrl-] (virtctl's escape), as `virtctl console` does. One client at a
+// time: --force takes the console over from another.
 
 import type { HandlerClient } from './client.js';
 import { serverError } from './client.js';
 import type { ConsoleInput } from '../../proto/generated/virtnode/handler/v1/ConsoleInput.js';
 import type { ConsoleOutput__Output } from '../../proto/generated/virtnode/handler/v1/ConsoleOutput.js';
+
 import type * as grpc from '@grpc/grpc-js';
 
 const ESCAPE = 0x1d; // Ctrl-]
 
-export async function runConsole(c: HandlerClient, namespace: string, name: string): Promise<number> {
+export async function runConsole(c: HandlerClient, namespace: string, name: string, force = false): Promise<number> {
   const stream: grpc.ClientDuplexStream<ConsoleInput, ConsoleOutput__Output> = c.node.Console(c.md());
-  stream.write({ open: { kind: 'VirtualMachineInstance', namespace, name } });
+  stream.write({ open: { kind: 'VirtualMachineInstance', namespace, name }, force });
   const tty = process.stdin.isTTY;
   if (tty) {
     process.stderr.write(`Successfully connected to ${name} console. The escape sequence is ^]\n`);

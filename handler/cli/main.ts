@@ -51,7 +51,11 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
                                  --persist: the VM's template keeps it too
   removevolume NAME --volume-name=N [--persist] [--dry-run]
                                  hot-unplug a volume added by addvolume
-  console NAME                   serial console; Ctrl-] detaches
+  console NAME [--force]         serial console; Ctrl-] detaches; --force takes it over from another client
+  logs NAME                      the serial console log (devices.logSerialConsole, bounded)
+  vnc NAME [--port N] [--proxy-only]
+                                 the VNC display on 127.0.0.1 for a viewer (started if one is on PATH)
+  screenshot NAME -o FILE        the guest's screen as PNG
   describe vm|vmi NAME           status, conditions and events, like kubectl describe
   events [-w] [NAME]             node events, like kubectl get events
   images                         containerDisk images on this node
@@ -70,7 +74,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout', '--volume-name', '--disk-name', '--path', '--type', '--capacity', '--disk-type', '--bus', '--serial', '--cache', '--unfreeze-timeout']);
+const VALUE_FLAGS = new Set(['-f', '--filename', '-o', '--output', '-n', '--namespace', '--socket', '--grace-period', '--timeout', '--volume-name', '--disk-name', '--path', '--type', '--capacity', '--disk-type', '--bus', '--serial', '--cache', '--unfreeze-timeout', '--port']);
 
 /**
  * virtctl addvolume's flags as an AddVolumeOptions with a hostDisk source: the disk
@@ -179,7 +183,7 @@ async function printObjects(objs: (VirtualMachine | VirtualMachineInstance)[], k
  */
 function needsStreams(a: Args): boolean {
   const [verb, what] = a.positional;
-  if (verb === 'console' || verb === 'events' || verb === 'describe' || has(a, '--wait')) return true;
+  if (verb === 'console' || verb === 'vnc' || verb === 'events' || verb === 'describe' || has(a, '--wait')) return true;
   return verb === 'get' && (has(a, '-w', '--watch') || /^events?$/.test(what ?? ''));
 }
 
@@ -379,8 +383,16 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'console': {
         const { runConsole } = await import('./console.js');
-        return await runConsole(streaming(c), ns, target(a, verb));
+        return await runConsole(streaming(c), ns, target(a, verb), has(a, '--force'));
       }
+      case 'logs':
+        return await (await import('./guest-output.js')).runLogs(c, ns, target(a, verb));
+      case 'vnc': {
+        const port = flag(a, '--port');
+        return await (await import('./vnc.js')).runVnc(streaming(c), ns, target(a, verb), { port: port === undefined ? undefined : Number(port), proxyOnly: has(a, '--proxy-only') });
+      }
+      case 'screenshot':
+        return await (await import('./guest-output.js')).runScreenshot(c, ns, target(a, verb), flag(a, '-o', '--output'));
       case 'events':
         return await events(streaming(c), a, ns);
       case 'describe': {

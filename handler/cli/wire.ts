@@ -7,7 +7,7 @@
 // (camelCase names, defaults filled in, 64-bit integers as numbers), so the
 // generated `__Output` types describe them.
 
-type Scalar = 'string' | 'bool' | 'uint32' | 'uint64' | 'int64';
+type Scalar = 'string' | 'bytes' | 'bool' | 'uint32' | 'uint64' | 'int64';
 
 export interface Field {
   no: number;
@@ -29,6 +29,7 @@ const ObjectRef = message('ObjectRef', [f(1, 'kind', 'string'), f(2, 'namespace'
 const OperationResponse = message('OperationResponse', [f(1, 'message', 'string')]);
 const GuestAgentRequest = message('GuestAgentRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string')]);
 const GuestAgentResponse = message('GuestAgentResponse', [f(1, 'json', 'string')]);
+const VmiName = (name: string): MessageType => message(name, [f(1, 'namespace', 'string'), f(2, 'name', 'string')]);
 const LifecycleRequest = message('LifecycleRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string'), f(3, 'gracePeriodSeconds', 'int64'), f(4, 'force', 'bool')]);
 
 export interface UnaryMethod {
@@ -82,6 +83,8 @@ export const NODE_METHODS = {
   UserList: method('Node', 'UserList', GuestAgentRequest, GuestAgentResponse),
   Freeze: method('Node', 'Freeze', message('FreezeRequest', [f(1, 'namespace', 'string'), f(2, 'name', 'string'), f(3, 'unfreezeTimeoutSeconds', 'uint32')]), OperationResponse),
   Unfreeze: method('Node', 'Unfreeze', LifecycleRequest, OperationResponse),
+  Screenshot: method('Node', 'Screenshot', VmiName('ScreenshotRequest'), message('ScreenshotResponse', [f(1, 'png', 'bytes')])),
+  SerialConsoleLog: method('Node', 'SerialConsoleLog', VmiName('SerialConsoleLogRequest'), message('SerialConsoleLogResponse', [f(1, 'data', 'bytes')])),
   GetDomainStats: method(
     'Node',
     'GetDomainStats',
@@ -177,6 +180,7 @@ class Writer {
 function isDefault(type: Field['type'], v: unknown): boolean {
   if (v === undefined || v === null) return true;
   if (typeof type === 'object') return false;
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return v.length === 0;
   return v === '' || v === false || v === 0;
 }
 
@@ -188,7 +192,7 @@ export function encode(type: MessageType, value: Record<string, unknown>): Buffe
     if (field.repeated) {
       const items = (v ?? []) as unknown[];
       if (items.length === 0) continue;
-      if (field.type === 'string' || typeof field.type === 'object') {
+      if (field.type === 'string' || field.type === 'bytes' || typeof field.type === 'object') {
         for (const item of items) writeOne(w, field, item);
       } else {
         // Repeated numbers and bools are packed in proto3.
@@ -222,6 +226,9 @@ function writeOne(w: Writer, field: Field, v: unknown): void {
   } else if (field.type === 'string') {
     w.varint((field.no << 3) | LENGTH_DELIMITED);
     w.bytes(Buffer.from(String(v), 'utf8'));
+  } else if (field.type === 'bytes') {
+    w.varint((field.no << 3) | LENGTH_DELIMITED);
+    w.bytes(Buffer.from(v as Uint8Array));
   } else {
     w.varint((field.no << 3) | VARINT);
     w.varint(toVarint(field.type, v));
@@ -289,7 +296,7 @@ class Reader {
 function defaultOf(field: Field): unknown {
   if (field.repeated) return [];
   if (typeof field.type === 'object') return null;
-  return field.type === 'string' ? '' : field.type === 'bool' ? false : 0;
+  return field.type === 'string' ? '' : field.type === 'bytes' ? Buffer.alloc(0) : field.type === 'bool' ? false : 0;
 }
 
 function scalar(type: Scalar, raw: number): number | boolean {
@@ -322,6 +329,12 @@ function decodeFrom(type: MessageType, r: Reader): Record<string, unknown> {
       if (wire !== LENGTH_DELIMITED) throw new Error(`${type.name}.${field.name}: wire type ${wire}, expected a string`);
       const n = r.length();
       value = r.buf.toString('utf8', r.pos, r.pos + n);
+      r.pos += n;
+    } else if (field.type === 'bytes') {
+      if (wire !== LENGTH_DELIMITED) throw new Error(`${type.name}.${field.name}: wire type ${wire}, expected bytes`);
+      const n = r.length();
+      // A copy: the answer's buffer is not held alive by one field of it.
+      value = Buffer.from(r.buf.subarray(r.pos, r.pos + n));
       r.pos += n;
     } else if (wire === LENGTH_DELIMITED && field.repeated) {
       const n = r.length();

@@ -31,6 +31,10 @@ export interface SandboxPaths {
   diskDir: string;
   handlerSocket: string;
   consoleSocket: string;
+  /** The launcher serves the VNC display here (a VMI with a graphics device). */
+  vncSocket: string;
+  /** The launcher's serial console log, and `${consoleLog}.1` before it. */
+  consoleLog: string;
   launcherLog: string;
   runtimeFile: string;
 }
@@ -66,6 +70,8 @@ export function sandboxPaths(runRoot: string, stateRoot: string, uid: string): S
     diskDir: join(stateDir, 'disks'),
     handlerSocket: layout.handlerSocket,
     consoleSocket: layout.consoleSocket,
+    vncSocket: layout.vncSocket,
+    consoleLog: layout.consoleLog,
     launcherLog: join(stateDir, 'launcher.log'),
     runtimeFile: join(stateDir, 'runtime.json'),
   };

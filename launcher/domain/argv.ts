@@ -1,13 +1,14 @@
 // Domain → QEMU argv, a pure function: the sum of each device module's fragment.
 // QEMU starts paused (-S) with nothing it was not told to create (-nodefaults,
-// -no-user-config), no display, and a seccomp sandbox; the launcher connects QMP and
-// resumes it. See qemu-opts.ts for how values are quoted.
+// -no-user-config), no local display (VNC at most: devices/graphics.ts), and a
+// seccomp sandbox; the launcher connects QMP and resumes it. See qemu-opts.ts for how values are quoted.
 
 import { guestAgentArgv } from './devices/agent.js';
 import { balloonArgv } from './devices/balloon.js';
 import { bootArgv } from './devices/boot.js';
 import { serialArgv } from './devices/console.js';
 import { disksArgv } from './devices/disk.js';
+import { graphicsArgv } from './devices/graphics.js';
 import { hotplugArgv } from './devices/hotplug.js';
 import { interfaceArgv } from './devices/interface.js';
 import { ioThreadArgv } from './devices/iothreads.js';
@@ -44,6 +45,7 @@ export function buildArgv(d: Domain, opts: ArgvOptions = {}): string[] {
     ...monitorArgv(d.qmpSocket),
     ...bootArgv(d.boot),
     ...(d.serialSocket !== undefined ? serialArgv(d.serialSocket) : []),
+    ...graphicsArgv(d.graphics),
     ...ioThreadArgv(d.ioThreads),
     ...disksArgv(d),
     ...d.interfaces.flatMap(interfaceArgv),

@@ -26,7 +26,7 @@
 //         the disk says, made QEMU's (chown) by the launcher
 //   shared read-only files the VM uses: a containerDisk's base image, kernelBoot's
 //         kernel and initrd (0444 in the image store, left as they are)
-//   <run dir>/qemu: QEMU's sockets (QMP, serial, guest agent); owned by QEMU,
+//   <run dir>/qemu: QEMU's sockets (QMP, serial, guest agent) and screendump; owned by QEMU,
 //         group root and set-gid, and QEMU's umask 0007, so the launcher (uid 0,
 //         gid 0) reaches them by group even after it gave up CAP_DAC_OVERRIDE
 //
@@ -117,9 +117,9 @@ export function qemuView(d: Domain, runDir: string): QemuView {
     add('kernelBoot kernel', d.boot.kernel.path, false, false);
     if (d.boot.kernel.initrd !== undefined) add('kernelBoot initrd', d.boot.kernel.initrd, false, false);
   }
-  for (const [what, socket] of [['QMP socket', d.qmpSocket], ['serial socket', d.serialSocket], ['guest agent socket', d.guestAgent?.socket]] as const) {
-    if (socket !== undefined && posix.dirname(socket) !== layout.qemuDir) {
-      throw new VirtnodeError('VN_INTERNAL', `${what} ${socket} is not in QEMU's socket directory ${layout.qemuDir}`);
+  for (const [what, path] of [['QMP socket', d.qmpSocket], ['serial socket', d.serialSocket], ['guest agent socket', d.guestAgent?.socket], ['screendump file', d.graphics?.screendump]] as const) {
+    if (path !== undefined && posix.dirname(path) !== layout.qemuDir) {
+      throw new VirtnodeError('VN_INTERNAL', `${what} ${path} is not in QEMU's socket directory ${layout.qemuDir}`);
     }
   }
   const ownDevices: string[] = [];

@@ -18,6 +18,7 @@ import { machinePart } from './devices/machine.js';
 import { qmpSocketFromContext } from './devices/monitor.js';
 import { lifecycleFromVMI, panicFromVMI } from './devices/panic.js';
 import { rngFromVMI } from './devices/rng.js';
+import { graphicsFromVMI } from './devices/graphics.js';
 import type { Domain } from './types.js';
 import { hotplugPortIds } from './devices/hotplug.js';
 
@@ -32,6 +33,7 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tap
   const disks = disksFromVMI(vmi, ctx, hostVolumes, io.perDisk, hostFds);
   const balloon = balloonFromVMI(vmi);
   const serialSocket = serialSocketFromVMI(vmi, ctx);
+  const graphics = graphicsFromVMI(vmi, ctx);
   return {
     ...machinePart(vmi, ctx),
     boot: bootFromVMI(vmi, ctx),
@@ -43,6 +45,7 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tap
     ...(balloon ? { balloon } : {}),
     qmpSocket: qmpSocketFromContext(ctx),
     ...(serialSocket ? { serialSocket } : {}),
+    ...(graphics ? { graphics } : {}),
     guestAgent: guestAgentFromContext(ctx),
     panic: panicFromVMI(vmi),
     lifecycle: lifecycleFromVMI(vmi),

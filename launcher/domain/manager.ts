@@ -23,6 +23,10 @@ import { nicDevice, tapQueueCount } from '../../proto/vmi/devices.js';
 import { Qmp, type QmpEvent } from '../qmp/index.js';
 import type { BlockInfo } from '../qmp/types.js';
 import { ConsoleRelay } from '../console.js';
+import { ConsoleLog } from '../console-log.js';
+import { VncServer } from '../vnc.js';
+import { screenshot } from './screenshot.js';
+import { runDirLayout } from '../../proto/launch.js';
 import { buildArgv, DEFAULT_QEMU_BINARY } from './argv.js';
 import { confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQemuBinary, QEMU_ENV, QEMU_GID, QEMU_UID, type QemuView } from './confine.js';
 import { openHostFile, openHostFiles } from './host-files.js';
@@ -129,6 +133,10 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   /** Each interface's tap in the pod's netns, for the handler's counters. */
   #taps: { name: string; tap: string }[] = [];
   #stats = new DomainStatsReader();
+  #consoleLog: ConsoleLog | undefined;
+  #vnc: VncServer | undefined;
+  /** Screendumps go one at a time: each writes the same file. */
+  #screenshots: Promise<unknown> = Promise.resolve();
   readonly console: ConsoleRelay;
 
   constructor(log: Logger) {
@@ -182,6 +190,13 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#interfaces = { interfaces: interfaceStatus(domain, ctx), masquerade: new Set((vmi.spec.domain.devices.interfaces ?? []).filter((i) => i.masquerade).map((i) => i.name)) };
     this.#set({ state: 'STARTING', reason: 'StartingUp', accelerator: domain.accelerator });
     await this.console.listen(opts.consoleSocket);
+    const layout = runDirLayout(ctx.runDir);
+    // KubeVirt logs the serial console unless logSerialConsole is false (its cluster default is on).
+    if (domain.serialSocket && vmi.spec.domain.devices.logSerialConsole !== false) {
+      const consoleLog = new ConsoleLog(layout.consoleLog, this.#log);
+      this.#consoleLog = consoleLog;
+      this.console.onOutput((b) => consoleLog.write(b));
+    }
 
     const confinement = { uid: QEMU_UID, gid: QEMU_GID, files: view.files.map((f) => `${f.path} (${f.writable ? 'rw' : 'ro'}${f.own ? ', own' : ''})`), devices: view.ownDevices };
     this.#log.info({ argv, confinement }, 'starting QEMU');
@@ -219,6 +234,10 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
         this.#agent = agent;
         // Held from before the guest runs: qemu-ga spins while nobody holds the host end.
         await agent.attach();
+      }
+      if (domain.graphics) {
+        this.#vnc = new VncServer(qmp, this.#log);
+        await this.#vnc.listen(layout.vncSocket);
       }
       const [resolved] = await Promise.all([resolveDomain(qmp, domain), this.#startDhcp(ctx)]);
       this.#set({ state: 'STARTING', reason: 'StartingUp', qemuPid: qemu.pid, accelerator: domain.accelerator, interfaces: this.#interfaces.interfaces, resolved });
@@ -464,6 +483,19 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     return this.#stats.read(qmp, domain, { guestStatsIntervalSeconds, interfaces: this.#taps });
   }
 
+  /** The guest's screen as PNG (screenshot.ts); refused without a graphics device. */
+  screenshot(): Promise<Buffer> {
+    const qmp = this.#qmp;
+    const graphics = this.#domain?.graphics;
+    if (this.#domain && !graphics) return Promise.reject(new VirtnodeError('VN_UNSUPPORTED', 'the VMI has no graphics device (spec.domain.devices.autoattachGraphicsDevice is false)'));
+    if (!qmp || !graphics || (this.#state !== 'RUNNING' && this.#state !== 'PAUSED' && this.#state !== 'SHUTTING_DOWN')) {
+      return Promise.reject(new VirtnodeError('VN_UNAVAILABLE', `no domain runs (state ${this.#state})`));
+    }
+    const run = this.#screenshots.then(() => screenshot(qmp, graphics, QMP_TIMEOUT_MS));
+    this.#screenshots = run.catch(() => undefined);
+    return run;
+  }
+
   async #startDhcp(ctx: LaunchContext): Promise<void> {
     for (const [name, p] of Object.entries(ctx.interfaces ?? {})) {
       if (!p.dhcp) continue;
@@ -495,7 +527,9 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#agent?.close();
     this.#qmp?.close();
     for (const d of this.#dhcp.splice(0)) await d.stop().catch(() => undefined);
+    await this.#vnc?.close();
     await this.console.close();
+    await this.#consoleLog?.close();
   }
 
   async #exec(command: string, args?: Record<string, unknown>): Promise<void> {

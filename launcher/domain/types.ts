@@ -37,12 +37,20 @@ export interface Domain {
   qmpSocket: string;
   /** QEMU listens here for the serial console (ttyS0); absent: no serial port at all. */
   serialSocket?: string;
+  /** A VGA device and a VNC display (autoattachGraphicsDevice); absent: neither. */
+  graphics?: DomainGraphics;
   /** The qemu-guest-agent channel (virtio-serial port org.qemu.guest_agent.0); QEMU listens here. */
   guestAgent?: { socket: string };
   panic?: DomainPanic;
   lifecycle: DomainLifecycle;
   /** Empty PCIe root ports for devices hot-plugged later (their ids). */
   hotplugPorts: string[];
+}
+
+export interface DomainGraphics {
+  vgaMemoryMiB: number;
+  /** Where QEMU writes a screendump: in its own directory, the one place it may write. */
+  screendump: string;
 }
 
 export interface DomainSmbios {

@@ -281,6 +281,8 @@ export interface QmpCommands {
   /** Takes the fd that came with this command's message (SCM_RIGHTS); see Qmp.sendFd. */
   getfd: { args: { fdname: string }; ret: Empty };
   closefd: { args: { fdname: string }; ret: Empty };
+  /** Makes the connected socket named `fdname` (getfd) a client of the VNC display; QEMU owns it from then on. */
+  add_client: { args: { protocol: 'vnc' | 'spice' | '@dbus-display'; fdname: string; skipauth?: boolean; tls?: boolean }; ret: Empty };
   'query-block': { args: NoArgs; ret: BlockInfo[] };
   /**
    * Puts the fd that came with this command's message (SCM_RIGHTS) into fd set

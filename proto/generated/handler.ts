@@ -35,6 +35,10 @@ import type { Object as _virtnode_handler_v1_Object, Object__Output as _virtnode
 import type { ObjectRef as _virtnode_handler_v1_ObjectRef, ObjectRef__Output as _virtnode_handler_v1_ObjectRef__Output } from './virtnode/handler/v1/ObjectRef.js';
 import type { OperationResponse as _virtnode_handler_v1_OperationResponse, OperationResponse__Output as _virtnode_handler_v1_OperationResponse__Output } from './virtnode/handler/v1/OperationResponse.js';
 import type { RemoveVolumeRequest as _virtnode_handler_v1_RemoveVolumeRequest, RemoveVolumeRequest__Output as _virtnode_handler_v1_RemoveVolumeRequest__Output } from './virtnode/handler/v1/RemoveVolumeRequest.js';
+import type { ScreenshotRequest as _virtnode_handler_v1_ScreenshotRequest, ScreenshotRequest__Output as _virtnode_handler_v1_ScreenshotRequest__Output } from './virtnode/handler/v1/ScreenshotRequest.js';
+import type { ScreenshotResponse as _virtnode_handler_v1_ScreenshotResponse, ScreenshotResponse__Output as _virtnode_handler_v1_ScreenshotResponse__Output } from './virtnode/handler/v1/ScreenshotResponse.js';
+import type { SerialConsoleLogRequest as _virtnode_handler_v1_SerialConsoleLogRequest, SerialConsoleLogRequest__Output as _virtnode_handler_v1_SerialConsoleLogRequest__Output } from './virtnode/handler/v1/SerialConsoleLogRequest.js';
+import type { SerialConsoleLogResponse as _virtnode_handler_v1_SerialConsoleLogResponse, SerialConsoleLogResponse__Output as _virtnode_handler_v1_SerialConsoleLogResponse__Output } from './virtnode/handler/v1/SerialConsoleLogResponse.js';
 import type { WatchEvent as _virtnode_handler_v1_WatchEvent, WatchEvent__Output as _virtnode_handler_v1_WatchEvent__Output } from './virtnode/handler/v1/WatchEvent.js';
 import type { WatchRequest as _virtnode_handler_v1_WatchRequest, WatchRequest__Output as _virtnode_handler_v1_WatchRequest__Output } from './virtnode/handler/v1/WatchRequest.js';
 
@@ -80,6 +84,10 @@ export interface ProtoGrpcType {
         ObjectRef: MessageTypeDefinition<_virtnode_handler_v1_ObjectRef, _virtnode_handler_v1_ObjectRef__Output>
         OperationResponse: MessageTypeDefinition<_virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_OperationResponse__Output>
         RemoveVolumeRequest: MessageTypeDefinition<_virtnode_handler_v1_RemoveVolumeRequest, _virtnode_handler_v1_RemoveVolumeRequest__Output>
+        ScreenshotRequest: MessageTypeDefinition<_virtnode_handler_v1_ScreenshotRequest, _virtnode_handler_v1_ScreenshotRequest__Output>
+        ScreenshotResponse: MessageTypeDefinition<_virtnode_handler_v1_ScreenshotResponse, _virtnode_handler_v1_ScreenshotResponse__Output>
+        SerialConsoleLogRequest: MessageTypeDefinition<_virtnode_handler_v1_SerialConsoleLogRequest, _virtnode_handler_v1_SerialConsoleLogRequest__Output>
+        SerialConsoleLogResponse: MessageTypeDefinition<_virtnode_handler_v1_SerialConsoleLogResponse, _virtnode_handler_v1_SerialConsoleLogResponse__Output>
         WatchEvent: MessageTypeDefinition<_virtnode_handler_v1_WatchEvent, _virtnode_handler_v1_WatchEvent__Output>
         WatchRequest: MessageTypeDefinition<_virtnode_handler_v1_WatchRequest, _virtnode_handler_v1_WatchRequest__Output>
       }

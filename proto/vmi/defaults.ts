@@ -77,9 +77,8 @@ export function defaultVMISpec(spec: VirtualMachineInstanceSpec, opts: DefaultsO
   const devices = domain.devices;
   devices.autoattachSerialConsole ??= true;
   devices.autoattachMemBalloon ??= true;
-  // KubeVirt attaches a VGA device and VNC by default; virtnode has no VNC server
-  // yet, and a graphics device nobody can see only costs guest boot time.
-  devices.autoattachGraphicsDevice ??= false;
+  // KubeVirt attaches a VGA device and VNC unless told not to.
+  devices.autoattachGraphicsDevice ??= true;
   if (opts.podNetworking) defaultInterfaces(spec);
 
   // KubeVirt's Features.ACPI is a value, not a pointer: ACPI is on unless disabled.

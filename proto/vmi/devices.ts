@@ -213,6 +213,7 @@ interface RootBusSpec {
       rng?: unknown;
       autoattachMemBalloon?: boolean;
       autoattachPodInterface?: boolean;
+      autoattachGraphicsDevice?: boolean;
       disableHotplug?: boolean;
     };
   };
@@ -267,6 +268,7 @@ export function rootBusDevices(spec: RootBusSpec): [kind: string, count: number]
     ['network interfaces', nics],
     ['rng', devices.rng ? 1 : 0],
     ['memory balloon', devices.autoattachMemBalloon === false ? 0 : 1],
+    ['VGA', devices.autoattachGraphicsDevice === false ? 0 : 1],
     ['guest agent channel', 1],
     ['panic device', 1],
     ['hotplug ports', HOTPLUG_PORTS],

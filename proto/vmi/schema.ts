@@ -163,6 +163,7 @@ export const SCHEMA: Record<string, Record<string, FieldKind>> = {
     autoattachPodInterface: B,
     autoattachGraphicsDevice: B,
     autoattachSerialConsole: B,
+    logSerialConsole: B,
     autoattachMemBalloon: B,
     networkInterfaceMultiqueue: B,
     blockMultiQueue: B,

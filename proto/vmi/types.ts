@@ -184,8 +184,11 @@ export interface Devices {
   interfaces?: Interface[];
   rng?: Record<string, never>;
   autoattachPodInterface?: boolean;
+  /** A VGA device and a VNC display; unset means attached, as in KubeVirt. */
   autoattachGraphicsDevice?: boolean;
   autoattachSerialConsole?: boolean;
+  /** The launcher keeps a bounded log of the serial console; unset means on (KubeVirt's cluster default). */
+  logSerialConsole?: boolean;
   autoattachMemBalloon?: boolean;
   networkInterfaceMultiqueue?: boolean;
   /** One virtio-blk queue per vCPU. */

@@ -1,5 +1,5 @@
 // Rules of a VMI spec outside storage and networking: memory, CPU, machine type,
-// firmware, features, graphics, and the scalar spec fields. Messages follow
+// firmware, features, and the scalar spec fields. Messages follow
 // vmi-create-admitter.go; `p` is the spec's path (spec, or spec.template.spec).
 
 import { posix } from 'node:path';
@@ -9,7 +9,6 @@ import { parseImageReference } from './image-ref.js';
 import { compareQuantities, exceedsInt64, tryParseQuantity, type ParsedQuantity } from './quantity.js';
 import { validateLabels } from './validate-meta.js';
 import {
-  bool,
   fail,
   int,
   isSet,
@@ -48,7 +47,6 @@ export function validateComputeSpec(spec: Obj, p: string, ctx: Ctx): void {
     validateCpu(domain, p, ctx);
     validateMachine(domain, p, ctx);
     validateFirmware(domain, p, ctx);
-    validateGraphics(domain, p, ctx);
   }
   validateSpecScalars(spec, p, ctx);
 }
@@ -218,12 +216,6 @@ export function validatePath(path: string, field: string, ctx: Ctx): void {
   }
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
   if (posix.join('/', path) !== trimmed) fail(ctx, field, 'must be an absolute path to a file without relative components');
-}
-
-function validateGraphics(domain: Obj, p: string, ctx: Ctx): void {
-  if (bool(obj(domain, 'devices'), 'autoattachGraphicsDevice') === true) {
-    fail(ctx, `${p}.domain.devices.autoattachGraphicsDevice`, 'not supported yet: no VNC yet');
-  }
 }
 
 function validateSpecScalars(spec: Obj, p: string, ctx: Ctx): void {

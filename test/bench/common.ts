@@ -43,7 +43,8 @@ export function benchVMI(
   opts: { labels?: Record<string, string>; network?: boolean; cloudInit?: boolean; image?: string; pullPolicy?: 'Always' | 'IfNotPresent' } = {},
 ): string {
   const labels = opts.labels ? `  labels:\n${Object.entries(opts.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}\n` : '';
-  const noNic = opts.network ? '' : '      autoattachPodInterface: false\n';
+  // Without the pod network the compared VMI has the peers' devices: no NIC, and no VGA/VNC either (libvirt's has none).
+  const noNic = opts.network ? '' : '      autoattachPodInterface: false\n      autoattachGraphicsDevice: false\n';
   // A typical NoCloud volume: a password and a command, as KubeVirt's examples carry.
   const ciDisk = opts.cloudInit ? '      - name: cloudinitdisk\n        disk:\n          bus: virtio\n' : '';
   const ciVolume = opts.cloudInit

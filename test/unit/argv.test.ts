@@ -117,6 +117,29 @@ test("SMBIOS: the node's type 1 fields, escaped, after the uuid; the VMI's seria
   assert.deepEqual(parseLegacyOpts(argv[argv.indexOf('-smbios') + 1]!), [['type', '1'], ['uuid', FIRMWARE_UUID], ['manufacturer', 'KubeVirt'], ['product', 'None'], ['family', 'Kube,Virt'], ['serial', 'SN-1']]);
 });
 
+test('graphics (autoattachGraphicsDevice unset or true): a VGA with 16 MiB and `-vnc none`; false: neither', () => {
+  const ctx = context(RUN, { containerdisk: { path: '/d.qcow2', format: 'qcow2' } });
+  for (const attach of [undefined, true]) {
+    const v = gettingStarted();
+    if (attach === undefined) delete v.spec.domain.devices.autoattachGraphicsDevice;
+    else v.spec.domain.devices.autoattachGraphicsDevice = attach;
+    const d = vmiToDomain(v, ctx);
+    // The screendump lands in QEMU's own directory, the one place its view lets it write.
+    assert.deepEqual(d.graphics, { vgaMemoryMiB: 16, screendump: `${RUN}/qemu/screendump.png` });
+    const argv = buildArgv(d);
+    const vga = argv.filter((a) => a.includes('"VGA"'));
+    assert.deepEqual(vga, ['{"driver":"VGA","id":"video0","vgamem_mb":16}']);
+    assert.equal(argv[argv.indexOf(vga[0]!) - 1], '-device');
+    // No listening socket of QEMU's own, no TCP port: clients come through QMP add_client.
+    assert.deepEqual(argv.slice(argv.indexOf('-vnc'), argv.indexOf('-vnc') + 2), ['-vnc', 'none']);
+    assert.equal(argv.filter((a) => a === '-vnc').length, 1);
+    assert.equal(argv.filter((a) => a === '-display').length, 1);
+    assert.equal(argv[argv.indexOf('-display') + 1], 'none');
+  }
+  const off = buildArgv(vmiToDomain(gettingStarted(), ctx));
+  assert.ok(!off.includes('-vnc') && !off.some((a) => a.includes('VGA')), off.join(' '));
+});
+
 test('(c) kernelBoot: -kernel/-initrd/-append carry the command line verbatim', () => {
   const d = vmiToDomain(kernelBoot(), context(RUN, { containerdisk: { path: `${RUN}/disks/containerdisk.qcow2`, format: 'qcow2' } }, { kernelBoot: { kernel: '/var/lib/vn/k,1=2/vmlinuz', initrd: '/var/lib/vn/k,1=2/initrd' } }));
   assert.deepEqual(buildArgv(d), [

@@ -20,7 +20,7 @@ const PKG = 'virtnode.handler.v1';
 const definition = handlerPackageDefinition();
 const services = { Info: handlerPackage().Info.service, Node: handlerPackage().Node.service } as const;
 
-const SCALARS: Record<string, string> = { string: 'TYPE_STRING', bool: 'TYPE_BOOL', uint32: 'TYPE_UINT32', uint64: 'TYPE_UINT64', int64: 'TYPE_INT64' };
+const SCALARS: Record<string, string> = { string: 'TYPE_STRING', bytes: 'TYPE_BYTES', bool: 'TYPE_BOOL', uint32: 'TYPE_UINT32', uint64: 'TYPE_UINT64', int64: 'TYPE_INT64' };
 
 function assertSameFields(ours: MessageType): void {
   const def = definition[`${PKG}.${ours.name}`] as { type: { field: FieldDescriptor[] } } | undefined;
@@ -70,6 +70,8 @@ const REQUESTS: [keyof typeof NODE_METHODS | 'Negotiate', Record<string, unknown
   ['GetNodeInfo', {}],
   ['GetDomainStats', { namespace: 'default', name: 'vm-cirros' }],
   ['GetDomainStats', { namespace: '', name: '' }],
+  ['Screenshot', { namespace: 'default', name: 'vm-cirros' }],
+  ['SerialConsoleLog', { namespace: '', name: 'vm' }],
 ];
 
 test('requests: grpc-js reads the CLI bytes back as what it would have sent', () => {
@@ -120,6 +122,11 @@ const ANSWERS: [keyof typeof NODE_METHODS | 'Negotiate', Record<string, unknown>
     },
   ],
   ['GetDomainStats', {}],
+  // Every byte value, and a PNG-sized answer: bytes come back as grpc-js gives them (a Buffer).
+  ['Screenshot', { png: Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.alloc(3 << 20, 0x5a)]) }],
+  ['Screenshot', {}],
+  ['SerialConsoleLog', { data: Buffer.from('\x1b[0m login: \xff\xfe') }],
+  ['SerialConsoleLog', {}],
 ];
 
 test('answers: decoded exactly as grpc-js decodes them', () => {

@@ -289,6 +289,9 @@ function checkArgv(argv: string[], vmi: VirtualMachineInstance, ctx: LaunchConte
     }
     if (o.option === '-blockdev') blockdevs.set(o.json!['node-name'] as string, o.json!);
   }
+  const graphics = spec.domain.devices.autoattachGraphicsDevice !== false;
+  expectEqual('a VGA device (autoattachGraphicsDevice)', devices.get('video0')?.driver, graphics ? 'VGA' : undefined);
+  expectEqual('-vnc none (autoattachGraphicsDevice)', opts.find((o) => o.option === '-vnc')?.raw, graphics ? 'none' : undefined);
   const userDevices = [...devices.keys()].filter((id) => id.startsWith('ua-'));
   const disks = spec.domain.devices.disks ?? [];
   const interfaces = spec.domain.devices.interfaces ?? [];

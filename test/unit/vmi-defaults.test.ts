@@ -44,7 +44,7 @@ test('a VMI gets KubeVirt defaults', () => {
           disks: [{ name: 'containerdisk', disk: { bus: 'virtio' } }],
           autoattachSerialConsole: true,
           autoattachMemBalloon: true,
-          autoattachGraphicsDevice: false,
+          autoattachGraphicsDevice: true,
         },
         resources: { requests: { memory: '64M' } },
         machine: { type: 'q35' },

@@ -105,7 +105,7 @@ const addDisk = (s: Json, disk: Json, volume?: Json) => {
 const emptyVol = (name: string) => ({ name, emptyDisk: { capacity: '1Mi' } });
 
 const ROOT_BUS_FULL =
-  'needs 32 PCI slots (virtio disks: 25, virtio-scsi controller: 1, network interfaces: 1, memory balloon: 1, guest agent channel: 1, panic device: 1, hotplug ports: 2); ' +
+  'needs 33 PCI slots (virtio disks: 25, virtio-scsi controller: 1, network interfaces: 1, memory balloon: 1, VGA: 1, guest agent channel: 1, panic device: 1, hotplug ports: 2); ' +
   "a q35 machine's root bus has 30: put disks on bus scsi or sata instead of virtio";
 const manyDisks = (s: Json, n: number, bus: string) => {
   for (let i = 0; i < n; i++) addDisk(s, { name: `x${i}`, disk: { bus } }, emptyVol(`x${i}`));
@@ -605,7 +605,10 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => (s.domain.devices.autoattachGraphicsDevice = true),
     errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'not supported yet: no VNC yet' }],
   },
-  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'tpm', 'inputs', 'sound', 'video', 'logSerialConsole'].map(
+  { name: 'graphics and the console log are accepted', break: (s) => Object.assign(s.domain.devices, { autoattachGraphicsDevice: true, logSerialConsole: true }), errors: () => [] },
+  { name: 'autoattachGraphicsDevice is a boolean', break: (s) => (s.domain.devices.autoattachGraphicsDevice = 'yes'), errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'must be a boolean (got "yes")' }] },
+  { name: 'logSerialConsole is a boolean', break: (s) => (s.domain.devices.logSerialConsole = 1), errors: (p) => [{ path: `${p}.domain.devices.logSerialConsole`, message: 'must be a boolean (got 1)' }] },
+  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'tpm', 'inputs', 'sound', 'video'].map(
     (dev): SpecRule => ({ name: `devices.${dev} is not supported yet`, break: (s) => (s.domain.devices[dev] = {}), errors: (p) => [{ path: `${p}.domain.devices.${dev}`, message: NOT_YET }] }),
   ),
   { name: 'rng takes no fields', break: (s) => (s.domain.devices.rng = { rate: 1 }), errors: (p) => [{ path: `${p}.domain.devices.rng.rate`, message: 'unknown field' }] },
@@ -1025,14 +1028,14 @@ test('validate does not modify its input', () => {
   assert.deepEqual(o, before);
 });
 
-test('the root bus count: 22 more virtio disks fit exactly (23 without the hotplug controller); sata past six ports adds a controller', () => {
+test('the root bus count: 21 more virtio disks fit exactly (22 without the hotplug controller, the VGA takes one); sata past six ports adds a controller', () => {
   const full = vmi();
-  manyDisks(full.spec, 22, 'virtio');
+  manyDisks(full.spec, 21, 'virtio');
   assert.deepEqual(validate(full), { warnings: [] });
   assert.equal(rootBusDevices(full.spec).reduce((n, [, c]) => n + c, 0), ROOT_BUS_FREE_SLOTS);
   // The virtio-scsi controller waits for hot-plugged disks unless disableHotplug: one more slot.
   addDisk(full.spec, { name: 'y0', disk: { bus: 'virtio' } }, emptyVol('y0'));
-  assert.throws(() => validate(full), /needs 31 PCI slots \(virtio disks: 24, virtio-scsi controller: 1,/);
+  assert.throws(() => validate(full), /needs 31 PCI slots \(virtio disks: 23, virtio-scsi controller: 1,.* VGA: 1,/);
   full.spec.domain.devices.disableHotplug = true;
   assert.deepEqual(validate(full), { warnings: [] });
   assert.ok(!rootBusDevices(full.spec).some(([kind]) => kind === 'virtio-scsi controller'));

@@ -32,6 +32,8 @@ const SYNTAX: Record<string, Syntax> = {
   '-netdev': { kind: 'json' },
   '-cpu': { kind: 'cpu' },
   '-display': { kind: 'opts', implied: 'type', keys: ['type'] },
+  // Only `-vnc none` (devices/graphics.ts): a display with no listening socket.
+  '-vnc': { kind: 'opts', implied: 'vnc', keys: ['vnc'] },
   '-msg': { kind: 'opts', keys: ['timestamp'] },
   '-sandbox': { kind: 'opts', implied: 'enable', keys: ['enable', 'obsolete', 'elevateprivileges', 'spawn', 'resourcecontrol'] },
   '-name': { kind: 'opts', implied: 'guest', keys: ['guest', 'debug-threads'] },

@@ -24,6 +24,10 @@ import type { Object as _virtnode_handler_v1_Object, Object__Output as _virtnode
 import type { ObjectRef as _virtnode_handler_v1_ObjectRef, ObjectRef__Output as _virtnode_handler_v1_ObjectRef__Output } from '../../../virtnode/handler/v1/ObjectRef.js';
 import type { OperationResponse as _virtnode_handler_v1_OperationResponse, OperationResponse__Output as _virtnode_handler_v1_OperationResponse__Output } from '../../../virtnode/handler/v1/OperationResponse.js';
 import type { RemoveVolumeRequest as _virtnode_handler_v1_RemoveVolumeRequest, RemoveVolumeRequest__Output as _virtnode_handler_v1_RemoveVolumeRequest__Output } from '../../../virtnode/handler/v1/RemoveVolumeRequest.js';
+import type { ScreenshotRequest as _virtnode_handler_v1_ScreenshotRequest, ScreenshotRequest__Output as _virtnode_handler_v1_ScreenshotRequest__Output } from '../../../virtnode/handler/v1/ScreenshotRequest.js';
+import type { ScreenshotResponse as _virtnode_handler_v1_ScreenshotResponse, ScreenshotResponse__Output as _virtnode_handler_v1_ScreenshotResponse__Output } from '../../../virtnode/handler/v1/ScreenshotResponse.js';
+import type { SerialConsoleLogRequest as _virtnode_handler_v1_SerialConsoleLogRequest, SerialConsoleLogRequest__Output as _virtnode_handler_v1_SerialConsoleLogRequest__Output } from '../../../virtnode/handler/v1/SerialConsoleLogRequest.js';
+import type { SerialConsoleLogResponse as _virtnode_handler_v1_SerialConsoleLogResponse, SerialConsoleLogResponse__Output as _virtnode_handler_v1_SerialConsoleLogResponse__Output } from '../../../virtnode/handler/v1/SerialConsoleLogResponse.js';
 import type { WatchEvent as _virtnode_handler_v1_WatchEvent, WatchEvent__Output as _virtnode_handler_v1_WatchEvent__Output } from '../../../virtnode/handler/v1/WatchEvent.js';
 import type { WatchRequest as _virtnode_handler_v1_WatchRequest, WatchRequest__Output as _virtnode_handler_v1_WatchRequest__Output } from '../../../virtnode/handler/v1/WatchRequest.js';
 
@@ -68,13 +72,17 @@ export interface NodeClient extends grpc.Client {
   
   /**
    * The serial console of a running VMI. The first message names the VMI; every
-   * later message carries bytes typed by the user.
+   * later message carries bytes typed by the user. One client at a time: another is
+   * refused (ALREADY_EXISTS, "already attached") unless its first message sets
+   * force, which ends the first client's stream (virtctl console's takeover).
    */
   Console(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
   Console(options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
   /**
    * The serial console of a running VMI. The first message names the VMI; every
-   * later message carries bytes typed by the user.
+   * later message carries bytes typed by the user. One client at a time: another is
+   * refused (ALREADY_EXISTS, "already attached") unless its first message sets
+   * force, which ends the first client's stream (virtctl console's takeover).
    */
   console(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
   console(options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
@@ -238,6 +246,38 @@ export interface NodeClient extends grpc.Client {
   restart(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   restart(argument: _virtnode_handler_v1_LifecycleRequest, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * The guest's screen now, as PNG (QEMU's screendump), as `virtctl vnc screenshot`.
+   */
+  Screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  Screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  Screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  Screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The guest's screen now, as PNG (QEMU's screendump), as `virtctl vnc screenshot`.
+   */
+  screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  screenshot(argument: _virtnode_handler_v1_ScreenshotRequest, callback: grpc.requestCallback<_virtnode_handler_v1_ScreenshotResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * What the guest wrote to its serial console lately (devices.logSerialConsole): the
+   * launcher keeps a bounded log, rotated once; this answers both parts, oldest first.
+   */
+  SerialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  SerialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  SerialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  SerialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * What the guest wrote to its serial console lately (devices.logSerialConsole): the
+   * launcher keeps a bounded log, rotated once; this answers both parts, oldest first.
+   */
+  serialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  serialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  serialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  serialConsoleLog(argument: _virtnode_handler_v1_SerialConsoleLogRequest, callback: grpc.requestCallback<_virtnode_handler_v1_SerialConsoleLogResponse__Output>): grpc.ClientUnaryCall;
+  
   SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
   SoftReboot(argument: _virtnode_handler_v1_LifecycleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_virtnode_handler_v1_OperationResponse__Output>): grpc.ClientUnaryCall;
@@ -299,6 +339,23 @@ export interface NodeClient extends grpc.Client {
   userList(argument: _virtnode_handler_v1_GuestAgentRequest, callback: grpc.requestCallback<_virtnode_handler_v1_GuestAgentResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The VNC display of a running VMI with a graphics device: RFB bytes both ways,
+   * framed as Console (the first message names the VMI and may set force; one client
+   * at a time likewise). The display is only ever reached through this call: QEMU
+   * listens on no TCP port, nor on any socket of its own.
+   */
+  VNC(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  VNC(options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  /**
+   * The VNC display of a running VMI with a graphics device: RFB bytes both ways,
+   * framed as Console (the first message names the VMI and may set force; one client
+   * at a time likewise). The display is only ever reached through this call: QEMU
+   * listens on no TCP port, nor on any socket of its own.
+   */
+  vnc(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  vnc(options?: grpc.CallOptions): grpc.ClientDuplexStream<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput__Output>;
+  
+  /**
    * Changes to objects and node events in order. Every change has a sequence
    * number; a watcher that reconnects with since_seq gets exactly what it missed,
    * or OUT_OF_RANGE when the handler no longer holds it (then list and watch again).
@@ -332,7 +389,9 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   /**
    * The serial console of a running VMI. The first message names the VMI; every
-   * later message carries bytes typed by the user.
+   * later message carries bytes typed by the user. One client at a time: another is
+   * refused (ALREADY_EXISTS, "already attached") unless its first message sets
+   * force, which ends the first client's stream (virtctl console's takeover).
    */
   Console: grpc.handleBidiStreamingCall<_virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput>;
   
@@ -383,6 +442,17 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   
   Restart: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
+  /**
+   * The guest's screen now, as PNG (QEMU's screendump), as `virtctl vnc screenshot`.
+   */
+  Screenshot: grpc.handleUnaryCall<_virtnode_handler_v1_ScreenshotRequest__Output, _virtnode_handler_v1_ScreenshotResponse>;
+  
+  /**
+   * What the guest wrote to its serial console lately (devices.logSerialConsole): the
+   * launcher keeps a bounded log, rotated once; this answers both parts, oldest first.
+   */
+  SerialConsoleLog: grpc.handleUnaryCall<_virtnode_handler_v1_SerialConsoleLogRequest__Output, _virtnode_handler_v1_SerialConsoleLogResponse>;
+  
   SoftReboot: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
   /**
@@ -397,6 +467,14 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
   Unpause: grpc.handleUnaryCall<_virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse>;
   
   UserList: grpc.handleUnaryCall<_virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse>;
+  
+  /**
+   * The VNC display of a running VMI with a graphics device: RFB bytes both ways,
+   * framed as Console (the first message names the VMI and may set force; one client
+   * at a time likewise). The display is only ever reached through this call: QEMU
+   * listens on no TCP port, nor on any socket of its own.
+   */
+  VNC: grpc.handleBidiStreamingCall<_virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput>;
   
   /**
    * Changes to objects and node events in order. Every change has a sequence
@@ -424,11 +502,14 @@ export interface NodeDefinition extends grpc.ServiceDefinition {
   RemoveVolume: MethodDefinition<_virtnode_handler_v1_RemoveVolumeRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_RemoveVolumeRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Reset: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Restart: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
+  Screenshot: MethodDefinition<_virtnode_handler_v1_ScreenshotRequest, _virtnode_handler_v1_ScreenshotResponse, _virtnode_handler_v1_ScreenshotRequest__Output, _virtnode_handler_v1_ScreenshotResponse__Output>
+  SerialConsoleLog: MethodDefinition<_virtnode_handler_v1_SerialConsoleLogRequest, _virtnode_handler_v1_SerialConsoleLogResponse, _virtnode_handler_v1_SerialConsoleLogRequest__Output, _virtnode_handler_v1_SerialConsoleLogResponse__Output>
   SoftReboot: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Start: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Stop: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Unfreeze: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   Unpause: MethodDefinition<_virtnode_handler_v1_LifecycleRequest, _virtnode_handler_v1_OperationResponse, _virtnode_handler_v1_LifecycleRequest__Output, _virtnode_handler_v1_OperationResponse__Output>
   UserList: MethodDefinition<_virtnode_handler_v1_GuestAgentRequest, _virtnode_handler_v1_GuestAgentResponse, _virtnode_handler_v1_GuestAgentRequest__Output, _virtnode_handler_v1_GuestAgentResponse__Output>
+  VNC: MethodDefinition<_virtnode_handler_v1_ConsoleInput, _virtnode_handler_v1_ConsoleOutput, _virtnode_handler_v1_ConsoleInput__Output, _virtnode_handler_v1_ConsoleOutput__Output>
   Watch: MethodDefinition<_virtnode_handler_v1_WatchRequest, _virtnode_handler_v1_WatchEvent, _virtnode_handler_v1_WatchRequest__Output, _virtnode_handler_v1_WatchEvent__Output>
 }

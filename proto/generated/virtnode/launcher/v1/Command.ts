@@ -25,7 +25,11 @@ export interface Command {
   'guestAgent'?: (_virtnode_launcher_v1_GuestAgentQuery | null);
   'freeze'?: (_virtnode_launcher_v1_Freeze | null);
   'unfreeze'?: (_virtnode_launcher_v1_Empty | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze";
+  /**
+   * QEMU's screendump of the display as PNG; refused without a graphics device.
+   */
+  'screenshot'?: (_virtnode_launcher_v1_Empty | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze"|"screenshot";
 }
 
 export interface Command__Output {
@@ -43,5 +47,9 @@ export interface Command__Output {
   'guestAgent'?: (_virtnode_launcher_v1_GuestAgentQuery__Output | null);
   'freeze'?: (_virtnode_launcher_v1_Freeze__Output | null);
   'unfreeze'?: (_virtnode_launcher_v1_Empty__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze";
+  /**
+   * QEMU's screendump of the display as PNG; refused without a graphics device.
+   */
+  'screenshot'?: (_virtnode_launcher_v1_Empty__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze"|"screenshot";
 }

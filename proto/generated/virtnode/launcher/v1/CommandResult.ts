@@ -26,6 +26,10 @@ export interface CommandResult {
    * the guest agent or the ACPI power button).
    */
   'message'?: (string);
+  /**
+   * The answer of a screenshot command: the guest's screen as PNG.
+   */
+  'screenshotPng'?: (Buffer | Uint8Array | string);
 }
 
 export interface CommandResult__Output {
@@ -50,4 +54,8 @@ export interface CommandResult__Output {
    * the guest agent or the ACPI power button).
    */
   'message': (string);
+  /**
+   * The answer of a screenshot command: the guest's screen as PNG.
+   */
+  'screenshotPng': (Buffer);
 }
