@@ -286,7 +286,7 @@ const PREF_FIELDS: Record<string, Case> = {
   'cpu.preferredCPUFeatures': { value: [{ name: 'vmx' }], honoured: (s) => assert.deepEqual(s.domain.cpu.features, [{ name: 'vmx' }]) },
   preferSpreadSocketToCoreRatio: { value: 2, honoured: (s) => assert.deepEqual(s.domain.cpu, { sockets: 2, cores: 1, threads: 1 }) },
   // false is honoured too; true is refused: no VNC server yet.
-  'devices.preferredAutoattachGraphicsDevice': { value: true },
+  'devices.preferredAutoattachGraphicsDevice': { value: false, honoured: (s) => assert.equal(s.domain.devices.autoattachGraphicsDevice, false) },
   'devices.preferredAutoattachInputDevice': { value: true },
   'devices.preferredAutoattachMemBalloon': { value: false, honoured: (s) => assert.equal(s.domain.devices.autoattachMemBalloon, false) },
   'devices.preferredAutoattachPodInterface': { value: false, honoured: (s) => assert.equal(s.domain.devices.interfaces, undefined) },

@@ -67,13 +67,17 @@ test('a second session for the same VMI is refused while the first lives', async
   });
   first.start();
   await once(ep, 'hello');
+  let hellos = 0;
+  ep.on('hello', () => hellos++);
   second.start();
   await new Promise((r) => setTimeout(r, 400));
+  // The handler's view: the second's stream opens on each retry and is refused soon
+  // after, so its own `connected` may be true for a moment on a loaded machine.
   assert.equal(first.connected, true);
-  assert.equal(second.connected, false, 'the second session was not let in');
+  assert.equal(hellos, 0, 'the second session was not let in');
   // The first one goes: the second gets in on its next try.
   first.close();
-  await until('the second session', () => second.connected, 5000);
+  await until('the second session', () => hellos === 1 && second.connected, 5000);
 });
 
 test('an event that skips ahead of the last applied one ends the session and is not applied', async (t) => {

@@ -600,11 +600,6 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'the RTC cannot be removed', break: (s) => (s.domain.clock = { timer: { rtc: { present: false } } }), errors: (p) => [{ path: `${p}.domain.clock.timer.rtc.present`, message: 'a q35 machine always has its RTC (it cannot be removed)' }] },
   { name: 'a CPU feature policy is one of KubeVirt\'s', break: (s) => (s.domain.cpu = { features: [{ name: 'pcid', policy: 'maybe' as never }] }), errors: (p) => [{ path: `${p}.domain.cpu.features[0].policy`, message: 'CPU feature pcid uses policy maybe that is not supported.' }] },
   { name: 'a CPU feature is named once', break: (s) => (s.domain.cpu = { features: [{ name: 'lahf_lm' }, { name: 'lahf-lm', policy: 'disable' }] }), errors: (p) => [{ path: `${p}.domain.cpu.features[1].name`, message: `CPU feature lahf-lm is already given at ${p}.domain.cpu.features[0]` }] },
-  {
-    name: 'graphics is not supported yet',
-    break: (s) => (s.domain.devices.autoattachGraphicsDevice = true),
-    errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'not supported yet: no VNC yet' }],
-  },
   { name: 'graphics and the console log are accepted', break: (s) => Object.assign(s.domain.devices, { autoattachGraphicsDevice: true, logSerialConsole: true }), errors: () => [] },
   { name: 'autoattachGraphicsDevice is a boolean', break: (s) => (s.domain.devices.autoattachGraphicsDevice = 'yes'), errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'must be a boolean (got "yes")' }] },
   { name: 'logSerialConsole is a boolean', break: (s) => (s.domain.devices.logSerialConsole = 1), errors: (p) => [{ path: `${p}.domain.devices.logSerialConsole`, message: 'must be a boolean (got 1)' }] },
