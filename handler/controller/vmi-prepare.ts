@@ -113,6 +113,7 @@ export function cgroupLimits(vmi: VirtualMachineInstance, accel: AcceleratorChoi
       guestBytes: Number(guestMemoryBytes(vmi.spec)),
       vcpus,
       accelerator: accel.accelerator,
+      graphics: vmi.spec.domain.devices.autoattachGraphicsDevice !== false,
       limitBytes: limit !== undefined ? Number(quantityToBytes(limit, 'spec.domain.resources.limits.memory')) : undefined,
     }),
     cpuRequestMillis: res?.requests?.cpu !== undefined ? quantityToMillis(res.requests.cpu, 'spec.domain.resources.requests.cpu') : 100 * vcpus,

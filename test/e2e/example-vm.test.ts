@@ -33,7 +33,7 @@ test('examples/vm-cirros.yaml: Running, banner and shell on the console, every l
   }
   const mem = layout.hierarchies.find((x) => x.controllers.includes('memory'))!;
   const limitFile = join(mem.vmRootDir, vmi.metadata.uid!, layout.version === 2 ? 'memory.max' : 'memory.limit_in_bytes');
-  assert.equal(Number(readFileSync(limitFile, 'utf8')), memoryLimitBytes({ guestBytes: 64_000_000, vcpus: 1, accelerator: 'tcg' }));
+  assert.equal(Number(readFileSync(limitFile, 'utf8')), memoryLimitBytes({ guestBytes: 64_000_000, vcpus: 1, accelerator: 'tcg', graphics: true }));
 
   const table = await h.cli(['get', 'vmis']);
   assert.match(table.stdout, /^NAME\s+AGE\s+PHASE\s+IP\s+NODENAME\s+READY/m);
