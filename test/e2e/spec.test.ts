@@ -30,9 +30,9 @@ test('a bad spec is refused with every field path, and nothing is made', async (
   assert.match(r2.stderr, /metadata\.name/);
   assert.equal(await h.getVM('good-one'), undefined);
   // Unsupported and unknown fields are named, never ignored.
-  const r3 = await h.cli(['apply', '-f', '-'], cirrosVM('x').replace('      domain:\n', '      domain:\n        clock:\n          utc: {}\n        bogus: 1\n'));
+  const r3 = await h.cli(['apply', '-f', '-'], cirrosVM('x').replace('      domain:\n', '      domain:\n        launchSecurity:\n          sev: {}\n        bogus: 1\n'));
   assert.equal(r3.code, 1);
-  assert.match(r3.stderr, /spec\.template\.spec\.domain\.clock: not supported yet/);
+  assert.match(r3.stderr, /spec\.template\.spec\.domain\.launchSecurity: not supported yet/);
   assert.match(r3.stderr, /spec\.template\.spec\.domain\.bogus: unknown field/);
   await sleep(500);
   assert.equal(sandboxCount(), 0, 'no sandbox directory');
@@ -169,23 +169,23 @@ test('what admission accepts runs: model ne2k_pci, MACs in dash and dot form, in
 });
 
 test('a VMI that fills the q35 root bus runs; one virtio disk more is refused at Apply, nothing made', async () => {
-  // 23 virtio disks, the virtio-scsi controller for hot-plugged disks, the pod NIC, balloon,
-  // agent channel, panic device, 2 hotplug ports: 30 slots.
+  // 22 virtio disks, the virtio-scsi controller for hot-plugged disks, the pod NIC, balloon,
+  // VGA, agent channel, panic device, 2 hotplug ports: 30 slots.
   const disks = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `d${i}`, source: 'emptyDisk:\n  capacity: 1Mi' }));
-  const over = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-over', { disks: disks(23) }));
+  const over = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-over', { disks: disks(22) }));
   assert.equal(over.code, 1);
-  assert.match(over.stderr, /spec\.domain\.devices: needs 31 PCI slots \(virtio disks: 24, virtio-scsi controller: 1, network interfaces: 1, .*\); a q35 machine's root bus has 30/);
+  assert.match(over.stderr, /spec\.domain\.devices: needs 31 PCI slots \(virtio disks: 23, virtio-scsi controller: 1, network interfaces: 1, .*VGA: 1.*\); a q35 machine's root bus has 30/);
   assert.equal(await h.getVMI('bus-over'), undefined);
   assert.equal(sandboxCount(), 0, 'no sandbox directory');
 
-  const r = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-full', { disks: disks(22) }));
+  const r = await h.cli(['apply', '-f', '-'], cirrosVMI('bus-full', { disks: disks(21) }));
   assert.equal(r.code, 0, r.stderr);
   const v = await h.waitVMI('bus-full', (x) => x?.status?.phase === 'Running' || x?.status?.phase === 'Failed', 'Running or Failed', 180_000);
   assert.equal(v!.status!.phase, 'Running', `did not run: ${v!.status!.reason} ${JSON.stringify(v!.status!.conditions)}`);
   const con = h.console('bus-full');
   await con.login();
-  // Every disk reached the guest: vda (the root) to vdw.
-  assert.equal((await con.run('ls /sys/block | grep -c ^vd')).trim(), '23');
+  // Every disk reached the guest: vda (the root) to vdv.
+  assert.equal((await con.run('ls /sys/block | grep -c ^vd')).trim(), '22');
   con.close();
   const del = await h.cli(['delete', 'vmi', 'bus-full', '--wait']);
   assert.equal(del.code, 0, del.stderr);
