@@ -5,7 +5,7 @@
 // Pure functions: the agent's replies are untrusted guest data, so every field is
 // checked for its type and lists are bounded.
 
-import type { VMIInterfaceStatus } from '../../proto/vmi/types.js';
+import type { GuestOSInfo, VMIInterfaceStatus } from '../../proto/vmi/types.js';
 
 /** What virtnode uses of the agent (KubeVirt's requiredGuestAgentCommands): without them, AgentVersionNotSupported. */
 export const REQUIRED_COMMANDS = [
@@ -28,16 +28,7 @@ const MAX_ITEMS = 256;
 /** Characters of any string taken from the guest. */
 const MAX_STRING = 1024;
 
-export interface GuestOSInfo {
-  name?: string;
-  kernelRelease?: string;
-  version?: string;
-  prettyName?: string;
-  versionId?: string;
-  kernelVersion?: string;
-  machine?: string;
-  id?: string;
-}
+export type { GuestOSInfo };
 
 export interface AgentInfo {
   version: string;
