@@ -78,8 +78,15 @@ export interface KernelBoot {
 export interface Firmware {
   uuid?: string;
   serial?: string;
-  bootloader?: { bios?: Record<string, never>; efi?: Record<string, unknown> };
+  bootloader?: Bootloader;
   kernelBoot?: KernelBoot;
+}
+
+export interface Bootloader {
+  /** SeaBIOS; useSerial: its messages on the serial console (sgabios). */
+  bios?: { useSerial?: boolean };
+  /** OVMF. secureBoot unset means on (KubeVirt's amd64 rule); persistent keeps the NVRAM with the VM. */
+  efi?: { secureBoot?: boolean; persistent?: boolean };
 }
 
 export interface FeatureState {
@@ -136,6 +143,12 @@ export interface Chassis {
   serial?: string;
   asset?: string;
   sku?: string;
+}
+
+/** A TPM 2.0 (swtpm); enabled unset means on, persistent keeps its state with the VM. */
+export interface TPMDevice {
+  enabled?: boolean;
+  persistent?: boolean;
 }
 
 export type DiskBus = 'virtio' | 'sata' | 'scsi' | 'usb';
@@ -195,6 +208,7 @@ export interface Devices {
   blockMultiQueue?: boolean;
   /** No virtio-scsi controller waits for hot-plugged disks (KubeVirt's disableHotplug). */
   disableHotplug?: boolean;
+  tpm?: TPMDevice;
 }
 
 export interface DomainSpec {

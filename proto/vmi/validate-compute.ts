@@ -9,6 +9,7 @@ import { parseImageReference } from './image-ref.js';
 import { compareQuantities, exceedsInt64, tryParseQuantity, type ParsedQuantity } from './quantity.js';
 import { validateLabels } from './validate-meta.js';
 import {
+  bool,
   fail,
   int,
   isSet,
@@ -47,6 +48,7 @@ export function validateComputeSpec(spec: Obj, p: string, ctx: Ctx): void {
     validateCpu(domain, p, ctx);
     validateMachine(domain, p, ctx);
     validateFirmware(domain, p, ctx);
+    validateBootloader(domain, p, ctx);
   }
   validateSpecScalars(spec, p, ctx);
 }
@@ -216,6 +218,30 @@ export function validatePath(path: string, field: string, ctx: Ctx): void {
   }
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
   if (posix.join('/', path) !== trimmed) fail(ctx, field, 'must be an absolute path to a file without relative components');
+}
+
+/**
+ * firmware.bootloader and what it needs, with KubeVirt's words (validateBootloader,
+ * validateDomainSpec): EFI or BIOS, not both; Secure Boot (on unless secureBoot is
+ * false) only with SMM, which guards its variables from the guest.
+ */
+function validateBootloader(domain: Obj, p: string, ctx: Ctx): void {
+  const bl = obj(obj(domain, 'firmware'), 'bootloader');
+  if (!bl) return;
+  const bp = `${p}.domain.firmware.bootloader`;
+  const efi = obj(bl, 'efi');
+  const bios = obj(bl, 'bios');
+  if (efi && bios) fail(ctx, bp, `${bp} has both EFI and BIOS configured, but they are mutually exclusive.`);
+  if (efi && bool(efi, 'secureBoot') !== false) {
+    const smm = obj(obj(domain, 'features'), 'smm');
+    if (!smm || bool(smm, 'enabled') === false) {
+      fail(ctx, `${p}.domain`, `${p}.domain has EFI SecureBoot enabled. SecureBoot requires SMM, which is currently disabled.`);
+    }
+  }
+  // libvirt refuses <bios useserial='yes'/> without a serial port: the adapter has nowhere to write.
+  if (bios && bool(bios, 'useSerial') === true && bool(obj(domain, 'devices'), 'autoattachSerialConsole') === false) {
+    fail(ctx, `${bp}.bios.useSerial`, `needs a serial port, and ${p}.domain.devices.autoattachSerialConsole is false`);
+  }
 }
 
 function validateSpecScalars(spec: Obj, p: string, ctx: Ctx): void {

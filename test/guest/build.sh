@@ -344,6 +344,97 @@ if ! fresh "$DISK" "$ROOTFS/.stamp" "$VMLINUZ" "$DISK_INITRD" "$SELF"; then
 	cleanup
 fi
 
+# --- 7b. the UEFI disks: Debian's Secure Boot chain on an ESP, and an unsigned kernel ---
+# efi-disk.qcow2: MBR with an ESP (type 0xEF, FAT) and the same ext4 root as disk.qcow2.
+# The ESP holds Debian's signed chain as a removable-media boot path: shim (signed by
+# Microsoft's UEFI CA, so OVMF_VARS_4M.ms.fd admits it) as \EFI\BOOT\BOOTX64.EFI, which
+# loads Debian's signed grub (\EFI\BOOT\grubx64.efi, checked against the Debian CA built
+# into shim), which boots the kernel exactly as the package ships it (Debian-signed,
+# checked through shim; not the floor-patched vmlinuz, whose signature no longer holds)
+# with the module-only initramfs (not checked: grub verifies kernels only). Boots
+# without Secure Boot too. The kernel sits at the 16 MiB it was built for: ~256 MiB RAM.
+# efi-unsigned.qcow2: an ESP whose BOOTX64.EFI is that kernel with its signature
+# removed (sbattach --remove): Secure Boot firmware must refuse to load it.
+EFI_DISK=$CACHE/efi-disk.qcow2
+EFI_UNSIGNED=$CACHE/efi-unsigned.qcow2
+EFI_DEBS=$CACHE/debs-efi
+EFI_PACKAGES="shim-signed grub-efi-amd64-signed"
+if [ "$REFETCH" = 1 ] || [ ! -s "$EFI_DEBS/list" ] || ! (cd "$EFI_DEBS" && xargs -r ls <list >/dev/null 2>&1); then
+	log "downloading $EFI_PACKAGES"
+	mkdir -p "$EFI_DEBS"
+	rm -f "$EFI_DEBS"/*.deb "$EFI_DEBS/list"
+	(cd "$EFI_DEBS" && apt-get download -qq -o APT::Sandbox::User=root $EFI_PACKAGES)
+	(cd "$EFI_DEBS" && ls -1 -- *.deb >list)
+fi
+# mbr_disk OUT PART...: a raw disk OUT with one MBR primary partition per "TYPE:IMAGE"
+# (hex type, a raw partition image), 1 MiB aligned, no boot code.
+mbr_disk() {
+	local out=$1 lba=2048 n=0 spec type img sectors
+	shift
+	truncate -s 1M "$out"
+	for spec in "$@"; do
+		type=${spec%%:*} img=${spec#*:}
+		sectors=$(($(stat -c %s "$img") / 512))
+		le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+		printf "\\x00\\xfe\\xff\\xff\\x$type\\xfe\\xff\\xff$(le32 $lba)$(le32 $sectors)" | dd of="$out" bs=1 seek=$((446 + 16 * n)) conv=notrunc status=none
+		dd if="$img" of="$out" bs=512 seek=$lba conv=notrunc,sparse status=none
+		lba=$((lba + (sectors + 2047) / 2048 * 2048))
+		n=$((n + 1))
+	done
+	truncate -s $((lba * 512)) "$out"
+	printf '\x55\xaa' | dd of="$out" bs=1 seek=510 conv=notrunc status=none
+}
+if ! fresh "$EFI_DISK" "$ROOTFS/.stamp" "$DISK_INITRD" "$PKG/.stamp" "$EFI_DEBS/list" "$SELF" ||
+	! fresh "$EFI_UNSIGNED" "$PKG/.stamp" "$SELF"; then
+	for tool in mkfs.vfat mmd mcopy sbattach sbverify; do
+		command -v "$tool" >/dev/null || die "missing $tool (apt-get install dosfstools mtools sbsigntool)"
+	done
+	log "building UEFI disks"
+	w=$CACHE/efi.tmp
+	rm -rf "$w"
+	mkdir -p "$w/pkg"
+	while read -r deb; do dpkg-deb -x "$EFI_DEBS/$deb" "$w/pkg"; done <"$EFI_DEBS/list"
+	SHIM=$w/pkg/usr/lib/shim/shimx64.efi.signed
+	GRUB=$w/pkg/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
+	KSIGNED=$PKG/boot/vmlinuz-$KVER
+	for f in "$SHIM" "$GRUB"; do [ -s "$f" ] || die "missing $f in $EFI_PACKAGES"; done
+	sbverify --list "$KSIGNED" 2>/dev/null | grep -q 'Debian Secure Boot' || die "$KSIGNED carries no Debian Secure Boot signature"
+	cp "$KSIGNED" "$w/vmlinuz-unsigned"
+	sbattach --remove "$w/vmlinuz-unsigned" >/dev/null
+	if sbverify --list "$w/vmlinuz-unsigned" 2>/dev/null | grep -q 'signature 1'; then die "sbattach left a signature on the kernel"; fi
+	# The signed grub reads grub.cfg from $cmdpath, the directory it was loaded from.
+	cat >"$w/grub.cfg" <<-GRUB
+		set timeout=0
+		set default=0
+		menuentry virtnode {
+		  linux /vmlinuz $DISK_KERNEL_ARGS
+		  initrd /initrd.img
+		}
+	GRUB
+	mkfs.vfat -C -n VIRTNODEESP -F 16 "$w/esp.img" $((40 * 1024)) >/dev/null
+	mmd -i "$w/esp.img" ::/EFI ::/EFI/BOOT
+	mcopy -i "$w/esp.img" "$SHIM" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$w/esp.img" "$GRUB" ::/EFI/BOOT/grubx64.efi
+	mcopy -i "$w/esp.img" "$w/grub.cfg" ::/EFI/BOOT/grub.cfg
+	mcopy -i "$w/esp.img" "$KSIGNED" ::/vmlinuz
+	mcopy -i "$w/esp.img" "$DISK_INITRD" ::/initrd.img
+	tree=$w/tree
+	cp -a "$ROOTFS" "$tree"
+	rm -f "$tree/.stamp"
+	used_kib=$(du -sk "$tree" | cut -f1)
+	mke2fs -q -t ext4 -b 4096 -L "$ROOT_LABEL" -E root_owner=0:0 -m 0 -N 2048 -d "$tree" "$w/root.img" "$(((used_kib * 13 / 10) / 1024 + 24))M" >/dev/null
+	mbr_disk "$w/efi.raw" ef:"$w/esp.img" 83:"$w/root.img"
+	qemu-img convert -f raw -O qcow2 "$w/efi.raw" "$EFI_DISK.tmp"
+	mv "$EFI_DISK.tmp" "$EFI_DISK"
+	mkfs.vfat -C -n UNSIGNED -F 16 "$w/unsigned.img" $((16 * 1024)) >/dev/null
+	mmd -i "$w/unsigned.img" ::/EFI ::/EFI/BOOT
+	mcopy -i "$w/unsigned.img" "$w/vmlinuz-unsigned" ::/EFI/BOOT/BOOTX64.EFI
+	mbr_disk "$w/unsigned.raw" ef:"$w/unsigned.img"
+	qemu-img convert -f raw -O qcow2 "$w/unsigned.raw" "$EFI_UNSIGNED.tmp"
+	mv "$EFI_UNSIGNED.tmp" "$EFI_UNSIGNED"
+	rm -rf "$w"
+fi
+
 # --- 8. OCI image layouts (deterministic: sorted names, fixed mtime, numeric owner) ---
 # oci_layout DIR CONFIG_LABEL STAGE: one-layer image of the tree STAGE into layout DIR.
 oci_layout() {
@@ -408,7 +499,7 @@ fi
 [ "$(cat "$CACHE/kernel-args" 2>/dev/null)" = "$KERNEL_ARGS_COMMON" ] || echo "$KERNEL_ARGS_COMMON" >"$CACHE/kernel-args"
 
 # --- sanity ---
-for f in "$DISK" "$VMLINUZ" "$VMLINUX" "$INITRD" "$DISK_INITRD" \
+for f in "$DISK" "$EFI_DISK" "$EFI_UNSIGNED" "$VMLINUZ" "$VMLINUX" "$INITRD" "$DISK_INITRD" \
 	"$OCI/containerdisk/index.json" "$OCI/containerdisk/oci-layout" \
 	"$OCI/kernelboot/index.json" "$OCI/kernelboot/oci-layout"; do
 	[ -s "$f" ] || die "missing or empty output $f"

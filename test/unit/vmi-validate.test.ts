@@ -38,9 +38,10 @@ test('the valid fixtures and KubeVirt-style VMIs are accepted', () => {
       cpu: { sockets: 1, cores: 2, threads: 1, model: 'host-model' },
       memory: { guest: '1536Mi' },
       machine: { type: 'pc-q35-7.2' },
-      firmware: { uuid: '0d2a2043-41c0-59c3-9b17-025022203668', serial: 'ABC-123', bootloader: { bios: {} } },
-      features: { acpi: { enabled: true } },
+      firmware: { uuid: '0d2a2043-41c0-59c3-9b17-025022203668', serial: 'ABC-123', bootloader: { efi: { secureBoot: true, persistent: true } } },
+      features: { acpi: { enabled: true }, smm: {} },
       devices: {
+        tpm: { persistent: true },
         disks: [
           { name: 'root', disk: { bus: 'virtio', readonly: false }, bootOrder: 1, serial: 'root_1', cache: 'none' },
           { name: 'scratch', bootOrder: 2, cache: 'writeback' },
@@ -66,6 +67,11 @@ test('the valid fixtures and KubeVirt-style VMIs are accepted', () => {
     architecture: 'amd64',
     evictionStrategy: 'None',
   };
+  assert.deepEqual(validate(full), { warnings: [] });
+  // BIOS with its serial adapter, a TPM that is switched off.
+  full.spec.domain.firmware.bootloader = { bios: { useSerial: true } };
+  full.spec.domain.features = { smm: { enabled: false } };
+  full.spec.domain.devices.tpm = { enabled: false };
   assert.deepEqual(validate(full), { warnings: [] });
 });
 
@@ -568,10 +574,39 @@ const SPEC_RULES: SpecRule[] = [
     errors: (p) => [{ path: `${p}.domain.firmware.kernelBoot.container.imagePullPolicy`, message: 'Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"' }],
   },
   {
-    name: 'EFI is not supported yet',
-    break: (s) => (s.domain.firmware = { bootloader: { efi: { secureBoot: false } } }),
-    errors: (p) => [{ path: `${p}.domain.firmware.bootloader.efi`, message: 'not supported yet: only BIOS (SeaBIOS) boots so far' }],
+    name: 'EFI and BIOS are mutually exclusive (KubeVirt)',
+    break: (s) => (s.domain.firmware = { bootloader: { efi: { secureBoot: false }, bios: {} } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.bootloader`, message: `${p}.domain.firmware.bootloader has both EFI and BIOS configured, but they are mutually exclusive.` }],
   },
+  {
+    name: 'efi: {} means Secure Boot, which needs SMM (KubeVirt)',
+    break: (s) => (s.domain.firmware = { bootloader: { efi: {} } }),
+    errors: (p) => [{ path: `${p}.domain`, message: `${p}.domain has EFI SecureBoot enabled. SecureBoot requires SMM, which is currently disabled.` }],
+  },
+  {
+    name: 'Secure Boot with SMM disabled is refused',
+    break: (s) => {
+      s.domain.firmware = { bootloader: { efi: { secureBoot: true, persistent: true } } };
+      s.domain.features = { smm: { enabled: false } };
+    },
+    errors: (p) => [{ path: `${p}.domain`, message: `${p}.domain has EFI SecureBoot enabled. SecureBoot requires SMM, which is currently disabled.` }],
+  },
+  { name: 'efi.secureBoot is a boolean', break: (s) => ((s.domain.firmware = { bootloader: { efi: { secureBoot: 'yes' } } }), (s.domain.features = { smm: {} })), errors: (p) => [{ path: `${p}.domain.firmware.bootloader.efi.secureBoot`, message: 'must be a boolean (got "yes")' }] },
+  { name: 'efi.persistent is a boolean', break: (s) => (s.domain.firmware = { bootloader: { efi: { secureBoot: false, persistent: 1 } } }), errors: (p) => [{ path: `${p}.domain.firmware.bootloader.efi.persistent`, message: 'must be a boolean (got 1)' }] },
+  {
+    name: 'bios.useSerial needs the serial console',
+    break: (s) => {
+      s.domain.firmware = { bootloader: { bios: { useSerial: true } } };
+      s.domain.devices.autoattachSerialConsole = false;
+    },
+    errors: (p) => [{ path: `${p}.domain.firmware.bootloader.bios.useSerial`, message: `needs a serial port, and ${p}.domain.devices.autoattachSerialConsole is false` }],
+  },
+  {
+    name: 'firmware.acpi (SLIC/MSDM tables) is not supported yet',
+    break: (s) => (s.domain.firmware = { acpi: { slicNameRef: 'slic' } }),
+    errors: (p) => [{ path: `${p}.domain.firmware.acpi`, message: 'not supported yet: SLIC and MSDM tables come from a Secret volume, which standalone virtnode does not have yet' }],
+  },
+  { name: 'tpm.persistent is a boolean', break: (s) => (s.domain.devices.tpm = { persistent: 'true' }), errors: (p) => [{ path: `${p}.domain.devices.tpm.persistent`, message: 'must be a boolean (got "true")' }] },
   { name: 'firmware uuid is a UUID', break: (s) => (s.domain.firmware = { uuid: 'not-a-uuid' }), errors: (p) => [{ path: `${p}.domain.firmware.uuid`, message: '"not-a-uuid" is not a UUID' }] },
   { name: 'firmware serial has no control characters', break: (s) => (s.domain.firmware = { serial: 'a\nb' }), errors: (p) => [{ path: `${p}.domain.firmware.serial`, message: 'must not contain control characters' }] },
 
@@ -603,7 +638,7 @@ const SPEC_RULES: SpecRule[] = [
   { name: 'graphics and the console log are accepted', break: (s) => Object.assign(s.domain.devices, { autoattachGraphicsDevice: true, logSerialConsole: true }), errors: () => [] },
   { name: 'autoattachGraphicsDevice is a boolean', break: (s) => (s.domain.devices.autoattachGraphicsDevice = 'yes'), errors: (p) => [{ path: `${p}.domain.devices.autoattachGraphicsDevice`, message: 'must be a boolean (got "yes")' }] },
   { name: 'logSerialConsole is a boolean', break: (s) => (s.domain.devices.logSerialConsole = 1), errors: (p) => [{ path: `${p}.domain.devices.logSerialConsole`, message: 'must be a boolean (got 1)' }] },
-  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'tpm', 'inputs', 'sound', 'video'].map(
+  ...['gpus', 'hostDevices', 'filesystems', 'watchdog', 'inputs', 'sound', 'video'].map(
     (dev): SpecRule => ({ name: `devices.${dev} is not supported yet`, break: (s) => (s.domain.devices[dev] = {}), errors: (p) => [{ path: `${p}.domain.devices.${dev}`, message: NOT_YET }] }),
   ),
   { name: 'rng takes no fields', break: (s) => (s.domain.devices.rng = { rate: 1 }), errors: (p) => [{ path: `${p}.domain.devices.rng.rate`, message: 'unknown field' }] },
@@ -999,7 +1034,7 @@ test('every error is collected and the message lists them all', () => {
   const s = o.spec.template.spec;
   s.domain.resources.requests.memory = '64X';
   s.domain.devices.disks[0].disk.bus = 'floppy';
-  s.domain.devices.tpm = {};
+  s.domain.devices.watchdog = {};
   s.volumes[0].containerDisk.image = '';
   s.wat = 1;
   const err = assertRejected(o, [
@@ -1007,12 +1042,12 @@ test('every error is collected and the message lists them all', () => {
     { path: 'spec.runStrategy', message: 'RunStrategy must be specified' },
     { path: 'spec.template.spec.domain.resources.requests.memory', message: '"64X" is not a quantity' },
     { path: 'spec.template.spec.domain.devices.disks[0].disk.bus', message: 'unrecognized bus floppy, must be one of: [virtio sata scsi usb]' },
-    { path: 'spec.template.spec.domain.devices.tpm', message: NOT_YET },
+    { path: 'spec.template.spec.domain.devices.watchdog', message: NOT_YET },
     { path: 'spec.template.spec.volumes[0].containerDisk.image', message: 'Required value' },
     { path: 'spec.template.spec.wat', message: 'unknown field' },
   ]);
   assert.match(err.message, /^[^;]+: [^;]+(; [^;]+: [^;]+){6}$/);
-  assert.ok(err.message.includes('spec.template.spec.domain.devices.tpm: not supported yet'));
+  assert.ok(err.message.includes('spec.template.spec.domain.devices.watchdog: not supported yet'));
 });
 
 test('validate does not modify its input', () => {
