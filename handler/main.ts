@@ -14,6 +14,7 @@ import { VmiController } from './controller/vmi.js';
 import { VmController } from './controller/vm.js';
 import { startApiServer } from './api/server.js';
 import { PodNetworking } from './network/index.js';
+import { VmStateDirs } from './sandbox/device-state.js';
 import { HostDisks } from './hostdisk/host-disks.js';
 import { LauncherPool } from './sandbox/pool.js';
 import { standaloneSandboxes } from './sandbox/sandbox.js';
@@ -86,6 +87,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   }
 
   const hostDisks = new HostDisks(cfg.hostDiskRoots);
+  const vmStateDirs = new VmStateDirs(cfg.stateDir);
   const progress = new EventEmitter();
   progress.setMaxListeners(0);
   const vmis = new VmiController({
@@ -94,6 +96,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     nodeName: cfg.nodeName,
     smbios: cfg.smbios,
     hostDisks,
+    vmStateDirs,
     images,
     network,
     sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool, anyRootPeer: cfg.insecureLauncherSocket } }),
@@ -101,8 +104,9 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
   });
-  const vms = new VmController({ store, log, vmis });
+  const vms = new VmController({ store, log, vmis, vmStateDirs });
   await vmis.start();
+  await vms.sweepDeviceState();
   vms.start();
 
   const stats = new StatsService({

@@ -36,6 +36,16 @@ export interface LaunchContext {
   netns?: string;
   /** The node's SMBIOS system information (type 1); unset fields keep QEMU's. */
   smbios?: SmbiosConfig;
+  /** Where the VM's device state lives (the VM's directory when persistent, else the VMI's). */
+  deviceState?: DeviceState;
+}
+
+/** Device state on the node (KubeVirt's backend storage), for the devices the VMI has. */
+export interface DeviceState {
+  /** firmware.bootloader.efi: the OVMF variable store, copied from the firmware's template when missing. */
+  nvram?: string;
+  /** devices.tpm: swtpm's state directory. */
+  tpmDir?: string;
 }
 
 /** KubeVirt's smbios configuration: SMBIOS type 1 fields every guest of the node shows. */
@@ -139,6 +149,10 @@ export const RUN_DIR_FILES = {
   screendump: 'qemu/screendump.png',
   /** QEMU's root: a skeleton of mount points the launcher makes (and `qemu-root.fstab`, its mounts). */
   qemuRoot: 'qemu-root',
+  /** swtpm's control socket (QEMU connects to it): beside QEMU's, the one directory both see. */
+  tpmSocket: 'qemu/swtpm.sock',
+  /** swtpm's root, made like QEMU's. */
+  swtpmRoot: 'swtpm-root',
 } as const;
 
 export type RunDirLayout = { -readonly [K in keyof typeof RUN_DIR_FILES]: string };
@@ -172,6 +186,7 @@ export function encodeLaunchContext(ctx: LaunchContext): LaunchContextMessage {
     interfaces,
     netns: ctx.netns ?? '',
     smbios: ctx.smbios ? { manufacturer: '', product: '', version: '', sku: '', family: '', ...ctx.smbios } : null,
+    deviceState: ctx.deviceState ? { nvram: ctx.deviceState.nvram ?? '', tpmDir: ctx.deviceState.tpmDir ?? '' } : null,
   };
 }
 
@@ -239,6 +254,12 @@ export function decodeLaunchContext(m: LaunchContext__Output | null | undefined)
     const s: SmbiosConfig = {};
     for (const k of ['manufacturer', 'product', 'version', 'sku', 'family'] as const) if (m.smbios[k]) s[k] = m.smbios[k];
     ctx.smbios = s;
+  }
+  if (m.deviceState && (m.deviceState.nvram || m.deviceState.tpmDir)) {
+    ctx.deviceState = {
+      ...(m.deviceState.nvram ? { nvram: abs('context.deviceState.nvram', m.deviceState.nvram) } : {}),
+      ...(m.deviceState.tpmDir ? { tpmDir: abs('context.deviceState.tpmDir', m.deviceState.tpmDir) } : {}),
+    };
   }
   return ctx;
 }

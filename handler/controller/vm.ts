@@ -24,6 +24,7 @@ import { WorkQueue } from './queue.js';
 import { removeCondition, setCondition, vmPrintableStatus } from './status.js';
 import { isFinalPhase } from './vmi-phase.js';
 import type { VmiController } from './vmi.js';
+import type { VmStateDirs } from '../sandbox/device-state.js';
 
 const VM = 'VirtualMachine';
 const VMI = 'VirtualMachineInstance';
@@ -51,11 +52,14 @@ export class VmController {
   #log: Logger;
   #vmis: VmiController;
   #queue: WorkQueue;
+  /** Each VM's persistent device state (EFI variables, TPM): removed with the VM. */
+  #stateDirs: VmStateDirs | undefined;
 
-  constructor(deps: { store: Store; log: Logger; vmis: VmiController }) {
+  constructor(deps: { store: Store; log: Logger; vmis: VmiController; vmStateDirs?: VmStateDirs }) {
     this.#store = deps.store;
     this.#log = deps.log;
     this.#vmis = deps.vmis;
+    this.#stateDirs = deps.vmStateDirs;
     this.#queue = new WorkQueue((k) => this.#reconcile(k), {
       concurrency: 4,
       onError: (k, e, retryInMs) => this.#log.error({ key: k, err: errorMessage(e), retryInMs }, 'VM reconcile failed; retrying'),
@@ -79,6 +83,17 @@ export class VmController {
 
   stop(): void {
     this.#queue.stop();
+  }
+
+  /** Removes device state whose VM is gone (deleted while no handler ran to remove it). */
+  async sweepDeviceState(): Promise<void> {
+    if (!this.#stateDirs) return;
+    const live = new Set(this.#store.list<VirtualMachine>(VM).map((vm) => vm.metadata.uid));
+    for (const uid of await this.#stateDirs.list()) {
+      if (live.has(uid)) continue;
+      this.#log.info({ vmUid: uid }, 'removing the device state of a VM that no longer exists');
+      await this.#stateDirs.remove(uid);
+    }
   }
 
   idle(): Promise<void> {
@@ -177,6 +192,8 @@ export class VmController {
       if (vmi) {
         if (!vmi.metadata.deletionTimestamp) await this.#vmis.requestDelete(ns, vmi.metadata.name, vm.metadata.deletionGracePeriodSeconds);
       } else {
+        // The state first: a handler that stops in between finds the VM and removes it again.
+        if (vm.metadata.uid) await this.#stateDirs?.remove(vm.metadata.uid);
         // Its ControllerRevisions go with it (they are owned by it, as in KubeVirt's garbage collection).
         await pruneRevisions(this.#store, vm, new Set());
         await this.#store.delete(VM, ns, name);

@@ -23,6 +23,7 @@ import { memoryLimitBytes } from '../sandbox/overhead.js';
 import type { VmSandbox } from '../sandbox/provider.js';
 import type { LauncherHandle } from './launcher-handle.js';
 import { HostDisks } from '../hostdisk/host-disks.js';
+import { deviceStateOf } from '../sandbox/device-state.js';
 import type { VmiControllerDeps, VmiRuntime } from './vmi-runtime.js';
 
 /** A node without host disk roots: every hostDisk is refused by the gate's words. */
@@ -33,7 +34,7 @@ export interface Prepared {
   context: LaunchContext;
 }
 
-export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios' | 'hostDisks'> {
+export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios' | 'hostDisks' | 'vmStateDirs'> {
   log: Logger;
   /** A handle for the launcher of `rt`, whose socket is `sandbox`'s. */
   launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
@@ -85,6 +86,7 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
   const [pod, volumes, kernelBoot] = steps.map((st) => (st as PromiseFulfilledResult<unknown>).value) as [PodNetwork, LaunchContext['volumes'], LaunchContext['kernelBoot']];
   rt.abort.signal.throwIfAborted();
 
+  const deviceState = deviceStateOf(vmi, sandbox.paths.diskDir, env.vmStateDirs);
   // The launcher (and so QEMU and its DHCP server) lives in the pod's network
   // namespace: a spare enters it on Sync, a new one is started in it.
   const context: LaunchContext = {
@@ -95,6 +97,7 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
     interfaces: preparedInterfaces(pod),
     netns: pod.netnsPath,
     ...(env.smbios ? { smbios: env.smbios } : {}),
+    ...(deviceState ? { deviceState } : {}),
   };
   sandbox.runtime.launchContext = context;
   if (spare) await sandbox.save();

@@ -8,6 +8,7 @@ import type { SmbiosConfig } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
+import type { VmStateDirs } from '../sandbox/device-state.js';
 import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { SandboxProvider, VmSandbox } from '../sandbox/provider.js';
 import type { Store } from '../store/store.js';
@@ -49,6 +50,8 @@ export interface VmiControllerDeps {
   smbios?: SmbiosConfig;
   /** hostDisk volumes: the node's roots and who holds which file (none: hostDisk is refused). */
   hostDisks?: HostDisks;
+  /** Per-VM directories of persistent device state (none: it lives with each VMI). */
+  vmStateDirs?: VmStateDirs;
   /** Retry delays of failed reconciles (tests make them short). */
   backoff?: { baseMs: number; maxMs: number };
 }

@@ -16,6 +16,7 @@ import { machineArgv } from './devices/machine.js';
 import { monitorArgv } from './devices/monitor.js';
 import { lifecycleArgv, panicArgv } from './devices/panic.js';
 import { rngArgv } from './devices/rng.js';
+import { tpmArgv } from './devices/tpm.js';
 import type { Domain } from './types.js';
 
 export const DEFAULT_QEMU_BINARY = 'qemu-system-x86_64';
@@ -53,6 +54,7 @@ export function buildArgv(d: Domain, opts: ArgvOptions = {}): string[] {
     ...(d.balloon ? balloonArgv(d.balloon) : []),
     ...(d.guestAgent ? guestAgentArgv(d.guestAgent) : []),
     ...(d.panic ? panicArgv(d.panic) : []),
+    ...(d.tpm ? tpmArgv(d.tpm) : []),
     ...hotplugArgv(d.hotplugPorts),
   ];
 }

@@ -83,6 +83,8 @@ export interface ViewFile {
   writable: boolean;
   /** The VM's own file, made QEMU's; else a shared one (an image store base), left as it is. */
   own: boolean;
+  /** A directory (swtpm's state), not a file. */
+  dir?: boolean;
 }
 
 /** What QEMU sees of the host besides the system (/usr and the libraries). */
@@ -113,11 +115,13 @@ export function qemuView(d: Domain, runDir: string): QemuView {
     if (!k.image.fdset) add(`disk ${k.name}`, k.image.path, !k.readonly, true);
     if (k.backing) add(`disk ${k.name}'s base image`, k.backing.path, false, false);
   }
+  // OVMF's code is under /usr, which QEMU sees read-only; its variable store is the VM's.
+  if (d.boot.efi) add('EFI variable store', d.boot.efi.vars, true, true);
   if (d.boot.kernel) {
     add('kernelBoot kernel', d.boot.kernel.path, false, false);
     if (d.boot.kernel.initrd !== undefined) add('kernelBoot initrd', d.boot.kernel.initrd, false, false);
   }
-  for (const [what, path] of [['QMP socket', d.qmpSocket], ['serial socket', d.serialSocket], ['guest agent socket', d.guestAgent?.socket], ['screendump file', d.graphics?.screendump]] as const) {
+  for (const [what, path] of [['QMP socket', d.qmpSocket], ['serial socket', d.serialSocket], ['guest agent socket', d.guestAgent?.socket], ['screendump file', d.graphics?.screendump], ['TPM socket', d.tpm?.socket]] as const) {
     if (path !== undefined && posix.dirname(path) !== layout.qemuDir) {
       throw new VirtnodeError('VN_INTERNAL', `${what} ${path} is not in QEMU's socket directory ${layout.qemuDir}`);
     }
@@ -261,12 +265,12 @@ export function prepareQemuView(view: QemuView): void {
     if (f.own) {
       let fd: number;
       try {
-        fd = openSync(f.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        fd = openSync(f.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (f.dir ? constants.O_DIRECTORY : 0));
       } catch (e) {
         throw new VirtnodeError('VN_SANDBOX', `giving QEMU ${f.path}: ${(e as Error).message}`, { cause: e });
       }
       try {
-        if (!fstatSync(fd).isFile()) throw new VirtnodeError('VN_SANDBOX', `giving QEMU ${f.path}: not a regular file`);
+        if (!f.dir && !fstatSync(fd).isFile()) throw new VirtnodeError('VN_SANDBOX', `giving QEMU ${f.path}: not a regular file`);
         fchownSync(fd, QEMU_UID, QEMU_GID);
       } finally {
         closeSync(fd);
@@ -341,6 +345,10 @@ function buildSkeleton(view: QemuView): { boundDirs: string[]; ldCache: boolean 
   if (ldCache) file('etc/ld.so.cache');
   dir(view.socketDir.slice(1));
   for (const f of view.files) {
+    if (f.dir) {
+      dir(f.path.slice(1));
+      continue;
+    }
     dir(posix.dirname(f.path).slice(1));
     file(f.path.slice(1));
   }

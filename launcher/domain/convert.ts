@@ -19,6 +19,7 @@ import { qmpSocketFromContext } from './devices/monitor.js';
 import { lifecycleFromVMI, panicFromVMI } from './devices/panic.js';
 import { rngFromVMI } from './devices/rng.js';
 import { graphicsFromVMI } from './devices/graphics.js';
+import { tpmFromVMI } from './devices/tpm.js';
 import type { Domain } from './types.js';
 import { hotplugPortIds } from './devices/hotplug.js';
 
@@ -34,6 +35,7 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tap
   const balloon = balloonFromVMI(vmi);
   const serialSocket = serialSocketFromVMI(vmi, ctx);
   const graphics = graphicsFromVMI(vmi, ctx);
+  const tpm = tpmFromVMI(vmi, ctx);
   return {
     ...machinePart(vmi, ctx),
     boot: bootFromVMI(vmi, ctx),
@@ -48,6 +50,7 @@ export function vmiToDomain(vmi: VirtualMachineInstance, ctx: LaunchContext, tap
     ...(graphics ? { graphics } : {}),
     guestAgent: guestAgentFromContext(ctx),
     panic: panicFromVMI(vmi),
+    ...(tpm ? { tpm } : {}),
     lifecycle: lifecycleFromVMI(vmi),
     hotplugPorts: hotplugPortIds(),
   };

@@ -32,6 +32,8 @@ import { confinedArgv, confinementProblem, prepareQemuView, qemuView, resolveQem
 import { openHostFile, openHostFiles } from './host-files.js';
 import { hotplugDisk, plugDisk, unplugDisk } from './devices/disk-hotplug.js';
 import { vmiToDomain } from './convert.js';
+import { ensureNvram } from './devices/firmware.js';
+import { Swtpm } from './swtpm.js';
 import { probeVolumes } from './host-volumes.js';
 import type { LaunchContext, PreparedVolume } from '../../proto/launch.js';
 import type { Domain, DomainDisk, DomainInterface } from './types.js';
@@ -107,6 +109,8 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
   #domain: Domain | undefined;
   #stderr = '';
   #exited: Promise<void> = Promise.resolve();
+  /** The VM's TPM emulator (devices.tpm), started before QEMU, ended with it. */
+  #swtpm: Swtpm | undefined;
   /** Why QEMU is going away, when we know better than its exit status. */
   #ending: { reason: string; message: string; crashed: boolean } | undefined;
   #pauseRequested = false;
@@ -177,9 +181,12 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
       fds.push(...hostFiles.fds);
       domain = vmiToDomain(vmi, ctx, taps.tapFds, probeVolumes(ctx), hostFiles.numbers);
       argv = buildArgv(domain, { qemuBinary: resolveQemuBinary(opts.qemuBinary ?? DEFAULT_QEMU_BINARY) });
+      if (domain.boot.efi) ensureNvram(domain.boot.efi);
       view = qemuView(domain, ctx.runDir);
       prepareQemuView(view);
       full = confinedArgv(argv, view);
+      // QEMU connects to swtpm's socket as it starts: swtpm goes first.
+      if (domain.tpm) this.#swtpm = await Swtpm.start(domain.tpm, ctx.runDir, this.#log.child({ component: 'swtpm' }));
     } catch (e) {
       for (const fd of fds) closeFd(fd);
       throw e;
@@ -216,6 +223,7 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     this.#exited = new Promise((resolve) => {
       qemu.once('exit', (code, signal) => {
         this.#onExit(code, signal);
+        this.#swtpm?.stop();
         resolve();
       });
       qemu.once('error', (e) => {

@@ -42,6 +42,8 @@ export interface Domain {
   /** The qemu-guest-agent channel (virtio-serial port org.qemu.guest_agent.0); QEMU listens here. */
   guestAgent?: { socket: string };
   panic?: DomainPanic;
+  /** A TPM 2.0, emulated by an swtpm the launcher starts beside QEMU. */
+  tpm?: DomainTpm;
   lifecycle: DomainLifecycle;
   /** Empty PCIe root ports for devices hot-plugged later (their ids). */
   hotplugPorts: string[];
@@ -81,10 +83,33 @@ export interface DomainCpu {
 }
 
 export interface DomainBoot {
-  /** Only SeaBIOS so far (no OVMF on the node). */
-  firmware: 'bios';
+  /** SeaBIOS (QEMU's own) or OVMF from two pflash chips. */
+  firmware: 'bios' | 'efi';
+  /** SeaBIOS writes to the serial console through sgabios (bios.useSerial). */
+  biosSerial?: boolean;
+  efi?: DomainEfi;
   /** Direct kernel boot: QEMU loads these instead of booting a disk. */
   kernel?: { path: string; initrd?: string; cmdline?: string };
+}
+
+export interface DomainEfi {
+  /** OVMF's code, read-only (the node's file, under /usr). */
+  code: string;
+  /** The variable store (NVRAM) QEMU writes: the VM's own copy of `varsTemplate`. */
+  vars: string;
+  /** What `vars` is copied from when it does not exist yet. */
+  varsTemplate: string;
+  /** The Secure Boot build: its pflash writes only from SMM (cfi.pflash01 secure=on). */
+  secureBoot: boolean;
+}
+
+export interface DomainTpm {
+  /** tpm-tis, or tpm-crb when the state persists (KubeVirt's choice). */
+  model: 'tpm-tis' | 'tpm-crb';
+  /** swtpm's control socket, in QEMU's socket directory. */
+  socket: string;
+  /** swtpm's state directory. */
+  stateDir: string;
 }
 
 export interface DiskImage {

@@ -6,6 +6,7 @@ import type { BlockStats as _virtnode_launcher_v1_BlockStats, BlockStats__Output
 import type { Command as _virtnode_launcher_v1_Command, Command__Output as _virtnode_launcher_v1_Command__Output } from './virtnode/launcher/v1/Command.js';
 import type { CommandResult as _virtnode_launcher_v1_CommandResult, CommandResult__Output as _virtnode_launcher_v1_CommandResult__Output } from './virtnode/launcher/v1/CommandResult.js';
 import type { DetachVolume as _virtnode_launcher_v1_DetachVolume, DetachVolume__Output as _virtnode_launcher_v1_DetachVolume__Output } from './virtnode/launcher/v1/DetachVolume.js';
+import type { DeviceState as _virtnode_launcher_v1_DeviceState, DeviceState__Output as _virtnode_launcher_v1_DeviceState__Output } from './virtnode/launcher/v1/DeviceState.js';
 import type { DhcpOffer as _virtnode_launcher_v1_DhcpOffer, DhcpOffer__Output as _virtnode_launcher_v1_DhcpOffer__Output } from './virtnode/launcher/v1/DhcpOffer.js';
 import type { DiskImage as _virtnode_launcher_v1_DiskImage, DiskImage__Output as _virtnode_launcher_v1_DiskImage__Output } from './virtnode/launcher/v1/DiskImage.js';
 import type { DomainEvent as _virtnode_launcher_v1_DomainEvent, DomainEvent__Output as _virtnode_launcher_v1_DomainEvent__Output } from './virtnode/launcher/v1/DomainEvent.js';
@@ -51,6 +52,7 @@ export interface ProtoGrpcType {
         Command: MessageTypeDefinition<_virtnode_launcher_v1_Command, _virtnode_launcher_v1_Command__Output>
         CommandResult: MessageTypeDefinition<_virtnode_launcher_v1_CommandResult, _virtnode_launcher_v1_CommandResult__Output>
         DetachVolume: MessageTypeDefinition<_virtnode_launcher_v1_DetachVolume, _virtnode_launcher_v1_DetachVolume__Output>
+        DeviceState: MessageTypeDefinition<_virtnode_launcher_v1_DeviceState, _virtnode_launcher_v1_DeviceState__Output>
         DhcpOffer: MessageTypeDefinition<_virtnode_launcher_v1_DhcpOffer, _virtnode_launcher_v1_DhcpOffer__Output>
         DiskImage: MessageTypeDefinition<_virtnode_launcher_v1_DiskImage, _virtnode_launcher_v1_DiskImage__Output>
         DomainEvent: MessageTypeDefinition<_virtnode_launcher_v1_DomainEvent, _virtnode_launcher_v1_DomainEvent__Output>

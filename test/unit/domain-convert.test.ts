@@ -138,9 +138,6 @@ test('what virtnode does not run yet is VN_UNSUPPORTED, naming the field', () =>
   v.spec.domain.machine = { type: 'pc-q35-7.2' };
   assert.equal(vmiToDomain(v, context(RUN, DISK)).machine.type, 'pc-q35-7.2');
   v = gettingStarted();
-  v.spec.domain.firmware = { bootloader: { efi: {} } };
-  rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_UNSUPPORTED', /spec\.domain\.firmware\.bootloader\.efi/);
-  v = gettingStarted();
   v.spec.domain.devices.disks = [{ name: 'containerdisk', cdrom: { bus: 'virtio' } }];
   rejects(() => vmiToDomain(v, context(RUN, DISK)), 'VN_INVALID_SPEC', /spec\.domain\.devices\.disks\[0\]\.cdrom\.bus: a cdrom cannot be on bus "virtio"/);
   v = gettingStarted();

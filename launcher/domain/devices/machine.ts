@@ -9,6 +9,7 @@ import { CPU_MODEL_NAME, MACHINE_TYPES } from '../../../proto/vmi/devices.js';
 import { escapeOptValue } from '../qemu-opts.js';
 import { clockArgv, clockFromVMI, clockMachineOptions } from './clock.js';
 import { CPU_FLAG, cpuFlagsFromVMI } from './cpu-features.js';
+import { PFLASH_NODES } from './firmware.js';
 import { quantityToBytes } from '../quantity.js';
 import type { Accelerator, Domain, DomainCpu, DomainMachine } from '../types.js';
 
@@ -105,7 +106,7 @@ const SMBIOS_FIELDS = ['manufacturer', 'product', 'version', 'sku', 'family', 's
 const CHASSIS_FIELDS = ['manufacturer', 'version', 'serial', 'asset', 'sku'] as const;
 
 /** -name, -uuid, -smbios, -machine, -accel, -cpu, -smp, -m, and the clock's -rtc. */
-export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios' | 'chassis' | 'clock'>): string[] {
+export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accelerator' | 'cpu' | 'memory' | 'smbios' | 'chassis' | 'clock' | 'boot'>): string[] {
   if (!UUID.test(d.uuid)) throw new VirtnodeError('VN_INTERNAL', `domain uuid ${JSON.stringify(d.uuid)} is not a UUID`);
   if (!MACHINE_TYPES.includes(d.machine.type)) throw new VirtnodeError('VN_INTERNAL', `machine type ${JSON.stringify(d.machine.type)}`);
   if (!CPU_MODEL_NAME.test(d.cpu.model) || !d.cpu.features.every((f) => CPU_FLAG.test(f))) {
@@ -136,7 +137,9 @@ export function machineArgv(d: Pick<Domain, 'name' | 'uuid' | 'machine' | 'accel
     '-smbios', smbios,
     ...chassis,
     // dump-guest-core=off keeps guest RAM out of QEMU core dumps; no USB, no VMware port.
-    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}${d.machine.smm === undefined ? '' : `,smm=${d.machine.smm ? 'on' : 'off'}`}${clockMachineOptions(d.clock)}`,
+    '-machine', `${d.machine.type},usb=off,vmport=off,dump-guest-core=off${d.machine.acpi ? '' : ',acpi=off'}${d.machine.smm === undefined ? '' : `,smm=${d.machine.smm ? 'on' : 'off'}`}${clockMachineOptions(d.clock)}` +
+      // OVMF's pflash chips are block nodes of firmware.ts.
+      (d.boot.efi ? `,pflash0=${PFLASH_NODES.code},pflash1=${PFLASH_NODES.vars}` : ''),
     // TCG's translation cache is otherwise up to 1 GiB and grows into the VM's
     // cgroup limit over a long run; the handler budgets exactly this much for it.
     '-accel', d.accelerator === 'tcg' ? `tcg,tb-size=${TCG_TB_SIZE_MIB}` : d.accelerator,

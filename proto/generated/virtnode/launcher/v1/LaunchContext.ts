@@ -4,6 +4,7 @@ import type { PreparedVolume as _virtnode_launcher_v1_PreparedVolume, PreparedVo
 import type { KernelBoot as _virtnode_launcher_v1_KernelBoot, KernelBoot__Output as _virtnode_launcher_v1_KernelBoot__Output } from '../../../virtnode/launcher/v1/KernelBoot.js';
 import type { PreparedInterface as _virtnode_launcher_v1_PreparedInterface, PreparedInterface__Output as _virtnode_launcher_v1_PreparedInterface__Output } from '../../../virtnode/launcher/v1/PreparedInterface.js';
 import type { Smbios as _virtnode_launcher_v1_Smbios, Smbios__Output as _virtnode_launcher_v1_Smbios__Output } from '../../../virtnode/launcher/v1/Smbios.js';
+import type { DeviceState as _virtnode_launcher_v1_DeviceState, DeviceState__Output as _virtnode_launcher_v1_DeviceState__Output } from '../../../virtnode/launcher/v1/DeviceState.js';
 
 /**
  * What the handler prepared for one VMI before its launcher runs: where the sockets
@@ -42,6 +43,11 @@ export interface LaunchContext {
    * every guest of this node reads in /sys/class/dmi/id.
    */
   'smbios'?: (_virtnode_launcher_v1_Smbios | null);
+  /**
+   * Where the VM's device state lives: the VM's own directory when the spec asks for
+   * it to persist, else the VMI's. The launcher makes what is missing.
+   */
+  'deviceState'?: (_virtnode_launcher_v1_DeviceState | null);
 }
 
 /**
@@ -81,4 +87,9 @@ export interface LaunchContext__Output {
    * every guest of this node reads in /sys/class/dmi/id.
    */
   'smbios': (_virtnode_launcher_v1_Smbios__Output | null);
+  /**
+   * Where the VM's device state lives: the VM's own directory when the spec asks for
+   * it to persist, else the VMI's. The launcher makes what is missing.
+   */
+  'deviceState': (_virtnode_launcher_v1_DeviceState__Output | null);
 }
