@@ -14,10 +14,12 @@ fi
 # Debian packages: QEMU and its image tools; the guest builder's tools; a real
 # OCI registry and skopeo for the containerDisk tests; setpriv (util-linux) so QEMU
 # dies with its launcher; iproute2/nftables for sandboxes; openssl for mTLS tests;
-# genisoimage (isoinfo) and xorriso to read the cloud-init ISOs virtnode writes.
+# genisoimage (isoinfo) and xorriso to read the cloud-init ISOs virtnode writes;
+# ovmf (EFI firmware) and swtpm (the TPM) for VMs; dosfstools, mtools and sbsigntool
+# for the guest builder's UEFI disks (an ESP, the kernel's signature removed).
 PKGS=(qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs extlinux syslinux-common
       docker-registry skopeo util-linux iproute2 nftables lz4 openssl ca-certificates curl nasm
-      genisoimage xorriso)
+      genisoimage xorriso ovmf swtpm swtpm-tools dosfstools mtools sbsigntool)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

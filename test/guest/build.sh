@@ -6,6 +6,10 @@
 #   vmlinux               the same kernel uncompressed (PVH entry, boots faster)
 #   oci/containerdisk     OCI layout: disk/disk.qcow2 (KubeVirt containerDisk)
 #   oci/kernelboot        OCI layout: boot/vmlinuz, boot/initrd.img
+#   efi-disk.qcow2        UEFI disk: an ESP with Debian's signed shim, grub and kernel
+#                         (boots with and without Secure Boot) and the same ext4 root
+#   efi-unsigned.qcow2    an ESP whose BOOTX64.EFI is that kernel, unsigned
+#   oci/efidisk, oci/efiunsigned  the two as containerDisks
 # Userland: busybox-static (init, getty, login, acpid, udhcpc) and qemu-guest-agent
 # with the libraries it links (its guest-shutdown runs rootfs/sbin/shutdown, a shim
 # on busybox). Users cirros and root, password gocubsgo (as CirrOS).
@@ -14,7 +18,7 @@
 # (this script, the files under rootfs/ and initramfs/, the .debs). --force rebuilds
 # everything but keeps the downloaded .debs (--force --refetch downloads them again).
 # Needs root (loop mount for extlinux) and: apt-get dpkg-deb e2fsprogs extlinux
-# syslinux-common qemu-utils cpio gzip lz4 tar.
+# syslinux-common qemu-utils cpio gzip lz4 tar dosfstools mtools sbsigntool.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +30,7 @@ for a in "$@"; do
 	case "$a" in
 	--force) FORCE=1 ;;
 	--refetch) REFETCH=1 ;;
-	-h | --help) sed -n '2,17p' "$SELF"; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$SELF"; exit 0 ;;
 	*) echo "build.sh: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -481,6 +485,22 @@ if ! fresh "$OCI/containerdisk/index.json" "$DISK" "$SELF"; then
 	oci_layout "$OCI/containerdisk" "$s"
 	rm -rf "$s"
 fi
+# The UEFI disks as containerDisks too (efidisk: the signed chain, efiunsigned: the unsigned kernel).
+for pair in efidisk:"$EFI_DISK" efiunsigned:"$EFI_UNSIGNED"; do
+	name=${pair%%:*} src=${pair#*:}
+	if ! fresh "$OCI/$name/index.json" "$src" "$SELF"; then
+		log "building $name OCI layout"
+		s=$CACHE/stage.tmp
+		rm -rf "$s"
+		mkdir -p "$s/disk"
+		cp "$src" "$s/disk/disk.qcow2"
+		chown -R 107:107 "$s/disk"
+		chmod 0555 "$s/disk"
+		chmod 0440 "$s/disk/disk.qcow2"
+		oci_layout "$OCI/$name" "$s"
+		rm -rf "$s"
+	fi
+done
 if ! fresh "$OCI/kernelboot/index.json" "$VMLINUZ" "$INITRD" "$SELF"; then
 	log "building kernelboot OCI layout"
 	s=$CACHE/stage.tmp
@@ -501,13 +521,13 @@ fi
 # --- sanity ---
 for f in "$DISK" "$EFI_DISK" "$EFI_UNSIGNED" "$VMLINUZ" "$VMLINUX" "$INITRD" "$DISK_INITRD" \
 	"$OCI/containerdisk/index.json" "$OCI/containerdisk/oci-layout" \
-	"$OCI/kernelboot/index.json" "$OCI/kernelboot/oci-layout"; do
+	"$OCI/kernelboot/index.json" "$OCI/kernelboot/oci-layout" "$OCI/efidisk/index.json" "$OCI/efiunsigned/index.json"; do
 	[ -s "$f" ] || die "missing or empty output $f"
 done
-for d in "$OCI/containerdisk" "$OCI/kernelboot"; do
+for d in "$OCI/containerdisk" "$OCI/kernelboot" "$OCI/efidisk" "$OCI/efiunsigned"; do
 	[ "$(find "$d/blobs/sha256" -type f -size +0 | wc -l)" = 3 ] || die "$d must hold 3 non-empty blobs"
 done
 hsize() { du -sh --apparent-size "$1" | cut -f1; }
-printf 'guest %s: disk.qcow2 %s (initrd %s), vmlinuz %s, vmlinux %s, initrd.img %s, oci containerdisk %s, kernelboot %s in %.1fs\n' \
-	"$KVER" "$(hsize "$DISK")" "$(hsize "$DISK_INITRD")" "$(hsize "$VMLINUZ")" "$(hsize "$VMLINUX")" "$(hsize "$INITRD")" \
+printf 'guest %s: disk.qcow2 %s (initrd %s), efi-disk.qcow2 %s, efi-unsigned.qcow2 %s, vmlinuz %s, vmlinux %s, initrd.img %s, oci containerdisk %s, kernelboot %s in %.1fs\n' \
+	"$KVER" "$(hsize "$DISK")" "$(hsize "$DISK_INITRD")" "$(hsize "$EFI_DISK")" "$(hsize "$EFI_UNSIGNED")" "$(hsize "$VMLINUZ")" "$(hsize "$VMLINUX")" "$(hsize "$INITRD")" \
 	"$(hsize "$OCI/containerdisk")" "$(hsize "$OCI/kernelboot")" "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"

@@ -8,6 +8,10 @@
 // - The kernelBoot pair (vmlinuz + initrd.img holding the whole userland) reaches
 //   `login:` in ~1.9 s (vmlinux: ~1.7 s). With kernelBootArgs it needs 66 MiB
 //   (vmlinux 68 MiB); with only "console=ttyS0 quiet", 88 MiB (80 fails). 128Mi is safe.
+// - efi-disk.qcow2 (UEFI, Debian's shim → grub → signed kernel): under TCG, OVMF and
+//   grub take several seconds before the kernel. The kernel is not floor-patched and
+//   needs ~256 MiB without Secure Boot; with the Secure Boot (SMM) OVMF, 256 MiB
+//   ends in a triple fault right after the EFI stub, 512 MiB boots (measured).
 // - Users cirros and root, password gocubsgo; prompt `$ ` / `# `; hostname cirros
 //   unless DHCP names it; qemu-ga runs on the virtio-serial port
 //   org.qemu.guest_agent.0 when present; the ACPI power button powers off.
@@ -43,6 +47,18 @@ export interface GuestPaths {
   ociContainerDisk: string;
   /** OCI layout with boot/vmlinuz and boot/initrd.img (for firmware.kernelBoot.container). */
   ociKernelBoot: string;
+  /**
+   * UEFI disk: an ESP with Debian's Secure Boot chain as the removable-media path
+   * (shim signed by Microsoft's UEFI CA → Debian-signed grub → the Debian-signed
+   * kernel as shipped, not floor-patched, with the module initramfs) and the same
+   * ext4 root. Boots with and without Secure Boot; needs more RAM than disk.qcow2.
+   */
+  efiDisk: string;
+  /** An ESP whose \EFI\BOOT\BOOTX64.EFI is the kernel with its signature removed: Secure Boot refuses it. */
+  efiUnsigned: string;
+  /** efiDisk and efiUnsigned as containerDisk OCI layouts (disk/disk.qcow2). */
+  ociEfiDisk: string;
+  ociEfiUnsigned: string;
 }
 
 /** The guest's credentials and what its serial console prints. */
@@ -76,6 +92,10 @@ export const guestPaths: GuestPaths = {
   initrd: join(cacheDir, 'initrd.img'),
   ociContainerDisk: join(cacheDir, 'oci', 'containerdisk'),
   ociKernelBoot: join(cacheDir, 'oci', 'kernelboot'),
+  efiDisk: join(cacheDir, 'efi-disk.qcow2'),
+  efiUnsigned: join(cacheDir, 'efi-unsigned.qcow2'),
+  ociEfiDisk: join(cacheDir, 'oci', 'efidisk'),
+  ociEfiUnsigned: join(cacheDir, 'oci', 'efiunsigned'),
 };
 
 // This module runs from dist/test/guest/ but build.sh lives in the source tree.
@@ -91,8 +111,9 @@ function findGuestDir(): string {
 
 function outputs(p: GuestPaths): string[] {
   return [
-    p.disk, p.vmlinuz, p.vmlinux, p.initrd,
+    p.disk, p.vmlinuz, p.vmlinux, p.initrd, p.efiDisk, p.efiUnsigned,
     join(p.ociContainerDisk, 'index.json'), join(p.ociKernelBoot, 'index.json'),
+    join(p.ociEfiDisk, 'index.json'), join(p.ociEfiUnsigned, 'index.json'),
   ];
 }
 
