@@ -32,7 +32,7 @@ export function swtpmArgv(t: DomainTpm): string[] {
   for (const p of [t.stateDir, t.socket]) {
     if (p.includes(',')) throw new VirtnodeError('VN_SANDBOX', `swtpm cannot be given the path ${JSON.stringify(p)}: it has a ','`);
   }
-  return [SWTPM, 'socket', '--tpm2', '--tpmstate', `dir=${t.stateDir},mode=0600`, '--ctrl', `type=unixio,path=${t.socket},mode=0600`, '--terminate', '--seccomp', 'action=kill', '--log', 'fd=2,level=1'];
+  return [SWTPM, 'socket', '--tpm2', '--tpmstate', `dir=${t.stateDir},mode=0600`, '--ctrl', `type=unixio,path=${t.socket},mode=0600`, '--terminate', '--seccomp', 'action=kill', '--log', 'level=1'];
 }
 
 export class Swtpm {

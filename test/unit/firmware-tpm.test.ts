@@ -103,7 +103,7 @@ test('swtpm: a TPM 2.0 on a unix control socket, ending with its client, seeing 
   const t = { model: 'tpm-crb' as const, socket: `${RUN}/qemu/swtpm.sock`, stateDir: TPM_DIR };
   assert.deepEqual(swtpmArgv(t), [
     '/usr/bin/swtpm', 'socket', '--tpm2', '--tpmstate', `dir=${TPM_DIR},mode=0600`, '--ctrl', `type=unixio,path=${RUN}/qemu/swtpm.sock,mode=0600`,
-    '--terminate', '--seccomp', 'action=kill', '--log', 'fd=2,level=1',
+    '--terminate', '--seccomp', 'action=kill', '--log', 'level=1',
   ]);
   assert.deepEqual(swtpmView(t, RUN), { root: `${RUN}/swtpm-root`, socketDir: `${RUN}/qemu`, files: [{ path: TPM_DIR, writable: true, own: true, dir: true }], ownDevices: [] });
   // swtpm splits its options at ',' with no escape.
