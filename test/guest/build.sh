@@ -58,7 +58,7 @@ GUEST_HOSTNAME=cirros
 # the ones the disk's initramfs loads (with their dependencies).
 ROOTFS_MODULES="virtio virtio_ring virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev
 	virtio_blk virtio_scsi sd_mod sr_mod virtio_net virtio_console virtio-rng virtio_balloon
-	pvpanic-pci button evdev isofs vmw_vsock_virtio_transport"
+	pvpanic-pci button evdev isofs vmw_vsock_virtio_transport efivarfs"
 INITRD_MODULES="virtio_pci virtio_blk"
 QGA_LIB_PACKAGES="libc6 libglib2.0-0 libnuma1 libudev1 liburing2 libpcre2-8-0"
 
