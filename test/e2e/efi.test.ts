@@ -4,7 +4,8 @@
 // 1. A VM with EFI without Secure Boot, its NVRAM and TPM persistent: the guest runs
 //    under UEFI, writes an EFI variable; the VM stops and starts again (a new VMI,
 //    a new QEMU) and the guest reads the variable back from the VM's variable store;
-//    the VM's state directory goes with the VM.
+//    the TPM's owner password, set in the first, is still set in the second; the
+//    VM's state directory goes with the VM.
 // 2. A VMI with Secure Boot (efi: {} and SMM): the firmware refuses the unsigned
 //    kernel (its disk boots first) and boots the signed chain, and the guest kernel
 //    says Secure Boot is on.
@@ -15,6 +16,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuest, pushImage } from '../guest/index.js';
+import { stableFirmwareUUID } from '../../proto/vmi/index.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { TestHandler, testRegistry, useTestHandler } from './harness.js';
 
@@ -40,6 +42,22 @@ const EFI_UNSIGNED = 'quay.io/virtnode/efi-unsigned';
 /** An EFI variable of our own vendor GUID: NV+BS+RT attributes (7, little-endian), then the value. */
 const VAR = 'VirtnodeTest-4a3c1b9e-2f1d-4c7e-9a55-3e1f0c2b7d61';
 const EFIVARS = '/sys/firmware/efi/efivars';
+
+/** A shell line sending one TPM command (bytes) to /dev/tpm0 and printing the answer in hex. */
+function tpmCommand(bytes: number[]): string {
+  const octal = bytes.map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+  return `exec 3<>/dev/tpm0; printf '${octal}' >&3; dd bs=256 count=1 <&3 2>/dev/null | od -An -tx1 -v; exec 3<&-`;
+}
+const hexBytes = (out: string): number[] => out.trim().split(/\s+/).map((x) => parseInt(x, 16));
+/** TPM2_GetCapability(TPM_CAP_TPM_PROPERTIES, TPM_PT_PERMANENT, 1). */
+const GET_PERMANENT = [0x80, 0x01, 0, 0, 0, 0x16, 0, 0, 0x01, 0x7a, 0, 0, 0, 6, 0, 0, 0x02, 0, 0, 0, 0, 1];
+/** TPM2_HierarchyChangeAuth(TPM_RH_OWNER, "vnod") with an empty password session. */
+const SET_OWNER_AUTH = [0x80, 0x02, 0, 0, 0, 0x21, 0, 0, 0x01, 0x29, 0x40, 0, 0, 0x01, 0, 0, 0, 9, 0x40, 0, 0, 9, 0, 0, 0, 0, 0, 0, 4, 0x76, 0x6e, 0x6f, 0x64];
+/** TPMA_PERMANENT.ownerAuthSet, from a GET_PERMANENT answer (rc must be 0). */
+function ownerAuthSet(answer: number[]): boolean {
+  assert.deepEqual(answer.slice(6, 10), [0, 0, 0, 0], `TPM2_GetCapability failed: ${answer.join(' ')}`);
+  return (answer[answer.length - 1]! & 1) === 1;
+}
 
 function efiVM(name: string): string {
   return `apiVersion: kubevirt.io/v1
@@ -93,8 +111,14 @@ test('EFI without Secure Boot: the guest runs under UEFI; its EFI variables and 
   await con.run(`printf '\\007\\000\\000\\000virtnode-persisted' > /tmp/var`);
   assert.equal((await con.run(`dd if=/tmp/var of=${EFIVARS}/${VAR} bs=4096 conv=notrunc 2>&1 >/dev/null | grep -v records`)).trim(), '');
   assert.equal((await con.run(`tail -c +5 ${EFIVARS}/${VAR}; echo`)).trim(), 'virtnode-persisted');
-  // The TPM (tpm-crb: persistent) is there, and swtpm keeps its state in the VM's directory.
+  // The TPM (tpm-crb: persistent) is there; the guest gives its owner hierarchy a
+  // password, which lives in the TPM's persistent state; swtpm keeps it in the VM's directory.
   assert.equal((await con.run('cat /sys/class/tpm/tpm0/tpm_version_major')).trim(), '2');
+  assert.equal(ownerAuthSet(hexBytes(await con.run(tpmCommand(GET_PERMANENT)))), false);
+  assert.deepEqual(hexBytes(await con.run(tpmCommand(SET_OWNER_AUTH))).slice(6, 10), [0, 0, 0, 0], 'TPM2_HierarchyChangeAuth');
+  assert.equal(ownerAuthSet(hexBytes(await con.run(tpmCommand(GET_PERMANENT)))), true);
+  // firmware.uuid: the VM's stable one (KubeVirt's name-based UUID), under UEFI too.
+  assert.equal((await con.run('cat /sys/class/dmi/id/product_uuid')).trim(), stableFirmwareUUID('efi-vm'));
   assert.ok(existsSync(join(stateDir, 'efi-vars.fd')), 'the VM\'s variable store');
   assert.ok(existsSync(join(stateDir, 'tpm', 'tpm2-00.permall')), 'swtpm\'s state');
   con.close();
@@ -111,7 +135,7 @@ test('EFI without Secure Boot: the guest runs under UEFI; its EFI variables and 
   await con.login('root');
   await con.run(`modprobe efivarfs; mount -t efivarfs efivarfs ${EFIVARS}`);
   assert.equal((await con.run(`tail -c +5 ${EFIVARS}/${VAR}; echo`)).trim(), 'virtnode-persisted', 'the variable survived the VMI');
-  assert.equal((await con.run('cat /sys/class/tpm/tpm0/tpm_version_major')).trim(), '2');
+  assert.equal(ownerAuthSet(hexBytes(await con.run(tpmCommand(GET_PERMANENT)))), true, 'the TPM\'s owner password survived the VMI');
   con.close();
 
   // Deleting the VM removes its device state.

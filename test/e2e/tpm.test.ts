@@ -1,4 +1,4 @@
-// devices.tpm end to end, with bios.useSerial in the same boot: a bare VMI on SeaBIOS
+// devices.tpm end to end, with bios.useSerial, firmware.uuid and firmware.serial in the same boot: a bare VMI on SeaBIOS
 // whose messages reach the serial console through sgabios, with a TPM 2.0 (tpm-tis,
 // state not persistent) that the guest kernel finds as /dev/tpm0 and that answers a
 // TPM2_GetRandom. Its swtpm runs as 107 with no capabilities, no_new_privs, seccomp,
@@ -49,6 +49,8 @@ spec:
   terminationGracePeriodSeconds: 0
   domain:
     firmware:
+      uuid: 5c6a3e8e-0b4f-4d2a-9f3e-7a1b2c3d4e5f
+      serial: VN-SERIAL-42
       bootloader:
         bios:
           useSerial: true
@@ -75,6 +77,9 @@ spec:
   await con.expect(/SeaBIOS \(version [^)]+\)/, 60_000);
   await con.expect(/Booting from Hard Disk/, 60_000);
   await con.login('root');
+  // firmware.uuid and firmware.serial: SMBIOS type 1 as the guest reads it.
+  assert.equal((await con.run('cat /sys/class/dmi/id/product_uuid')).trim(), '5c6a3e8e-0b4f-4d2a-9f3e-7a1b2c3d4e5f');
+  assert.equal((await con.run('cat /sys/class/dmi/id/product_serial')).trim(), 'VN-SERIAL-42');
   assert.equal((await con.run('cat /sys/class/tpm/tpm0/tpm_version_major')).trim(), '2');
   assert.match(await con.run('ls -l /dev/tpm0'), /^c.* \/dev\/tpm0$/m);
   // TPM2_GetRandom(8): tag 0x8001, size 12, command 0x17b; the answer starts 80 01, size 0x14, rc 0, 8 bytes.
