@@ -24,6 +24,7 @@ import { planPodNetwork, podNetworkRequest, resolveNodeNetwork, type PlannedInte
 import { LOCAL_OUI, POD_TAP, QEMU_OUI, stableMac } from '../../handler/network/names.js';
 import { limitWrites } from '../../handler/sandbox/cgroup-limits.js';
 import { cgroupLimits } from '../../handler/controller/vmi-prepare.js';
+import { deviceStateOf, VmStateDirs } from '../../handler/sandbox/device-state.js';
 
 type Json = Record<string, any>;
 
@@ -184,7 +185,11 @@ function genFirmware(g: Gen): Json | undefined {
   return compact({
     uuid: g.maybe(0.4, () => g.odd(UUIDS, BAD_UUIDS)),
     serial: g.maybe(0.3, () => g.odd(SERIALS, BAD_SERIALS)),
-    bootloader: g.maybe(0.15, () => (g.chance(1 - g.wild) ? { bios: {} } : g.pick([{ efi: {} }, { bios: {}, efi: {} }, {}]))),
+    bootloader: g.maybe(0.2, () =>
+      g.chance(1 - g.wild)
+        ? g.pick([{ bios: {} }, { bios: { useSerial: g.chance(0.5) } }, { efi: { secureBoot: false } }, { efi: { secureBoot: false, persistent: true } }])
+        : g.pick([{ efi: {} }, { bios: {}, efi: {} }, {}, { efi: { secureBoot: true, persistent: g.chance(0.5) } }]),
+    ),
     kernelBoot,
   });
 }
@@ -333,6 +338,7 @@ function genVMISpec(g: Gen): Json {
     disks: storage.disks,
     interfaces: net.interfaces,
     rng: g.maybe(0.3, () => ({})),
+    tpm: g.maybe(0.15, () => compact({ enabled: g.maybe(0.3, () => g.chance(0.7)), persistent: g.maybe(0.4, () => g.chance(0.5)) })),
     autoattachPodInterface: g.maybe(0.2, () => g.chance(0.5)),
     autoattachGraphicsDevice: g.maybe(0.15, () => g.chance(1 - g.wild * 3) ? false : true),
     autoattachSerialConsole: g.maybe(0.2, () => g.chance(0.5)),
@@ -346,7 +352,9 @@ function genVMISpec(g: Gen): Json {
     cpu: genCpu(g),
     machine: g.maybe(0.4, () => compact({ type: g.maybe(0.95, () => g.odd(MACHINES, BAD_MACHINES)) })),
     firmware: genFirmware(g),
-    features: g.maybe(0.25, () => (g.chance(0.8) ? { acpi: compact({ enabled: g.maybe(0.8, () => g.chance(0.5)) }) } : {})),
+    features: g.maybe(0.25, () =>
+      g.chance(0.8) ? compact({ acpi: compact({ enabled: g.maybe(0.8, () => g.chance(0.5)) }), smm: g.maybe(0.4, () => compact({ enabled: g.maybe(0.3, () => g.chance(0.5)) })) }) : {},
+    ),
     ...genIOThreads(g),
     devices: g.chance(1 - g.wild / 2) ? devices : undefined,
   });
@@ -508,7 +516,9 @@ function launchContext(g: Gen, vmi: VirtualMachineInstance, plan: PlannedInterfa
     const mac = p.macAddress ?? (p.binding === 'masquerade' ? stableMac(`${vmi.metadata.uid}/${p.name}`, QEMU_OUI) : stableMac(`${vmi.metadata.uid}/eth0`, LOCAL_OUI));
     interfaces[p.name] = { tapName: POD_TAP, multiQueue: p.multiQueue, mac };
   }
-  return { runDir: RUN_DIR, accelerator, volumes, ...(kernelBoot ? { kernelBoot } : {}), interfaces, netns: '/run/netns/vn-000000000001' };
+  // prepareVmi: where the NVRAM and TPM state live (deviceStateOf).
+  const deviceState = deviceStateOf(vmi, DISK_DIR, new VmStateDirs('/var/lib/vn'));
+  return { runDir: RUN_DIR, accelerator, volumes, ...(kernelBoot ? { kernelBoot } : {}), interfaces, netns: '/run/netns/vn-000000000001', ...(deviceState ? { deviceState } : {}) };
 }
 
 /**

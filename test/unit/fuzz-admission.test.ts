@@ -36,6 +36,7 @@ import { vmiToDomain } from '../../launcher/domain/convert.js';
 import { admit } from '../../handler/api/admission.js';
 import { ManifestReader } from '../../handler/api/manifest-reader.js';
 import { HostDisks } from '../../handler/hostdisk/host-disks.js';
+import { deviceStateOf, VmStateDirs } from '../../handler/sandbox/device-state.js';
 import { cloudInitImage } from '../../handler/cloudinit/data.js';
 import { buildIso } from '../../handler/cloudinit/iso9660.js';
 import { planPodNetwork, podNetworkRequest, resolveNodeNetwork, type PlannedInterface } from '../../handler/network/index.js';
@@ -214,6 +215,8 @@ function launchContext(vmi: VirtualMachineInstance, plan: PlannedInterface[], no
     netns: '/run/netns/vn-000000000001',
     smbios: { ...DEFAULT_SMBIOS, ...node.smbios },
   };
+  const deviceState = deviceStateOf(vmi, DISK_DIR, new VmStateDirs('/var/lib/vn'));
+  if (deviceState) ctx.deviceState = deviceState;
   return decodeLaunchContext(encodeLaunchContext(ctx) as unknown as LaunchContext__Output);
 }
 
