@@ -75,15 +75,11 @@ test('what virtnode cannot do yet is refused at Apply by the instance type\'s or
   assert.equal(cx.code, 1);
   assert.match(cx.stderr, /spec\.instancetype: VirtualMachineClusterInstancetype cx1\.medium sets spec\.cpu\.dedicatedCPUPlacement \(as spec\.template\.spec\.domain\.cpu\.dedicatedCpuPlacement\): not supported yet/);
   assert.match(cx.stderr, /sets spec\.memory\.hugepages/);
-  // fedora prefers EFI; a VM that does not choose BIOS itself would get it.
-  const efi = await h.cli(['apply', '-f', '-'], vm('it-efi', { instancetype: 'u1.small', preference: 'fedora', bios: false }));
-  assert.equal(efi.code, 1);
-  assert.match(efi.stderr, /spec\.preference: VirtualMachineClusterPreference fedora sets spec\.firmware\.preferredEfi/);
   // The preference's requirements: u1.nano's 512Mi is less than fedora's 2Gi.
   const small = await h.cli(['apply', '-f', '-'], vm('it-nano', { instancetype: 'u1.nano', preference: 'fedora' }));
   assert.equal(small.code, 1);
   assert.match(small.stderr, /spec\.instancetype: failure checking preference requirements: insufficient Memory resources of 512Mi provided by instance type, preference requires 2Gi/);
-  for (const n of ['it-cx', 'it-efi', 'it-nano']) assert.equal(await h.getVM(n), undefined);
+  for (const n of ['it-cx', 'it-nano']) assert.equal(await h.getVM(n), undefined);
 });
 
 test('a VM may come before its instance type: it waits, saying why, and starts once the instance type is applied', async () => {

@@ -174,22 +174,20 @@ test('a preference\'s requirements are checked with KubeVirt\'s messages', () =>
   });
 });
 
-test('what virtnode cannot do yet is refused by the instance type\'s or preference\'s own field', () => {
+test('what virtnode cannot do yet is refused by the instance type\'s or preference\'s own field; fedora\'s EFI is taken', () => {
   const cx = refused(() => expandAndJudge(vm(), { instancetype: it('cx1.medium') }, NET));
   assert.ok(cx.every((f) => f.path === 'spec.instancetype'), JSON.stringify(cx));
   for (const field of ['spec.cpu.dedicatedCPUPlacement', 'spec.cpu.isolateEmulatorThread', 'spec.cpu.numa', 'spec.cpu.maxSockets', 'spec.memory.hugepages']) {
     assert.ok(cx.some((f) => f.message.startsWith(`VirtualMachineClusterInstancetype cx1.medium sets ${field} `)), field);
   }
-  // fedora prefers EFI: a VM that does not choose BIOS itself is refused for it.
+  // fedora prefers EFI with Secure Boot and SMM: a VM that does not choose BIOS itself gets all three.
   const v = vm({}, { instancetype: undefined, preference: { name: 'fedora' } });
   delete (v.spec.template.spec.domain as Json).firmware;
   (v.spec.template.spec.domain as Json).memory = { guest: '2Gi' };
-  assert.deepEqual(refused(() => expandAndJudge(v, { preference: pref('fedora') }, NET)), [
-    {
-      path: 'spec.preference',
-      message: 'VirtualMachineClusterPreference fedora sets spec.firmware.preferredEfi (as spec.template.spec.domain.firmware.bootloader.efi): not supported yet: only BIOS (SeaBIOS) boots so far',
-    },
-  ]);
+  (v.spec.template.spec.domain as Json).cpu = { sockets: 1 };
+  const s = expandAndJudge(v, { preference: pref('fedora') }, NET).vm.spec.template.spec as Json;
+  assert.deepEqual(s.domain.firmware.bootloader, { efi: { secureBoot: true } });
+  assert.deepEqual(s.domain.features.smm, {});
 });
 
 test('matchers: a name or inferFromVolume, not both; a known kind and failure policy', () => {
@@ -314,7 +312,7 @@ const PREF_FIELDS: Record<string, Case> = {
   'devices.preferredPanicDeviceModel': { value: 'isa' },
   'devices.preferredRng': { value: {}, honoured: (s) => assert.deepEqual(s.domain.devices.rng, {}) },
   'devices.preferredSoundModel': { value: 'ich9', tweak: (s) => (s.domain.devices.sound = { name: 's' }), refusedAs: 'spec.template.spec.domain.devices.sound' },
-  'devices.preferredTPM': { value: {} },
+  'devices.preferredTPM': { value: {}, honoured: (s) => assert.deepEqual(s.domain.devices.tpm, {}) },
   'devices.preferredUseVirtioTransitional': { value: true },
   'devices.preferredVideoType': { value: 'virtio' },
   // KubeVirt reads this nowhere yet (no applier uses it): no effect here either.
@@ -326,10 +324,11 @@ const PREF_FIELDS: Record<string, Case> = {
   'features.preferredKvm': { value: { hidden: true }, honoured: (s) => assert.deepEqual(s.domain.features.kvm, { hidden: true }) },
   'features.preferredPvspinlock': { value: {}, honoured: (s) => assert.deepEqual(s.domain.features.pvspinlock, {}) },
   'features.preferredSmm': { value: { enabled: true }, honoured: (s) => assert.deepEqual(s.domain.features.smm, { enabled: true }) },
-  'firmware.preferredEfi': { value: {}, tweak: noFirmware },
+  'firmware.preferredEfi': { value: { secureBoot: false }, honoured: (s) => assert.deepEqual(s.domain.firmware.bootloader, { efi: { secureBoot: false } }), tweak: noFirmware },
   'firmware.preferredUseBios': { value: true, honoured: (s) => assert.deepEqual(s.domain.firmware.bootloader, { bios: {} }), tweak: noFirmware },
-  'firmware.preferredUseBiosSerial': { value: true },
-  'firmware.preferredUseEfi': { value: true, tweak: noFirmware },
+  'firmware.preferredUseBiosSerial': { value: true, honoured: (s) => assert.deepEqual(s.domain.firmware.bootloader, { bios: { useSerial: true } }) },
+  // efi: {} is Secure Boot, which needs SMM (KubeVirt's rule): the VM gives it.
+  'firmware.preferredUseEfi': { value: true, honoured: (s) => assert.deepEqual(s.domain.firmware.bootloader, { efi: {} }), tweak: (s) => (noFirmware(s), (s.domain.features = { smm: {} })) },
   'firmware.preferredUseSecureBoot': { value: true, honoured: (s) => assert.deepEqual(s.domain.firmware.bootloader, { bios: {} }) },
   'machine.preferredMachineType': { value: 'pc-q35-7.2', honoured: (s) => assert.equal(s.domain.machine.type, 'pc-q35-7.2') },
   preferredArchitecture: { value: 'amd64', honoured: (s) => assert.equal(s.architecture, 'amd64') },
