@@ -15,6 +15,7 @@ import { VmController } from './controller/vm.js';
 import { startApiServer } from './api/server.js';
 import { PodNetworking } from './network/index.js';
 import { HostDisks } from './hostdisk/host-disks.js';
+import { Claims } from './storage/claims.js';
 import { LauncherPool } from './sandbox/pool.js';
 import { standaloneSandboxes } from './sandbox/sandbox.js';
 import { chooseAccelerator, probeNode } from './accelerator.js';
@@ -86,6 +87,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
   }
 
   const hostDisks = new HostDisks(cfg.hostDiskRoots);
+  const claims = new Claims(cfg.storageDir ?? join(cfg.stateDir, 'storage'), store, log.child({ component: 'storage' }));
   const progress = new EventEmitter();
   progress.setMaxListeners(0);
   const vmis = new VmiController({
@@ -94,6 +96,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     nodeName: cfg.nodeName,
     smbios: cfg.smbios,
     hostDisks,
+    claims,
     images,
     network,
     sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool, anyRootPeer: cfg.insecureLauncherSocket } }),
@@ -102,6 +105,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
   });
   const vms = new VmController({ store, log, vmis });
+  await claims.start();
   await vmis.start();
   vms.start();
 
@@ -152,6 +156,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       images,
       network,
       hostDisks,
+      claims,
       progress,
       domainStats: (ns, name) => stats.domainStats(ns, name),
       computeFacts: () => chosen?.compute,

@@ -8,6 +8,7 @@ import type { SmbiosConfig } from '../../proto/launch.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
+import type { Claims } from '../storage/claims.js';
 import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { SandboxProvider, VmSandbox } from '../sandbox/provider.js';
 import type { Store } from '../store/store.js';
@@ -49,6 +50,8 @@ export interface VmiControllerDeps {
   smbios?: SmbiosConfig;
   /** hostDisk volumes: the node's roots and who holds which file (none: hostDisk is refused). */
   hostDisks?: HostDisks;
+  /** PersistentVolumeClaim volumes: the claims this node provisions and who holds their disks (none: a claim never binds). */
+  claims?: Claims;
   /** Retry delays of failed reconciles (tests make them short). */
   backoff?: { baseMs: number; maxMs: number };
 }
