@@ -104,6 +104,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
   });
+  claims.resizer = (ns, name, volume, bytes) => vmis.resizeVolume(ns, name, volume, bytes);
   const vms = new VmController({ store, log, vmis });
   await claims.start();
   await vmis.start();

@@ -117,6 +117,13 @@ export class VmiController {
     return launcher.command(op, timeoutMs);
   }
 
+  /** A running VMI's volume file grew (an expanded claim): its QEMU is told (block_resize), so the guest sees it. */
+  async resizeVolume(ns: string, name: string, volume: string, sizeBytes: bigint): Promise<void> {
+    const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
+    if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected`);
+    await launcher.command({ resizeVolume: { name: volume, sizeBytes: Number(sizeBytes) } });
+  }
+
   // ---- volume hotplug (API) -----------------------------------------------------
 
   /**

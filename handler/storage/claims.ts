@@ -58,6 +58,8 @@ export class Claims {
   readonly #log: Logger;
   /** Holds of the claims' files by running VMIs (RWO), as for hostDisks. */
   readonly #disks: HostDisks;
+  /** Tells a running VMI's QEMU that a volume's file grew (VmiController.resizeVolume); unset: growth reaches it at its next start. */
+  resizer?: (namespace: string, name: string, volume: string, sizeBytes: bigint) => Promise<void>;
 
   /** `dir`: made when missing. */
   constructor(dir: string, store: Store, log: Logger) {
@@ -156,7 +158,7 @@ export class Claims {
 
   /** Takes the holds of a VMI found running after a handler restart. */
   adopt(vmi: VirtualMachineInstance, volumes: Record<string, PreparedVolume>): void {
-    this.#disks.adopt(this.#asHostDisks(vmi), volumes);
+    this.#disks.adopt(this.#asHostDisks(vmi, false, true), volumes);
   }
 
   /** Drops every hold of VMI `uid` (its QEMU is gone). */
@@ -165,20 +167,21 @@ export class Claims {
   }
 
   /** The VMI as HostDisks judges it: each claim a hostDisk of its disk.img, other volumes left out. */
-  #asHostDisks(vmi: VirtualMachineInstance, grow = false): VirtualMachineInstance {
+  #asHostDisks(vmi: VirtualMachineInstance, grow = false, lenient = false): VirtualMachineInstance {
     const volumes: Volume[] = [];
     const disks = [];
     for (const v of vmi.spec.volumes ?? []) {
       const c = claimOf(vmi, v);
       const pvc = c && this.#store.get<PersistentVolumeClaim>(KIND_PVC, c.namespace, c.name);
-      if (!c) continue;
+      if (!c || (!pvc && lenient)) continue;
       if (!pvc) throw new InvalidSpecError([{ path: `spec.volumes[${(vmi.spec.volumes ?? []).indexOf(v)}].persistentVolumeClaim.claimName`, message: `PVC ${c.namespace}/${c.name} does not exist` }]);
       if (grow) this.#grow(pvc);
       // One writer whatever the access modes: QEMU locks the file, and two guests writing one raw disk would corrupt it (ReadWriteMany sharing is to come).
       const shared = false;
       volumes.push({ name: v.name, hostDisk: { path: `${this.dir}/${claimDiskPath(pvc)}`, type: 'Disk', shared } });
       const disk = (vmi.spec.domain.devices.disks ?? []).find((d) => d.name === v.name);
-      const readonly = disk?.disk?.readonly === true || v.persistentVolumeClaim?.readOnly === true || (pvc.spec.accessModes.length === 1 && pvc.spec.accessModes[0] === 'ReadOnlyMany');
+      // What the launcher opens read-only (host-files.ts), so a reader's hold is a reader's.
+      const readonly = disk?.disk?.readonly === true || v.persistentVolumeClaim?.readOnly === true;
       disks.push({ name: v.name, disk: { ...(disk?.disk ?? {}), readonly } });
     }
     return { ...vmi, spec: { ...vmi.spec, volumes, domain: { ...vmi.spec.domain, devices: { ...vmi.spec.domain.devices, disks } } } };
@@ -201,18 +204,35 @@ export class Claims {
       if (this.users(pvc.metadata.namespace || 'default', pvc.metadata.name).length === 0) await this.#remove(pvc);
       return;
     }
-    const held = this.users(pvc.metadata.namespace || 'default', pvc.metadata.name).some((u) => u.status?.phase === 'Running' || u.status?.phase === 'Scheduled' || u.status?.phase === 'Scheduling');
-    const size = this.#grow(pvc, held);
-    const capacity = String(size);
+    const users = this.users(pvc.metadata.namespace || 'default', pvc.metadata.name);
+    const held = users.some((u) => u.status?.phase === 'Running' || u.status?.phase === 'Scheduled' || u.status?.phase === 'Scheduling');
     const cur = pvc.status;
-    if (cur?.phase === 'Bound' && cur.capacity?.storage === capacity) return;
+    const before = cur?.capacity?.storage;
+    // Online expansion: the file grows, then each running user's QEMU is told
+    // (block_resize); one that cannot be told sees the new size at its next start.
+    const online = held && cur?.phase === 'Bound' && this.resizer !== undefined && users.every((u) => u.status?.phase === 'Running');
+    const size = this.#grow(pvc, held && !online);
+    if (online && before !== String(size)) {
+      try {
+        for (const u of users) {
+          for (const v of u.spec.volumes ?? []) {
+            if (v.persistentVolumeClaim?.claimName === pvc.metadata.name) await this.resizer!(u.metadata.namespace || 'default', u.metadata.name, v.name, size);
+          }
+        }
+      } catch (e) {
+        this.#store.recordEvent({ type: 'Warning', reason: 'VolumeResizeFailed', message: `disk.img grown to ${size} bytes; the running VMI could not be told (${e instanceof Error ? e.message : String(e)}): it sees the new size at its next start`, object: pvc });
+        return;
+      }
+    }
+    const capacity = String(size);
+    if (cur?.phase === 'Bound' && before === capacity) return;
     const { namespace, name } = pvc.metadata;
     await this.#store.mutate<PersistentVolumeClaim>(KIND_PVC, namespace || 'default', name, (o) => {
       if (o.metadata.uid !== pvc.metadata.uid) return false;
       o.status = { phase: 'Bound', accessModes: [...o.spec.accessModes], capacity: { storage: capacity } };
     }).durable;
     if (cur?.phase !== 'Bound') this.#store.recordEvent({ reason: 'ProvisioningSucceeded', message: `Successfully provisioned volume ${claimDir(pvc)} (${capacity} bytes) in ${this.dir}`, object: pvc });
-    else this.#store.recordEvent({ reason: 'FileSystemResizeSuccessful', message: `disk.img grown to ${capacity} bytes`, object: pvc });
+    else this.#store.recordEvent({ reason: 'FileSystemResizeSuccessful', message: `disk.img grown to ${capacity} bytes${online ? ', and the running VMI sees it' : ''}`, object: pvc });
   }
 
   /** Makes or (unless `keep`) grows the claim's disk.img to its request (sparse: ftruncate); never shrinks it. Its size. */

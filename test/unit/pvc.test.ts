@@ -25,7 +25,7 @@ import type { OperationResponse } from '../../proto/generated/virtnode/handler/v
 import type { StatusLike } from '../../handler/api/grpc-call.js';
 import { PROTOCOL_VERSIONS, protocolMetadata } from '../../proto/rpc.js';
 import { InvalidSpecError } from '../../proto/errors.js';
-import { validatePvc, type PersistentVolumeClaim } from '../../proto/storage/pvc.js';
+import { defaultPvc, validatePvc, type PersistentVolumeClaim } from '../../proto/storage/pvc.js';
 import { judgeManifest } from '../../proto/vmi/admit.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import { FakeNode } from './helpers/fake-node.js';
@@ -229,4 +229,43 @@ test('PVC volume: a VMI waits Pending for a missing claim, starts once it is bou
   assert.ok(existsSync(img));
   await n.del('vmi', 'a');
   await until('the claim gone with its user', () => getPvc(n, 'late') === undefined && !existsSync(img), 10_000);
+});
+
+test('PVC expansion: a running user is told (block_resize) and capacity follows; one that cannot be told sees it at its next start', async (t) => {
+  const dir = setup(t);
+  const store = await Store.open(join(dir, 'store'));
+  t.after(() => store.close());
+  const claims = new Claims(join(dir, 'storage'), store, pino({ level: 'silent' }));
+  const told: string[] = [];
+  let refuse = false;
+  claims.resizer = async (ns, name, volume, bytes) => {
+    if (refuse) throw new Error('unknown command resizeVolume');
+    told.push(`${ns}/${name}/${volume}=${bytes}`);
+  };
+  await claims.start();
+  const made = store.create(defaultPvc(JSON.parse(JSON.stringify({ ...base, spec: { ...base.spec, resources: { requests: { storage: '16Mi' } } } }))));
+  await made.durable;
+  await until('Bound', () => store.get<PersistentVolumeClaim>('PersistentVolumeClaim', 'default', 'c')?.status?.phase === 'Bound', 5000);
+  const uid = made.object.metadata.uid!;
+  const img = join(dir, 'storage', 'default', `pvc-${uid}`, 'disk.img');
+  const user = store.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'a', namespace: 'default' }, spec: { domain: { devices: { disks: [{ name: 'data', disk: { bus: 'virtio' } }] } }, volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }] }, status: { phase: 'Running', conditions: [] } } as unknown as VirtualMachineInstance);
+  await user.durable;
+  const grow = async (storage: string): Promise<void> => {
+    await store.mutate<PersistentVolumeClaim>('PersistentVolumeClaim', 'default', 'c', (o) => void (o.spec.resources.requests.storage = storage)).durable;
+  };
+  const capacity = (): string | undefined => store.get<PersistentVolumeClaim>('PersistentVolumeClaim', 'default', 'c')?.status?.capacity?.storage;
+
+  await grow('32Mi');
+  await until('capacity 32Mi', () => capacity() === String(32 << 20), 5000);
+  assert.deepEqual(told, [`default/a/data=${32 << 20}`]);
+  assert.equal(statSync(img).size, 32 << 20);
+
+  refuse = true;
+  await grow('48Mi');
+  await until('the file grown', () => statSync(img).size === 48 << 20, 5000);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(capacity(), String(32 << 20), 'capacity stays what the guest sees');
+  // The VMI ends: the claim's capacity is what its next user will see.
+  await store.mutate<VirtualMachineInstance>('VirtualMachineInstance', 'default', 'a', (o) => void (o.status!.phase = 'Succeeded')).durable;
+  await until('capacity 48Mi', () => capacity() === String(48 << 20), 5000);
 });

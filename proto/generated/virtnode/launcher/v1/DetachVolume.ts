@@ -1,10 +1,6 @@
 // Original file: launcher.proto
 
 
-/**
- * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
- * block nodes and fd set go. Detaching a volume not attached succeeds.
- */
 export interface DetachVolume {
   'name'?: (string);
   /**
@@ -13,10 +9,6 @@ export interface DetachVolume {
   'timeoutSeconds'?: (number);
 }
 
-/**
- * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
- * block nodes and fd set go. Detaching a volume not attached succeeds.
- */
 export interface DetachVolume__Output {
   'name': (string);
   /**

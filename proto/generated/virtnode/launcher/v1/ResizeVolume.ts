@@ -1,0 +1,25 @@
+// Original file: launcher.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
+ * block nodes and fd set go. Detaching a volume not attached succeeds.
+ * Tells QEMU (block_resize) that a volume's file has grown to size_bytes, so the
+ * guest sees the new size: a PersistentVolumeClaim expanded while its VMI runs.
+ */
+export interface ResizeVolume {
+  'name'?: (string);
+  'sizeBytes'?: (number | string | Long);
+}
+
+/**
+ * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
+ * block nodes and fd set go. Detaching a volume not attached succeeds.
+ * Tells QEMU (block_resize) that a volume's file has grown to size_bytes, so the
+ * guest sees the new size: a PersistentVolumeClaim expanded while its VMI runs.
+ */
+export interface ResizeVolume__Output {
+  'name': (string);
+  'sizeBytes': (number);
+}
