@@ -3,13 +3,14 @@
 // guest writes there read back by a new VMI on the same claim after the first is
 // deleted; the claim grown while the VMI runs and the guest seeing it; a second
 // writer refused; a VMI on a missing claim waiting Pending; and
-// the claim's delete waiting for its user (pvc-protection), then removing its volume.
+// the claim's delete waiting for its user (pvc-protection), then removing its volume;
+// a VM on a claim across a handler restart and a VM restart.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestHandler, cirrosVMI, useTestHandler } from './harness.js';
+import { TestHandler, cirrosVM, cirrosVMI, useTestHandler } from './harness.js';
 import type { PersistentVolumeClaim } from '../../proto/storage/pvc.js';
 
 let h: TestHandler;
@@ -109,6 +110,47 @@ test('a VMI on a claim: the guest writes it, a new VMI on the same claim reads i
   assert.equal(existsSync(img), false, 'its volume removed');
   assert.deepEqual(readdirSync(join(h.stateDir, 'storage', 'default')), []);
   t.diagnostic(`claim disk ${img}: ${MARKER} read back by a second VMI`);
+});
+
+test('a VM on a claim: its data survives a handler restart (the VM undisturbed, the claim still held) and a VM restart', async (t) => {
+  const claimYaml = CLAIM.replace('name: pvc-data', 'name: pvc-vm');
+  const vm = cirrosVM('pvc-vm', { grace: 0 })
+    .replace('              bus: virtio\n', '              bus: virtio\n          - name: data\n            disk:\n              bus: virtio\n')
+    .concat('      - name: data\n        persistentVolumeClaim:\n          claimName: pvc-vm\n');
+  const r = await h.cli(['apply', '-f', '-'], `${claimYaml}---\n${vm}`);
+  assert.equal(r.code, 0, r.stderr);
+  const first = await h.waitPhase('pvc-vm', 'Running', 180_000);
+  let con = h.console('pvc-vm');
+  await con.login('root');
+  assert.equal((await con.run(`printf '${MARKER}\\n' | dd of=/dev/vdb conv=fsync 2>/dev/null; echo rc=$?`)).trim(), 'rc=0');
+  con.close();
+  const c = (await claim('pvc-vm'))!;
+  const img = join(h.stateDir, 'storage', 'default', `pvc-${c.metadata.uid}`, 'disk.img');
+  assert.equal(readFileSync(img).subarray(0, MARKER.length).toString(), MARKER, 'the guest wrote through to disk.img');
+  const qemu = findQemuPid(first.metadata.uid!);
+
+  // A handler restart: the VM runs on, the claim is as it was, and still held.
+  await h.stop();
+  await h.start();
+  assert.equal(findQemuPid(first.metadata.uid!), qemu, 'the same QEMU runs on');
+  assert.equal((await claim('pvc-vm'))?.status?.phase, 'Bound');
+  assert.equal((await h.cli(['apply', '-f', '-'], vmiOn('pvc-other', 'pvc-vm'))).code, 0);
+  const other = await h.waitVMI('pvc-other', (v) => v?.status?.phase === 'Failed', 'Failed', 60_000);
+  assert.match(JSON.stringify(other!.status), /PersistentVolumeClaim pvc-vm is in use by VirtualMachineInstance default\/pvc-vm/);
+  assert.equal((await h.cli(['delete', 'vmi', 'pvc-other', '--wait'])).code, 0);
+
+  // A VM restart: a new VMI on the same claim reads what the first wrote.
+  assert.equal((await h.cli(['restart', 'pvc-vm', '--grace-period', '0'])).code, 0);
+  const second = await h.waitVMI('pvc-vm', (v) => v?.status?.phase === 'Running' && v.metadata.uid !== first.metadata.uid, 'running with a new uid', 180_000);
+  await h.nothingLeft(first.metadata.uid!);
+  con = h.console('pvc-vm');
+  await con.login('root');
+  assert.equal((await con.run(`dd if=/dev/vdb bs=${MARKER.length} count=1 2>/dev/null; echo`)).trim(), MARKER, 'the restarted VM reads what it wrote');
+  con.close();
+  assert.equal((await h.cli(['delete', 'vm', 'pvc-vm', '--wait'])).code, 0);
+  await h.nothingLeft(second!.metadata.uid!);
+  assert.equal((await h.cli(['delete', 'pvc', 'pvc-vm'])).stdout.trim(), 'persistentvolumeclaim "pvc-vm" deleted');
+  t.diagnostic('claim data kept across a handler restart and a VM restart');
 });
 
 function findQemuPid(uid: string): number {
