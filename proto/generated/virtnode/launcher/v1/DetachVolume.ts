@@ -1,6 +1,10 @@
 // Original file: launcher.proto
 
 
+/**
+ * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
+ * block nodes and fd set go. Detaching a volume not attached succeeds.
+ */
 export interface DetachVolume {
   'name'?: (string);
   /**
@@ -9,6 +13,10 @@ export interface DetachVolume {
   'timeoutSeconds'?: (number);
 }
 
+/**
+ * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
+ * block nodes and fd set go. Detaching a volume not attached succeeds.
+ */
 export interface DetachVolume__Output {
   'name': (string);
   /**

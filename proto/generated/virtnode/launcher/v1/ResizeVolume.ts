@@ -3,8 +3,6 @@
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
- * block nodes and fd set go. Detaching a volume not attached succeeds.
  * Tells QEMU (block_resize) that a volume's file has grown to size_bytes, so the
  * guest sees the new size: a PersistentVolumeClaim expanded while its VMI runs.
  */
@@ -14,8 +12,6 @@ export interface ResizeVolume {
 }
 
 /**
- * Unplugs a hot-plugged disk: device_del, QEMU's DEVICE_DELETED awaited, then its
- * block nodes and fd set go. Detaching a volume not attached succeeds.
  * Tells QEMU (block_resize) that a volume's file has grown to size_bytes, so the
  * guest sees the new size: a PersistentVolumeClaim expanded while its VMI runs.
  */
