@@ -59,6 +59,11 @@ export interface HandlerConfig {
    * feature gate.
    */
   hostDiskRoots: string[];
+  /**
+   * Where PersistentVolumeClaims are provisioned, one directory per claim (default
+   * <stateDir>/storage); never a host disk root, nor inside or around one.
+   */
+  storageDir?: string;
   /** host:port of the Prometheus endpoint (/metrics); absent: none. */
   metricsListen?: string;
   /**
@@ -110,6 +115,7 @@ const USAGE = `usage: virtnode-handler [flags]
   --spare-launchers N       launchers kept started ahead of need (default 1; 0: none)
   --smbios FIELD=VALUE      SMBIOS type 1 of every guest: manufacturer, product, version, sku,
                             family (repeatable; default KubeVirt's: KubeVirt / None / KubeVirt)
+  --storage-dir DIR         where PersistentVolumeClaims are provisioned (default <state-dir>/storage)
   --host-disk-root DIR      a directory hostDisk volumes may use files beneath (repeatable;
                             replaces the config file's hostDiskRoots; default none: no hostDisk)
   --listen-tcp ADDR --tls-cert F --tls-key F --tls-ca F   mTLS API for controllers
@@ -138,7 +144,7 @@ function checkSmbios(s: unknown): void {
  * handler's own directories: a root holding the state or run directory would let a
  * hostDisk name another VM's overlay or the store.
  */
-export function canonicalHostDiskRoots(roots: unknown, own: { stateDir: string; runDir: string }): string[] {
+export function canonicalHostDiskRoots(roots: unknown, own: { stateDir: string; runDir: string; storageDir?: string }): string[] {
   const field = 'hostDiskRoots (--host-disk-root)';
   if (!Array.isArray(roots)) bad(`${field}: must be a list of directories`);
   const canonical = (p: string): string => {
@@ -161,7 +167,7 @@ export function canonicalHostDiskRoots(roots: unknown, own: { stateDir: string; 
       if (e instanceof VirtnodeError) throw e;
       bad(`${field}: "${r}" does not exist (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
-    for (const [name, dir] of [['state', own.stateDir], ['run', own.runDir]] as const) {
+    for (const [name, dir] of [['state', own.stateDir], ['run', own.runDir], ['storage', own.storageDir ?? own.stateDir]] as const) {
       const d = canonical(dir);
       if (inside(d, real) || inside(real, d)) bad(`${field}: "${r}" overlaps the handler's ${name} directory ${d}`);
     }
@@ -199,7 +205,7 @@ export function parseMirror(spec: string, field: string): [string, MirrorConfig]
 const VALUE_FLAGS = new Set([
   '--config', '--mode', '--node-name', '--state-dir', '--run-dir', '--socket', '--registry-mirror', '--cgroup-root',
   '--pod-cidr', '--pod-bridge', '--pod-nft-table', '--pod-name-prefix', '--spare-launchers', '--smbios', '--log-level',
-  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca', '--host-disk-root', '--metrics-listen', '--guest-stats-interval',
+  '--listen-tcp', '--tls-cert', '--tls-key', '--tls-ca', '--host-disk-root', '--storage-dir', '--metrics-listen', '--guest-stats-interval',
 ]);
 const BOOL_FLAGS = new Set(['--allow-emulation', '--help']);
 
@@ -243,7 +249,7 @@ export function loadConfig(argv: string[]): HandlerConfig {
       bad(`--config ${file}: ${(e as Error).message}`);
     }
     for (const [k, val] of Object.entries(doc)) {
-      if (!(k in cfg) && k !== 'tcp' && k !== 'metricsListen') bad(`${file}: unknown key "${k}"`);
+      if (!(k in cfg) && k !== 'tcp' && k !== 'metricsListen' && k !== 'storageDir') bad(`${file}: unknown key "${k}"`);
       if (k === 'socketPath') socketSet = true;
       // smbios fields not named keep KubeVirt's defaults.
       (cfg as unknown as Record<string, unknown>)[k] = k === 'smbios' && typeof val === 'object' && val !== null ? { ...DEFAULT_SMBIOS, ...val } : val;
@@ -282,6 +288,8 @@ export function loadConfig(argv: string[]): HandlerConfig {
     (cfg.smbios as Record<string, string>)[eq > 0 ? f.slice(0, eq) : f] = eq > 0 ? f.slice(eq + 1) : '';
   }
   checkSmbios(cfg.smbios);
+  if (one('--storage-dir')) cfg.storageDir = resolve(one('--storage-dir')!);
+  if (cfg.storageDir !== undefined && (typeof cfg.storageDir !== 'string' || !isAbsolute(cfg.storageDir))) bad(`storageDir (--storage-dir): ${JSON.stringify(cfg.storageDir)} must be an absolute path`);
   const roots = flags.get('--host-disk-root');
   if (roots) cfg.hostDiskRoots = roots;
   cfg.hostDiskRoots = canonicalHostDiskRoots(cfg.hostDiskRoots, cfg);

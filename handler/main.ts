@@ -16,6 +16,7 @@ import { startApiServer } from './api/server.js';
 import { PodNetworking } from './network/index.js';
 import { VmStateDirs } from './sandbox/device-state.js';
 import { HostDisks } from './hostdisk/host-disks.js';
+import { Claims } from './storage/claims.js';
 import { LauncherPool } from './sandbox/pool.js';
 import { standaloneSandboxes } from './sandbox/sandbox.js';
 import { chooseAccelerator, probeNode } from './accelerator.js';
@@ -88,6 +89,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
 
   const hostDisks = new HostDisks(cfg.hostDiskRoots);
   const vmStateDirs = new VmStateDirs(cfg.stateDir);
+  const claims = new Claims(cfg.storageDir ?? join(cfg.stateDir, 'storage'), store, log.child({ component: 'storage' }));
   const progress = new EventEmitter();
   progress.setMaxListeners(0);
   const vmis = new VmiController({
@@ -97,6 +99,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     smbios: cfg.smbios,
     hostDisks,
     vmStateDirs,
+    claims,
     images,
     network,
     sandboxes: standaloneSandboxes({ runRoot: cfg.runDir, stateRoot: cfg.stateDir, cgroups, launcher: { command: cfg.launcherCommand, env: launcherEnv, pool, anyRootPeer: cfg.insecureLauncherSocket } }),
@@ -104,7 +107,9 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
     onPullProgress: (vmi, p) =>
       progress.emit('progress', { vmi: { namespace: vmi.metadata.namespace, name: vmi.metadata.name, uid: vmi.metadata.uid }, image: p.image, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
   });
+  claims.resizer = (ns, name, volume, bytes) => vmis.resizeVolume(ns, name, volume, bytes);
   const vms = new VmController({ store, log, vmis, vmStateDirs });
+  await claims.start();
   await vmis.start();
   await vms.sweepDeviceState();
   vms.start();
@@ -156,6 +161,7 @@ export async function startHandler(cfg: HandlerConfig, log: Logger): Promise<Han
       images,
       network,
       hostDisks,
+      claims,
       progress,
       domainStats: (ns, name) => stats.domainStats(ns, name),
       computeFacts: () => chosen?.compute,

@@ -171,6 +171,8 @@ async function main(): Promise<void> {
             const d = cmd.detachVolume!;
             return manager.detachDisk(d.name, d.timeoutSeconds ? d.timeoutSeconds * 1000 : undefined);
           }
+          case 'resizeVolume':
+            return manager.resizeDisk(cmd.resizeVolume!.name, Number(cmd.resizeVolume!.sizeBytes));
           case 'stats':
             return { stats: await manager.stats(cmd.stats!.guestStatsIntervalSeconds) };
           case 'guestAgent':

@@ -20,6 +20,8 @@ import type { ManifestReader } from './manifest-reader.js';
 import type { HotplugRequest } from '../../proto/vmi/validate-hotplug.js';
 import type { NodeComputeFacts } from '../../proto/node-capabilities.js';
 import { judgeOnNode } from '../../proto/vmi/validate-node.js';
+import { KIND_PVC, validatePvcUpdate, type PersistentVolumeClaim } from '../../proto/storage/pvc.js';
+import type { Claims } from '../storage/claims.js';
 
 /** virtnode does pod networking (masquerade and bridge bindings on the pod network). */
 const NETWORKING = { podNetworking: true } as const;
@@ -44,13 +46,15 @@ export function namespaceOf(n: string | undefined): string {
  * Admits an Apply's manifest: judged by `reader` (off the event loop when large),
  * then checked against this node. Throws one InvalidSpecError naming every bad field.
  */
-export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks, compute?: NodeComputeFacts): Promise<Admitted> {
+export async function admit(reader: ManifestReader, text: string, store: Store, node: ResolvedNodeNetwork, hostDisks?: HostDisks, compute?: NodeComputeFacts, claims?: Claims): Promise<Admitted> {
   const judged = await reader.read(text, NETWORKING);
   const admitted: ManifestObject[] = [];
   const errors: FieldError[] = [];
   const warnings = judged.warnings;
   const lookup = manifestLookup(judged.objects.flatMap((j) => (j.object && isTemplateKind(j.object.kind) ? [j.object as TemplateObject] : [])), store);
   let slice = Date.now();
+  // Bytes the claims before this one in the manifest take from the storage dir.
+  let claimed = 0n;
   for (const j of judged.objects) {
     if (!j.object) {
       errors.push(...j.errors);
@@ -59,7 +63,9 @@ export async function admit(reader: ManifestReader, text: string, store: Store, 
     try {
       let o = j.object;
       checkMutable(o, store);
-      if (!isTemplateKind(o.kind)) {
+      if (o.kind === KIND_PVC) {
+        claimed += checkClaim(o as PersistentVolumeClaim, store, claims, claimed);
+      } else if (!isTemplateKind(o.kind)) {
         let planned = o as KubeVirtObject;
         if (o.kind === KIND_VM && hasMatchers(o as VirtualMachine)) {
           const stored = store.get<VirtualMachine>(KIND_VM, namespaceOf(o.metadata.namespace), o.metadata.name);
@@ -133,6 +139,23 @@ export function checkHostDisks(obj: KubeVirtObject, hostDisks: HostDisks): void 
   const errors = hostDisks.check(vmi, { namespace: namespaceOf(obj.metadata.namespace), name: obj.metadata.name });
   if (errors.length === 0) return;
   throw new InvalidSpecError(obj.kind === KIND_VM ? errors.map((f) => ({ ...f, path: f.path.replace(/^spec\./, 'spec.template.spec.') })) : errors);
+}
+
+/**
+ * What only this node can judge of a claim: standalone mode provisions it here (a
+ * handler without a storage dir has no claims), its disk must fit the storage dir,
+ * and a stored claim changes only by growing. Returns the bytes it takes.
+ */
+function checkClaim(pvc: PersistentVolumeClaim, store: Store, claims: Claims | undefined, pending: bigint): bigint {
+  if (!claims) throw new InvalidSpecError([{ path: 'kind', message: 'this handler provisions no PersistentVolumeClaims (it has no storage dir)' }]);
+  const cur = store.get<PersistentVolumeClaim>(KIND_PVC, namespaceOf(pvc.metadata.namespace), pvc.metadata.name);
+  if (cur) {
+    const errors = validatePvcUpdate(pvc, cur);
+    if (errors.length) throw new InvalidSpecError(errors);
+  }
+  const { errors, bytes } = claims.checkFits(pvc, cur, pending);
+  if (errors.length) throw new InvalidSpecError(errors);
+  return bytes;
 }
 
 /** A VMI's spec is immutable, as in KubeVirt; nothing may be applied over an object being deleted. */

@@ -12,6 +12,7 @@ import {
   isTemplateKind,
 } from '../../proto/instancetype/types.js';
 import { KIND_VM, KIND_VMI } from '../../proto/vmi/types.js';
+import { KIND_PVC } from '../../proto/storage/pvc.js';
 import { builtin, builtins } from '../instancetype/builtin.js';
 import { scopeOf, type Kind } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
@@ -24,6 +25,7 @@ const NAMES: [Kind, string[]][] = [
   [KIND_PREFERENCE, ['virtualmachinepreference', 'vmpref', 'vmp']],
   [KIND_CLUSTER_PREFERENCE, ['virtualmachineclusterpreference', 'vmclusterpref', 'vmcp']],
   [KIND_CONTROLLER_REVISION, ['controllerrevision']],
+  [KIND_PVC, ['persistentvolumeclaim', 'pvc']],
 ];
 
 const KINDS = new Map<string, Kind>(NAMES.flatMap(([kind, names]) => names.flatMap((n) => [[n, kind] as const, [`${n}s`, kind] as const])));
@@ -31,13 +33,14 @@ const KINDS = new Map<string, Kind>(NAMES.flatMap(([kind, names]) => names.flatM
 export function normalizeKind(kind: string): Kind {
   const k = KINDS.get(kind.toLowerCase());
   if (!k) {
-    throw new InvalidSpecError([{ path: 'kind', message: `unknown kind "${kind}": use VirtualMachine (vm), VirtualMachineInstance (vmi), an instance type or preference kind (vmcf, vmf, vmcp, vmp) or ControllerRevision` }]);
+    throw new InvalidSpecError([{ path: 'kind', message: `unknown kind "${kind}": use VirtualMachine (vm), VirtualMachineInstance (vmi), an instance type or preference kind (vmcf, vmf, vmcp, vmp) ControllerRevision or PersistentVolumeClaim (pvc)` }]);
   }
   return k;
 }
 
 /** kubectl's resource name of a kind: "virtualmachine.kubevirt.io". */
 export function resourceName(kind: string): string {
+  if (kind === KIND_PVC) return 'persistentvolumeclaim';
   const group = kind === KIND_VM || kind === KIND_VMI ? 'kubevirt.io' : kind === KIND_CONTROLLER_REVISION ? 'apps' : 'instancetype.kubevirt.io';
   return `${kind.toLowerCase()}.${group}`;
 }

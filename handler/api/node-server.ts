@@ -30,6 +30,8 @@ import type { WatchRequest__Output } from '../../proto/generated/virtnode/handle
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
 import type { HostDisks } from '../hostdisk/host-disks.js';
+import type { Claims } from '../storage/claims.js';
+import { KIND_PVC } from '../../proto/storage/pvc.js';
 import type { Change, ChangeRef, Kind, RecordedChange, Store, StoredObject } from '../store/store.js';
 import type { VmController } from '../controller/vm.js';
 import type { VmiController } from '../controller/vmi.js';
@@ -62,6 +64,8 @@ export interface NodeServiceDeps {
   network: PodNetworking;
   /** The node's host disk roots and the hostDisk files VMIs hold (Apply judges hostDisks by them). */
   hostDisks?: HostDisks;
+  /** The PersistentVolumeClaims this node provisions (standalone); none: claims are refused. */
+  claims?: Claims;
   /** What the node's CPU and accelerator offer (Apply judges CPU models, features and timers by it); undefined until the probe answered. */
   computeFacts?: () => NodeComputeFacts | undefined;
   /** Transient notifications (image pull progress) that are not stored changes. */
@@ -198,7 +202,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
   }
 
   async function apply(req: ApplyRequest__Output): Promise<ApplyResponse> {
-    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node, d.hostDisks, d.computeFacts?.());
+    const { objects: defaulted, warnings } = await admit(manifests, req.manifest, store, d.network.node, d.hostDisks, d.computeFacts?.(), d.claims);
     const results: string[] = [];
     const out: WireObject[] = [];
     const resource = resourceName;
@@ -340,6 +344,7 @@ export function nodeService(d: NodeServiceDeps): ServiceImplementation {
           throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `${kind} ${ref.name} is one of the common instance types and preferences that come with the handler: it cannot be deleted (apply one of the same name to replace it)`);
         }
         store.mustGet(kind, scope, ref.name);
+        if (kind === KIND_PVC) return { message: await d.claims!.delete(scope, ref.name) };
         await store.delete(kind, scope, ref.name);
         if (isTemplateKind(kind)) store.recordEvent({ reason: 'Deleted', message: `${kind} deleted`, object: { kind, metadata: { name: ref.name, namespace: scope || undefined } } });
         return { message: `${resourceName(kind)} "${ref.name}" deleted` };

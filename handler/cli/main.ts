@@ -14,6 +14,7 @@ import type { HandlerClient } from './client.js';
 import { connectUnary, DEFAULT_SOCKET, type UnaryClient } from './unary.js';
 import { EVENT_HEADERS, eventRow, table, vmRows, vmiRows } from './format.js';
 import { getTemplates, templateKinds } from './instancetypes.js';
+import { getClaims, isClaimWord } from './claims.js';
 import { isVirtnodeError, errorMessage } from '../../proto/errors.js';
 import type { VirtualMachine, VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { KubeEvent } from '../store/store.js';
@@ -33,10 +34,11 @@ usage: virtnode [--socket PATH] [-n NAMESPACE] <command> [args]
   apply -f FILE|-  [--dry-run] [--wait]   create or update VirtualMachines / VMIs,
                                  instance types and preferences (instancetype.kubevirt.io)
   get vms|vmis [NAME] [-o wide|yaml|json] [-A] [-w]
+  get pvc [NAME] [-o yaml|json] [-A]   PersistentVolumeClaims (v1), provisioned in the storage dir
   get instancetypes|preferences [NAME] [-o yaml|json]
                                  the common ones (kubevirt/common-instancetypes) and any applied;
                                  also vmcf, vmf, vmcp, vmp, controllerrevisions
-  delete vm|vmi NAME [--grace-period N] [--wait]    (or: delete -f FILE; also vmcf|vmf|vmcp|vmp NAME)
+  delete vm|vmi NAME [--grace-period N] [--wait]    (or: delete -f FILE; also pvc|vmcf|vmf|vmcp|vmp NAME)
   start NAME                     start a VirtualMachine
   stop NAME [--grace-period N] [--force]
   restart NAME
@@ -155,7 +157,8 @@ function kindOf(word: string): string {
   if (/^(vmi|vmis|virtualmachineinstance|virtualmachineinstances)$/.test(w)) return 'VirtualMachineInstance';
   const t = templateKinds(w);
   if (t?.length === 1) return t[0]!;
-  throw new Error(`unknown resource "${word}": use vms, vmis, instancetypes, preferences (or vmcf, vmf, vmcp, vmp)`);
+  if (isClaimWord(w)) return 'PersistentVolumeClaim';
+  throw new Error(`unknown resource "${word}": use vms, vmis, pvc, instancetypes, preferences (or vmcf, vmf, vmcp, vmp)`);
 }
 
 const isVMKind = (k: string): boolean => k === 'VirtualMachine' || k === 'VirtualMachineInstance';
@@ -302,6 +305,7 @@ async function main(argv: string[]): Promise<number> {
         if (/^events?$/.test(what)) return await events(streaming(c), a, ns);
         const tk = templateKinds(what);
         if (tk) return await getTemplates(c, tk, a.positional[2], flag(a, '-o', '--output'), ns, allNs, out);
+        if (isClaimWord(what)) return await getClaims(c, a.positional[2], flag(a, '-o', '--output'), ns, allNs, out);
         const kind = kindOf(what);
         const name = a.positional[2];
         const output = flag(a, '-o', '--output');

@@ -34,7 +34,7 @@ export interface Prepared {
   context: LaunchContext;
 }
 
-export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios' | 'hostDisks' | 'vmStateDirs'> {
+export interface PrepareEnv extends Pick<VmiControllerDeps, 'images' | 'network' | 'sandboxes' | 'chooseAccelerator' | 'onPullProgress' | 'smbios' | 'hostDisks' | 'vmStateDirs' | 'claims'> {
   log: Logger;
   /** A handle for the launcher of `rt`, whose socket is `sandbox`'s. */
   launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
@@ -65,6 +65,15 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
   }
   // Before any sandbox: a hostDisk that went bad since Apply leaves nothing made.
   const hostVolumes = vmi.spec.volumes?.some((v) => v.hostDisk) ? (env.hostDisks ?? NO_HOST_DISKS).prepare(vmi) : {};
+  // A claim's disk.img is handed over as a hostDisk file is (storage/claims.ts); the
+  // controller started this only once every claim is bound.
+  let claimVolumes = {};
+  try {
+    claimVolumes = vmi.spec.volumes?.some((v) => v.persistentVolumeClaim) ? claimsOf(env).prepare(vmi) : {};
+  } catch (e) {
+    env.hostDisks?.release(vmi.metadata.uid!);
+    throw e;
+  }
   const sandbox = await timed('sandbox', env.sandboxes.create({ vmi: { uid: rt.uid, namespace: rt.namespace, name: rt.name }, limits: cgroupLimits(vmi, accel), log: env.log }));
   rt.sandbox = sandbox;
   rt.abort.signal.throwIfAborted();
@@ -79,7 +88,7 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
 
   const steps = await Promise.allSettled([
     timed('network', env.network.createPodNetwork(podNetworkRequest(vmi, sandbox.paths.runDir))),
-    timed('volumes', prepareVolumes(env, vmi, rt, sandbox.paths.diskDir).then((made) => ({ ...made, ...hostVolumes }))),
+    timed('volumes', prepareVolumes(env, vmi, rt, sandbox.paths.diskDir).then((made) => ({ ...made, ...hostVolumes, ...claimVolumes }))),
     timed('kernel', prepareKernel(env, vmi, rt)),
   ] as const);
   for (const st of steps) if (st.status === 'rejected') throw st.reason;
@@ -104,6 +113,11 @@ export async function prepareVmi(env: PrepareEnv, vmi: VirtualMachineInstance, r
   else launcher.attach(await timed('launcher', sandbox.spawnLauncher(pod.netnsPath)));
   env.log.debug({ ms: took, spare: spare !== undefined }, 'preparation timings');
   return { accel, context };
+}
+
+function claimsOf(env: PrepareEnv): NonNullable<PrepareEnv['claims']> {
+  if (!env.claims) throw new InvalidSpecError([{ path: 'spec.volumes', message: 'this node provisions no PersistentVolumeClaims' }]);
+  return env.claims;
 }
 
 /** The VM cgroup's limits: guest memory plus virtnode's overhead, KubeVirt's CPU defaults. */

@@ -14,7 +14,7 @@ import { isFinalPhase } from './vmi-phase.js';
 import { newRuntime, type VmiControllerDeps, type VmiRuntime } from './vmi-runtime.js';
 import { releaseVmi, teardownVmi } from './vmi-teardown.js';
 
-export interface RecoverEnv extends Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images' | 'hostDisks'> {
+export interface RecoverEnv extends Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images' | 'hostDisks' | 'claims'> {
   log: Logger;
   launcherFor(rt: VmiRuntime, sandbox: VmSandbox): LauncherHandle;
   /** Sends the VMI to a launcher that has not accepted it yet (see VmiController). */
@@ -53,6 +53,7 @@ export async function recoverVmi(env: RecoverEnv, vmi: VirtualMachineInstance): 
   }
   // Its QEMU holds its hostDisk files still: no other VMI may take them meanwhile.
   env.hostDisks?.adopt(vmi, context.volumes);
+  env.claims?.adopt(vmi, context.volumes);
   const launcher = env.launcherFor(rt, sb);
   rt.launcher = launcher;
   await launcher.listen();

@@ -9,6 +9,7 @@ import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { ImageService } from '../images/index.js';
 import type { PodNetworking } from '../network/index.js';
 import type { VmStateDirs } from '../sandbox/device-state.js';
+import type { Claims } from '../storage/claims.js';
 import type { HostDisks } from '../hostdisk/host-disks.js';
 import type { SandboxProvider, VmSandbox } from '../sandbox/provider.js';
 import type { Store } from '../store/store.js';
@@ -52,6 +53,8 @@ export interface VmiControllerDeps {
   hostDisks?: HostDisks;
   /** Per-VM directories of persistent device state (none: it lives with each VMI). */
   vmStateDirs?: VmStateDirs;
+  /** PersistentVolumeClaim volumes: the claims this node provisions and who holds their disks (none: a claim never binds). */
+  claims?: Claims;
   /** Retry delays of failed reconciles (tests make them short). */
   backoff?: { baseMs: number; maxMs: number };
 }

@@ -5,7 +5,7 @@
 import type { VmSandbox } from '../sandbox/provider.js';
 import type { VmiControllerDeps, VmiRuntime } from './vmi-runtime.js';
 
-export type TeardownEnv = Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images' | 'hostDisks'>;
+export type TeardownEnv = Pick<VmiControllerDeps, 'sandboxes' | 'network' | 'images' | 'hostDisks' | 'claims'>;
 
 /** A launcher that reported its final state exits by itself within moments: wait this long before killing it. */
 const FINAL_EXIT_GRACE_MS = 3000;
@@ -37,4 +37,5 @@ export async function releaseVmi(env: TeardownEnv, uid: string, sandbox: VmSandb
   await env.images.release(undefined, uid).catch(failed('image hold'));
   // Last: the files are free for another VMI only once this one's QEMU is gone.
   env.hostDisks?.release(uid);
+  env.claims?.release(uid);
 }

@@ -15,7 +15,8 @@ import { errorMessage, VirtnodeError } from '../../proto/errors.js';
 import type { VirtualMachineInstance } from '../../proto/vmi/types.js';
 import type { Change } from '../store/store.js';
 import { WorkQueue } from './queue.js';
-import { qosClassOf } from './status.js';
+import { getCondition, qosClassOf, removeCondition, setCondition } from './status.js';
+import { KIND_PVC } from '../../proto/storage/pvc.js';
 import { isFinalPhase, setPhase } from './vmi-phase.js';
 import { launcherFor, startDomain, type LaunchEnv } from './vmi-launch.js';
 import { prepareVmi } from './vmi-prepare.js';
@@ -54,6 +55,13 @@ export class VmiController {
   async start(): Promise<void> {
     const { store } = this.#d;
     store.on('change', (c: Change) => {
+      // A claim bound or made: the Pending VMIs waiting for it try again.
+      if (c.kind === KIND_PVC) {
+        for (const v of store.list<VirtualMachineInstance>(KIND, c.ref?.namespace)) {
+          if ((v.status?.phase ?? 'Pending') === 'Pending' && v.spec.volumes?.some((x) => x.persistentVolumeClaim?.claimName === c.ref?.name)) this.#queue.add(keyOf(v.metadata.namespace!, v.metadata.name));
+        }
+        return;
+      }
       if (c.kind !== KIND) return;
       const o = c.object as VirtualMachineInstance;
       const key = keyOf(o.metadata.namespace!, o.metadata.name);
@@ -107,6 +115,13 @@ export class VmiController {
     const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
     if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected; try again`);
     return launcher.command(op, timeoutMs);
+  }
+
+  /** A running VMI's volume file grew (an expanded claim): its QEMU is told (block_resize), so the guest sees it. */
+  async resizeVolume(ns: string, name: string, volume: string, sizeBytes: bigint): Promise<void> {
+    const launcher = this.#rt.get(keyOf(ns, name))?.launcher;
+    if (!launcher) throw new VirtnodeError('VN_UNAVAILABLE', `the launcher of ${ns}/${name} is not connected`);
+    await launcher.command({ resizeVolume: { name: volume, sizeBytes: Number(sizeBytes) } });
   }
 
   // ---- volume hotplug (API) -----------------------------------------------------
@@ -302,6 +317,7 @@ export class VmiController {
   // ---- start: prepare, then Sync -------------------------------------------------------
 
   async #prepare(vmi: VirtualMachineInstance): Promise<void> {
+    if (this.#waitForClaims(vmi)) return;
     const rt = newRuntime(vmi);
     this.#rt.set(rt.key, rt);
     const log = this.#d.log.child({ kind: KIND, namespace: rt.namespace, name: rt.name, uid: rt.uid });
@@ -328,6 +344,27 @@ export class VmiController {
       // The VMI is Failed: a VM's runStrategy decides what comes next, with its own back-off.
       await this.#teardown(rt);
     }
+  }
+
+  /**
+   * A claim missing, being deleted or unbound: the VMI stays Pending with KubeVirt's
+   * PodScheduled=False/Unschedulable condition and a FailedPvcNotFound event, and is
+   * tried again when the claim changes. True while it waits.
+   */
+  #waitForClaims(vmi: VirtualMachineInstance): boolean {
+    const why = this.#d.claims?.waiting(vmi) ?? (vmi.spec.volumes?.some((v) => v.persistentVolumeClaim) && !this.#d.claims ? 'this node provisions no PersistentVolumeClaims' : undefined);
+    const cur = getCondition(vmi, 'PodScheduled');
+    if (!why) {
+      if (cur?.reason === 'Unschedulable') void this.#status.update(vmi, (o) => void (o.status!.conditions = removeCondition(o.status!.conditions ?? [], 'PodScheduled')));
+      return false;
+    }
+    if (cur?.message === why) return true;
+    void this.#status.update(vmi, (o) => {
+      const st = (o.status ??= { phase: 'Pending', conditions: [] });
+      st.conditions = setCondition(st.conditions ?? [], { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: why });
+    });
+    this.#status.event(vmi, 'Normal', 'FailedPvcNotFound', why);
+    return true;
   }
 
   async #teardown(rt: VmiRuntime): Promise<void> {

@@ -1,6 +1,6 @@
 // The kinds the store keeps, and where: VMs and VMIs, and the objects standalone
 // mode holds for them that a cluster's API server would (instance types,
-// preferences, and the ControllerRevisions VMs keep of them). A cluster-scoped
+// preferences, and the ControllerRevisions VMs keep of them; PersistentVolumeClaims). A cluster-scoped
 // kind has no namespace: its objects are keyed under '' and filed under
 // objects/<kind>/_cluster/ ('_' is in no namespace name).
 
@@ -13,6 +13,7 @@ import {
   KIND_PREFERENCE,
   isClusterScoped,
 } from '../../proto/instancetype/types.js';
+import { KIND_PVC } from '../../proto/storage/pvc.js';
 
 export const STORED_KINDS = [
   KIND_VM,
@@ -22,6 +23,7 @@ export const STORED_KINDS = [
   KIND_PREFERENCE,
   KIND_CLUSTER_PREFERENCE,
   KIND_CONTROLLER_REVISION,
+  KIND_PVC,
 ] as const;
 
 export type Kind = (typeof STORED_KINDS)[number];

@@ -31,6 +31,7 @@
 // A bounded journal of recent changes (journal.jsonl) lets a watcher resume from a
 // sequence number even across a handler restart.
 
+import type { PersistentVolumeClaim } from '../../proto/storage/pvc.js';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -43,7 +44,7 @@ import { atomicWrite, sweepTemporaries, syncDir } from './fsutil.js';
 import { objectFile, pathComponent } from './paths.js';
 import { CLUSTER_DIR, scopeOf, STORED_KINDS, type Kind } from './kinds.js';
 
-export type StoredObject = VirtualMachine | VirtualMachineInstance | TemplateObject | ControllerRevision;
+export type StoredObject = VirtualMachine | VirtualMachineInstance | TemplateObject | ControllerRevision | PersistentVolumeClaim;
 export type { Change, ChangeRef, ChangeType, RecordedChange, Kind };
 
 /** A Kubernetes-style Event about an object: what happened, why, and how often. */

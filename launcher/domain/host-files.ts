@@ -26,9 +26,11 @@ export function openHostFiles(vmi: VirtualMachineInstance, ctx: LaunchContext, f
     for (const [index, v] of (vmi.spec.volumes ?? []).entries()) {
       const file = ctx.volumes[v.name]?.hostFile;
       if (!file) continue;
-      const write = disks.find((d) => d.name === v.name)?.disk?.readonly !== true;
+      // A claim's disk.img (handler/storage/claims.ts) is handed over the same way.
+      const write = disks.find((d) => d.name === v.name)?.disk?.readonly !== true && v.persistentVolumeClaim?.readOnly !== true;
       const path = v.hostDisk?.path ?? `${file.root}/${file.path}`;
-      const fd = openHostFile(file, write, `spec.volumes[${index}].hostDisk.path`, path);
+      const field = v.persistentVolumeClaim ? `spec.volumes[${index}].persistentVolumeClaim.claimName` : `spec.volumes[${index}].hostDisk.path`;
+      const fd = openHostFile(file, write, field, path);
       out.numbers[v.name] = firstFd + out.fds.length;
       out.fds.push(fd);
     }

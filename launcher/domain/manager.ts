@@ -470,6 +470,24 @@ export class DomainManager extends EventEmitter<DomainManagerEvents> {
     });
   }
 
+  /**
+   * A volume's file grew (a claim expanded): block_resize on its format node, so the
+   * guest's disk shows the new size (virtio-blk tells the guest at once). Never shrinks.
+   */
+  resizeDisk(name: string, sizeBytes: number): Promise<void> {
+    return this.#serialised(async () => {
+      const qmp = this.#qmp;
+      const disk = this.#domain?.disks.find((d) => d.name === name);
+      if (!qmp || !disk || (this.#state !== 'RUNNING' && this.#state !== 'PAUSED')) throw new VirtnodeError('VN_UNAVAILABLE', `resize volume ${name}: no domain runs (state ${this.#state})`);
+      if (disk.image.format !== 'raw') throw new VirtnodeError('VN_UNSUPPORTED', `resize volume ${name}: only raw disks are resized`);
+      const now = (await this.#targetOf(disk)).sizeBytes;
+      if (sizeBytes < now) throw new VirtnodeError('VN_ILLEGAL_TRANSITION', `resize volume ${name}: ${sizeBytes} bytes is less than its ${now}`);
+      if (sizeBytes === now) return;
+      await qmp.execute('block_resize', { 'node-name': disk.nodeName, size: sizeBytes }, { timeoutMs: QMP_TIMEOUT_MS });
+      this.#log.info({ disk: name, from: now, to: sizeBytes }, 'disk resized');
+    });
+  }
+
   #serialised<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#hotplugChain.then(fn, fn);
     this.#hotplugChain = run.catch(() => undefined);

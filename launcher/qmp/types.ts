@@ -293,6 +293,8 @@ export interface QmpCommands {
   'remove-fd': { args: { 'fdset-id': number; fd?: number }; ret: Empty };
   /** A block node (BlockdevOptions: driver, node-name and the driver's members), as -blockdev takes it. */
   'blockdev-add': { args: BlockdevOptions; ret: Empty };
+  /** Grows (or shrinks) the image of block node `node-name` to `size` bytes; the guest's device sees the new size. */
+  block_resize: { args: { 'node-name': string; size: number }; ret: Empty };
   /** Removes a block node no device and no other node uses. */
   'blockdev-del': { args: { 'node-name': string }; ret: Empty };
   /** One entry per block backend (device); `node-name` is its root node. */

@@ -32,6 +32,7 @@ import type { NegotiateResponse as _virtnode_launcher_v1_NegotiateResponse, Nego
 import type { PreparedInterface as _virtnode_launcher_v1_PreparedInterface, PreparedInterface__Output as _virtnode_launcher_v1_PreparedInterface__Output } from './virtnode/launcher/v1/PreparedInterface.js';
 import type { PreparedVolume as _virtnode_launcher_v1_PreparedVolume, PreparedVolume__Output as _virtnode_launcher_v1_PreparedVolume__Output } from './virtnode/launcher/v1/PreparedVolume.js';
 import type { QemuStats as _virtnode_launcher_v1_QemuStats, QemuStats__Output as _virtnode_launcher_v1_QemuStats__Output } from './virtnode/launcher/v1/QemuStats.js';
+import type { ResizeVolume as _virtnode_launcher_v1_ResizeVolume, ResizeVolume__Output as _virtnode_launcher_v1_ResizeVolume__Output } from './virtnode/launcher/v1/ResizeVolume.js';
 import type { Shutdown as _virtnode_launcher_v1_Shutdown, Shutdown__Output as _virtnode_launcher_v1_Shutdown__Output } from './virtnode/launcher/v1/Shutdown.js';
 import type { Smbios as _virtnode_launcher_v1_Smbios, Smbios__Output as _virtnode_launcher_v1_Smbios__Output } from './virtnode/launcher/v1/Smbios.js';
 import type { StatsRequest as _virtnode_launcher_v1_StatsRequest, StatsRequest__Output as _virtnode_launcher_v1_StatsRequest__Output } from './virtnode/launcher/v1/StatsRequest.js';
@@ -79,6 +80,7 @@ export interface ProtoGrpcType {
         PreparedInterface: MessageTypeDefinition<_virtnode_launcher_v1_PreparedInterface, _virtnode_launcher_v1_PreparedInterface__Output>
         PreparedVolume: MessageTypeDefinition<_virtnode_launcher_v1_PreparedVolume, _virtnode_launcher_v1_PreparedVolume__Output>
         QemuStats: MessageTypeDefinition<_virtnode_launcher_v1_QemuStats, _virtnode_launcher_v1_QemuStats__Output>
+        ResizeVolume: MessageTypeDefinition<_virtnode_launcher_v1_ResizeVolume, _virtnode_launcher_v1_ResizeVolume__Output>
         Shutdown: MessageTypeDefinition<_virtnode_launcher_v1_Shutdown, _virtnode_launcher_v1_Shutdown__Output>
         Smbios: MessageTypeDefinition<_virtnode_launcher_v1_Smbios, _virtnode_launcher_v1_Smbios__Output>
         StatsRequest: MessageTypeDefinition<_virtnode_launcher_v1_StatsRequest, _virtnode_launcher_v1_StatsRequest__Output>

@@ -10,6 +10,7 @@ import { parseManifests, type ManifestObject } from './manifest.js';
 import { validate, type ValidateOptions } from './validate.js';
 import { isTemplateKind, type TemplateObject } from '../instancetype/types.js';
 import { defaultTemplateObject, validateTemplateObject } from '../instancetype/validate.js';
+import { defaultPvc, KIND_PVC, validatePvc, type PersistentVolumeClaim } from '../storage/pvc.js';
 
 export interface JudgedObject {
   /** "[i] <kind> <name>: " in a manifest of several objects, else "". */
@@ -37,8 +38,12 @@ export function judgeManifest(text: string, options: Partial<ValidateOptions>): 
           warnings.push(...validateTemplateObject(o).warnings.map((w) => `${prefix}${w}`));
           return { prefix, object: defaultTemplateObject(o as TemplateObject), errors: [] };
         }
+        if (o.kind === KIND_PVC) {
+          warnings.push(...validatePvc(o).warnings.map((w) => `${prefix}${w}`));
+          return { prefix, object: defaultPvc(o as PersistentVolumeClaim), errors: [] };
+        }
         warnings.push(...validate(o, options).warnings);
-        return { prefix, object: applyDefaults(o as Exclude<ManifestObject, TemplateObject>, options), errors: [] };
+        return { prefix, object: applyDefaults(o as Exclude<ManifestObject, TemplateObject | PersistentVolumeClaim>, options), errors: [] };
       } catch (e) {
         if (!(e instanceof InvalidSpecError)) throw e;
         return { prefix, errors: e.fields.map((f) => ({ path: `${prefix}${f.path}`, message: f.message })) };

@@ -9,11 +9,12 @@ import { InvalidSpecError, type FieldError } from '../errors.js';
 import { isObject, show } from './shape.js';
 import { API_VERSION, KIND_VM, KIND_VMI, type KubeVirtObject } from './types.js';
 import { INSTANCETYPE_API_VERSION, isTemplateKind, TEMPLATE_KINDS, type TemplateObject } from '../instancetype/types.js';
+import { KIND_PVC, PVC_API_VERSION, type PersistentVolumeClaim } from '../storage/pvc.js';
 
-/** What Apply takes: VMs and VMIs, instance types and preferences. */
-export type ManifestObject = KubeVirtObject | TemplateObject;
+/** What Apply takes: VMs and VMIs, instance types and preferences, PersistentVolumeClaims. */
+export type ManifestObject = KubeVirtObject | TemplateObject | PersistentVolumeClaim;
 
-const EXPECTED = `expected ${KIND_VM}, ${KIND_VMI} or one of ${TEMPLATE_KINDS.join(', ')}`;
+const EXPECTED = `expected ${KIND_VM}, ${KIND_VMI}, ${KIND_PVC} or one of ${TEMPLATE_KINDS.join(', ')}`;
 
 export interface ParsedManifests {
   /** One object per non-empty document, in order, apiVersion normalised, status dropped. */
@@ -144,6 +145,15 @@ export function parseManifests(text: string): ParsedManifests {
       }
       const { status: _status, ...rest } = value;
       objects.push(rest as unknown as TemplateObject);
+      continue;
+    }
+    if (kind === KIND_PVC) {
+      if (value.apiVersion !== PVC_API_VERSION) {
+        errors.push({ path: 'apiVersion', message: `Unsupported value: ${show(value.apiVersion)}${where}: supported values: "${PVC_API_VERSION}"` });
+        continue;
+      }
+      const { status: _status, ...rest } = value;
+      objects.push(rest as unknown as PersistentVolumeClaim);
       continue;
     }
     if (kind !== KIND_VM && kind !== KIND_VMI) {

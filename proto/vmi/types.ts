@@ -258,11 +258,18 @@ export interface HostDisk {
   shared?: boolean;
 }
 
+/** A claim of the VMI's namespace; its disk is the claim's disk.img (handler/storage/). */
+export interface PersistentVolumeClaimVolumeSource {
+  claimName: string;
+  readOnly?: boolean;
+}
+
 export interface Volume {
   name: string;
   containerDisk?: ContainerDiskSource;
   emptyDisk?: EmptyDiskSource;
   hostDisk?: HostDisk;
+  persistentVolumeClaim?: PersistentVolumeClaimVolumeSource;
   cloudInitNoCloud?: CloudInitSource;
   cloudInitConfigDrive?: CloudInitSource;
 }

@@ -25,7 +25,7 @@ import {
   USB_PORTS,
 } from './devices.js';
 import { quantityToBytes } from './quantity.js';
-import { isDNS1123Label } from './k8s-names.js';
+import { isDNS1123Label, isDNS1123Subdomain } from './k8s-names.js';
 import { compareQuantities, tryParseQuantity } from './quantity.js';
 import { validateImage, validatePath } from './validate-compute.js';
 import { validateHostDisk } from './validate-host-disk.js';
@@ -339,6 +339,14 @@ function validateVolume(volume: Obj, vp: string, names: Map<string, string>, ctx
     validateImage(containerDisk, cp, ctx);
     const path = str(containerDisk, 'path');
     if (path) validatePath(path, `${cp}.path`, ctx);
+  }
+
+  const claim = obj(volume, 'persistentVolumeClaim');
+  if (claim) {
+    const cp = `${vp}.persistentVolumeClaim.claimName`;
+    const name = str(claim, 'claimName');
+    if (!name) fail(ctx, cp, REQUIRED);
+    else for (const m of isDNS1123Subdomain(name)) fail(ctx, cp, `Invalid value: ${JSON.stringify(name)}: ${m}`);
   }
 
   const hostDisk = obj(volume, 'hostDisk');

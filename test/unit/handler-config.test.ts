@@ -83,6 +83,22 @@ test('host disk roots: none by default; absolute existing directories, realpath-
   assert.throws(() => loadConfig([...state, '--config', join(dir, 'c.yaml')]), /hostDiskRoots \(--host-disk-root\): must be a list of directories/);
 });
 
+test('--storage-dir: absolute, in the config file as storageDir, never overlapping a host disk root', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vn-cfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const state = ['--state-dir', join(dir, 'state'), '--run-dir', '/run/vn-cfg-test'];
+  mkdirSync(join(dir, 'disks', 'pvcs'), { recursive: true });
+  assert.equal(loadConfig(state).storageDir, undefined, 'default: <state-dir>/storage');
+  assert.equal(loadConfig([...state, '--storage-dir', join(dir, 'pvcs')]).storageDir, join(dir, 'pvcs'));
+  writeFileSync(join(dir, 'c.yaml'), `storageDir: ${join(dir, 'pvcs')}\n`);
+  assert.equal(loadConfig([...state, '--config', join(dir, 'c.yaml')]).storageDir, join(dir, 'pvcs'));
+  writeFileSync(join(dir, 'c.yaml'), 'storageDir: relative/dir\n');
+  assert.throws(() => loadConfig([...state, '--config', join(dir, 'c.yaml')]), /storageDir \(--storage-dir\): "relative\/dir" must be an absolute path/);
+  // A claim's disk.img must never be a hostDisk a user can name.
+  assert.throws(() => loadConfig([...state, '--storage-dir', join(dir, 'disks', 'pvcs'), '--host-disk-root', join(dir, 'disks')]), /hostDiskRoots \(--host-disk-root\): .* overlaps the handler's storage directory/);
+  assert.throws(() => loadConfig([...state, '--storage-dir', join(dir, 'disks'), '--host-disk-root', join(dir, 'disks', 'pvcs')]), /overlaps the handler's storage directory/);
+});
+
 test('--metrics-listen and --guest-stats-interval: taken when well-formed, refused by name otherwise', () => {
   assert.equal(loadConfig([]).metricsListen, undefined, 'no /metrics unless asked');
   assert.equal(loadConfig([]).guestStatsIntervalSeconds, 15);

@@ -72,15 +72,15 @@ test('other apiVersions are refused', () => {
 
 test('a kind other than VirtualMachine or VirtualMachineInstance is refused naming kind', () => {
   assert.deepEqual(refused('apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n'), [
-    { path: 'kind', message: 'Unsupported value: "Pod": expected VirtualMachine, VirtualMachineInstance or one of VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference, VirtualMachineClusterPreference' },
+    { path: 'kind', message: 'Unsupported value: "Pod": expected VirtualMachine, VirtualMachineInstance, PersistentVolumeClaim or one of VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference, VirtualMachineClusterPreference' },
   ]);
-  assert.deepEqual(refused('metadata:\n  name: p\n'), [{ path: 'kind', message: 'Required value: expected VirtualMachine, VirtualMachineInstance or one of VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference, VirtualMachineClusterPreference' }]);
+  assert.deepEqual(refused('metadata:\n  name: p\n'), [{ path: 'kind', message: 'Required value: expected VirtualMachine, VirtualMachineInstance, PersistentVolumeClaim or one of VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference, VirtualMachineClusterPreference' }]);
 });
 
 test('errors of several documents are reported together, each naming its document', () => {
   const text = `kind: Pod\n---\n${VMI_DOC}---\n${VMI_DOC.replace('kubevirt.io/v1', 'kubevirt.io/v9')}`;
   assert.deepEqual(refused(text), [
-    { path: 'kind', message: 'Unsupported value: "Pod" (document 1): expected VirtualMachine, VirtualMachineInstance or one of VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference, VirtualMachineClusterPreference' },
+    { path: 'kind', message: 'Unsupported value: "Pod" (document 1): expected VirtualMachine, VirtualMachineInstance, PersistentVolumeClaim or one of VirtualMachineInstancetype, VirtualMachineClusterInstancetype, VirtualMachinePreference, VirtualMachineClusterPreference' },
     { path: 'apiVersion', message: 'Unsupported value: "kubevirt.io/v9" (document 3): supported values: "kubevirt.io/v1"' },
   ]);
 });

@@ -518,7 +518,17 @@ const SPEC_RULES: SpecRule[] = [
     break: (s) => addDisk(s, { name: 'ci', disk: { bus: 'virtio' } }, { name: 'ci', cloudInitNoCloud: { secretRef: { name: 'my-secret' } } }),
     errors: (p) => [{ path: `${p}.volumes[1].cloudInitNoCloud.secretRef`, message: 'not supported yet: standalone virtnode has no Secrets yet; give the user data inline (userData or userDataBase64)' }],
   },
-  ...['persistentVolumeClaim', 'dataVolume', 'configMap', 'secret', 'serviceAccount', 'sysprep', 'downwardAPI', 'memoryDump', 'ephemeral'].map(
+  {
+    name: 'a persistentVolumeClaim volume needs its claimName, a DNS subdomain',
+    break: (s) => s.volumes.push({ name: 'v', persistentVolumeClaim: { name: 'x' } }, { name: 'w', persistentVolumeClaim: { claimName: 'Not_A_Name', hotpluggable: true } }),
+    errors: (p) => [
+      { path: `${p}.volumes[1].persistentVolumeClaim.name`, message: 'unknown field' },
+      { path: `${p}.volumes[2].persistentVolumeClaim.hotpluggable`, message: 'not supported yet: a claim is attached at start (hot-plug takes hostDisk volumes)' },
+      { path: `${p}.volumes[1].persistentVolumeClaim.claimName`, message: 'Required value' },
+      { path: `${p}.volumes[2].persistentVolumeClaim.claimName`, message: `Invalid value: "Not_A_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')` },
+    ],
+  },
+  ...['dataVolume', 'configMap', 'secret', 'serviceAccount', 'sysprep', 'downwardAPI', 'memoryDump', 'ephemeral'].map(
     (src): SpecRule => ({
       name: `${src} volumes are not supported yet`,
       break: (s) => s.volumes.push({ name: 'v', [src]: { name: 'x' } }),

@@ -80,7 +80,8 @@ export function disksFromVMI(vmi: VirtualMachineInstance, ctx: LaunchContext, ho
     const letter = letters.get(prefix) ?? 0;
     letters.set(prefix, letter + 1);
     const address = addressOf(bus as DiskBusName, letter, disk, path, () => ++usbPorts);
-    const readonly = kind === 'cdrom' ? (disk.cdrom?.readonly ?? true) : kind === 'lun' ? (disk.lun?.readonly ?? false) : (disk.disk?.readonly ?? false);
+    // A claim mounted readOnly makes its disk read-only, as KubeVirt's converter does.
+    const readonly = volumes.get(disk.name)?.persistentVolumeClaim?.readOnly === true || (kind === 'cdrom' ? (disk.cdrom?.readonly ?? true) : kind === 'lun' ? (disk.lun?.readonly ?? false) : (disk.disk?.readonly ?? false));
     const bootIndex = anyBootOrder ? disk.bootOrder : i === firstHd ? 1 : undefined;
     const blockIO = blockIOOf(disk, onHost?.blockSizes);
     const ioThread = bus === 'virtio' ? ioThreads[i] : undefined;

@@ -8,6 +8,7 @@ import type { DetachVolume as _virtnode_launcher_v1_DetachVolume, DetachVolume__
 import type { StatsRequest as _virtnode_launcher_v1_StatsRequest, StatsRequest__Output as _virtnode_launcher_v1_StatsRequest__Output } from '../../../virtnode/launcher/v1/StatsRequest.js';
 import type { GuestAgentQuery as _virtnode_launcher_v1_GuestAgentQuery, GuestAgentQuery__Output as _virtnode_launcher_v1_GuestAgentQuery__Output } from '../../../virtnode/launcher/v1/GuestAgentQuery.js';
 import type { Freeze as _virtnode_launcher_v1_Freeze, Freeze__Output as _virtnode_launcher_v1_Freeze__Output } from '../../../virtnode/launcher/v1/Freeze.js';
+import type { ResizeVolume as _virtnode_launcher_v1_ResizeVolume, ResizeVolume__Output as _virtnode_launcher_v1_ResizeVolume__Output } from '../../../virtnode/launcher/v1/ResizeVolume.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Command {
@@ -29,7 +30,8 @@ export interface Command {
    * QEMU's screendump of the display as PNG; refused without a graphics device.
    */
   'screenshot'?: (_virtnode_launcher_v1_Empty | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze"|"screenshot";
+  'resizeVolume'?: (_virtnode_launcher_v1_ResizeVolume | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze"|"screenshot"|"resizeVolume";
 }
 
 export interface Command__Output {
@@ -51,5 +53,6 @@ export interface Command__Output {
    * QEMU's screendump of the display as PNG; refused without a graphics device.
    */
   'screenshot'?: (_virtnode_launcher_v1_Empty__Output | null);
-  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze"|"screenshot";
+  'resizeVolume'?: (_virtnode_launcher_v1_ResizeVolume__Output | null);
+  'op'?: "sync"|"pause"|"unpause"|"shutdown"|"kill"|"softReboot"|"reset"|"attachVolume"|"detachVolume"|"stats"|"guestAgent"|"freeze"|"unfreeze"|"screenshot"|"resizeVolume";
 }
